@@ -1,0 +1,3 @@
+"""Tenure: self-hosted customer retention for SaaS companies."""
+
+__version__ = "0.1.0"

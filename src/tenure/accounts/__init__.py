@@ -1,0 +1,1 @@
+"""Canonical customer entities: accounts, contacts, subscriptions, invoices, tickets, surveys."""

@@ -1,0 +1,89 @@
+"""Settings from `tenure.toml` and `TENURE_*` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from tenure.errors import ConfigError
+
+
+def _config_file() -> Path:
+    """Return the TOML file to read: TENURE_CONFIG, else ./tenure.toml."""
+    return Path(os.environ.get("TENURE_CONFIG", "tenure.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything Tenure can be configured with; env wins over the TOML file."""
+
+    model_config = SettingsConfigDict(env_prefix="TENURE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".tenure"), description="Where Tenure keeps its files")
+    database_url: str | None = Field(default=None, description="App DB; SQLite in data_dir")
+    redis_url: str | None = None
+    reporting_currency: str = "USD"
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    future_tolerance_seconds: int = Field(
+        default=300, description="How far past now a timestamp may be before it is rejected"
+    )
+    import_memory_limit: str = Field(default="1GB", description="DuckDB memory cap for imports")
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        return value.upper()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read init kwargs, then env, then the TOML file."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def app_database_url(self) -> str:
+        """Return the SQLAlchemy URL of the app DB."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tenure.db').resolve()}"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """Return the DuckDB warehouse file."""
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def imports_dir(self) -> Path:
+        """Return the folder holding the import log and quarantine CSVs."""
+        return self.data_dir / "imports"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data dir and its sub-folders if missing."""
+        try:
+            self.imports_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create data dir {self.data_dir}: {exc}") from exc
+        return self.data_dir
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

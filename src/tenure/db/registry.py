@@ -1,0 +1,8 @@
+"""Import every model module so Base.metadata knows all tables (for Alembic)."""
+
+from tenure.accounts import models as accounts_models
+from tenure.db.base import Base
+from tenure.events import models as events_models
+from tenure.ingest import models as ingest_models
+
+__all__ = ["Base", "accounts_models", "events_models", "ingest_models"]

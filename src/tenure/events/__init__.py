@@ -1,0 +1,1 @@
+"""Product-usage events: the durable inbox and its move to the warehouse."""

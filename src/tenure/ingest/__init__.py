@@ -1,0 +1,1 @@
+"""Ingestion: readers, validation, quarantine and importers."""

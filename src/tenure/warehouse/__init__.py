@@ -1,0 +1,1 @@
+"""Analytics warehouse: Ibis over DuckDB (Spark later), one writer at a time."""

@@ -1,0 +1,22 @@
+"""The only module that knows warehouse table names and their DDL."""
+
+from __future__ import annotations
+
+EVENTS = "events"
+
+EVENTS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {EVENTS} (
+    message_id VARCHAR NOT NULL,
+    account_id INTEGER NOT NULL,
+    account_external_id VARCHAR NOT NULL,
+    contact_external_id VARCHAR,
+    name VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    properties JSON,
+    source VARCHAR NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    import_run_id INTEGER
+)
+"""
+
+SCHEMA_DDL = (EVENTS_DDL,)
