@@ -21,7 +21,7 @@ class AppContext:
 
     settings: Settings
     console: Console = field(default_factory=lambda: Console(stderr=True))
-    out: Console = field(default_factory=Console)
+    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
 
     @cached_property
     def engine(self) -> Engine:

@@ -1,9 +1,84 @@
-"""Placeholder for the `imports` command group (filled in by its module)."""
+"""`tenure import KIND PATH`: load files; exit 0 clean, 3 partial, 2 nothing imported."""
 
-from __future__ import annotations
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tenure.cli.context import AppContext, app_context
+from tenure.ingest.mapping import load_mapping
+from tenure.ingest.service import ImportResult, import_file
+from tenure.ingest.spec import ALL_KINDS
+
+import_app = typer.Typer(
+    help="Load files: " + ", ".join(ALL_KINDS) + ", or a public data set / simulator folder.",
+    no_args_is_help=True,
+)
+
+
+def _progress_bar(context: AppContext) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=context.console,
+        transient=True,
+    )
+
+
+def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> ImportResult:
+    """Import one file with a progress bar and print its counts."""
+    with _progress_bar(context) as bar:
+        task = bar.add_task(f"{kind}: reading", total=None)
+
+        def on_progress(phase: str, done: int, total: int | None) -> None:
+            bar.update(task, description=f"{kind}: {phase}", completed=done, total=total)
+
+        result = import_file(
+            kind, path, settings=context.settings, engine=context.engine,
+            mapping=load_mapping(mapping), progress=on_progress,
+        )
+    print_result(context, result)
+    return result
+
+
+def print_result(context: AppContext, result: ImportResult) -> None:
+    """Print one import's counts and where its quarantine went."""
+    line = (
+        f"{result.kind}: {result.rows_read:,} read, {result.rows_loaded:,} loaded "
+        f"({result.rows_inserted:,} new, {result.rows_updated:,} existing"
+    )
+    if result.rows_duplicate:
+        line += f", {result.rows_duplicate:,} duplicates ignored"
+    line += f"), {result.rows_quarantined:,} quarantined"
+    context.out.print(line, highlight=False)
+    if result.ignored_columns:
+        context.out.print(f"  ignored columns: {', '.join(result.ignored_columns)}", highlight=False)
+    if result.quarantine_csv:
+        context.out.print(f"  quarantine: {result.quarantine_csv}", highlight=False)
+
+
+def _kind_command(kind: str):
+    def command(
+        ctx: typer.Context,
+        path: Annotated[Path, typer.Argument(help=f"{kind} file: CSV, Parquet or JSONL (.gz ok)")],
+        mapping: Annotated[
+            Path | None, typer.Option("--mapping", help="TOML mapping of columns and values")
+        ] = None,
+    ) -> None:
+        result = run_import(app_context(ctx), kind, path, mapping)
+        raise typer.Exit(result.exit_code)
+
+    command.__doc__ = f"Import {kind} from a file."
+    return command
+
+
+for _kind in ALL_KINDS:
+    import_app.command(_kind)(_kind_command(_kind))
 
 
 def register(app: typer.Typer) -> None:
-    """Add nothing yet."""
+    """Add the `import` group to the root app."""
+    app.add_typer(import_app, name="import")

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from tenure.cli import dq, imports, init, pipeline, simulate, warehouse
 from tenure.cli.context import AppContext, build_settings
 from tenure.errors import TenureError
 from tenure.logging import configure_logging
 
+
+
+class TenureGroup(TyperGroup):
+    """The root command group: maps TenureError to a message and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; print Tenure errors plainly and exit with their code."""
+        try:
+            return super().invoke(ctx)
+        except TenureError as exc:
+            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            ctx.exit(exc.exit_code)
+
+
 app = typer.Typer(
+    cls=TenureGroup,
     name="tenure",
     help="Tenure: customer retention for SaaS, with honest numbers.",
     no_args_is_help=True,
@@ -42,27 +57,8 @@ for module in (init, simulate, imports, warehouse, pipeline, dq):
 
 
 def main() -> None:
-    """Run the CLI, mapping Tenure errors to a message and an exit code."""
-    try:
-        app(standalone_mode=False)
-    except TenureError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted; nothing was half-written")
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    """Run the CLI."""
+    app()
 
 
 __all__ = ["AppContext", "app", "main"]

@@ -1,0 +1,295 @@
+"""Import one file of one kind: read, validate, quarantine, load — atomically and idempotently."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.accounts.models import Account, Contact
+from tenure.config import Settings
+from tenure.db.session import session_scope
+from tenure.errors import InputError
+from tenure.ingest import load, quarantine
+from tenure.ingest.files import prepared_input
+from tenure.ingest.mapping import Mapping
+from tenure.ingest.models import ImportRun, QuarantinedRow
+from tenure.ingest.reader import RawTable, load_raw
+from tenure.ingest.spec import KINDS, KindSpec
+from tenure.ingest.validate import StagedTable, stage
+from tenure.warehouse.connection import configure, open_warehouse
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(_phase: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+@dataclass
+class ImportResult:
+    """What one import did, for the CLI, the log and the tests."""
+
+    run_id: int
+    kind: str
+    path: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    quarantine_csv: str | None = None
+    status: str = "succeeded"
+
+    @property
+    def exit_code(self) -> int:
+        """Return 0 when clean, 3 when rows were quarantined, 2 when nothing landed."""
+        if self.rows_quarantined == 0:
+            return 0
+        return 2 if self.rows_loaded == 0 else 3
+
+
+def import_file(
+    kind: str,
+    path: Path,
+    *,
+    settings: Settings,
+    engine: Engine,
+    mapping: Mapping | None = None,
+    progress: Progress = _no_progress,
+) -> ImportResult:
+    """Import path as kind; invalid rows go to quarantine and the valid ones land."""
+    if kind not in KINDS:
+        raise InputError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
+    spec, mapping = KINDS[kind], mapping or Mapping()
+    source = mapping.source or ("file" if kind != "events" else "file")
+    run_id = _start_run(engine, kind=kind, path=path, source=source)
+    try:
+        result = _run(
+            spec,
+            path,
+            settings=settings,
+            engine=engine,
+            mapping=mapping,
+            run_id=run_id,
+            source=source,
+            progress=progress,
+        )
+    except BaseException as exc:
+        _fail_run(engine, run_id, exc)
+        raise
+    _log(settings, result)
+    return result
+
+
+def _run(
+    spec: KindSpec,
+    path: Path,
+    *,
+    settings: Settings,
+    engine: Engine,
+    mapping: Mapping,
+    run_id: int,
+    source: str,
+    progress: Progress,
+) -> ImportResult:
+    result = ImportResult(run_id=run_id, kind=spec.kind, path=str(path))
+    with prepared_input(path, settings.data_dir / "tmp") as file, _duckdb(settings, spec) as con:
+        progress("reading", 0, None)
+        raw = load_raw(con, file, mapping.csv)
+        refs = _load_refs(con, engine, spec)
+        progress("validating", raw.rows, raw.rows)
+        staged = stage(con, raw, spec, mapping, now=_now_limit(settings), refs=refs)
+        entries = quarantine.gather(con, raw, staged)
+        result.rows_read = raw.rows + len(raw.rejected)
+        result.rows_quarantined = len(entries)
+        result.ignored_columns = list(staged.ignored)
+        _load(con, engine, spec, staged, result, file.sha256, entries, source, progress)
+    if entries:
+        target = settings.imports_dir / f"run-{run_id}-{spec.kind}-quarantine.csv"
+        quarantine.write_csv(target, entries)
+        result.quarantine_csv = str(target)
+    return result
+
+
+def _now_limit(settings: Settings):
+    return clock.now() + pd.Timedelta(seconds=settings.future_tolerance_seconds).to_pytimedelta()
+
+
+@contextlib.contextmanager
+def _duckdb(settings: Settings, spec: KindSpec) -> Iterator[duckdb.DuckDBPyConnection]:
+    if spec.kind == "events":
+        with open_warehouse(settings) as warehouse:
+            yield warehouse.con
+        return
+    con = duckdb.connect()
+    configure(con, memory_limit=settings.import_memory_limit)
+    con.execute(f"SET temp_directory = '{settings.data_dir / 'duckdb_tmp'}'")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _load_refs(con: duckdb.DuckDBPyConnection, engine: Engine, spec: KindSpec) -> dict[str, str]:
+    """Copy (external_id, id) of accounts and contacts from the app DB into DuckDB."""
+    refs = {}
+    for name, model in (("account", Account), ("contact", Contact)):
+        with engine.connect() as conn:
+            frame = pd.DataFrame(
+                conn.execute(select(model.external_id, model.id)).all(),
+                columns=["external_id", "id"],
+            ).astype({"external_id": "string", "id": "int64"})
+        table = f"ref_{name}"
+        con.register(f"{table}_df", frame)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_df")
+        con.unregister(f"{table}_df")
+        refs[name] = table
+    return refs
+
+
+def _load(
+    con,
+    engine,
+    spec,
+    staged: StagedTable,
+    result: ImportResult,
+    sha256: str,
+    entries: list[quarantine.QuarantineEntry],
+    source: str,
+    progress: Progress,
+) -> None:
+    valid = con.execute(f"SELECT count(*) FROM {staged.name} WHERE _error IS NULL").fetchone()[0]
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        progress("loading", done, valid)
+
+    if spec.kind == "events":
+        con.execute("BEGIN TRANSACTION")
+        try:
+            inserted = load.insert_events(
+                con,
+                staged=staged.name,
+                run_id=result.run_id,
+                source=source,
+                received_at=clock.now(),
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        advance(valid)
+        result.rows_loaded, result.rows_inserted = valid, inserted
+        result.rows_duplicate = valid - inserted
+        _finish_run(engine, result, sha256, entries)
+        return
+    with session_scope(engine) as session:
+        existing = _existing_keys(con, session, spec, staged)
+        result.rows_loaded = load.upsert_entities(
+            session, con, staged=staged.name, kind=spec.kind, source=source, on_batch=advance
+        )
+        result.rows_updated = existing
+        result.rows_inserted = result.rows_loaded - existing
+        _finish_run_in(session, result, sha256, entries)
+
+
+def _existing_keys(con, session: Session, spec: KindSpec, staged: StagedTable) -> int:
+    model = load.MODELS[spec.kind]
+    keys = pd.DataFrame(session.execute(select(model.external_id)).all(), columns=["k"])
+    keys = keys.astype({"k": "string"})
+    con.register("existing_keys_df", keys)
+    count = con.execute(
+        f"SELECT count(*) FROM {staged.name} s SEMI JOIN existing_keys_df e"
+        f" ON e.k = s.{spec.key} WHERE s._error IS NULL"
+    ).fetchone()[0]
+    con.unregister("existing_keys_df")
+    return count
+
+
+def _start_run(engine: Engine, *, kind: str, path: Path, source: str) -> int:
+    with session_scope(engine) as session:
+        run = ImportRun(
+            kind=kind,
+            source=source,
+            path=str(path),
+            started_at=clock.now(),
+            status="running",
+            details={},
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _finish_run(engine: Engine, result: ImportResult, sha256: str, entries) -> None:
+    with session_scope(engine) as session:
+        _finish_run_in(session, result, sha256, entries)
+
+
+def _finish_run_in(
+    session: Session, result: ImportResult, sha256: str, entries: list[quarantine.QuarantineEntry]
+) -> None:
+    result.status = {0: "succeeded", 3: "partial", 2: "failed"}[result.exit_code]
+    session.add_all(
+        QuarantinedRow(
+            import_run_id=result.run_id,
+            kind=result.kind,
+            file=e.file,
+            line=e.line,
+            field=e.field,
+            reason=e.reason,
+            raw=e.raw,
+        )
+        for e in entries
+    )
+    session.execute(
+        update(ImportRun)
+        .where(ImportRun.id == result.run_id)
+        .values(
+            finished_at=clock.now(),
+            status=result.status,
+            file_sha256=sha256,
+            rows_read=result.rows_read,
+            rows_loaded=result.rows_loaded,
+            rows_inserted=result.rows_inserted,
+            rows_updated=result.rows_updated,
+            rows_quarantined=result.rows_quarantined,
+            details={
+                "duplicates": result.rows_duplicate,
+                "ignored_columns": result.ignored_columns,
+            },
+        )
+    )
+
+
+def _fail_run(engine: Engine, run_id: int, exc: BaseException) -> None:
+    message = str(exc) if isinstance(exc, Exception) else type(exc).__name__
+    with contextlib.suppress(Exception), session_scope(engine) as session:
+        session.execute(
+            update(ImportRun)
+            .where(ImportRun.id == run_id)
+            .values(finished_at=clock.now(), status="failed", error=message[:4000])
+        )
+
+
+def _log(settings: Settings, result: ImportResult) -> None:
+    settings.imports_dir.mkdir(parents=True, exist_ok=True)
+    entry = {"at": clock.now().isoformat(), **asdict(result)}
+    with open(settings.imports_dir / "import.log", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+__all__ = ["ImportResult", "RawTable", "import_file"]

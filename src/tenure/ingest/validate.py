@@ -1,0 +1,264 @@
+"""Turn a raw text table into typed canonical rows, each with its first error (or none)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from tenure.errors import InputError
+from tenure.ingest.mapping import Mapping
+from tenure.ingest.reader import RawTable
+from tenure.ingest.spec import FieldSpec, KindSpec
+from tenure.ingest.sql import ident, literal
+from tenure.money import ISO_4217, exponent_sql_case
+
+SEP = "\x1f"  # separates field from reason inside _error
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class StagedTable:
+    """Typed rows in DuckDB: canonical columns plus _row, _error, _first_row and references."""
+
+    name: str
+    extras: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+
+def resolve_columns(raw: RawTable, spec: KindSpec, mapping: Mapping) -> dict[str, str | None]:
+    """Match each canonical column to a file column, or raise naming what is missing."""
+    by_lower = {c.lower(): c for c in raw.columns}
+    resolved: dict[str, str | None] = {}
+    for f in spec.fields:
+        wanted = mapping.columns.get(f.name, f.name)
+        column = wanted if wanted in raw.columns else by_lower.get(wanted.lower())
+        if column is None and f.name in mapping.columns:
+            raise InputError(
+                f"{raw.file.original}: the mapping sends {f.name!r} to column {wanted!r}, which "
+                f"the file does not have (columns found: {', '.join(raw.columns)})"
+            )
+        resolved[f.name] = column
+    missing = [
+        f.name
+        for f in spec.fields
+        if f.required and resolved[f.name] is None and f.name not in mapping.defaults
+    ]
+    if missing:
+        raise InputError(
+            f"{raw.file.original}: missing required column(s) {', '.join(missing)} for "
+            f"{spec.kind} (columns found: {', '.join(raw.columns) or 'none'}); nothing was "
+            "imported. Rename the columns or map them with --mapping"
+        )
+    return resolved
+
+
+def _text_expr(f: FieldSpec, column: str | None, mapping: Mapping) -> str:
+    expr = f"NULLIF(trim({ident(column)}), '')" if column else "CAST(NULL AS VARCHAR)"
+    if f.type == "enum":
+        expr = f"lower({expr})"
+    values = mapping.values.get(f.name, {})
+    if values:
+        key = expr if f.type != "enum" else expr
+        cases = " ".join(
+            f"WHEN {literal(a.lower() if f.type == 'enum' else a)} THEN {literal(b)}"
+            for a, b in values.items()
+        )
+        expr = f"(CASE {key} {cases} ELSE {expr} END)"
+    default = mapping.defaults.get(f.name, f.default)
+    if default is not None:
+        expr = f"coalesce({expr}, {literal(default)})"
+    return expr
+
+
+def _timestamp_expr(col: str) -> str:
+    number = f"TRY_CAST({col} AS DOUBLE)"
+    return (
+        f"(CASE WHEN {number} IS NOT NULL AND isfinite({number}) THEN"
+        f" to_timestamp(CASE WHEN abs({number}) >= 1e11 THEN {number} / 1000.0 ELSE {number} END)"
+        f" ELSE TRY_CAST({col} AS TIMESTAMPTZ) END)"
+    )
+
+
+def _typed(f: FieldSpec, spec: KindSpec) -> str:
+    col = ident(f.name)
+    if f.type == "int":
+        return f"TRY_CAST({col} AS BIGINT)"
+    if f.type == "money":
+        amount = f"TRY_CAST({col} AS DECIMAL(38, 6))"
+        currency = f"upper({ident(spec.currency_of[f.name])})"
+        scale = f"(CASE {exponent_sql_case(currency)} WHEN 0 THEN 1 WHEN 3 THEN 1000 ELSE 100 END)"
+        return f"TRY_CAST(round({amount} * {scale}) AS BIGINT)"
+    if f.type == "currency":
+        return f"upper({col})"
+    if f.type == "timestamp":
+        return _timestamp_expr(col)
+    if f.type == "bool":
+        return (
+            f"(CASE WHEN lower({col}) IN {_tuple(_TRUE)} THEN true"
+            f" WHEN lower({col}) IN {_tuple(_FALSE)} THEN false END)"
+        )
+    return col
+
+
+def _tuple(values: tuple[str, ...] | frozenset[str]) -> str:
+    return "(" + ", ".join(literal(v) for v in sorted(values)) + ")"
+
+
+def _shown(col: str) -> str:
+    return f"'''' || left({col}, 60) || ''''"
+
+
+def _field_errors(f: FieldSpec, now_sql: str) -> list[str]:
+    """Return SQL expressions yielding 'field<SEP>reason' when the field is invalid."""
+    text, typed = ident(f.name), ident(f"{f.name}__v")
+    tag = literal(f.name + SEP)
+    checks = (
+        [f"CASE WHEN {text} IS NULL THEN {tag} || 'missing required value' END"]
+        if f.required
+        else []
+    )
+    bad = {
+        "int": f"{typed} IS NULL THEN {tag} || 'not a whole number: ' || {_shown(text)}",
+        "money": f"{typed} IS NULL THEN {tag} || 'not a decimal amount: ' || {_shown(text)}",
+        "timestamp": f"{typed} IS NULL THEN {tag} || 'unparseable timestamp ' || {_shown(text)}"
+        " || ' (use ISO 8601 or epoch seconds/milliseconds)'",
+        "currency": f"{typed} NOT IN {_tuple(ISO_4217)} THEN {tag} || 'unknown currency '"
+        f" || {_shown(text)} || ' (expected an ISO 4217 code such as USD)'",
+        "enum": f"{text} NOT IN {_tuple(f.choices)} THEN {tag} || 'invalid value ' || {_shown(text)}"
+        f" || ' (expected one of {', '.join(f.choices)})'",
+        "bool": f"{typed} IS NULL THEN {tag} || 'not a yes/no value: ' || {_shown(text)}",
+        "json": f"coalesce(CASE WHEN json_valid({text}) THEN json_type({text}) END, '') <> 'OBJECT'"
+        f" THEN {tag} || 'not a JSON object: ' || {_shown(text)}",
+        "email": f"NOT regexp_full_match({text}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+')"
+        f" THEN {tag} || 'not an email address: ' || {_shown(text)}",
+    }
+    if f.type in bad:
+        checks.append(f"CASE WHEN {text} IS NOT NULL AND {bad[f.type]} END")
+    if f.type in ("string", "email", "json"):
+        checks.append(
+            f"CASE WHEN length({text}) > {f.max_length} THEN {tag}"
+            f" || 'longer than {f.max_length} characters' END"
+        )
+    if f.type == "money":
+        checks.append(
+            f"CASE WHEN {typed} < 0 THEN {tag} || 'negative amount ' || {_shown(text)} END"
+        )
+    if f.type == "int":
+        bounds = [f"{typed} < {f.minimum:g}"] if f.minimum is not None else []
+        bounds += [f"{typed} > {f.maximum:g}"] if f.maximum is not None else []
+        if bounds:
+            checks.append(
+                f"CASE WHEN {' OR '.join(bounds)} THEN {tag} || 'out of range: ' || {text} END"
+            )
+    if f.type == "timestamp":
+        checks.append(
+            f"CASE WHEN {typed} > {now_sql} THEN {tag} || 'timestamp in the future: '"
+            f" || strftime({typed}, '%Y-%m-%dT%H:%M:%SZ') END"
+        )
+    return checks
+
+
+def _cross_checks(spec: KindSpec) -> list[str]:
+    """Return checks that span two fields of one row."""
+    pairs = {
+        "subscriptions": ("started_at", "ended_at"),
+        "invoices": ("issued_at", "paid_at"),
+        "tickets": ("opened_at", "closed_at"),
+    }
+    checks = []
+    if spec.kind in pairs:
+        start, end = pairs[spec.kind]
+        checks.append(
+            f"CASE WHEN {ident(end + '__v')} < {ident(start + '__v')} THEN"
+            f" {literal(end + SEP)} || '{end} is before {start}' END"
+        )
+    if spec.kind == "surveys":
+        checks.append(
+            f"CASE WHEN kind = 'csat' AND NOT score__v BETWEEN 1 AND 5 THEN"
+            f" {literal('score' + SEP)} || 'CSAT score must be 1 to 5, got ' || score END"
+        )
+    return checks
+
+
+def _reference_checks(spec: KindSpec) -> list[str]:
+    checks = []
+    if "account_id" in spec.names and spec.kind != "accounts":
+        checks.append(
+            f"CASE WHEN account_id IS NOT NULL AND _account_ref IS NULL THEN"
+            f" {literal('account_id' + SEP)} || 'unknown account ' || {_shown('account_id')}"
+            " || ' (import its account first)' END"
+        )
+    if spec.references_contact:
+        checks.append(
+            f"CASE WHEN contact_id IS NOT NULL AND _contact_ref IS NULL THEN"
+            f" {literal('contact_id' + SEP)} || 'unknown contact ' || {_shown('contact_id')} END"
+        )
+    return checks
+
+
+def _duplicate_check(spec: KindSpec) -> list[str]:
+    if not (spec.key and spec.duplicates_are_errors):
+        return []
+    key = ident(spec.key)
+    return [
+        f"CASE WHEN {key} IS NOT NULL AND _row > _first_row THEN {literal(spec.key + SEP)}"
+        f" || 'duplicate {spec.key} ' || {_shown(key)} || ' in this file' END"
+    ]
+
+
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    spec: KindSpec,
+    mapping: Mapping,
+    *,
+    now: datetime,
+    refs: dict[str, str],
+) -> StagedTable:
+    """Create the staged table for raw; refs names the reference tables (external_id, id)."""
+    columns = resolve_columns(raw, spec, mapping)
+    used = {c for c in columns.values() if c}
+    extras = tuple(c for c in raw.columns if c not in used)
+    text_cols = [
+        f"{_text_expr(f, columns[f.name], mapping)} AS {ident(f.name)}" for f in spec.fields
+    ]
+    attributes = "CAST(NULL AS JSON)"
+    if spec.extras_to_attributes and extras:
+        pairs = ", ".join(f"{literal(c)}, NULLIF(trim({ident(c)}), '')" for c in extras)
+        attributes = f"json_object({pairs})"
+    typed_cols = [f"{_typed(f, spec)} AS {ident(f.name + '__v')}" for f in spec.fields]
+    now_sql = f"TIMESTAMPTZ {literal(now.isoformat())}"
+    checks = [c for f in spec.fields for c in _field_errors(f, now_sql)]
+    checks += _cross_checks(spec) + _reference_checks(spec) + _duplicate_check(spec)
+    joins, ref_cols = _joins(spec, refs)
+    first_row = (
+        f"min(_row) OVER (PARTITION BY {ident(spec.key)})"
+        if spec.key and spec.duplicates_are_errors
+        else "_row"
+    )
+    name = f"staged_{next(_counter)}"
+    con.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT *, coalesce({', '.join(checks)})"
+        f" AS _error FROM (SELECT t.*, {first_row} AS _first_row{ref_cols} FROM"
+        f" (SELECT *, {', '.join(typed_cols)} FROM"
+        f" (SELECT _row, {', '.join(text_cols)}, {attributes} AS _attributes FROM {raw.name})) t"
+        f"{joins})"
+    )
+    ignored = extras if not spec.extras_to_attributes else ()
+    return StagedTable(name=name, extras=extras, ignored=ignored)
+
+
+def _joins(spec: KindSpec, refs: dict[str, str]) -> tuple[str, str]:
+    joins, cols = "", ""
+    if "account_id" in spec.names and spec.kind != "accounts":
+        joins += f" LEFT JOIN {refs['account']} ra ON ra.external_id = t.account_id"
+        cols += ", ra.id AS _account_ref"
+    if spec.references_contact:
+        joins += f" LEFT JOIN {refs['contact']} rc ON rc.external_id = t.contact_id"
+        cols += ", rc.id AS _contact_ref"
+    return joins, cols

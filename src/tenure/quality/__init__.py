@@ -1,0 +1,1 @@
+"""Data-quality report: completeness, validity, uniqueness, references, consistency, freshness."""

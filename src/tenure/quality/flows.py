@@ -1,0 +1,28 @@
+"""Build the data-quality report: measure the app DB and the warehouse, then score."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from tenure import clock
+from tenure.config import Settings
+from tenure.quality.events import event_figures
+from tenure.quality.scoring import QualityReport, build_report
+from tenure.quality.service import account_ids, app_figures
+from tenure.warehouse.connection import open_warehouse
+
+
+def build_quality_report(
+    *, engine: Engine, settings: Settings, now: datetime | None = None
+) -> QualityReport:
+    """Measure every table and return the scored report as of now (the clock in force)."""
+    now = now or clock.now()
+    tolerance = timedelta(seconds=settings.future_tolerance_seconds)
+    with engine.connect() as connection:
+        figures = app_figures(connection, now=now, tolerance=tolerance)
+        ids = account_ids(connection)
+    with open_warehouse(settings, read_only=True) as warehouse:
+        figures += event_figures(warehouse.con, account_ids=ids, now=now, tolerance=tolerance)
+    return build_report(figures, now=now)

@@ -1,0 +1,83 @@
+"""Shared fixtures: a data dir per test, app DB on SQLite or PostgreSQL, a CLI runner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from tenure.clock import FrozenClock, use_clock
+from tenure.config import Settings
+from tenure.db.migrate import migrate
+from tenure.db.session import create_db_engine
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Return settings for a fresh data dir with the default SQLite app DB."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[sa.Engine]:
+    """Return a migrated SQLite engine in the test's data dir."""
+    settings.ensure_data_dir()
+    eng = create_db_engine(settings.app_database_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """Yield a PostgreSQL URL bound to a fresh schema that is dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_db_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Return settings on SQLite and, in a second run, on PostgreSQL."""
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path / "data")
+    url = request.getfixturevalue("pg_url")
+    return Settings(data_dir=tmp_path / "data", database_url=url)
+
+
+@pytest.fixture
+def any_engine(any_settings: Settings) -> Iterator[sa.Engine]:
+    """Return a migrated engine for any_settings."""
+    any_settings.ensure_data_dir()
+    eng = create_db_engine(any_settings.app_database_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[FrozenClock]:
+    """Freeze time at 2025-06-30 12:00 UTC for the test."""
+    clock = FrozenClock(datetime(2025, 6, 30, 12, 0, tzinfo=UTC))
+    with use_clock(clock):
+        yield clock
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    """Return a Typer CLI runner."""
+    return CliRunner()
