@@ -1,9 +1,101 @@
-"""Placeholder for the `dq` command group (filled in by its module)."""
+"""`tenure dq report`: score the data's quality against the 95 % bar (table, JSON or HTML)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from tenure.cli.context import app_context
+from tenure.errors import InputError
+from tenure.quality.flows import build_quality_report
+from tenure.quality.rendering import format_score, render_html
+from tenure.quality.scoring import BELOW_BAR, NO_DATA, PASS, QualityReport
+
+dq_app = typer.Typer(
+    help="Data quality: how complete, valid, unique, linked and fresh the data is."
+)
+
+STYLES = {PASS: "green", BELOW_BAR: "bold red", NO_DATA: "dim", "info": "dim"}
+
+
+def checks_table(report: QualityReport) -> Table:
+    """Return a Rich table of the checks of every table that has rows."""
+    table = Table(title="Data-quality checks", show_lines=False)
+    table.add_column("Table", no_wrap=True)
+    table.add_column("Check", overflow="fold")
+    table.add_column("Source", no_wrap=True)
+    table.add_column("Score", justify="right", no_wrap=True)
+    table.add_column("Rows", justify="right")
+    table.add_column("Detail", overflow="fold")
+    empty = set(report.no_data_tables)
+    for check in report.checks:
+        if check.table in empty:
+            continue
+        style = STYLES.get(check.status, "")
+        name = check.check if check.rule is None else f"{check.check} ({check.rule})"
+        score = format_score(check.score) + (" (info)" if check.status == "info" else "")
+        rows = "" if check.rows is None else str(check.rows)
+        table.add_row(
+            check.table, name, check.source or "", f"[{style}]{score}[/]", rows, check.detail
+        )
+    return table
+
+
+def print_report(report: QualityReport, out: Console) -> None:
+    """Print the checks, the overall score and what pulls it below the bar."""
+    out.print(checks_table(report))
+    style = STYLES[report.status]
+    out.print(
+        f"Overall data quality: [{style}]{format_score(report.overall_score)}[/] "
+        f"(bar {report.bar:g} %)",
+        highlight=False,
+    )
+    below = report.below_bar
+    if below:
+        out.print(f"[bold red]Below the {report.bar:g} % bar[/] (largest drag first):")
+        for check in below:
+            where = check.table + (f"/{check.source}" if check.source else "")
+            out.print(
+                f"  • {where} {check.check}: {format_score(check.score)} "
+                f"(−{check.impact:.2f} points) — {check.detail}",
+                highlight=False,
+                markup=False,
+            )
+    else:
+        out.print("[green]No check is below the bar.[/]")
+    if report.no_data_tables:
+        out.print(f"[dim]No data (not scored): {', '.join(report.no_data_tables)}[/]")
+
+
+@dq_app.command("report")
+def report_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML report")
+    ] = None,
+) -> None:
+    """Score completeness, validity, uniqueness, references, consistency and freshness."""
+    context = app_context(ctx)
+    report = build_quality_report(engine=context.engine, settings=context.settings)
+    if html is not None:
+        try:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(render_html(report), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the HTML report to {html}: {exc}") from exc
+        context.console.print(f"wrote {html}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(report, context.out)
 
 
 def register(app: typer.Typer) -> None:
-    """Add nothing yet."""
+    """Add the `dq` command group to the root app."""
+    app.add_typer(dq_app, name="dq")

@@ -7,8 +7,10 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tenure.cli.context import AppContext, app_context
+from tenure.cli.datasets import register_datasets
 from tenure.ingest.mapping import load_mapping
 from tenure.ingest.service import ImportResult, import_file
+from tenure.ingest.simulated import import_simulated
 from tenure.ingest.spec import ALL_KINDS
 
 import_app = typer.Typer(
@@ -37,8 +39,12 @@ def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None)
             bar.update(task, description=f"{kind}: {phase}", completed=done, total=total)
 
         result = import_file(
-            kind, path, settings=context.settings, engine=context.engine,
-            mapping=load_mapping(mapping), progress=on_progress,
+            kind,
+            path,
+            settings=context.settings,
+            engine=context.engine,
+            mapping=load_mapping(mapping),
+            progress=on_progress,
         )
     print_result(context, result)
     return result
@@ -55,7 +61,9 @@ def print_result(context: AppContext, result: ImportResult) -> None:
     line += f"), {result.rows_quarantined:,} quarantined"
     context.out.print(line, highlight=False)
     if result.ignored_columns:
-        context.out.print(f"  ignored columns: {', '.join(result.ignored_columns)}", highlight=False)
+        context.out.print(
+            f"  ignored columns: {', '.join(result.ignored_columns)}", highlight=False
+        )
     if result.quarantine_csv:
         context.out.print(f"  quarantine: {result.quarantine_csv}", highlight=False)
 
@@ -77,6 +85,36 @@ def _kind_command(kind: str):
 
 for _kind in ALL_KINDS:
     import_app.command(_kind)(_kind_command(_kind))
+
+
+@import_app.command("simulated")
+def simulated_command(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Output folder of `tenure simulate --out`")],
+) -> None:
+    """Import a simulator output folder (all kinds, in order, plus its ground truth)."""
+    context = app_context(ctx)
+    with _progress_bar(context) as bar:
+        task = bar.add_task("simulated", total=None)
+
+        def on_progress(phase: str, done: int, total: int | None) -> None:
+            bar.update(task, description=f"simulated: {phase}", completed=done, total=total)
+
+        results = import_simulated(
+            folder, settings=context.settings, engine=context.engine, progress=on_progress
+        )
+    for result in results:
+        print_result(context, result)
+    raise typer.Exit(worst_exit_code(results))
+
+
+def worst_exit_code(results: list[ImportResult]) -> int:
+    """Return 2 if any file imported nothing, else 3 if any row was quarantined, else 0."""
+    codes = {r.exit_code for r in results}
+    return 2 if 2 in codes else 3 if 3 in codes else 0
+
+
+register_datasets(import_app)
 
 
 def register(app: typer.Typer) -> None:

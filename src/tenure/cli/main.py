@@ -15,7 +15,6 @@ from tenure.errors import TenureError
 from tenure.logging import configure_logging
 
 
-
 class TenureGroup(TyperGroup):
     """The root command group: maps TenureError to a message and its exit code."""
 

@@ -1,9 +1,87 @@
-"""Placeholder for the `simulate` command group (filled in by its module)."""
+"""`tenure simulate`: write a realistic B2B SaaS dataset whose churn probabilities are known."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from tenure import clock
+from tenure.cli.context import app_context
+from tenure.errors import InputError
+from tenure.simulate import SimulationConfig, simulate
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    """Return the date in a YYYY-MM-DD option value, or None when not given."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from exc
+
+
+def simulate_command(
+    ctx: typer.Context,
+    accounts: Annotated[int, typer.Option("--accounts", help="Number of accounts")] = 1000,
+    months: Annotated[int, typer.Option("--months", help="Months of history to simulate")] = 12,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes)")] = 42,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: <data-dir>/simulated)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last date of the window, YYYY-MM-DD (today UTC)")
+    ] = None,
+    treatment_fraction: Annotated[
+        float | None,
+        typer.Option("--treatment-fraction", help="Share of accounts randomized to treatment"),
+    ] = None,
+    treatment_effect: Annotated[
+        float, typer.Option("--treatment-effect", help="Treated hazards are multiplied by 1 − E")
+    ] = 0.2,
+    treatment_start: Annotated[
+        str | None,
+        typer.Option("--treatment-start", help="YYYY-MM-DD (default: middle of the window)"),
+    ] = None,
+) -> None:
+    """Write accounts, contacts, billing, tickets, surveys, events and the churn ground truth."""
+    context = app_context(ctx)
+    config = SimulationConfig(
+        accounts=accounts,
+        months=months,
+        seed=seed,
+        end=parse_date(end, "--end") or clock.now().date(),
+        treatment_fraction=treatment_fraction,
+        treatment_effect=treatment_effect,
+        treatment_start=parse_date(treatment_start, "--treatment-start"),
+    )
+    target = out if out is not None else context.settings.data_dir / "simulated"
+    columns = (
+        TextColumn("simulating {task.fields[window]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=context.console, transient=True) as bar:
+        window = f"{config.start} … {config.end}"
+        task = bar.add_task("simulate", total=config.n_days, window=window)
+        result = simulate(config, target, progress=lambda days: bar.advance(task, days))
+    typer.echo(result.summary())
 
 
 def register(app: typer.Typer) -> None:
-    """Add nothing yet."""
+    """Add `simulate` to the root app."""
+    app.command("simulate")(simulate_command)

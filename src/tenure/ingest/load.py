@@ -55,7 +55,7 @@ def _valid_batches(
     select = SELECTS[kind].replace("{source}", "'" + source.replace("'", "''") + "'")
     reader = con.execute(
         f"SELECT {select} FROM {staged} WHERE _error IS NULL ORDER BY _row"
-    ).fetch_record_batch(BATCH_ROWS)
+    ).to_arrow_reader(BATCH_ROWS)
     for batch in reader:
         rows = batch.to_pylist()
         for row in rows:
@@ -92,7 +92,8 @@ def upsert_entities(
     written = 0
     statement = None
     for rows in _valid_batches(con, staged, kind, source):
-        statement = statement or _upsert_statement(session, table, list(rows[0]))
+        if statement is None:
+            statement = _upsert_statement(session, table, list(rows[0]))
         session.execute(statement, rows)
         written += len(rows)
         on_batch(len(rows))
@@ -113,14 +114,13 @@ def insert_events(
     """Append the staged valid events not already in the warehouse; return how many were new."""
     before = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0]
     con.execute(
-        f"INSERT INTO {EVENTS} SELECT s.* FROM (SELECT {message_id_sql()} AS message_id,"
-        " CAST(_account_ref AS INTEGER) AS account_id, account_id AS account_external_id,"
-        " contact_id AS contact_external_id, event AS name, timestamp__v AS ts,"
-        " CAST(properties AS JSON) AS properties, coalesce(source, ?) AS source,"
-        " CAST(? AS TIMESTAMPTZ) AS received_at, CAST(? AS INTEGER) AS import_run_id"
-        f" FROM {staged} WHERE _error IS NULL"
-        " QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY _row) = 1) s"
-        f" ANTI JOIN {EVENTS} e ON e.message_id = s.message_id",
+        f"INSERT INTO {EVENTS} SELECT s.* EXCLUDE (_row) FROM (SELECT {message_id_sql()} AS"
+        " message_id, CAST(_account_ref AS INTEGER) AS account_id, account_id AS"
+        " account_external_id, contact_id AS contact_external_id, event AS name,"
+        " timestamp__v AS ts, CAST(properties AS JSON) AS properties, coalesce(source, ?) AS"
+        " source, CAST(? AS TIMESTAMPTZ) AS received_at, CAST(? AS INTEGER) AS import_run_id, _row"
+        f" FROM {staged} WHERE _error IS NULL) s ANTI JOIN {EVENTS} e ON e.message_id = s.message_id"
+        " QUALIFY row_number() OVER (PARTITION BY s.message_id ORDER BY s._row) = 1",
         [source, received_at, run_id],
     )
     return con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0] - before

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from tenure.errors import InputError
 from tenure.ingest.files import InputFile
 from tenure.ingest.sql import ident, literal
 
 _RECORD_SEPARATOR = "\x1e"
+_LATIN1 = "encoding = 'latin-1'"  # every byte is a character: counts lines even in non-UTF-8 files
 _counter = itertools.count()
 
 
@@ -102,22 +104,48 @@ def _finish(con: duckdb.DuckDBPyConnection, name: str, rejected: list[Rejected])
     return RawTable(name=name, columns=columns, rows=rows, rejected=rejected)
 
 
-def _lines_sql() -> str:
+def _lines_sql(options: str) -> str:
     return (
         "read_csv(?, columns = {'line': 'VARCHAR'}, header = false, quote = '', escape = '',"
-        f" delim = {literal(_RECORD_SEPARATOR)}, strict_mode = false, store_rejects = true)"
+        f" delim = {literal(_RECORD_SEPARATOR)}, strict_mode = false, {options})"
     )
+
+
+def _encoding_rejects(con: duckdb.DuckDBPyConnection, errors: str) -> list[Rejected]:
+    return [
+        Rejected(line=int(line), field=None, reason=_reject_reason(kind, message), raw=text)
+        for line, kind, message, text in con.execute(
+            f"SELECT line, any_value(error_type), any_value(error_message), any_value(csv_line)"
+            f" FROM {errors} GROUP BY line ORDER BY line"
+        ).fetchall()
+    ]
+
+
+def _physical_row(rejected: list[Rejected]) -> str:
+    """Return SQL giving each kept line's 0-based physical position, given the dropped lines."""
+    if not rejected:
+        return "rowid"
+    shifts = " UNION ALL ".join(f"SELECT {r.line - 1 - j} AS adj" for j, r in enumerate(rejected))
+    return f"rowid + (SELECT count(*) FROM ({shifts}) s WHERE s.adj <= rowid)"
 
 
 def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, _csv: dict) -> RawTable:
     lines = f"{name}_lines"
-    con.execute(f"CREATE TEMP TABLE {lines}_text AS SELECT line FROM {_lines_sql()}", [str(path)])
+    errors, scans = f"{name}_rej", f"{name}_scan"
+    options = (
+        f"store_rejects = true, rejects_table = {literal(errors)}, rejects_scan = {literal(scans)}"
+    )
     con.execute(
-        f"CREATE TEMP TABLE {lines} AS SELECT rowid AS _row, line,"
+        f"CREATE TEMP TABLE {lines}_text AS SELECT line FROM {_lines_sql(options)}", [str(path)]
+    )
+    unreadable = _encoding_rejects(con, errors)
+    con.execute(f"DROP TABLE IF EXISTS {errors}; DROP TABLE IF EXISTS {scans}")
+    con.execute(
+        f"CREATE TEMP TABLE {lines} AS SELECT {_physical_row(unreadable)} AS _row, line,"
         f" CASE WHEN json_valid(line) THEN json_type(line) END AS _type FROM {lines}_text"
     )
     con.execute(f"DROP TABLE {lines}_text")
-    rejected = [
+    rejected = unreadable + [
         Rejected(line=row + 1, field=None, reason=reason, raw=line)
         for row, line, reason in con.execute(
             f"SELECT _row, line, CASE WHEN _type IS NULL THEN 'not valid JSON'"
@@ -140,7 +168,7 @@ def _load_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, _csv: dic
             f"CREATE TEMP TABLE {name} AS SELECT _row, {extract} FROM {lines} WHERE _type = 'OBJECT'"
         )
     con.execute(f"DROP TABLE {lines}")
-    return _finish(con, name, rejected)
+    return _finish(con, name, sorted(rejected, key=lambda r: r.line))
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, _csv: dict) -> RawTable:
@@ -167,10 +195,15 @@ def csv_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, rows: list[int]) ->
         return {}
     skipped = sorted(r.line for r in raw.rejected)
     wanted = f"{raw.name}_wanted"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {wanted} (pos BIGINT)")
-    con.executemany(f"INSERT INTO {wanted} VALUES (?)", [(r,) for r in rows])
+    positions = pa.table({"pos": pa.array(rows, type=pa.int64())})
+    con.register(f"{wanted}_arrow", positions)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {wanted} AS SELECT pos FROM {wanted}_arrow")
+    con.unregister(f"{wanted}_arrow")
     skip = f" AND line NOT IN ({', '.join(str(s) for s in skipped)})" if skipped else ""
-    con.execute(f"CREATE TEMP TABLE {wanted}_text AS SELECT line FROM {_lines_sql()}", [str(raw.file.path)])
+    con.execute(
+        f"CREATE TEMP TABLE {wanted}_text AS SELECT line FROM {_lines_sql(_LATIN1)}",
+        [str(raw.file.path)],
+    )
     result = con.execute(
         f"WITH lines AS (SELECT rowid + 1 AS line, line AS text FROM {wanted}_text),"
         f" data AS (SELECT line, row_number() OVER (ORDER BY line) - 1 AS pos FROM lines"

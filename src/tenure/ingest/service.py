@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from tenure import clock
@@ -72,7 +72,7 @@ def import_file(
     if kind not in KINDS:
         raise InputError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
     spec, mapping = KINDS[kind], mapping or Mapping()
-    source = mapping.source or ("file" if kind != "events" else "file")
+    source = mapping.source or "file"
     run_id = _start_run(engine, kind=kind, path=path, source=source)
     try:
         result = _run(
@@ -243,18 +243,20 @@ def _finish_run_in(
     session: Session, result: ImportResult, sha256: str, entries: list[quarantine.QuarantineEntry]
 ) -> None:
     result.status = {0: "succeeded", 3: "partial", 2: "failed"}[result.exit_code]
-    session.add_all(
-        QuarantinedRow(
-            import_run_id=result.run_id,
-            kind=result.kind,
-            file=e.file,
-            line=e.line,
-            field=e.field,
-            reason=e.reason,
-            raw=e.raw,
-        )
+    rows = [
+        {
+            "import_run_id": result.run_id,
+            "kind": result.kind,
+            "file": e.file,
+            "line": e.line,
+            "field": e.field,
+            "reason": e.reason,
+            "raw": e.raw,
+        }
         for e in entries
-    )
+    ]
+    for start in range(0, len(rows), load.BATCH_ROWS):
+        session.execute(insert(QuarantinedRow), rows[start : start + load.BATCH_ROWS])
     session.execute(
         update(ImportRun)
         .where(ImportRun.id == result.run_id)

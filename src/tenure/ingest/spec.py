@@ -184,7 +184,7 @@ KINDS: dict[str, KindSpec] = {
                 FieldSpec("event", required=True, max_length=128),
                 FieldSpec("timestamp", "timestamp", required=True),
                 FieldSpec("properties", "json", max_length=65536),
-                FieldSpec("source", max_length=32, default="file"),
+                FieldSpec("source", max_length=32),
             ),
             duplicates_are_errors=False,
         ),

@@ -63,12 +63,11 @@ def _text_expr(f: FieldSpec, column: str | None, mapping: Mapping) -> str:
         expr = f"lower({expr})"
     values = mapping.values.get(f.name, {})
     if values:
-        key = expr if f.type != "enum" else expr
         cases = " ".join(
             f"WHEN {literal(a.lower() if f.type == 'enum' else a)} THEN {literal(b)}"
             for a, b in values.items()
         )
-        expr = f"(CASE {key} {cases} ELSE {expr} END)"
+        expr = f"(CASE {expr} {cases} ELSE {expr} END)"
     default = mapping.defaults.get(f.name, f.default)
     if default is not None:
         expr = f"coalesce({expr}, {literal(default)})"
@@ -87,7 +86,7 @@ def _timestamp_expr(col: str) -> str:
 def _typed(f: FieldSpec, spec: KindSpec) -> str:
     col = ident(f.name)
     if f.type == "int":
-        return f"TRY_CAST({col} AS BIGINT)"
+        return f"(CASE WHEN regexp_full_match({col}, '[+-]?[0-9]+') THEN TRY_CAST({col} AS BIGINT) END)"
     if f.type == "money":
         amount = f"TRY_CAST({col} AS DECIMAL(38, 6))"
         currency = f"upper({ident(spec.currency_of[f.name])})"

@@ -264,4 +264,3 @@ def build_report(figures: Iterable[Figure], *, now: datetime, bar: float = BAR) 
     return QualityReport(
         generated_at=now, checks=tuple(checks), overall_score=overall_score(checks), bar=bar
     )
-

@@ -241,7 +241,11 @@ def inbox_reference_figures(connection: Connection) -> list[Figure]:
 
 
 def import_validity_figures(connection: Connection) -> list[Figure]:
-    """Measure 1 − quarantine rate per import kind over the latest finished run of each file."""
+    """Measure 1 − quarantine rate per import kind over the latest run of each file.
+
+    Only finished runs that read rows count: a run still going (or killed) and a run that failed
+    before reading must not hide the figures of the run whose rows are in the tables.
+    """
     runs: Table = ImportRun.__table__  # type: ignore[assignment]
     order = (runs.c.started_at.desc(), runs.c.id.desc())
     ranked = (
@@ -254,7 +258,7 @@ def import_validity_figures(connection: Connection) -> list[Figure]:
             .over(partition_by=(runs.c.kind, runs.c.path), order_by=order)
             .label("recency_rank"),
         )
-        .where(runs.c.finished_at.is_not(None))
+        .where(runs.c.finished_at.is_not(None), runs.c.rows_read > 0)
         .subquery("ranked")
     )
     latest = select(ranked).where(ranked.c.recency_rank == 1).subquery("latest")
@@ -294,5 +298,6 @@ def quarantine_reasons(connection: Connection, latest: Any, top: int = 3) -> dic
     for kind, field, n, example in connection.execute(stmt):
         parts = reasons.setdefault(kind, [])
         if len(parts) < top:
+            example = example if len(example) <= 80 else example[:79] + "…"
             parts.append(f"{field or 'row'} {n} (e.g. {example})")
     return {kind: "top: " + ", ".join(parts) for kind, parts in reasons.items()}

@@ -44,6 +44,9 @@ DAILY_TRANSITIONS: tuple[tuple[float, ...], ...] = (
 # at the quasi-stationary mix, far higher in the disengaged and payment-trouble states).
 DAILY_HAZARDS: tuple[float, ...] = (0.00002, 0.00005, 0.00025, 0.0015, 0.005, 0.008)
 
+# State distribution of a brand-new (or reactivated) account on its first day in the chain.
+ENTRY_STATE_P: tuple[float, ...] = (0.05, 0.30, 0.45, 0.15, 0.05, 0.0)
+
 
 @dataclass(frozen=True)
 class MarkovChain:
@@ -112,14 +115,17 @@ def churn_probabilities(
     return 1.0 - vec
 
 
-def quasi_stationary(chain: MarkovChain, multiplier: float = 1.0, iterations: int = 2000) -> np.ndarray:
-    """Return the state distribution of long-surviving accounts (the left Perron vector of Q)."""
-    q = chain.survival_matrix(multiplier)
-    dist = np.full(len(chain.states), 1.0 / len(chain.states))
+def quasi_stationary(
+    chain: MarkovChain, multipliers: np.ndarray | float = 1.0, iterations: int = 2000
+) -> np.ndarray:
+    """Return the state mix of long-surviving accounts (left Perron vector of Q_m) per multiplier."""
+    ms = np.atleast_1d(np.asarray(multipliers, dtype=float))
+    q = np.stack([chain.survival_matrix(m) for m in ms])
+    dist = np.full((len(ms), len(chain.states)), 1.0 / len(chain.states))
     for _ in range(iterations):
-        dist = dist @ q
-        dist /= dist.sum()
-    return dist
+        dist = np.einsum("mi,mij->mj", dist, q)
+        dist /= dist.sum(axis=1, keepdims=True)
+    return dist if np.ndim(multipliers) else dist[0]
 
 
 def draw_churn(

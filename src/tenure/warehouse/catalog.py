@@ -20,3 +20,7 @@ CREATE TABLE IF NOT EXISTS {EVENTS} (
 """
 
 SCHEMA_DDL = (EVENTS_DDL,)
+
+# Ground truth written by `tenure simulate` (only for simulated data sets).
+SIM_TRUTH = "sim_truth"
+SIM_ASSIGNMENTS = "sim_assignments"

@@ -1,0 +1,178 @@
+"""Benchmark ingestion against bare DuckDB/SQLAlchemy loads of the same files, in one run.
+
+Prints one JSON object. Ratios, not absolute times, are the figures to compare: the
+machines are noisy, so each target is measured against a baseline taken in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+TENURE = str(Path(sys.executable).parent / "tenure")
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def write_accounts(folder: Path, accounts: int) -> Path:
+    """Write an accounts CSV with `accounts` rows."""
+    path = folder / "accounts.csv"
+    duckdb.sql(
+        f"COPY (SELECT 'A' || i AS account_id, 'Account ' || i AS name,"
+        f" TIMESTAMPTZ '2023-01-01' AS created_at, 'software' AS industry, 'EU' AS region"
+        f" FROM range({accounts}) t(i)) TO '{path}' (HEADER)"
+    )
+    return path
+
+
+def write_events(folder: Path, rows: int, accounts: int) -> Path:
+    """Write an events CSV with `rows` rows spread over `accounts` accounts."""
+    path = folder / "events.csv"
+    duckdb.sql(
+        f"COPY (SELECT 'm' || i AS message_id, 'A' || (i % {accounts}) AS account_id,"
+        f" 'c' || (i % 50000) AS contact_id, (['login','report_viewed','export_run',"
+        f" 'api_call'])[1 + i % 4] AS event,"
+        f" strftime(TIMESTAMPTZ '2025-01-01' + to_seconds(i % 15000000), '%Y-%m-%dT%H:%M:%SZ')"
+        f" AS timestamp, '{{\"n\":' || (i % 7) || '}}' AS properties"
+        f" FROM range({rows}) t(i)) TO '{path}' (HEADER)"
+    )
+    return path
+
+
+def write_subscriptions(folder: Path, rows: int, accounts: int) -> Path:
+    """Write a subscriptions CSV with `rows` rows."""
+    path = folder / "subscriptions.csv"
+    duckdb.sql(
+        f"COPY (SELECT 'S' || i AS subscription_id, 'A' || (i % {accounts}) AS account_id,"
+        f" 'pro' AS plan, round(10 + (i % 990) * 1.5, 2) AS mrr, 'USD' AS currency,"
+        f" 1 + i % 20 AS quantity, 'month' AS billing_interval,"
+        f" TIMESTAMPTZ '2024-01-01' + to_days(i % 300) AS started_at, NULL AS ended_at"
+        f" FROM range({rows}) t(i)) TO '{path}' (HEADER)"
+    )
+    return path
+
+
+def timed_child(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run a command; return (seconds, peak RSS in MB of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(args, env=env, check=False, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak_kb, before) / 1024
+
+
+def bare_read_csv(path: Path, folder: Path) -> float:
+    """Time a bare DuckDB read_csv of the file into a fresh database table."""
+    con = duckdb.connect(str(folder / "bare.duckdb"))
+    start = time.perf_counter()
+    con.execute(f"CREATE TABLE events AS SELECT * FROM read_csv('{path}')")
+    seconds = time.perf_counter() - start
+    con.close()
+    return seconds
+
+
+def bench_events(folder: Path, rows: int, accounts: int) -> dict:
+    """Compare `tenure import events` with a bare read_csv of the same file."""
+    data = folder / "events-data"
+    env = {**os.environ, "TENURE_DATA_DIR": str(data)}
+    env.pop("TENURE_DATABASE_URL", None)
+    subprocess.run(
+        [TENURE, "import", "accounts", str(write_accounts(folder, accounts))],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    events = write_events(folder, rows, accounts)
+    bare = bare_read_csv(events, folder)
+    seconds, peak_mb = timed_child([TENURE, "import", "events", str(events)], env)
+    return {
+        "rows": rows,
+        "bare_read_csv_seconds": round(bare, 2),
+        "bare_rows_per_second": round(rows / bare),
+        "tenure_import_seconds": round(seconds, 2),
+        "tenure_rows_per_second": round(rows / seconds),
+        "ratio_vs_bare": round(bare / seconds, 3),
+        "target_ratio": 0.5,
+        "peak_rss_mb": round(peak_mb),
+        "target_peak_rss_mb": 2048,
+    }
+
+
+def bench_subscriptions(folder: Path, rows: int, accounts: int, database_url: str | None) -> dict:
+    """Time `tenure import subscriptions` of `rows` rows into SQLite or PostgreSQL."""
+    name = "postgres" if database_url else "sqlite"
+    data = folder / f"subs-{name}"
+    env = {**os.environ, "TENURE_DATA_DIR": str(data)}
+    env.pop("TENURE_DATABASE_URL", None)
+    if database_url:
+        env["TENURE_DATABASE_URL"] = database_url
+    subprocess.run(
+        [TENURE, "import", "accounts", str(folder / "accounts.csv")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    path = folder / "subscriptions.csv"
+    seconds, peak_mb = timed_child([TENURE, "import", "subscriptions", str(path)], env)
+    return {
+        "backend": name,
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds),
+        "peak_rss_mb": round(peak_mb),
+    }
+
+
+def postgres_schema_url() -> tuple[str, callable]:
+    """Create a scratch schema in database test; return its URL and a dropper."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL)
+    schema = f"bench_{os.getpid()}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
+
+
+def main() -> None:
+    """Run the ingestion benchmarks and print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--subscriptions", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tenure-bench-") as tmp:
+        folder = Path(tmp)
+        out = {"events": bench_events(folder, args.events, args.accounts)}
+        write_subscriptions(folder, args.subscriptions, args.accounts)
+        out["subscriptions"] = [
+            bench_subscriptions(folder, args.subscriptions, args.accounts, None)
+        ]
+        if not args.skip_postgres:
+            url, drop = postgres_schema_url()
+            try:
+                out["subscriptions"].append(
+                    bench_subscriptions(folder, args.subscriptions, args.accounts, url)
+                )
+            finally:
+                drop()
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""The event inbox: record events durably (de-duplicated) and move them to the warehouse."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.accounts.models import Account
+from tenure.db.session import session_scope
+from tenure.errors import InputError
+from tenure.events.models import InboxEvent
+from tenure.events.schemas import EventIn
+from tenure.warehouse.catalog import EVENTS
+from tenure.warehouse.connection import Warehouse
+
+SYNC_BATCH = 50_000
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """How many events of a batch were new and how many were already recorded."""
+
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one move of the inbox into the warehouse did."""
+
+    moved: int
+    already_in_warehouse: int
+    waiting_for_account: int
+
+
+def parse_events(batch: Iterable[EventIn | Mapping[str, Any]]) -> list[EventIn]:
+    """Validate a batch; raise InputError naming each bad item and field."""
+    events, problems = [], []
+    for index, item in enumerate(batch):
+        if isinstance(item, EventIn):
+            events.append(item)
+            continue
+        try:
+            events.append(EventIn.model_validate(item))
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(p) for p in error["loc"])
+                problems.append(f"item {index}, field {where}: {error['msg']}")
+    if problems:
+        raise InputError("invalid events, none recorded: " + "; ".join(problems[:20]))
+    return events
+
+
+def record_events(
+    batch: Iterable[EventIn | Mapping[str, Any]], *, db_session: Session
+) -> RecordResult:
+    """Store a batch in the inbox, ignoring message_ids already recorded; caller commits."""
+    events = parse_events(batch)
+    if not events:
+        return RecordResult(accepted=0, duplicates=0)
+    external_ids = {e.account_id for e in events}
+    account_ids = dict(
+        db_session.execute(
+            select(Account.external_id, Account.id).where(Account.external_id.in_(external_ids))
+        ).all()
+    )
+    received_at = clock.now()
+    rows = {}
+    for e in events:
+        rows.setdefault(e.resolved_message_id(), _inbox_row(e, account_ids, received_at))
+    inserted = _insert_ignoring_duplicates(db_session, list(rows.values()))
+    return RecordResult(accepted=inserted, duplicates=len(events) - inserted)
+
+
+def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) -> dict[str, Any]:
+    return {
+        "message_id": event.resolved_message_id(),
+        "account_external_id": event.account_id,
+        "account_id": account_ids.get(event.account_id),
+        "contact_external_id": event.contact_id,
+        "name": event.event,
+        "ts": event.timestamp,
+        "properties": event.properties,
+        "source": event.source,
+        "received_at": received_at,
+    }
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    before = session.scalar(select(func.count()).select_from(InboxEvent))
+    statement = insert(InboxEvent).on_conflict_do_nothing(index_elements=["message_id"])
+    session.execute(statement, rows)
+    return session.scalar(select(func.count()).select_from(InboxEvent)) - before
+
+
+def _unsynced_batch(session: Session, after_id: int) -> pd.DataFrame:
+    query = (
+        select(
+            InboxEvent.id,
+            InboxEvent.message_id,
+            Account.id.label("account_id"),
+            InboxEvent.account_external_id,
+            InboxEvent.contact_external_id,
+            InboxEvent.name,
+            InboxEvent.ts,
+            InboxEvent.properties,
+            InboxEvent.source,
+            InboxEvent.received_at,
+        )
+        .join(Account, Account.external_id == InboxEvent.account_external_id)
+        .where(InboxEvent.synced_at.is_(None), InboxEvent.id > after_id)
+        .order_by(InboxEvent.id)
+        .limit(SYNC_BATCH)
+    )
+    frame = pd.DataFrame(session.execute(query).mappings().all())
+    if not frame.empty:
+        frame["properties"] = frame["properties"].map(json.dumps)
+    return frame
+
+
+def _append(warehouse: Warehouse, frame: pd.DataFrame) -> int:
+    con = warehouse.con
+    con.register("inbox_batch", frame)
+    before = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0]
+    con.execute(
+        f"INSERT INTO {EVENTS} SELECT b.message_id, CAST(b.account_id AS INTEGER),"
+        " b.account_external_id, b.contact_external_id, b.name, CAST(b.ts AS TIMESTAMPTZ),"
+        " CAST(b.properties AS JSON), b.source, CAST(b.received_at AS TIMESTAMPTZ), NULL"
+        f" FROM inbox_batch b ANTI JOIN {EVENTS} e ON e.message_id = b.message_id"
+    )
+    con.unregister("inbox_batch")
+    return con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0] - before
+
+
+def sync_inbox(*, engine: Engine, warehouse: Warehouse) -> SyncResult:
+    """Move every inbox event whose account is known into the warehouse, idempotently."""
+    moved = skipped = 0
+    after_id = 0
+    while True:
+        with session_scope(engine) as session:
+            frame = _unsynced_batch(session, after_id)
+        if frame.empty:
+            break
+        new = _append(warehouse, frame)
+        moved, skipped = moved + new, skipped + len(frame) - new
+        with session_scope(engine) as session:
+            ids = frame["id"].tolist()
+            for start in range(0, len(ids), 1000):
+                session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id.in_(ids[start : start + 1000]))
+                    .values(synced_at=clock.now())
+                )
+        after_id = int(frame["id"].max())
+    with session_scope(engine) as session:
+        waiting = session.scalar(
+            select(func.count()).select_from(InboxEvent).where(InboxEvent.synced_at.is_(None))
+        )
+    return SyncResult(moved=moved, already_in_warehouse=skipped, waiting_for_account=waiting)
+
+
+def purge_synced(*, engine: Engine, older_than: timedelta) -> int:
+    """Delete inbox events moved to the warehouse more than older_than ago; return the count."""
+    cutoff = clock.now() - older_than
+    with session_scope(engine) as session:
+        result = session.execute(InboxEvent.__table__.delete().where(InboxEvent.synced_at < cutoff))
+        return result.rowcount or 0

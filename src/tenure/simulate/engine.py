@@ -1,0 +1,214 @@
+"""The day loop: one vectorised step over all accounts per simulated day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+
+from tenure.simulate.billing import Billing
+from tenure.simulate.chain import (
+    ENTRY_STATE_P,
+    MarkovChain,
+    cumulative_transitions,
+    draw_churn,
+    draw_next_states,
+    quasi_stationary,
+)
+from tenure.simulate.config import MS_PER_DAY, SimulationConfig
+from tenure.simulate.events import WEEKEND_FACTOR, EventWriter, daily_events
+from tenure.simulate.population import Population, draw_rows
+from tenure.simulate.support import Support
+from tenure.simulate.truth import TruthTable, TruthWriter
+
+REACTIVATION_GAP_DAYS = 30
+REACTIVATION_DAILY_P = 0.0006
+NEVER = np.iinfo(np.int64).max
+STREAMS = ("population", "chain", "events", "billing", "support", "lifecycle", "treatment")
+
+
+def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
+    """Return one independent generator per concern, all derived from the seed."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(c) for name, c in zip(STREAMS, children, strict=True)}
+
+
+@dataclass
+class Sinks:
+    """Where the loop sends what it produces."""
+
+    events: EventWriter
+    truth: TruthWriter
+    billing: Billing
+    support: Support
+
+
+class World:
+    """Mutable per-account state of the simulation and the step that advances it one day."""
+
+    def __init__(
+        self, config: SimulationConfig, pop: Population, chain: MarkovChain,
+        tables: tuple[TruthTable, ...], rngs: dict[str, np.random.Generator], sinks: Sinks,
+    ) -> None:  # fmt: skip
+        n = len(pop)
+        self.config, self.pop, self.chain, self.tables = config, pop, chain, tables
+        self.rng, self.sinks = rngs, sinks
+        self.hazards = np.asarray(chain.hazards)
+        self.cumulative = cumulative_transitions(chain)
+        self.state = np.zeros(n, dtype=np.int8)
+        self.active = np.zeros(n, dtype=bool)
+        self.in_chain = np.zeros(n, dtype=bool)
+        self.churn_day = np.full(n, -1, dtype=np.int64)
+        self.cutoff = np.full(n, NEVER, dtype=np.int64)
+        self.counts = {"churn_events": 0, "reactivations": 0}
+        self.ever_churned = np.zeros(n, dtype=bool)
+        self.treat_group = np.zeros(n, dtype=bool)
+        self.treat_flag = np.zeros(n, dtype=bool)
+        self.eligible = np.zeros(n, dtype=bool)
+        start = config.resolved_treatment_start
+        self.treatment_day = config.day_of(start) if start is not None else None
+        self.effect = config.treatment_effect if start is not None else 0.0
+
+    def begin(self) -> None:
+        """Place the accounts that signed up before the window, in quasi-stationary states."""
+        pop = self.pop
+        before = np.flatnonzero(pop.created_day < 0)
+        qs = quasi_stationary(self.chain, pop.multiplier_values, 600)
+        self.state[before] = draw_rows(self.rng["lifecycle"], qs, pop.multiplier_index[before])
+        self.active[before] = self.in_chain[before] = True
+        self.sinks.billing.open(before, pop.created_ms[before])
+        if self.treatment_day is not None:
+            self.treat_group = (
+                self.rng["treatment"].random(len(pop)) < self.config.treatment_fraction
+            )
+            self.treat_flag = self.treat_group.copy()
+
+    def step(self, day: int) -> None:
+        """Advance one day: signups, truth, hazard, signals, billing, churn, transitions."""
+        day_ms = self.config.start_ms + day * MS_PER_DAY
+        if day == self.treatment_day:
+            self.start_treatment(day)
+        self.sign_up(day)
+        alive = np.flatnonzero(self.in_chain)
+        states = self.state[alive]
+        self.record_truth(day, alive, states)
+        churned = draw_churn(
+            self.rng["chain"], self.hazards, states, self.hazard_multipliers(day, alive)
+        )
+        self.cutoff[alive[churned]] = day_ms + self.rng["chain"].integers(
+            0, MS_PER_DAY, churned.sum()
+        )
+        self.emit_signals(day, day_ms, alive, states)
+        self.bill(day, day_ms, alive[~churned], states[~churned])
+        self.churn(day, alive[churned])
+        survivors = alive[~churned]
+        self.state[survivors] = draw_next_states(
+            self.rng["chain"], self.cumulative, states[~churned]
+        )
+        self.reactivate(day, day_ms)
+        self.in_chain = self.active.copy()
+
+    def hazard_multipliers(self, day: int, accounts: np.ndarray) -> np.ndarray:
+        """Return today's hazard multipliers: m, times (1 − E) for treated accounts once started."""
+        m = self.pop.multiplier[accounts]
+        if self.treatment_day is None or day < self.treatment_day:
+            return m
+        return np.where(self.treat_flag[accounts], m * (1.0 - self.effect), m)
+
+    def start_treatment(self, day: int) -> None:
+        """Make alive accounts and all later signups eligible; treat the treated group among them."""
+        self.eligible = self.active | (self.pop.created_day >= day)
+        self.treat_flag = self.treat_group & self.eligible
+
+    def sign_up(self, day: int) -> None:
+        """Open the subscriptions and first invoices of today's new accounts."""
+        lo, hi = np.searchsorted(self.pop.created_day, [day, day + 1])
+        new = np.arange(lo, hi)
+        if len(new) == 0:
+            return
+        self.start_accounts(new, self.pop.created_ms[new], day)
+
+    def start_accounts(self, accounts: np.ndarray, at_ms: np.ndarray, day: int) -> None:
+        """Start accounts on a day: entry state, open subscription, first invoice."""
+        entry = np.broadcast_to(np.array(ENTRY_STATE_P), (1, len(ENTRY_STATE_P)))
+        self.state[accounts] = draw_rows(self.rng["lifecycle"], entry, np.zeros(len(accounts), int))
+        self.active[accounts] = True
+        billing = self.sinks.billing
+        billing.open(accounts, at_ms)
+        billing.invoice(self.rng["billing"], accounts, self.state[accounts], at_ms + 60_000, day)
+
+    def record_truth(self, day: int, alive: np.ndarray, states: np.ndarray) -> None:
+        """Write the state and the exact churn probabilities of every account in the chain."""
+        mult = self.pop.multiplier_index[alive]
+        treated = self.treat_flag[alive]
+        to_start = (self.treatment_day - day) if self.treatment_day is not None else 0
+        probs = [t.lookup(mult, states, treated, to_start) for t in self.tables]
+        self.sinks.truth.add(self.config.start + timedelta(days=day), alive, states, probs)
+
+    def emit_signals(self, day: int, day_ms: int, alive: np.ndarray, states: np.ndarray) -> None:
+        """Draw product events, tickets and survey answers for the day."""
+        billing, support = self.sinks.billing, self.sinks.support
+        weekday = (day_ms // MS_PER_DAY + 3) % 7
+        scale = self.config.events_per_seat_day * (WEEKEND_FACTOR if weekday >= 5 else 1.0)
+        events = daily_events(
+            self.rng["events"], self.pop, day_ms, alive, states, billing.seats, scale, self.cutoff
+        )
+        self.sinks.events.add(events)
+        support.open_tickets(self.rng["support"], alive, states, billing.seats, day_ms, self.cutoff)
+        support.answer_surveys(self.rng["support"], alive, states, day_ms, self.cutoff)
+
+    def bill(self, day: int, day_ms: int, accounts: np.ndarray, states: np.ndarray) -> None:
+        """Change seats and invoice the accounts due today (churning accounts excluded)."""
+        billing, rng = self.sinks.billing, self.rng["billing"]
+        billing.change_seats(rng, accounts, states, day_ms)
+        date = self.config.start + timedelta(days=day)
+        due = billing.due(accounts, day, date.day, date.month)
+        at_ms = day_ms + rng.integers(2 * 3_600_000, 4 * 3_600_000, due.sum())
+        billing.invoice(rng, accounts[due], states[due], at_ms, day)
+
+    def churn(self, day: int, accounts: np.ndarray) -> None:
+        """End the subscriptions of today's churners at their churn time."""
+        if len(accounts) == 0:
+            return
+        self.sinks.billing.churn(self.rng["billing"], accounts, self.cutoff[accounts])
+        self.cutoff[accounts] = NEVER
+        self.active[accounts] = False
+        self.churn_day[accounts] = day
+        self.ever_churned[accounts] = True
+        self.counts["churn_events"] += len(accounts)
+
+    def reactivate(self, day: int, day_ms: int) -> None:
+        """Bring back a few accounts that churned at least a month ago."""
+        gap_over = (self.churn_day >= 0) & (self.churn_day <= day - REACTIVATION_GAP_DAYS)
+        candidates = np.flatnonzero(gap_over & ~self.active)
+        rng = self.rng["lifecycle"]
+        back = candidates[rng.random(len(candidates)) < REACTIVATION_DAILY_P]
+        if len(back) == 0:
+            return
+        billing = self.sinks.billing
+        shrink = rng.uniform(0.5, 1.0, len(back))
+        billing.seats[back] = np.maximum(1, np.round(billing.seats[back] * shrink)).astype(np.int32)
+        billing.reanchor(back, np.full(len(back), day_ms // MS_PER_DAY))
+        at_ms = day_ms + rng.integers(9 * 3_600_000, 18 * 3_600_000, len(back))
+        self.start_accounts(back, at_ms, day)
+        self.counts["reactivations"] += len(back)
+
+    def finish(self) -> None:
+        """Write the truth rows dated at the end of the window (state after the last day)."""
+        day = self.config.n_days
+        if day == self.treatment_day:
+            self.start_treatment(day)
+        alive = np.flatnonzero(self.in_chain)
+        self.record_truth(day, alive, self.state[alive])
+
+
+def run_days(world: World, progress: Callable[[int], None] | None = None) -> None:
+    """Run the whole window, reporting each finished day to progress."""
+    world.begin()
+    for day in range(world.config.n_days):
+        world.step(day)
+        if progress is not None:
+            progress(1)
+    world.finish()

@@ -1,0 +1,178 @@
+"""The CSV files of a simulated dataset, in Tenure's canonical import formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tenure.simulate import catalog as cat
+from tenure.simulate.billing import INVOICE_STATUSES, Billing
+from tenure.simulate.config import MS_PER_DAY
+from tenure.simulate.population import Population
+from tenure.simulate.support import (
+    COMMENTS,
+    PRIORITIES,
+    SUBJECTS,
+    SURVEY_KINDS,
+    TICKET_STATUSES,
+    Support,
+)
+from tenure.simulate.writers import (
+    booleans,
+    iso_times,
+    money,
+    numbered,
+    optional_ints,
+    write_csv,
+)
+
+
+def pick(vocabulary: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
+    """Return vocabulary[code] for every code."""
+    return np.asarray(vocabulary, dtype=object)[np.asarray(codes, dtype=np.int64)]
+
+
+def write_accounts(path: Path, pop: Population, ids: list[str]) -> int:
+    """Write accounts.csv."""
+    owners = np.asarray([*pop.owner_emails, None], dtype=object)[pop.owner]
+    return write_csv(
+        path,
+        {
+            "account_id": ids,
+            "name": pop.names,
+            "created_at": iso_times(pop.created_ms),
+            "industry": pick(cat.INDUSTRIES, pop.industry),
+            "region": pick(cat.REGIONS, pop.region),
+            "employees": pick(cat.SIZE_BANDS, pop.band),
+            "owner": owners,
+        },
+    )
+
+
+def write_contacts(path: Path, pop: Population, ids: list[str], contact_ids: list[str]) -> int:
+    """Write contacts.csv."""
+    contacts = pop.contacts
+    return write_csv(
+        path,
+        {
+            "contact_id": contact_ids,
+            "account_id": np.asarray(ids, dtype=object)[contacts.account],
+            "email": contacts.emails,
+            "name": contacts.names,
+            "role": pick(cat.CONTACT_ROLES, contacts.role),
+            "created_at": iso_times(contacts.created_ms),
+            "consent_email": booleans(contacts.consent_email),
+            "consent_sms": booleans(contacts.consent_sms),
+        },
+    )
+
+
+def write_subscriptions(path: Path, pop: Population, ids: list[str], billing: Billing) -> int:
+    """Write subscriptions.csv; rows replaced by a seat change or churn are canceled."""
+    subs = billing.subscriptions
+    account, ended = subs.column("account"), subs.column("ended_ms")
+    return write_csv(
+        path,
+        {
+            "subscription_id": numbered("sub", len(subs)),
+            "account_id": np.asarray(ids, dtype=object)[account],
+            "plan": pick(cat.PLANS, pop.plan[account]),
+            "status": np.where(ended < 0, "active", "canceled").astype(object),
+            "mrr": money(subs.column("mrr")),
+            "currency": pick(cat.CURRENCIES, pop.currency[account]),
+            "quantity": subs.column("seats"),
+            "billing_interval": pick(cat.BILLING_INTERVALS, pop.billing[account]),
+            "started_at": iso_times(subs.column("started_ms")),
+            "ended_at": iso_times(ended),
+        },
+    )
+
+
+def write_invoices(path: Path, pop: Population, ids: list[str], billing: Billing) -> int:
+    """Write invoices.csv (one row per payment attempt)."""
+    inv = billing.invoices
+    account = inv.column("account")
+    return write_csv(
+        path,
+        {
+            "invoice_id": numbered("inv", len(inv)),
+            "account_id": np.asarray(ids, dtype=object)[account],
+            "subscription_id": numbered("sub", len(billing.subscriptions))[
+                inv.column("subscription")
+            ],
+            "amount": money(inv.column("amount")),
+            "currency": pick(cat.CURRENCIES, pop.currency[account]),
+            "status": pick(INVOICE_STATUSES, inv.column("status")),
+            "issued_at": iso_times(inv.column("issued_ms")),
+            "paid_at": iso_times(inv.column("paid_ms")),
+        },
+    )
+
+
+def ticket_statuses(closed_ms: np.ndarray, end_ms: int) -> np.ndarray:
+    """Return open/pending for unresolved tickets, solved for recent and closed for older ones."""
+    unresolved = np.where(np.arange(len(closed_ms)) % 5 < 2, 1, 0)
+    resolved = np.where(closed_ms + 4 * MS_PER_DAY <= end_ms, 3, 2)
+    return pick(TICKET_STATUSES, np.where(closed_ms < 0, unresolved, resolved))
+
+
+def write_tickets(
+    path: Path, ids: list[str], contact_ids: list[str], support: Support, end_ms: int
+) -> int:
+    """Write tickets.csv."""
+    t = support.tickets
+    subjects = [s for group in SUBJECTS for s in group]
+    offsets = np.cumsum([0, *(len(g) for g in SUBJECTS)])[:-1]
+    return write_csv(
+        path,
+        {
+            "ticket_id": numbered("tkt", len(t)),
+            "account_id": np.asarray(ids, dtype=object)[t.column("account")],
+            "contact_id": np.asarray(contact_ids, dtype=object)[t.column("contact")],
+            "subject": pick(tuple(subjects), offsets[t.column("category")] + t.column("subject")),
+            "opened_at": iso_times(t.column("opened_ms")),
+            "closed_at": iso_times(t.column("closed_ms")),
+            "priority": pick(PRIORITIES, t.column("priority")),
+            "status": ticket_statuses(t.column("closed_ms"), end_ms),
+            "csat": optional_ints(t.column("csat")),
+        },
+    )
+
+
+def write_surveys(path: Path, ids: list[str], contact_ids: list[str], support: Support) -> int:
+    """Write surveys.csv."""
+    s = support.surveys
+    code = s.column("comment").astype(np.int64)
+    texts = np.asarray([None], dtype=object).repeat(len(code))
+    has = code >= 0
+    texts[has] = [COMMENTS[c // 10][c % 10] for c in code[has].tolist()]
+    return write_csv(
+        path,
+        {
+            "response_id": numbered("rsp", len(s)),
+            "account_id": np.asarray(ids, dtype=object)[s.column("account")],
+            "contact_id": np.asarray(contact_ids, dtype=object)[s.column("contact")],
+            "kind": pick(SURVEY_KINDS, s.column("kind")),
+            "score": s.column("score"),
+            "responded_at": iso_times(s.column("ms")),
+            "comment": texts,
+        },
+    )
+
+
+def write_assignments(
+    path: Path, pop: Population, ids: list[str], eligible: np.ndarray, treated: np.ndarray,
+    start_ms: int, effect: float,
+) -> int:  # fmt: skip
+    """Write assignments.csv: the randomized groups of every account eligible for treatment."""
+    rows = np.flatnonzero(eligible)
+    return write_csv(
+        path,
+        {
+            "account_id": np.asarray(ids, dtype=object)[rows],
+            "group": np.where(treated[rows], "treated", "control").astype(object),
+            "assigned_at": iso_times(np.maximum(pop.created_ms[rows], start_ms)),
+            "effect": np.where(treated[rows], f"{effect:g}", "0").astype(object),
+        },
+    )
