@@ -77,7 +77,8 @@ def _text_expr(f: FieldSpec, column: str | None, mapping: Mapping) -> str:
 def _timestamp_expr(col: str) -> str:
     number = f"TRY_CAST({col} AS DOUBLE)"
     return (
-        f"(CASE WHEN {number} IS NOT NULL AND isfinite({number}) THEN"
+        f"(CASE WHEN {number} IS NOT NULL AND NOT abs({number}) < 1e14 THEN NULL"
+        f" WHEN {number} IS NOT NULL THEN"
         f" to_timestamp(CASE WHEN abs({number}) >= 1e11 THEN {number} / 1000.0 ELSE {number} END)"
         f" ELSE TRY_CAST({col} AS TIMESTAMPTZ) END)"
     )
@@ -155,6 +156,10 @@ def _field_errors(f: FieldSpec, now_sql: str) -> list[str]:
                 f"CASE WHEN {' OR '.join(bounds)} THEN {tag} || 'out of range: ' || {text} END"
             )
     if f.type == "timestamp":
+        checks.append(
+            f"CASE WHEN NOT isfinite({typed}) OR {typed} < TIMESTAMPTZ '1900-01-01' THEN {tag}"
+            f" || 'timestamp out of range: ' || {_shown(text)} END"
+        )
         checks.append(
             f"CASE WHEN {typed} > {now_sql} THEN {tag} || 'timestamp in the future: '"
             f" || strftime({typed}, '%Y-%m-%dT%H:%M:%SZ') END"

@@ -130,11 +130,21 @@ def optional_ints(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_csv(path: Path, columns: dict[str, Sequence[object] | np.ndarray]) -> int:
-    """Write columns (equal-length sequences; None → empty) as UTF-8 CSV; return the row count."""
-    values = [c.tolist() if isinstance(c, np.ndarray) else list(c) for c in columns.values()]
+def write_csv(
+    path: Path, columns: dict[str, Sequence[object] | np.ndarray], chunk_rows: int = 100_000
+) -> int:
+    """Write columns (equal-length sequences; None → empty) as UTF-8 CSV; return the row count.
+
+    Rows are converted to Python objects a chunk at a time, which bounds memory.
+    """
+    arrays = [
+        c if isinstance(c, np.ndarray) else np.asarray(c, dtype=object) for c in columns.values()
+    ]
+    rows = len(arrays[0]) if arrays else 0
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(list(columns))
-        writer.writerows(zip(*values, strict=True))
-    return len(values[0]) if values else 0
+        for start in range(0, rows, chunk_rows):
+            chunk = [a[start : start + chunk_rows].tolist() for a in arrays]
+            writer.writerows(zip(*chunk, strict=True))
+    return rows
