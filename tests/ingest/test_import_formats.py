@@ -77,9 +77,6 @@ _LINE_CASES = {
     "quoted-newline": (b'a2,"Beta\nCorp",2024-01-01\n', None, None),
 }
 _BUGGY_LINES = {
-    "non-utf8": "BUG: reader.csv_lines re-reads the file with store_rejects = true, so the "
-    "non-UTF-8 line is missing from the re-read while its number is also skipped; the mapping "
-    "of rows to lines shifts and the last data row gets no line at all (line NULL)",
     "quoted-newline": "BUG: reader.csv_lines (and DuckDB's rejects line) count records, not "
     "physical lines; a quoted field spanning two lines shifts every later line number by one",
 }
@@ -195,12 +192,6 @@ def test_jsonl_bad_lines_are_quarantined_with_their_line_numbers(
     assert "ignored columns: unknown_key" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: reader._load_jsonl reads lines with store_rejects = true and never looks at "
-    "the rejects: a non-UTF-8 line is silently dropped (neither loaded nor quarantined) and "
-    "later lines get numbers one too small",
-)
 @pytest.mark.usefixtures("frozen_clock", "seeded")
 def test_jsonl_non_utf8_line_is_quarantined(settings, engine, files, run_import, tools):
     good = b'{"message_id": "m%d", "account_id": "a1", "event": "e", "timestamp": "2024-05-01"}\n'

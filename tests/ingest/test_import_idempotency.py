@@ -103,12 +103,6 @@ def test_changed_rows_update_in_place(any_settings, any_engine, files, run_impor
     assert tools.rows(any_engine, "SELECT count(*) FROM subscription") == [(3,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: load.insert_events partitions its QUALIFY on the staged message_id (NULL when "
-    "the file has none) rather than the generated gen-<md5> id, so only one event per file "
-    "without message_id ever lands",
-)
 @pytest.mark.usefixtures("frozen_clock", "seeded")
 def test_events_without_message_id_land_once_each(settings, engine, files, run_import, tools):
     header, data = tools.sample["events"]

@@ -71,6 +71,10 @@ def test_foreign_keys_resolve(small_dataset: Path) -> None:
     assert set(contacts["account_id"]) <= accounts and set(subs["account_id"]) <= accounts
     invoices = read_csv(small_dataset, "invoices.csv")
     assert (invoices["subscription_id"].map(sub_owner) == invoices["account_id"]).all()
+    billed = invoices.merge(subs, on="subscription_id", suffixes=("", "_sub"))
+    assert (billed["issued_at"] >= billed["started_at"]).all()
+    ended = billed[billed["ended_at"] != ""]
+    assert (ended["issued_at"] < ended["ended_at"]).all()
     for name in ("tickets.csv", "surveys.csv"):
         frame = read_csv(small_dataset, name)
         assert (frame["contact_id"].map(owner_of) == frame["account_id"]).all(), name

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,7 +20,7 @@ from rich.progress import (
 from tenure import clock
 from tenure.cli.context import app_context
 from tenure.errors import InputError
-from tenure.simulate import SimulationConfig, simulate
+from tenure.simulate import SimulationConfig, SimulationResult, simulate
 
 
 def parse_date(value: str | None, option: str) -> date | None:
@@ -67,6 +68,12 @@ def simulate_command(
         treatment_start=parse_date(treatment_start, "--treatment-start"),
     )
     target = out if out is not None else context.settings.data_dir / "simulated"
+    result = run_with_progress(config, target, context.console)
+    typer.echo(result.summary())
+
+
+def run_with_progress(config: SimulationConfig, target: Path, console: Console) -> SimulationResult:
+    """Run the simulation with a progress bar over simulated days on the given console."""
     columns = (
         TextColumn("simulating {task.fields[window]}"),
         BarColumn(),
@@ -75,11 +82,10 @@ def simulate_command(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=context.console, transient=True) as bar:
+    with Progress(*columns, console=console, transient=True) as bar:
         window = f"{config.start} … {config.end}"
         task = bar.add_task("simulate", total=config.n_days, window=window)
-        result = simulate(config, target, progress=lambda days: bar.advance(task, days))
-    typer.echo(result.summary())
+        return simulate(config, target, progress=lambda days: bar.advance(task, days))
 
 
 def register(app: typer.Typer) -> None:

@@ -80,6 +80,7 @@ def _timestamp_expr(col: str) -> str:
         f"(CASE WHEN {number} IS NOT NULL AND NOT abs({number}) < 1e14 THEN NULL"
         f" WHEN {number} IS NOT NULL THEN"
         f" to_timestamp(CASE WHEN abs({number}) >= 1e11 THEN {number} / 1000.0 ELSE {number} END)"
+        f" WHEN lower({col}) IN ('epoch', 'now', 'today', 'tomorrow', 'yesterday') THEN NULL"
         f" ELSE TRY_CAST({col} AS TIMESTAMPTZ) END)"
     )
 
@@ -92,7 +93,7 @@ def _typed(f: FieldSpec, spec: KindSpec) -> str:
         amount = f"TRY_CAST({col} AS DECIMAL(38, 6))"
         currency = f"upper({ident(spec.currency_of[f.name])})"
         scale = f"(CASE {exponent_sql_case(currency)} WHEN 0 THEN 1 WHEN 3 THEN 1000 ELSE 100 END)"
-        return f"TRY_CAST(round({amount} * {scale}) AS BIGINT)"
+        return f"TRY_CAST(round_even({amount} * {scale}, 0) AS BIGINT)"
     if f.type == "currency":
         return f"upper({col})"
     if f.type == "timestamp":

@@ -19,6 +19,21 @@ MAX_RETRIES = 3
 REFUND_P = 0.25
 REFUND_WINDOW_MS = 20 * MS_PER_DAY
 HOUR_MS = 3_600_000
+SUBSCRIPTION_COLUMNS = {
+    "account": "i4",
+    "seats": "i4",
+    "mrr": "i8",
+    "started_ms": "i8",
+    "ended_ms": "i8",
+}
+INVOICE_COLUMNS = {
+    "account": "i4",
+    "subscription": "i8",
+    "amount": "i8",
+    "status": "i1",
+    "issued_ms": "i8",
+    "paid_ms": "i8",
+}
 
 
 class Billing:
@@ -27,15 +42,8 @@ class Billing:
     def __init__(self, pop: Population, end_ms: int) -> None:
         n = len(pop)
         self.pop, self.end_ms = pop, end_ms
-        self.subscriptions = ColumnBuffer(
-            {"account": "i4", "seats": "i4", "mrr": "i8", "started_ms": "i8", "ended_ms": "i8"},
-            capacity=max(1024, 2 * n),
-        )
-        self.invoices = ColumnBuffer(
-            {"account": "i4", "subscription": "i8", "amount": "i8", "status": "i1",
-             "issued_ms": "i8", "paid_ms": "i8"},
-            capacity=max(1024, 14 * n),
-        )  # fmt: skip
+        self.subscriptions = ColumnBuffer(SUBSCRIPTION_COLUMNS, capacity=max(1024, 2 * n))
+        self.invoices = ColumnBuffer(INVOICE_COLUMNS, capacity=max(1024, 14 * n))
         self.open_row = np.full(n, -1, dtype=np.int64)
         self.seats = pop.seats.astype(np.int32).copy()
         days = pop.created_ms // MS_PER_DAY
@@ -57,9 +65,12 @@ class Billing:
             return
         seats = self.seats[accounts]
         rows = self.subscriptions.append(
-            account=accounts, seats=seats, mrr=self.mrr(accounts, seats), started_ms=at_ms,
+            account=accounts,
+            seats=seats,
+            mrr=self.mrr(accounts, seats),
+            started_ms=at_ms,
             ended_ms=-1,
-        )  # fmt: skip
+        )
         self.open_row[accounts] = rows
 
     def close(self, accounts: np.ndarray, at_ms: np.ndarray) -> None:
@@ -95,9 +106,13 @@ class Billing:
         self.open(changed, at_ms)
 
     def invoice(
-        self, rng: np.random.Generator, accounts: np.ndarray, states: np.ndarray,
-        at_ms: np.ndarray, day: int,
-    ) -> None:  # fmt: skip
+        self,
+        rng: np.random.Generator,
+        accounts: np.ndarray,
+        states: np.ndarray,
+        at_ms: np.ndarray,
+        day: int,
+    ) -> None:
         """Issue one payment attempt per account; failures schedule a retry a few days later."""
         if len(accounts) == 0:
             return
@@ -106,16 +121,21 @@ class Billing:
         amount = self.subscriptions.get("mrr", rows) * np.where(annual, 12, 1)
         failed = rng.random(len(accounts)) < PAYMENT_FAIL_P[states]
         delay = np.where(
-            annual, rng.integers(MS_PER_DAY, 25 * MS_PER_DAY, len(accounts)),
+            annual,
+            rng.integers(MS_PER_DAY, 25 * MS_PER_DAY, len(accounts)),
             rng.integers(5_000, 600_000, len(accounts)),
-        )  # fmt: skip
+        )
         paid_ms = np.where(failed, -1, at_ms + delay)
         late = ~failed & (paid_ms >= self.end_ms)
         status = np.select([failed, late], [FAILED, OPEN], PAID).astype(np.int8)
         self.last_invoice[accounts] = self.invoices.append(
-            account=accounts, subscription=rows, amount=amount, status=status,
-            issued_ms=at_ms, paid_ms=np.where(late, -1, paid_ms),
-        )  # fmt: skip
+            account=accounts,
+            subscription=rows,
+            amount=amount,
+            status=status,
+            issued_ms=at_ms,
+            paid_ms=np.where(late, -1, paid_ms),
+        )
         self.schedule_retries(rng, accounts, failed, day)
 
     def schedule_retries(

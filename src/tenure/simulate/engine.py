@@ -25,6 +25,8 @@ from tenure.simulate.truth import TruthTable, TruthWriter
 
 REACTIVATION_GAP_DAYS = 30
 REACTIVATION_DAILY_P = 0.0006
+# Share of pre-window signups that had already churned when the window starts.
+HISTORICAL_CHURN_SHARE = 0.15
 NEVER = np.iinfo(np.int64).max
 STREAMS = ("population", "chain", "events", "billing", "support", "lifecycle", "treatment")
 
@@ -49,9 +51,14 @@ class World:
     """Mutable per-account state of the simulation and the step that advances it one day."""
 
     def __init__(
-        self, config: SimulationConfig, pop: Population, chain: MarkovChain,
-        tables: tuple[TruthTable, ...], rngs: dict[str, np.random.Generator], sinks: Sinks,
-    ) -> None:  # fmt: skip
+        self,
+        config: SimulationConfig,
+        pop: Population,
+        chain: MarkovChain,
+        tables: tuple[TruthTable, ...],
+        rngs: dict[str, np.random.Generator],
+        sinks: Sinks,
+    ) -> None:
         n = len(pop)
         self.config, self.pop, self.chain, self.tables = config, pop, chain, tables
         self.rng, self.sinks = rngs, sinks
@@ -62,7 +69,7 @@ class World:
         self.in_chain = np.zeros(n, dtype=bool)
         self.churn_day = np.full(n, -1, dtype=np.int64)
         self.cutoff = np.full(n, NEVER, dtype=np.int64)
-        self.counts = {"churn_events": 0, "reactivations": 0}
+        self.counts = {"churn_events": 0, "reactivations": 0, "churned_before_window": 0}
         self.ever_churned = np.zeros(n, dtype=bool)
         self.treat_group = np.zeros(n, dtype=bool)
         self.treat_flag = np.zeros(n, dtype=bool)
@@ -72,18 +79,35 @@ class World:
         self.effect = config.treatment_effect if start is not None else 0.0
 
     def begin(self) -> None:
-        """Place the accounts that signed up before the window, in quasi-stationary states."""
-        pop = self.pop
+        """Place pre-window accounts: some churned long ago, the rest in quasi-stationary states."""
+        pop, rng = self.pop, self.rng["lifecycle"]
         before = np.flatnonzero(pop.created_day < 0)
+        gone = rng.random(len(before)) < HISTORICAL_CHURN_SHARE
+        self.churn_before_window(before[gone])
+        alive = before[~gone]
         qs = quasi_stationary(self.chain, pop.multiplier_values, 600)
-        self.state[before] = draw_rows(self.rng["lifecycle"], qs, pop.multiplier_index[before])
-        self.active[before] = self.in_chain[before] = True
-        self.sinks.billing.open(before, pop.created_ms[before])
+        self.state[alive] = draw_rows(rng, qs, pop.multiplier_index[alive])
+        self.active[alive] = self.in_chain[alive] = True
+        self.sinks.billing.open(alive, pop.created_ms[alive])
         if self.treatment_day is not None:
             self.treat_group = (
                 self.rng["treatment"].random(len(pop)) < self.config.treatment_fraction
             )
             self.treat_flag = self.treat_group.copy()
+
+    def churn_before_window(self, accounts: np.ndarray) -> None:
+        """Give accounts that churned before the window one subscription that ended then.
+
+        They carry history for cohort and MRR reports but no events, invoices or truth rows,
+        and they never reactivate.
+        """
+        created = self.pop.created_ms[accounts]
+        room = np.maximum(self.config.start_ms - MS_PER_DAY - created, MS_PER_DAY)
+        ended = created + MS_PER_DAY + (self.rng["lifecycle"].random(len(accounts)) * room)
+        billing = self.sinks.billing
+        billing.open(accounts, created)
+        billing.close(accounts, np.minimum(ended.astype(np.int64), self.config.start_ms - 1))
+        self.counts["churned_before_window"] += len(accounts)
 
     def step(self, day: int) -> None:
         """Advance one day: signups, truth, hazard, signals, billing, churn, transitions."""
@@ -160,13 +184,13 @@ class World:
         support.answer_surveys(self.rng["support"], alive, states, day_ms, self.cutoff)
 
     def bill(self, day: int, day_ms: int, accounts: np.ndarray, states: np.ndarray) -> None:
-        """Change seats and invoice the accounts due today (churning accounts excluded)."""
+        """Invoice the accounts due today, then change seats (churning accounts excluded)."""
         billing, rng = self.sinks.billing, self.rng["billing"]
-        billing.change_seats(rng, accounts, states, day_ms)
         date = self.config.start + timedelta(days=day)
         due = billing.due(accounts, day, date.day, date.month)
         at_ms = day_ms + rng.integers(2 * 3_600_000, 4 * 3_600_000, due.sum())
         billing.invoice(rng, accounts[due], states[due], at_ms, day)
+        billing.change_seats(rng, accounts, states, day_ms)
 
     def churn(self, day: int, accounts: np.ndarray) -> None:
         """End the subscriptions of today's churners at their churn time."""

@@ -83,9 +83,12 @@ class DayEvents:
         key = np.sort((self.ms - self.ms.min()) << 32 | np.arange(n, dtype=np.int64))
         order = key & 0xFFFFFFFF
         return DayEvents(
-            self.account[order], self.contact[order], self.feature[order], self.ms[order],
+            self.account[order],
+            self.contact[order],
+            self.feature[order],
+            self.ms[order],
             self.prop[order],
-        )  # fmt: skip
+        )
 
 
 def feature_tables(scale: float) -> tuple[np.ndarray, np.ndarray]:

@@ -162,9 +162,14 @@ def write_surveys(path: Path, ids: list[str], contact_ids: list[str], support: S
 
 
 def write_assignments(
-    path: Path, pop: Population, ids: list[str], eligible: np.ndarray, treated: np.ndarray,
-    start_ms: int, effect: float,
-) -> int:  # fmt: skip
+    path: Path,
+    pop: Population,
+    ids: list[str],
+    eligible: np.ndarray,
+    treated: np.ndarray,
+    start_ms: int,
+    effect: float,
+) -> int:
     """Write assignments.csv: the randomized groups of every account eligible for treatment."""
     rows = np.flatnonzero(eligible)
     return write_csv(

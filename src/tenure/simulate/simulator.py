@@ -39,6 +39,7 @@ class SimulationResult:
     churn_events: int = 0
     churned_accounts: int = 0
     reactivations: int = 0
+    churned_before_window: int = 0
 
     def summary(self) -> str:
         """Return the one-line summary printed by the CLI."""
@@ -140,6 +141,7 @@ def write_dataset(
         churn_events=world.counts["churn_events"],
         churned_accounts=int(world.ever_churned.sum()),
         reactivations=world.counts["reactivations"],
+        churned_before_window=world.counts["churned_before_window"],
     )
     write_manifest(out_dir / "manifest.json", config, chain, pop, result)
     result.files["manifest.json"] = 1
@@ -168,16 +170,24 @@ def write_tables(
     if world.treatment_day is not None:
         start_ms = config.start_ms + world.treatment_day * MS_PER_DAY
         files["assignments.csv"] = outputs.write_assignments(
-            out_dir / "assignments.csv", pop, ids, world.eligible, world.treat_group, start_ms,
+            out_dir / "assignments.csv",
+            pop,
+            ids,
+            world.eligible,
+            world.treat_group,
+            start_ms,
             world.effect,
-        )  # fmt: skip
+        )
     return files
 
 
 def write_manifest(
-    path: Path, config: SimulationConfig, chain: MarkovChain, pop: Population,
+    path: Path,
+    config: SimulationConfig,
+    chain: MarkovChain,
+    pop: Population,
     result: SimulationResult,
-) -> None:  # fmt: skip
+) -> None:
     """Write manifest.json: arguments, window, counts per file and the model's parameters."""
     manifest = {
         "generator": GENERATOR,
@@ -194,6 +204,7 @@ def write_manifest(
             "churn_events": result.churn_events,
             "churned_accounts": result.churned_accounts,
             "reactivations": result.reactivations,
+            "churned_before_window": result.churned_before_window,
         },
         "chain": chain.to_dict(),
         "hazard_multipliers": hazard_multipliers(),

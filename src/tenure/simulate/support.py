@@ -29,7 +29,8 @@ SUBJECTS: tuple[tuple[str, ...], ...] = (
     ("Card declined", "Question about our invoice", "Update billing address", "Payment failed"),
     ("Feature request: scheduled exports", "Can we get custom roles?", "Dark mode please"),
     ("Salesforce sync stopped", "Slack notifications missing", "API rate limits"),
-    ("How do we cancel our plan?", "Reduce our seats", "Downgrade request", "Data export before leaving"),
+    ("How do we cancel our plan?", "Reduce our seats", "Downgrade request",
+     "Data export before leaving"),
 )  # fmt: skip
 PRIORITIES = ("low", "normal", "high", "urgent")
 PRIORITY_P = np.array(
@@ -49,12 +50,32 @@ NPS_MEAN = np.array([9.2, 8.2, 6.9, 5.3, 3.8, 6.5])
 NPS_DAILY_P, CSAT_SURVEY_DAILY_P, COMMENT_P = 1 / 120, 1 / 250, 0.3
 SURVEY_KINDS = ("nps", "csat")
 COMMENTS: tuple[tuple[str, ...], ...] = (
-    ("Love it, the reports save us hours every week.", "Best tool in our stack.", "Great support team!"),
+    ("Love it, the reports save us hours every week.", "Best tool in our stack.",
+     "Great support team!"),
     ("Solid product, a few rough edges.", "Good, but exports could be faster.", "Does the job."),
-    ("Too expensive for what we use.", "Hard to get the team to adopt it.", "Missing integrations we need.",
-     "Support took too long to answer.", "We are evaluating alternatives."),
+    ("Too expensive for what we use.", "Hard to get the team to adopt it.",
+     "Missing integrations we need.", "Support took too long to answer.",
+     "We are evaluating alternatives."),
 )  # fmt: skip
 TICKET_STATUSES = ("open", "pending", "solved", "closed")
+TICKET_COLUMNS = {
+    "account": "i4",
+    "contact": "i8",
+    "category": "i1",
+    "subject": "i1",
+    "opened_ms": "i8",
+    "closed_ms": "i8",
+    "priority": "i1",
+    "csat": "i1",
+}
+SURVEY_COLUMNS = {
+    "account": "i4",
+    "contact": "i8",
+    "kind": "i1",
+    "score": "i1",
+    "ms": "i8",
+    "comment": "i1",
+}
 
 
 class Support:
@@ -62,16 +83,8 @@ class Support:
 
     def __init__(self, pop: Population, end_ms: int) -> None:
         self.pop, self.end_ms = pop, end_ms
-        self.tickets = ColumnBuffer(
-            {"account": "i4", "contact": "i8", "category": "i1", "subject": "i1",
-             "opened_ms": "i8", "closed_ms": "i8", "priority": "i1", "csat": "i1"},
-            capacity=max(1024, len(pop) * 2),
-        )  # fmt: skip
-        self.surveys = ColumnBuffer(
-            {"account": "i4", "contact": "i8", "kind": "i1", "score": "i1", "ms": "i8",
-             "comment": "i1"},
-            capacity=max(1024, len(pop) * 2),
-        )  # fmt: skip
+        self.tickets = ColumnBuffer(TICKET_COLUMNS, capacity=max(1024, len(pop) * 2))
+        self.surveys = ColumnBuffer(SURVEY_COLUMNS, capacity=max(1024, len(pop) * 2))
 
     def pick_contacts(self, rng: np.random.Generator, accounts: np.ndarray) -> np.ndarray:
         """Return a random contact row of each account."""
@@ -89,9 +102,14 @@ class Support:
         return day_ms + (((local - offset) * HOUR_MS).astype(np.int64) % MS_PER_DAY)
 
     def open_tickets(
-        self, rng: np.random.Generator, accounts: np.ndarray, states: np.ndarray,
-        seats: np.ndarray, day_ms: int, cutoff_ms: np.ndarray,
-    ) -> None:  # fmt: skip
+        self,
+        rng: np.random.Generator,
+        accounts: np.ndarray,
+        states: np.ndarray,
+        seats: np.ndarray,
+        day_ms: int,
+        cutoff_ms: np.ndarray,
+    ) -> None:
         """File the day's tickets with state-dependent category, priority and CSAT."""
         rate = TICKET_RATE[states] * (1.0 + 0.35 * np.log(seats[accounts]))
         counts = rng.poisson(rate)
@@ -109,15 +127,24 @@ class Support:
         rated = (closed < self.end_ms) & (rng.random(len(who)) < CSAT_RESPONSE_P)
         csat = np.where(rated, scores(rng, CSAT_MEAN[state], 0.9, 1, 5), -1)
         self.tickets.append(
-            account=who, contact=self.pick_contacts(rng, who), category=category,
-            subject=subject, opened_ms=opened, closed_ms=np.where(closed < self.end_ms, closed, -1),
-            priority=priority, csat=csat,
-        )  # fmt: skip
+            account=who,
+            contact=self.pick_contacts(rng, who),
+            category=category,
+            subject=subject,
+            opened_ms=opened,
+            closed_ms=np.where(closed < self.end_ms, closed, -1),
+            priority=priority,
+            csat=csat,
+        )
 
     def answer_surveys(
-        self, rng: np.random.Generator, accounts: np.ndarray, states: np.ndarray,
-        day_ms: int, cutoff_ms: np.ndarray,
-    ) -> None:  # fmt: skip
+        self,
+        rng: np.random.Generator,
+        accounts: np.ndarray,
+        states: np.ndarray,
+        day_ms: int,
+        cutoff_ms: np.ndarray,
+    ) -> None:
         """Record the day's NPS (0–10) and in-app CSAT (1–5) answers."""
         u = rng.random(len(accounts))
         nps, csat = u < NPS_DAILY_P, (u >= NPS_DAILY_P) & (u < NPS_DAILY_P + CSAT_SURVEY_DAILY_P)
@@ -137,11 +164,17 @@ class Support:
             (rng.random(len(who)) * sizes[2 - bucket]).astype(np.int64),
             -1,
         )
+        code = np.where(comment >= 0, (2 - bucket) * 10 + comment, -1)  # COMMENTS[c // 10][c % 10]
         keep = ms < cutoff_ms[who]
+        who = who[keep]
         self.surveys.append(
-            account=who[keep], contact=self.pick_contacts(rng, who[keep]), kind=kind[keep],
-            score=score[keep], ms=ms[keep], comment=np.where(comment >= 0, (2 - bucket) * 10 + comment, -1)[keep],
-        )  # fmt: skip
+            account=who,
+            contact=self.pick_contacts(rng, who),
+            kind=kind[keep],
+            score=score[keep],
+            ms=ms[keep],
+            comment=code[keep],
+        )
 
 
 def choose_rows(rng: np.random.Generator, table: np.ndarray, rows: np.ndarray) -> np.ndarray:

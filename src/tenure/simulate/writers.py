@@ -24,9 +24,12 @@ class StreamingParquet:
     """
 
     def __init__(
-        self, path: Path, schema: pa.Schema, rows_per_group: int = 1_000_000,
+        self,
+        path: Path,
+        schema: pa.Schema,
+        rows_per_group: int = 1_000_000,
         plain_columns: tuple[str, ...] = (),
-    ) -> None:  # fmt: skip
+    ) -> None:
         dictionary = [name for name in schema.names if name not in plain_columns]
         self._writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dictionary)
         self._schema = schema
