@@ -113,14 +113,21 @@ def insert_events(
 ) -> int:
     """Append the staged valid events not already in the warehouse; return how many were new."""
     before = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0]
+    valid = f"SELECT {message_id_sql()} AS message_id, * EXCLUDE (message_id) FROM {staged}"
+    valid += " WHERE _error IS NULL"
+    distinct = con.execute(f"SELECT count(*) = count(DISTINCT message_id) FROM ({valid})")
+    dedupe = (
+        ""
+        if distinct.fetchone()[0]
+        else " QUALIFY row_number() OVER (PARTITION BY s.message_id ORDER BY s._row) = 1"
+    )
     con.execute(
-        f"INSERT INTO {EVENTS} SELECT s.* EXCLUDE (_row) FROM (SELECT {message_id_sql()} AS"
-        " message_id, CAST(_account_ref AS INTEGER) AS account_id, account_id AS"
-        " account_external_id, contact_id AS contact_external_id, event AS name,"
-        " timestamp__v AS ts, CAST(properties AS JSON) AS properties, coalesce(source, ?) AS"
-        " source, CAST(? AS TIMESTAMPTZ) AS received_at, CAST(? AS INTEGER) AS import_run_id, _row"
-        f" FROM {staged} WHERE _error IS NULL) s ANTI JOIN {EVENTS} e ON e.message_id = s.message_id"
-        " QUALIFY row_number() OVER (PARTITION BY s.message_id ORDER BY s._row) = 1",
+        f"INSERT INTO {EVENTS} SELECT s.* EXCLUDE (_row) FROM (SELECT message_id,"
+        " CAST(_account_ref AS INTEGER) AS account_id, account_id AS account_external_id,"
+        " contact_id AS contact_external_id, event AS name, timestamp__v AS ts,"
+        " CAST(properties AS JSON) AS properties, coalesce(source, ?) AS source,"
+        " CAST(? AS TIMESTAMPTZ) AS received_at, CAST(? AS INTEGER) AS import_run_id, _row"
+        f" FROM ({valid})) s ANTI JOIN {EVENTS} e ON e.message_id = s.message_id{dedupe}",
         [source, received_at, run_id],
     )
     return con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0] - before

@@ -19,6 +19,7 @@ SEP = "\x1f"  # separates field from reason inside _error
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _counter = itertools.count()
+_TYPED = ("int", "money", "currency", "timestamp", "bool")  # types that get a parsed `<name>__v`
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,15 @@ def _text_expr(f: FieldSpec, column: str | None, mapping: Mapping) -> str:
 
 
 def _timestamp_expr(col: str) -> str:
+    """Parse ISO 8601 first, then epoch seconds or milliseconds; words like 'now' are refused."""
     number = f"TRY_CAST({col} AS DOUBLE)"
+    epoch = (
+        f"CASE WHEN abs({number}) < 1e14 THEN to_timestamp(CASE WHEN abs({number}) >= 1e11"
+        f" THEN {number} / 1000.0 ELSE {number} END) END"
+    )
     return (
-        f"(CASE WHEN {number} IS NOT NULL AND NOT abs({number}) < 1e14 THEN NULL"
-        f" WHEN {number} IS NOT NULL THEN"
-        f" to_timestamp(CASE WHEN abs({number}) >= 1e11 THEN {number} / 1000.0 ELSE {number} END)"
-        f" WHEN lower({col}) IN ('epoch', 'now', 'today', 'tomorrow', 'yesterday') THEN NULL"
-        f" ELSE TRY_CAST({col} AS TIMESTAMPTZ) END)"
+        f"(CASE WHEN left({col}, 1) BETWEEN '0' AND '9' OR left({col}, 1) IN ('-', '+') THEN"
+        f" coalesce(TRY_CAST({col} AS TIMESTAMPTZ), {epoch}) END)"
     )
 
 
@@ -116,7 +119,8 @@ def _shown(col: str) -> str:
 
 def _field_errors(f: FieldSpec, now_sql: str) -> list[str]:
     """Return SQL expressions yielding 'field<SEP>reason' when the field is invalid."""
-    text, typed = ident(f.name), ident(f"{f.name}__v")
+    text = ident(f.name)
+    typed = ident(f"{f.name}__v") if f.type in _TYPED else text
     tag = literal(f.name + SEP)
     checks = (
         [f"CASE WHEN {text} IS NULL THEN {tag} || 'missing required value' END"]
@@ -236,7 +240,9 @@ def stage(
     if spec.extras_to_attributes and extras:
         pairs = ", ".join(f"{literal(c)}, NULLIF(trim({ident(c)}), '')" for c in extras)
         attributes = f"json_object({pairs})"
-    typed_cols = [f"{_typed(f, spec)} AS {ident(f.name + '__v')}" for f in spec.fields]
+    typed_cols = [
+        f"{_typed(f, spec)} AS {ident(f.name + '__v')}" for f in spec.fields if f.type in _TYPED
+    ]
     now_sql = f"TIMESTAMPTZ {literal(now.isoformat())}"
     checks = [c for f in spec.fields for c in _field_errors(f, now_sql)]
     checks += _cross_checks(spec) + _reference_checks(spec) + _duplicate_check(spec)
@@ -250,7 +256,7 @@ def stage(
     con.execute(
         f"CREATE TEMP TABLE {name} AS SELECT *, coalesce({', '.join(checks)})"
         f" AS _error FROM (SELECT t.*, {first_row} AS _first_row{ref_cols} FROM"
-        f" (SELECT *, {', '.join(typed_cols)} FROM"
+        f" (SELECT *{''.join(', ' + c for c in typed_cols)} FROM"
         f" (SELECT _row, {', '.join(text_cols)}, {attributes} AS _attributes FROM {raw.name})) t"
         f"{joins})"
     )
