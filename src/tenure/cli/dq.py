@@ -20,10 +20,11 @@ dq_app = typer.Typer(
     help="Data quality: how complete, valid, unique, linked and fresh the data is."
 )
 
+WIDE = 140
 STYLES = {PASS: "green", BELOW_BAR: "bold red", NO_DATA: "dim", "info": "dim"}
 
 
-def checks_table(report: QualityReport) -> Table:
+def checks_table(report: QualityReport, *, with_detail: bool = True) -> Table:
     """Return a Rich table of the checks of every table that has rows."""
     table = Table(title="Data-quality checks", show_lines=False)
     table.add_column("Table", no_wrap=True)
@@ -31,7 +32,8 @@ def checks_table(report: QualityReport) -> Table:
     table.add_column("Source", no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
     table.add_column("Rows", justify="right")
-    table.add_column("Detail", overflow="fold")
+    if with_detail:
+        table.add_column("Detail", overflow="fold")
     empty = set(report.no_data_tables)
     for check in report.checks:
         if check.table in empty:
@@ -40,15 +42,15 @@ def checks_table(report: QualityReport) -> Table:
         name = check.check if check.rule is None else f"{check.check} ({check.rule})"
         score = format_score(check.score) + (" (info)" if check.status == "info" else "")
         rows = "" if check.rows is None else str(check.rows)
-        table.add_row(
-            check.table, name, check.source or "", f"[{style}]{score}[/]", rows, check.detail
-        )
+        cells = [check.table, name, check.source or "", f"[{style}]{score}[/]", rows]
+        table.add_row(*cells, *([check.detail] if with_detail else []))
     return table
 
 
 def print_report(report: QualityReport, out: Console) -> None:
     """Print the checks, the overall score and what pulls it below the bar."""
-    out.print(checks_table(report))
+    # Narrow terminals (and CI logs) get the table without details; below-bar details follow.
+    out.print(checks_table(report, with_detail=out.width >= WIDE))
     style = STYLES[report.status]
     out.print(
         f"Overall data quality: [{style}]{format_score(report.overall_score)}[/] "

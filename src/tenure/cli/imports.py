@@ -8,6 +8,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.datasets import register_datasets
+from tenure.ingest.importers import worst_exit_code
 from tenure.ingest.mapping import load_mapping
 from tenure.ingest.service import ImportResult, import_file
 from tenure.ingest.simulated import import_simulated
@@ -106,12 +107,6 @@ def simulated_command(
     for result in results:
         print_result(context, result)
     raise typer.Exit(worst_exit_code(results))
-
-
-def worst_exit_code(results: list[ImportResult]) -> int:
-    """Return 2 if any file imported nothing, else 3 if any row was quarantined, else 0."""
-    codes = {r.exit_code for r in results}
-    return 2 if 2 in codes else 3 if 3 in codes else 0
 
 
 register_datasets(import_app)

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,7 +37,18 @@ class InputFile:
     original: Path
     path: Path
     format: Format
-    sha256: str
+    digest: Future[str]
+
+    @property
+    def sha256(self) -> str:
+        """Return the SHA-256 of the (decompressed) content, waiting for it if still running."""
+        return self.digest.result()
+
+
+def _done(value: str) -> Future[str]:
+    future: Future[str] = Future()
+    future.set_result(value)
+    return future
 
 
 def detect_format(path: Path) -> tuple[Format, bool]:
@@ -93,7 +105,9 @@ def prepared_input(path: Path, scratch: Path) -> Iterator[InputFile]:
         raise InputError(f"{path}: the file is empty; nothing was imported")
     fmt, gz = detect_format(path)
     if not gz:
-        yield InputFile(original=path, path=path, format=fmt, sha256=_sha256(path))
+        # Hash beside the import: hashlib releases the GIL, so this overlaps DuckDB's read.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+            yield InputFile(original=path, path=path, format=fmt, digest=pool.submit(_sha256, path))
         return
     scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="import-", dir=scratch))
@@ -102,6 +116,6 @@ def prepared_input(path: Path, scratch: Path) -> Iterator[InputFile]:
         sha = _gunzip(path, plain)
         if plain.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty once decompressed; nothing was imported")
-        yield InputFile(original=path, path=plain, format=fmt, sha256=sha)
+        yield InputFile(original=path, path=plain, format=fmt, digest=_done(sha))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

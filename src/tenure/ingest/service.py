@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -67,13 +67,17 @@ def import_file(
     engine: Engine,
     mapping: Mapping | None = None,
     progress: Progress = _no_progress,
+    label: str | None = None,
 ) -> ImportResult:
-    """Import path as kind; invalid rows go to quarantine and the valid ones land."""
+    """Import path as kind; invalid rows go to quarantine and the valid ones land.
+
+    ``label`` names the file in the import run and quarantine when ``path`` is a converted copy.
+    """
     if kind not in KINDS:
         raise InputError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
     spec, mapping = KINDS[kind], mapping or Mapping()
     source = mapping.source or "file"
-    run_id = _start_run(engine, kind=kind, path=path, source=source)
+    run_id = _start_run(engine, kind=kind, path=label or str(path), source=source)
     try:
         result = _run(
             spec,
@@ -84,6 +88,7 @@ def import_file(
             run_id=run_id,
             source=source,
             progress=progress,
+            label=label,
         )
     except BaseException as exc:
         _fail_run(engine, run_id, exc)
@@ -102,9 +107,12 @@ def _run(
     run_id: int,
     source: str,
     progress: Progress,
+    label: str | None,
 ) -> ImportResult:
-    result = ImportResult(run_id=run_id, kind=spec.kind, path=str(path))
+    result = ImportResult(run_id=run_id, kind=spec.kind, path=label or str(path))
     with prepared_input(path, settings.data_dir / "tmp") as file, _duckdb(settings, spec) as con:
+        if label:
+            file = replace(file, original=Path(label))
         progress("reading", 0, None)
         raw = load_raw(con, file, mapping.csv)
         refs = _load_refs(con, engine, spec)
@@ -219,7 +227,7 @@ def _existing_keys(con, session: Session, spec: KindSpec, staged: StagedTable) -
     return count
 
 
-def _start_run(engine: Engine, *, kind: str, path: Path, source: str) -> int:
+def _start_run(engine: Engine, *, kind: str, path: str, source: str) -> int:
     with session_scope(engine) as session:
         run = ImportRun(
             kind=kind,

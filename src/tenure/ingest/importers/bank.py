@@ -82,5 +82,5 @@ def import_bank(
         stem = path.name.split(".")[0]
         files = [("accounts", write_canonical(accounts, folder, stem, "accounts"))]
         return import_canonical(
-            files, source=SOURCE, settings=settings, engine=engine, progress=progress
+            files, source=SOURCE, settings=settings, engine=engine, progress=progress, origin=path
         )

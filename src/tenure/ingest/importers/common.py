@@ -133,8 +133,13 @@ def import_canonical(
     settings: Settings,
     engine: Engine,
     progress: DatasetProgress = no_progress,
+    origin: Path | None = None,
 ) -> list[ImportResult]:
-    """Import each (kind, path) in order through the standard import; return their results."""
+    """Import each (kind, path) in order through the standard import; return their results.
+
+    ``origin`` is the user's file: runs and quarantine rows name it (``origin#kind``) rather
+    than the converted scratch file.
+    """
     results = []
     mapping = Mapping(source=source)
     for kind, path in files:
@@ -144,7 +149,13 @@ def import_canonical(
 
         results.append(
             import_file(
-                kind, path, settings=settings, engine=engine, mapping=mapping, progress=on_progress
+                kind,
+                path,
+                settings=settings,
+                engine=engine,
+                mapping=mapping,
+                progress=on_progress,
+                label=f"{origin}#{kind}" if origin else None,
             )
         )
     return results

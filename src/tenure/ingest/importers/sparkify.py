@@ -202,5 +202,5 @@ def import_sparkify(
             if not frame.empty
         ]
         return import_canonical(
-            files, source=SOURCE, settings=settings, engine=engine, progress=progress
+            files, source=SOURCE, settings=settings, engine=engine, progress=progress, origin=path
         )

@@ -119,5 +119,5 @@ def import_telco(
             ("subscriptions", write_canonical(subscriptions, folder, stem, "subscriptions")),
         ]
         return import_canonical(
-            files, source=SOURCE, settings=settings, engine=engine, progress=progress
+            files, source=SOURCE, settings=settings, engine=engine, progress=progress, origin=path
         )
