@@ -36,8 +36,10 @@ Invoke = Callable[..., Result]
 
 
 def _dataset(name: str) -> Path:
-    folder = Path(os.environ.get("TENURE_DATASETS_DIR", REPO.parent / "shared" / "datasets"))
-    path = folder / name
+    candidates = [REPO.parent / "shared" / "datasets", Path("/work/shared/datasets")]
+    if "TENURE_DATASETS_DIR" in os.environ:
+        candidates.insert(0, Path(os.environ["TENURE_DATASETS_DIR"]))
+    path = next((c / name for c in candidates if (c / name).is_file()), candidates[0] / name)
     if not path.is_file():
         pytest.skip(
             f"public data set {path} is absent; set TENURE_DATASETS_DIR to the folder holding it"
