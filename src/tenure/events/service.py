@@ -97,12 +97,15 @@ def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) ->
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert rows, skipping message_ids already stored; return how many were new."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    before = session.scalar(select(func.count()).select_from(InboxEvent))
-    statement = insert(InboxEvent).on_conflict_do_nothing(index_elements=["message_id"])
-    session.execute(statement, rows)
-    return session.scalar(select(func.count()).select_from(InboxEvent)) - before
+    statement = (
+        insert(InboxEvent)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(InboxEvent.id)
+    )
+    return len(session.execute(statement, rows).all())
 
 
 def _unsynced_batch(session: Session, after_id: int) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -130,8 +131,9 @@ def _run(
     return result
 
 
-def _now_limit(settings: Settings):
-    return clock.now() + pd.Timedelta(seconds=settings.future_tolerance_seconds).to_pytimedelta()
+def _now_limit(settings: Settings) -> datetime:
+    """Return the latest timestamp accepted: now plus the configured tolerance."""
+    return clock.now() + timedelta(seconds=settings.future_tolerance_seconds)
 
 
 @contextlib.contextmanager
