@@ -79,7 +79,7 @@ def _events(path: Path, n: int, prefix: str) -> Path:
 class Watched:
     """A `tenure import` subprocess whose progress lines (on stderr) are followed live."""
 
-    PHASE = re.compile(rb"(reading|validating|loading)\S*\s.*?([\d,]+) rows")
+    PHASE = re.compile(rb"(reading|validating|writing|loading)\S*\s.*?([\d,]+) (?:rows|%)")
 
     def __init__(self, settings: Settings, kind: str, path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_")}
@@ -180,7 +180,7 @@ def test_killed_events_import_leaves_the_warehouse_unchanged(
     def inserting() -> bool:
         # DuckDB writes the new row groups into the file before COMMIT; growth before the
         # WAL appears means the INSERT is under way and not committed.
-        past_reading = watched.phase is not None and watched.phase[0] == "validating"
+        past_reading = watched.phase is not None and watched.phase[0] in ("validating", "writing")
         wal = warehouse.with_name(warehouse.name + ".wal")
         return past_reading and warehouse.stat().st_size > baseline and not wal.exists()
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tenure.cli import imports as import_cli
 from tenure.cli.context import AppContext, app_context
@@ -28,18 +27,17 @@ def _run(
     context: AppContext, importer: Callable[[DatasetProgress], list[ImportResult]]
 ) -> list[ImportResult]:
     """Run an importer under a progress bar and print each file's counts."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(),
-        console=context.console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("reading", total=None)
+    with import_cli.progress_bar(context) as bar:
+        task = bar.add_task("reading", total=None, amount="")
 
         def on_progress(kind: str, phase: str, done: int, total: int | None) -> None:
-            bar.update(task, description=f"{kind}: {phase}", completed=done, total=total)
+            bar.update(
+                task,
+                description=f"{kind}: {phase}",
+                completed=done,
+                total=total,
+                amount=import_cli.progress_amount(phase, done),
+            )
 
         results = importer(on_progress)
     for result in results:

@@ -20,24 +20,36 @@ import_app = typer.Typer(
 )
 
 
-def _progress_bar(context: AppContext) -> Progress:
+def progress_bar(context: AppContext) -> Progress:
+    """Return the import progress bar: phase, bar, rows or percent, elapsed time."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,} rows"),
+        TextColumn("{task.fields[amount]}"),
         TimeElapsedColumn(),
         console=context.console,
         transient=True,
     )
 
 
+def progress_amount(phase: str, done: int) -> str:
+    """Return what a progress report counts: rows while loading, else DuckDB's percent."""
+    return f"{done:,} rows" if phase == "loading" else f"{done} %"
+
+
 def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> ImportResult:
     """Import one file with a progress bar and print its counts."""
-    with _progress_bar(context) as bar:
-        task = bar.add_task(f"{kind}: reading", total=None)
+    with progress_bar(context) as bar:
+        task = bar.add_task(f"{kind}: reading", total=None, amount="")
 
         def on_progress(phase: str, done: int, total: int | None) -> None:
-            bar.update(task, description=f"{kind}: {phase}", completed=done, total=total)
+            bar.update(
+                task,
+                description=f"{kind}: {phase}",
+                completed=done,
+                total=total,
+                amount=progress_amount(phase, done),
+            )
 
         result = import_file(
             kind,
@@ -95,11 +107,17 @@ def simulated_command(
 ) -> None:
     """Import a simulator output folder (all kinds, in order, plus its ground truth)."""
     context = app_context(ctx)
-    with _progress_bar(context) as bar:
-        task = bar.add_task("simulated", total=None)
+    with progress_bar(context) as bar:
+        task = bar.add_task("simulated", total=None, amount="")
 
         def on_progress(phase: str, done: int, total: int | None) -> None:
-            bar.update(task, description=f"simulated: {phase}", completed=done, total=total)
+            bar.update(
+                task,
+                description=f"simulated: {phase}",
+                completed=done,
+                total=total,
+                amount=progress_amount(phase, done),
+            )
 
         results = import_simulated(
             folder, settings=context.settings, engine=context.engine, progress=on_progress

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -114,11 +115,11 @@ def _run(
     with prepared_input(path, settings.data_dir / "tmp") as file, _duckdb(settings, spec) as con:
         if label:
             file = replace(file, original=Path(label))
-        progress("reading", 0, None)
-        raw = load_raw(con, file, mapping.csv)
+        with watched(con, progress, "reading"):
+            raw = load_raw(con, file, mapping.csv)
         refs = _load_refs(con, engine, spec)
-        progress("validating", raw.rows, raw.rows)
-        staged = stage(con, raw, spec, mapping, now=_now_limit(settings), refs=refs)
+        with watched(con, progress, "validating"):
+            staged = stage(con, raw, spec, mapping, now=_now_limit(settings), refs=refs)
         entries = quarantine.gather(con, raw, staged)
         result.rows_read = raw.rows + len(raw.rejected)
         result.rows_quarantined = len(entries)
@@ -134,6 +135,28 @@ def _run(
 def _now_limit(settings: Settings) -> datetime:
     """Return the latest timestamp accepted: now plus the configured tolerance."""
     return clock.now() + timedelta(seconds=settings.future_tolerance_seconds)
+
+
+@contextlib.contextmanager
+def watched(con: duckdb.DuckDBPyConnection, progress: Progress, phase: str) -> Iterator[None]:
+    """Report DuckDB's progress (percent) on the statements run inside the block."""
+    progress(phase, 0, 100)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.25):
+            percent = con.query_progress()
+            if percent >= 0:
+                progress(phase, int(percent), 100)
+
+    thread = threading.Thread(target=poll, name=f"progress-{phase}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    progress(phase, 100, 100)
 
 
 @contextlib.contextmanager
@@ -190,13 +213,14 @@ def _load(
     if spec.kind == "events":
         con.execute("BEGIN TRANSACTION")
         try:
-            inserted = load.insert_events(
-                con,
-                staged=staged.name,
-                run_id=result.run_id,
-                source=source,
-                received_at=clock.now(),
-            )
+            with watched(con, progress, "writing"):
+                inserted = load.insert_events(
+                    con,
+                    staged=staged.name,
+                    run_id=result.run_id,
+                    source=source,
+                    received_at=clock.now(),
+                )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -24,3 +24,6 @@ SCHEMA_DDL = (EVENTS_DDL,)
 # Ground truth written by `tenure simulate` (only for simulated data sets).
 SIM_TRUTH = "sim_truth"
 SIM_ASSIGNMENTS = "sim_assignments"
+
+# App-DB subscriptions (with account external_id and created_at), copied for the metrics stage.
+SUBSCRIPTIONS = "subscriptions"

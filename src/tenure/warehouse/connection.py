@@ -75,6 +75,9 @@ def configure(con: duckdb.DuckDBPyConnection, *, memory_limit: str | None = None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
+    # Track progress for tenure's own bars (query_progress) but never print DuckDB's to stdout.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
 

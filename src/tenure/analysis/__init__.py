@@ -1,0 +1,1 @@
+"""Churn analysis on a per-account frame: survival curves, Cox hazards, churn drivers."""

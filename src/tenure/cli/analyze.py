@@ -1,0 +1,125 @@
+"""`tenure analyze survival|drivers`: why customers leave, from the app DB's accounts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tenure.analysis import render
+from tenure.analysis.drivers import churn_drivers, drivers_report
+from tenure.analysis.frame import AnalysisFrame, load_frame
+from tenure.analysis.survival import survival_report
+from tenure.cli.context import AppContext, app_context
+from tenure.clock import now
+from tenure.errors import InputError
+
+analyze_app = typer.Typer(
+    help="Churn analysis: survival curves, hazards, drivers.", no_args_is_help=True
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+HtmlOption = Annotated[
+    Path | None, typer.Option("--html", help="Also write a self-contained HTML report here.")
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Analyse the data as of this date (YYYY-MM-DD).")
+]
+
+
+def _frame(context: AppContext, as_of: str | None) -> AnalysisFrame:
+    try:
+        day = date.fromisoformat(as_of) if as_of else now().date()
+    except ValueError as exc:
+        raise InputError(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}") from exc
+    frame = load_frame(context.engine, day)
+    if frame.data.empty:
+        raise InputError("no accounts to analyse; import some first (tenure import …)")
+    return frame
+
+
+def _print_table(
+    context: AppContext, title: str, headers: list[str], rows: list[list[Any]]
+) -> None:
+    grid = Table(title=title, title_justify="left")
+    for header in headers:
+        grid.add_column(header)
+    for row in rows:
+        grid.add_row(*(render.fmt(c) for c in row))
+    context.out.print(grid)
+
+
+def _emit(
+    context: AppContext, report: dict[str, Any], as_json: bool, html: Path | None, page: str
+) -> None:
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(page, encoding="utf-8")
+        context.console.print(f"wrote {html}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+
+
+@analyze_app.command("survival")
+def survival_command(
+    ctx: typer.Context,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Attribute to split the curves by (e.g. Contract).")
+    ] = None,
+    as_json: JsonOption = False,
+    html: HtmlOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Kaplan–Meier curves (per --by group), log-rank tests and a Cox model of churn."""
+    context = app_context(ctx)
+    frame = _frame(context, as_of)
+    if by is not None and by not in frame.features:
+        known = ", ".join(sorted(frame.features)) or "none"
+        raise InputError(f"unknown attribute {by!r} for --by; known: {known}")
+    report = survival_report(frame, by)
+    if not as_json:
+        context.out.print(
+            f"{report['accounts']:,} accounts, {report['events']:,} churned; median lifetime "
+            f"{render.fmt(report['median_lifetime'])} months",
+            highlight=False,
+        )
+        _print_table(
+            context,
+            f"Kaplan–Meier by {by or 'all'}",
+            render.GROUP_HEADERS,
+            render.survival_group_rows(report),
+        )
+        if report["logrank"] is not None:
+            _print_table(
+                context, "Log-rank tests", ["test", "χ²", "df", "p"], render.logrank_rows(report)
+            )
+        _print_table(
+            context, "Cox proportional hazards", render.COX_HEADERS, render.cox_rows(report)
+        )
+    _emit(context, report, as_json, html, render.survival_html(report))
+
+
+@analyze_app.command("drivers")
+def drivers_command(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    html: HtmlOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Metric cohorts vs churn rate for every attribute, ranked, correlated ones grouped."""
+    context = app_context(ctx)
+    frame = _frame(context, as_of)
+    report = drivers_report(frame, churn_drivers(frame))
+    if not as_json:
+        rows = [row[:6] for row in render.driver_rows(report)]
+        _print_table(context, "Churn drivers (strongest first)", render.DRIVER_HEADERS[:6], rows)
+    _emit(context, report, as_json, html, render.drivers_html(report))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `analyze` group to the root app."""
+    app.add_typer(analyze_app, name="analyze")

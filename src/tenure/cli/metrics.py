@@ -1,0 +1,125 @@
+"""`tenure metrics summary|movements`: MRR movements and the month's retention figures.
+
+The commands read subscriptions from the app DB and compute in an in-memory DuckDB (through
+Ibis), so a read-only report never waits for, or blocks, the warehouse writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tenure.cli.context import AppContext, app_context
+from tenure.errors import InputError
+from tenure.metrics.months import month_range, parse_month
+from tenure.metrics.movements import month_summary, movements_report
+from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
+metrics_app = typer.Typer(help="MRR movements and retention metrics.", no_args_is_help=True)
+
+MOVEMENT_FIELDS = (
+    "month",
+    "currency",
+    "mrr_start",
+    "new",
+    "expansion",
+    "reactivation",
+    "contraction",
+    "churn",
+    "mrr_end",
+    "customers_start",
+    "customers_end",
+    "logo_churn_rate",
+    "gross_mrr_churn_rate",
+    "net_mrr_churn_rate",
+    "grr",
+    "nrr",
+    "arpa",
+    "ltv",
+    "quick_ratio",
+)
+
+
+TABLE_FIELDS = ("month", "mrr_start", "new", "expansion", "reactivation", "contraction")
+TABLE_FIELDS += ("churn", "mrr_end", "customers_end", "nrr")
+MONEY_FIELDS = frozenset(("mrr_start", "mrr_end", "new", "expansion", "reactivation"))
+MONEY_FIELDS |= {"contraction", "churn", "arpa", "ltv"}
+
+
+def _shown(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if key in MONEY_FIELDS:
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+@metrics_app.command("summary")
+def summary_command(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA and LTV."""
+    context: AppContext = app_context(ctx)
+    index = parse_month(month)
+    currency = context.settings.reporting_currency
+    figures = month_summary(app_db_subscriptions(context.engine), index, currency=currency)
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2))
+        return
+    table = Table(title=f"Metrics for {figures['month']} ({currency})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        if key not in ("month", "currency"):
+            table.add_row(key, _shown(key, value))
+    context.out.print(table)
+
+
+@metrics_app.command("movements")
+def movements_command(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Option("--from", help="First month, YYYY-MM")],
+    last: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM")],
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the rows here")] = None,
+) -> None:
+    """Print (or write as CSV) one row of MRR movements per month."""
+    context: AppContext = app_context(ctx)
+    months = month_range(parse_month(first, option="--from"), parse_month(last, option="--to"))
+    currency = context.settings.reporting_currency
+    rows = movements_report(
+        app_db_subscriptions(context.engine), months[0], months[-1], currency=currency
+    )
+    if csv_path is not None:
+        _write_csv(csv_path, rows)
+        context.out.print(f"metrics movements: {len(rows)} months written to {csv_path}")
+        return
+    table = Table(title=f"MRR movements ({currency})")
+    for field in TABLE_FIELDS:
+        table.add_column(field, justify="left" if field == "month" else "right")
+    for row in rows:
+        table.add_row(*(_shown(field, row[field]) for field in TABLE_FIELDS))
+    context.out.print(table)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    try:
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=MOVEMENT_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc}") from exc
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `metrics` group to the root app."""
+    app.add_typer(metrics_app, name="metrics")

@@ -1,0 +1,1 @@
+"""Warehouse stages: Ibis functions named for the table they produce (DuckDB now, Spark later)."""

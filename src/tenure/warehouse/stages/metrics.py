@@ -1,0 +1,134 @@
+"""MRR snapshots and movements as Ibis expressions, so the engine does the heavy lifting.
+
+Input: a subscriptions table with at least account_id, mrr (integer minor units, monthly
+normalised), currency, started_at and ended_at (naive UTC timestamps; ended_at NULL while open).
+Months are integer indices `year * 12 + (month - 1)` (see `tenure.metrics.months`).
+
+Definitions (ChartMogul, "MRR movements"):
+- An account's MRR at instant t is the sum of mrr over its rows with
+  started_at ≤ t < coalesce(ended_at, ∞).
+- The month-end snapshot of month M is the MRR at the last instant of M, i.e. just before
+  T = the first instant of M + 1: rows with started_at < T ≤ coalesce(ended_at, ∞). A change
+  at exactly midnight on the 1st therefore lands in the month that starts then (a date-only
+  import starting on 2025-02-01 is February's new business, and a row ending 2025-03-01 00:00 is
+  March's churn), as in ChartMogul, which dates a movement on the day it takes effect.
+- For month M, mrr_start is the snapshot of M − 1 and mrr_end the snapshot of M.
+- new: start = 0 < end and the account never had a positive month-end snapshot before M;
+  reactivation: the same but it had one; expansion: 0 < start < end; contraction:
+  0 < end < start; churn: start > 0 = end, amount = start. Each account has at most one
+  movement per month (an upgrade and a downgrade in the same month net out), so
+  start + new + expansion + reactivation − contraction − churn = end holds per account and month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+MOVEMENT_COLUMNS = ("new", "expansion", "contraction", "churn", "reactivation")
+
+
+def month_start(index: int) -> datetime:
+    """Return the first instant (naive UTC) of the month with this index."""
+    return datetime(index // 12, index % 12 + 1, 1)
+
+
+def month_snapshots(months: Sequence[int]) -> ir.Table:
+    """Return one row per month: month and snapshot_at, the first instant of the next month."""
+    return ibis.memtable(
+        {
+            "month": [int(m) for m in months],
+            "snapshot_at": [month_start(m + 1) for m in months],
+        },
+        schema={"month": "int64", "snapshot_at": "timestamp"},
+    )
+
+
+def subscriptions_in_reporting_currency(
+    subscriptions: ir.Table, *, factors: Mapping[str, float]
+) -> ir.Table:
+    """Return the subscriptions with mrr in reporting-currency minor units (rounded half up)."""
+    factor = ibis.cases(
+        *((subscriptions.currency == code, value) for code, value in sorted(factors.items())),
+        else_=ibis.null("float64"),
+    )
+    converted = (subscriptions.mrr.cast("float64") * factor + 0.5).floor().cast("int64")
+    return subscriptions.mutate(mrr=converted)
+
+
+def account_mrr_by_month(subscriptions: ir.Table, *, months: Sequence[int]) -> ir.Table:
+    """Return account_id, month, mrr: each account's month-end MRR where a row covers it."""
+    snaps = month_snapshots(months)
+    covering = subscriptions.join(
+        snaps,
+        [
+            subscriptions.started_at < snaps.snapshot_at,
+            subscriptions.ended_at.isnull() | (snaps.snapshot_at <= subscriptions.ended_at),
+        ],
+    )
+    return covering.group_by(["account_id", "month"]).aggregate(mrr=covering.mrr.sum())
+
+
+def account_first_paid_month(subscriptions: ir.Table) -> ir.Table:
+    """Return account_id, first_paid_month: the first month whose end snapshot has MRR > 0."""
+    paid = subscriptions.filter(subscriptions.mrr > 0)
+    start = paid.started_at
+    covered = paid.mutate(
+        first_paid_month=start.year().cast("int64") * 12 + start.month().cast("int64") - 1,
+        first_snapshot=start.truncate("M") + ibis.interval(months=1),
+    ).filter(lambda t: t.ended_at.isnull() | (t.first_snapshot <= t.ended_at))
+    return covered.group_by("account_id").aggregate(first_paid_month=covered.first_paid_month.min())
+
+
+def account_mrr_movements(subscriptions: ir.Table, *, months: Sequence[int]) -> ir.Table:
+    """Return per account and month: mrr_start, mrr_end and the five movement amounts."""
+    months = sorted(int(m) for m in months)
+    snapshot_months = sorted({m - 1 for m in months} | set(months))
+    mrr = account_mrr_by_month(subscriptions, months=snapshot_months)
+    paid = mrr.filter(mrr.mrr > 0)
+    ends = paid.filter(paid.month.isin(months)).select("account_id", "month", mrr_end="mrr")
+    starts = paid.select("account_id", month=paid.month + 1, mrr_start="mrr")
+    starts = starts.filter(starts.month.isin(months))
+    both = ends.outer_join(starts, ["account_id", "month"])
+    both = both.select(
+        account_id=ibis.coalesce(both.account_id, both.account_id_right),
+        month=ibis.coalesce(both.month, both.month_right),
+        mrr_start=both.mrr_start.fill_null(0),
+        mrr_end=both.mrr_end.fill_null(0),
+    ).view()
+    first = account_first_paid_month(subscriptions).view()
+    joined = both.left_join(first, both.account_id == first.account_id).drop("account_id_right")
+    return joined.mutate(**_movement_amounts(joined)).drop("first_paid_month")
+
+
+def _movement_amounts(t: ir.Table) -> dict[str, Any]:
+    start, end = t.mrr_start, t.mrr_end
+    arrives = (start == 0) & (end > 0)
+    paid_before = t.first_paid_month.notnull() & (t.first_paid_month < t.month)
+    zero = ibis.literal(0, "int64")
+    return {
+        "new": ibis.ifelse(arrives & ~paid_before, end, zero),
+        "reactivation": ibis.ifelse(arrives & paid_before, end, zero),
+        "expansion": ibis.ifelse((start > 0) & (end > start), end - start, zero),
+        "contraction": ibis.ifelse((end > 0) & (end < start), start - end, zero),
+        "churn": ibis.ifelse((start > 0) & (end == 0), start, zero),
+    }
+
+
+def monthly_mrr_movements(account_movements: ir.Table) -> ir.Table:
+    """Return per month: MRR start/end, the five movements and customer counts."""
+    t = account_movements
+    return t.group_by("month").aggregate(
+        mrr_start=t.mrr_start.sum(),
+        mrr_end=t.mrr_end.sum(),
+        **{name: t[name].sum() for name in MOVEMENT_COLUMNS},
+        customers_start=(t.mrr_start > 0).sum(),
+        customers_end=(t.mrr_end > 0).sum(),
+        new_customers=(t.new > 0).sum(),
+        reactivated_customers=(t.reactivation > 0).sum(),
+        churned_customers=(t.churn > 0).sum(),
+    )
