@@ -1,15 +1,19 @@
 """`tenure import KIND PATH`: load files; exit 0 clean, 3 partial, 2 nothing imported."""
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.datasets import register_datasets
+from tenure.db.session import session_scope
 from tenure.ingest.importers import worst_exit_code
 from tenure.ingest.mapping import load_mapping
+from tenure.ingest.runs import quarantined_rows, recent_runs, run_summary
 from tenure.ingest.service import ImportResult, import_file
 from tenure.ingest.simulated import import_simulated
 from tenure.ingest.spec import ALL_KINDS
@@ -125,6 +129,63 @@ def simulated_command(
     for result in results:
         print_result(context, result)
     raise typer.Exit(worst_exit_code(results))
+
+
+@import_app.command("log")
+def log_command(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs")] = 20,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only runs of this kind")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """List recent imports: kind, file, status and row counts."""
+    context = app_context(ctx)
+    with session_scope(context.engine) as session:
+        runs = [run_summary(r) for r in recent_runs(db_session=session, limit=limit, kind=kind)]
+    if as_json:
+        typer.echo(json.dumps({"runs": runs}, indent=2))
+        return
+    table = Table(title="Imports (newest first)")
+    for column in ("id", "kind", "status", "read", "loaded", "quarantined", "started (UTC)"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("path", overflow="fold")
+    for r in runs:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            r["status"],
+            f"{r['rows_read']:,}",
+            f"{r['rows_loaded']:,}",
+            f"{r['rows_quarantined']:,}",
+            (r["started_at"] or "")[:19],
+            r["path"],
+        )
+    context.out.print(table)
+
+
+@import_app.command("quarantine")
+def quarantine_command(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="Import run id (see `tenure import log`)")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many rows")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Show the rows an import quarantined: line, field and reason."""
+    context = app_context(ctx)
+    with session_scope(context.engine) as session:
+        rows = [
+            {"file": q.file, "line": q.line, "field": q.field, "reason": q.reason, "raw": q.raw}
+            for q in quarantined_rows(db_session=session, run_id=run_id, limit=limit)
+        ]
+    if as_json:
+        typer.echo(json.dumps({"run_id": run_id, "rows": rows}, indent=2))
+        return
+    table = Table(title=f"Quarantined rows of import {run_id}")
+    for column in ("line", "field", "reason"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(str(r["line"] or ""), r["field"] or "", r["reason"])
+    context.out.print(table)
 
 
 register_datasets(import_app)

@@ -103,8 +103,9 @@ def movements_command(
         context.out.print(f"metrics movements: {len(rows)} months written to {csv_path}")
         return
     table = Table(title=f"MRR movements ({currency})")
-    for field in TABLE_FIELDS:
-        table.add_column(field, justify="left" if field == "month" else "right")
+    table.add_column("month", no_wrap=True, min_width=7)
+    for field in TABLE_FIELDS[1:]:
+        table.add_column(field, justify="right")
     for row in rows:
         table.add_row(*(_shown(field, row[field]) for field in TABLE_FIELDS))
     context.out.print(table)
