@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="App DB; SQLite in data_dir")
     redis_url: str | None = None
     reporting_currency: str = "USD"
-    log_level: str = "INFO"
+    log_level: str = "WARNING"
     log_format: Literal["console", "json"] = "console"
     future_tolerance_seconds: int = Field(
         default=300, description="How far past now a timestamp may be before it is rejected"

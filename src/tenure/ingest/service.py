@@ -27,9 +27,11 @@ from tenure.ingest.models import ImportRun, QuarantinedRow
 from tenure.ingest.reader import RawTable, load_raw
 from tenure.ingest.spec import KINDS, KindSpec
 from tenure.ingest.validate import StagedTable, stage
+from tenure.logging import get_logger
 from tenure.warehouse.connection import configure, open_warehouse
 
 Progress = Callable[[str, int, int | None], None]
+log = get_logger("ingest")
 
 
 def _no_progress(_phase: str, _done: int, _total: int | None) -> None:
@@ -94,8 +96,19 @@ def import_file(
         )
     except BaseException as exc:
         _fail_run(engine, run_id, exc)
+        log.warning("import.failed", run_id=run_id, kind=kind, path=str(path), error=str(exc))
         raise
     _log(settings, result)
+    log.info(
+        "import.finished",
+        run_id=run_id,
+        kind=kind,
+        path=result.path,
+        status=result.status,
+        read=result.rows_read,
+        loaded=result.rows_loaded,
+        quarantined=result.rows_quarantined,
+    )
     return result
 
 

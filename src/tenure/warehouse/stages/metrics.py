@@ -37,7 +37,7 @@ def month_start(index: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1)
 
 
-def month_snapshots(months: Sequence[int]) -> ir.Table:
+def month_snapshots(months: Sequence[int]) -> ir.Table:  # kept for readers of the warehouse
     """Return one row per month: month and snapshot_at, the first instant of the next month."""
     return ibis.memtable(
         {
@@ -60,28 +60,51 @@ def subscriptions_in_reporting_currency(
     return subscriptions.mutate(mrr=converted)
 
 
+def _month_index(ts: ir.TimestampValue) -> ir.IntegerValue:
+    return ts.year().cast("int64") * 12 + ts.month().cast("int64") - 1
+
+
+def subscription_month_spans(subscriptions: ir.Table) -> ir.Table:
+    """Return account_id, mrr, first_month, last_month: the month-ends each row covers.
+
+    A row covers the end of month m iff started_at < T(m) ≤ ended_at with T(m) the first
+    instant of m + 1, i.e. month(started_at) ≤ m ≤ month(ended_at) − 1 (open rows: no end).
+    """
+    t = subscriptions
+    return t.select(
+        "account_id",
+        "mrr",
+        first_month=_month_index(t.started_at),
+        last_month=_month_index(t.ended_at) - 1,
+    )
+
+
 def account_mrr_by_month(subscriptions: ir.Table, *, months: Sequence[int]) -> ir.Table:
     """Return account_id, month, mrr: each account's month-end MRR where a row covers it."""
-    snaps = month_snapshots(months)
-    covering = subscriptions.join(
-        snaps,
-        [
-            subscriptions.started_at < snaps.snapshot_at,
-            subscriptions.ended_at.isnull() | (snaps.snapshot_at <= subscriptions.ended_at),
-        ],
+    low, high = min(months), max(months)
+    spans = subscription_month_spans(subscriptions)
+    clipped = spans.select(
+        "account_id",
+        "mrr",
+        lo=ibis.greatest(spans.first_month, low),
+        hi=ibis.least(spans.last_month.fill_null(high), high),
     )
-    return covering.group_by(["account_id", "month"]).aggregate(mrr=covering.mrr.sum())
+    clipped = clipped.filter(clipped.lo <= clipped.hi)
+    covered = clipped.select(
+        "account_id", "mrr", month=ibis.range(clipped.lo, clipped.hi + 1).unnest()
+    )
+    if len(set(months)) != high - low + 1:
+        covered = covered.filter(covered.month.isin([int(m) for m in months]))
+    return covered.group_by(["account_id", "month"]).aggregate(mrr=covered.mrr.sum())
 
 
 def account_first_paid_month(subscriptions: ir.Table) -> ir.Table:
     """Return account_id, first_paid_month: the first month whose end snapshot has MRR > 0."""
-    paid = subscriptions.filter(subscriptions.mrr > 0)
-    start = paid.started_at
-    covered = paid.mutate(
-        first_paid_month=start.year().cast("int64") * 12 + start.month().cast("int64") - 1,
-        first_snapshot=start.truncate("M") + ibis.interval(months=1),
-    ).filter(lambda t: t.ended_at.isnull() | (t.first_snapshot <= t.ended_at))
-    return covered.group_by("account_id").aggregate(first_paid_month=covered.first_paid_month.min())
+    spans = subscription_month_spans(subscriptions)
+    paid = spans.filter(
+        (spans.mrr > 0) & (spans.last_month.isnull() | (spans.first_month <= spans.last_month))
+    )
+    return paid.group_by("account_id").aggregate(first_paid_month=paid.first_month.min())
 
 
 def account_mrr_movements(subscriptions: ir.Table, *, months: Sequence[int]) -> ir.Table:
@@ -90,16 +113,14 @@ def account_mrr_movements(subscriptions: ir.Table, *, months: Sequence[int]) -> 
     snapshot_months = sorted({m - 1 for m in months} | set(months))
     mrr = account_mrr_by_month(subscriptions, months=snapshot_months)
     paid = mrr.filter(mrr.mrr > 0)
-    ends = paid.filter(paid.month.isin(months)).select("account_id", "month", mrr_end="mrr")
-    starts = paid.select("account_id", month=paid.month + 1, mrr_start="mrr")
-    starts = starts.filter(starts.month.isin(months))
-    both = ends.outer_join(starts, ["account_id", "month"])
-    both = both.select(
-        account_id=ibis.coalesce(both.account_id, both.account_id_right),
-        month=ibis.coalesce(both.month, both.month_right),
-        mrr_start=both.mrr_start.fill_null(0),
-        mrr_end=both.mrr_end.fill_null(0),
-    ).view()
+    zero = ibis.literal(0, "int64")
+    ends = paid.select("account_id", "month", mrr_start=zero, mrr_end=paid.mrr)
+    starts = paid.select("account_id", month=paid.month + 1, mrr_start=paid.mrr, mrr_end=zero)
+    both = ends.union(starts, distinct=False)
+    both = both.filter(both.month.isin(months))
+    both = both.group_by(["account_id", "month"]).aggregate(
+        mrr_start=both.mrr_start.sum(), mrr_end=both.mrr_end.sum()
+    )
     first = account_first_paid_month(subscriptions).view()
     joined = both.left_join(first, both.account_id == first.account_id).drop("account_id_right")
     return joined.mutate(**_movement_amounts(joined)).drop("first_paid_month")
