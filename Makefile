@@ -23,6 +23,8 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) import simulated $(DEMO_DATA) || test $$? -eq 3
 	$(BIN)/tenure --data-dir $(DEMO_DIR) warehouse sync
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
+	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics summary
+	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics movements
 
 test: install lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \

@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 
 from tenure.metrics.currency import minor_unit_factors
-from tenure.metrics.movements import LTV_WINDOW, monthly_movements, movements_report
 from tenure.metrics.months import parse_month
+from tenure.metrics.movements import LTV_WINDOW, monthly_movements, movements_report
 from tenure.warehouse.stages.metrics import month_start
 
 US_PER_DAY = 86_400_000_000
@@ -46,7 +46,9 @@ def synthetic_subscriptions(accounts: int, per_account: int, seed: int) -> pa.Ta
     length = rng.integers(5 * US_PER_DAY, 120 * US_PER_DAY, (accounts, per_account))
     gap = np.where(rng.random((accounts, per_account)) < 0.1, rng.integers(10, 90) * US_PER_DAY, 0)
     gap[:, 0] = 0
-    started = first[:, None] + np.cumsum(gap + np.roll(length, 1, axis=1) * (np.arange(per_account) > 0), axis=1)
+    started = first[:, None] + np.cumsum(
+        gap + np.roll(length, 1, axis=1) * (np.arange(per_account) > 0), axis=1
+    )
     ended = started + length
     open_last = rng.random(accounts) < 0.6
     base = rng.integers(1_000, 200_000, accounts)

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
-from tenure.metrics.months import month_range, parse_month
+from tenure.metrics.months import last_complete_month, month_range, parse_month
 from tenure.metrics.movements import month_summary, movements_report
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
@@ -47,29 +48,47 @@ MOVEMENT_FIELDS = (
 
 TABLE_FIELDS = ("month", "mrr_start", "new", "expansion", "reactivation", "contraction")
 TABLE_FIELDS += ("churn", "mrr_end", "customers_end", "nrr")
+HEADERS = {
+    "mrr_start": "start",
+    "expansion": "expans.",
+    "reactivation": "reactiv.",
+    "contraction": "contr.",
+    "mrr_end": "end",
+    "customers_end": "customers",
+}
 MONEY_FIELDS = frozenset(("mrr_start", "mrr_end", "new", "expansion", "reactivation"))
 MONEY_FIELDS |= {"contraction", "churn", "arpa", "ltv"}
 
 
-def _shown(key: str, value: Any) -> str:
+def _compact_money(value: float) -> str:
+    """Return money short enough for a 10-column table: 950, 12.3k, 1.94M."""
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    return f"{value / 1e3:.1f}k" if size >= 1e4 else f"{value:,.0f}"
+
+
+def _shown(key: str, value: Any, *, compact: bool = False) -> str:
     if value is None:
         return "—"
     if key in MONEY_FIELDS:
-        return f"{value:,.2f}"
+        return _compact_money(value) if compact else f"{value:,.2f}"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.3f}" if compact else f"{value:.4f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 @metrics_app.command("summary")
 def summary_command(
     ctx: typer.Context,
-    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM")],
+    month: Annotated[
+        str | None, typer.Option("--month", help="Month, YYYY-MM (default: last complete month)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA and LTV."""
     context: AppContext = app_context(ctx)
-    index = parse_month(month)
+    index = parse_month(month) if month else last_complete_month()
     currency = context.settings.reporting_currency
     figures = month_summary(app_db_subscriptions(context.engine), index, currency=currency)
     if as_json:
@@ -87,13 +106,19 @@ def summary_command(
 @metrics_app.command("movements")
 def movements_command(
     ctx: typer.Context,
-    first: Annotated[str, typer.Option("--from", help="First month, YYYY-MM")],
-    last: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM")],
+    first: Annotated[
+        str | None, typer.Option("--from", help="First month, YYYY-MM (default: 11 before --to)")
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last month, YYYY-MM (default: last complete month)")
+    ] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the rows here")] = None,
 ) -> None:
     """Print (or write as CSV) one row of MRR movements per month."""
     context: AppContext = app_context(ctx)
-    months = month_range(parse_month(first, option="--from"), parse_month(last, option="--to"))
+    end = parse_month(last, option="--to") if last else last_complete_month()
+    start = parse_month(first, option="--from") if first else end - 11
+    months = month_range(start, end)
     currency = context.settings.reporting_currency
     rows = movements_report(
         app_db_subscriptions(context.engine), months[0], months[-1], currency=currency
@@ -102,12 +127,18 @@ def movements_command(
         _write_csv(csv_path, rows)
         context.out.print(f"metrics movements: {len(rows)} months written to {csv_path}")
         return
-    table = Table(title=f"MRR movements ({currency})")
-    table.add_column("month", no_wrap=True, min_width=7)
-    for field in TABLE_FIELDS[1:]:
-        table.add_column(field, justify="right")
-    for row in rows:
-        table.add_row(*(_shown(field, row[field]) for field in TABLE_FIELDS))
+    table = Table(
+        title=f"MRR movements ({currency}; k = thousand, M = million)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    cells = [[_shown(field, row[field], compact=True) for field in TABLE_FIELDS] for row in rows]
+    for i, field in enumerate(TABLE_FIELDS):
+        header = HEADERS.get(field, field)
+        width = max([len(header), *(len(c[i]) for c in cells)])
+        table.add_column(header, justify="left" if i == 0 else "right", min_width=width)
+    for row_cells in cells:
+        table.add_row(*row_cells)
     context.out.print(table)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tenure import clock
 from tenure.errors import InputError
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -27,3 +28,9 @@ def month_range(first: int, last: int) -> list[int]:
     if last < first:
         raise InputError(f"--to {month_text(last)} is before --from {month_text(first)}")
     return list(range(first, last + 1))
+
+
+def last_complete_month() -> int:
+    """Return the index of the last month that has ended, by the clock in force."""
+    today = clock.now()
+    return today.year * 12 + today.month - 2

@@ -37,17 +37,6 @@ def month_start(index: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1)
 
 
-def month_snapshots(months: Sequence[int]) -> ir.Table:  # kept for readers of the warehouse
-    """Return one row per month: month and snapshot_at, the first instant of the next month."""
-    return ibis.memtable(
-        {
-            "month": [int(m) for m in months],
-            "snapshot_at": [month_start(m + 1) for m in months],
-        },
-        schema={"month": "int64", "snapshot_at": "timestamp"},
-    )
-
-
 def subscriptions_in_reporting_currency(
     subscriptions: ir.Table, *, factors: Mapping[str, float]
 ) -> ir.Table:
@@ -90,11 +79,8 @@ def account_mrr_by_month(subscriptions: ir.Table, *, months: Sequence[int]) -> i
         hi=ibis.least(spans.last_month.fill_null(high), high),
     )
     clipped = clipped.filter(clipped.lo <= clipped.hi)
-    covered = clipped.select(
-        "account_id", "mrr", month=ibis.range(clipped.lo, clipped.hi + 1).unnest()
-    )
-    if len(set(months)) != high - low + 1:
-        covered = covered.filter(covered.month.isin([int(m) for m in months]))
+    grid = ibis.memtable({"month": sorted({int(m) for m in months})}, schema={"month": "int64"})
+    covered = clipped.join(grid, [clipped.lo <= grid.month, grid.month <= clipped.hi])
     return covered.group_by(["account_id", "month"]).aggregate(mrr=covered.mrr.sum())
 
 
