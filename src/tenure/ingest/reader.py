@@ -212,3 +212,11 @@ def csv_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, rows: list[int]) ->
     ).fetchall()
     con.execute(f"DROP TABLE {wanted}; DROP TABLE {wanted}_text")
     return dict(result)
+
+
+def drop_raw(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
+    """Drop the raw table (and, for CSV, the view over it) once staging is done."""
+    if raw.file is not None and raw.file.format == "csv":
+        con.execute(f"DROP VIEW {raw.name}; DROP TABLE {raw.name}_data")
+    else:
+        con.execute(f"DROP TABLE {raw.name}")

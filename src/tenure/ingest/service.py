@@ -24,7 +24,7 @@ from tenure.ingest import load, quarantine
 from tenure.ingest.files import prepared_input
 from tenure.ingest.mapping import Mapping
 from tenure.ingest.models import ImportRun, QuarantinedRow
-from tenure.ingest.reader import RawTable, load_raw
+from tenure.ingest.reader import RawTable, drop_raw, load_raw
 from tenure.ingest.spec import KINDS, KindSpec
 from tenure.ingest.validate import StagedTable, stage
 from tenure.logging import get_logger
@@ -134,6 +134,7 @@ def _run(
         with watched(con, progress, "validating"):
             staged = stage(con, raw, spec, mapping, now=_now_limit(settings), refs=refs)
         entries = quarantine.gather(con, raw, staged)
+        drop_raw(con, raw)  # frees memory for the load; staged holds all that is left to do
         result.rows_read = raw.rows + len(raw.rejected)
         result.rows_quarantined = len(entries)
         result.ignored_columns = list(staged.ignored)
