@@ -263,7 +263,7 @@ def stage(
     )
     name = f"staged_{next(_counter)}"
     con.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT *, coalesce({', '.join(checks)})"
+        f"CREATE TEMP TABLE {name} AS SELECT *{_exclude_parsed_text(spec)}, coalesce({', '.join(checks)})"
         f" AS _error FROM (SELECT t.*, {first_row} AS _first_row{ref_cols} FROM"
         f" (SELECT *{''.join(', ' + c for c in typed_cols)} FROM"
         f" (SELECT _row, {', '.join(text_cols)}, {attributes} AS _attributes FROM {raw.name})) t"
@@ -271,6 +271,16 @@ def stage(
     )
     ignored = extras if not spec.extras_to_attributes else ()
     return StagedTable(name=name, extras=extras, ignored=ignored)
+
+
+def _exclude_parsed_text(spec: KindSpec) -> str:
+    """Return the EXCLUDE clause that keeps only the parsed value of typed columns.
+
+    The text is needed only for error messages, computed in the same statement; dropping it
+    keeps the staged table small (large event files then spill less to disk).
+    """
+    parsed = [ident(f.name) for f in spec.fields if f.type in _TYPED]
+    return f" EXCLUDE ({', '.join(parsed)})" if parsed else ""
 
 
 def _joins(spec: KindSpec, refs: dict[str, str]) -> tuple[str, str]:
