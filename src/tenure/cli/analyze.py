@@ -1,13 +1,15 @@
-"""`tenure analyze survival|drivers`: why customers leave, from the app DB's accounts."""
+"""`tenure analyze cohorts|survival|drivers`: retention by signup cohort and why customers leave."""
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from tenure.analysis import render
@@ -17,9 +19,13 @@ from tenure.analysis.survival import survival_report
 from tenure.cli.context import AppContext, app_context
 from tenure.clock import now
 from tenure.errors import InputError
+from tenure.metrics import cohorts
+from tenure.metrics.months import last_complete_month, month_range, month_text, parse_month
+from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 analyze_app = typer.Typer(
-    help="Churn analysis: survival curves, hazards, drivers.", no_args_is_help=True
+    help="Churn analysis: signup cohorts, survival curves, hazards, drivers.",
+    no_args_is_help=True,
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -118,6 +124,90 @@ def drivers_command(
         rows = [row[:6] for row in render.driver_rows(report)]
         _print_table(context, "Churn drivers (strongest first)", render.DRIVER_HEADERS[:6], rows)
     _emit(context, report, as_json, html, render.drivers_html(report))
+
+
+COHORT_COLUMNS = 12  # months-since columns shown on stdout; --csv/--json/--html have them all
+
+
+@analyze_app.command("cohorts")
+def cohorts_command(
+    ctx: typer.Context,
+    by: Annotated[
+        str, typer.Option("--by", help="Matrix on stdout: logo, or mrr (net and gross).")
+    ] = "logo",
+    first: Annotated[
+        str | None,
+        typer.Option("--from", help="First signup month, YYYY-MM (default: 11 before --to)"),
+    ] = None,
+    last: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Last signup and observed month, YYYY-MM (default: last complete)"
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the cells here (long format).")
+    ] = None,
+    html: HtmlOption = None,
+) -> None:
+    """Signup month × months since signup: logo, net MRR and gross MRR retention."""
+    if by not in ("logo", "mrr"):
+        raise InputError(f"--by must be logo or mrr, not {by!r}")
+    context = app_context(ctx)
+    end = parse_month(last, option="--to") if last else last_complete_month()
+    start = parse_month(first, option="--from") if first else end - 11
+    month_range(start, end)
+    currency = context.settings.reporting_currency
+    cells = cohorts.cohort_cells(
+        app_db_subscriptions(context.engine), start, end, currency=currency
+    )
+    span = {"from": month_text(start), "to": month_text(end)}
+    report = span | cohorts.retention_matrix(cells, currency)
+    if csv_path is not None:
+        _write_cohort_csv(context, csv_path, cohorts.csv_rows(report))
+    if not as_json:
+        for key in ("logo",) if by == "logo" else ("net_mrr", "gross_mrr"):
+            _print_cohort_table(context, report, key)
+    _emit(context, report, as_json, html, cohorts.cohorts_html(report))
+
+
+def _print_cohort_table(context: AppContext, report: dict[str, Any], matrix: str) -> None:
+    if not report["cohorts"]:
+        context.out.print("no paying accounts signed up in these months", highlight=False)
+        return
+    months = report["months_since"][:COHORT_COLUMNS]
+    grid = Table(
+        title=f"{cohorts.MATRICES[matrix]} by signup month (columns: months since signup)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    rows = []
+    for entry in report["cohorts"]:
+        values = [f"{v:.0%}" for v in entry[matrix][: len(months)]]
+        values += [""] * (len(months) - len(values))
+        rows.append([entry["cohort"], f"{entry['size']:,}", *values])
+    headers = ["cohort", "accts", *(str(k) for k in months)]
+    for i, header in enumerate(headers):
+        width = max(len(header), *(len(row[i]) for row in rows))
+        grid.add_column(header, justify="left" if i == 0 else "right", min_width=width)
+    for row in rows:
+        grid.add_row(*row)
+    context.out.print(grid)
+
+
+def _write_cohort_csv(context: AppContext, path: Path, rows: list[dict[str, Any]]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=cohorts.CSV_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc}") from exc
+    context.console.print(f"wrote {len(rows)} cohort cells to {path}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
