@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tenure.ingest.spec import ALL_KINDS
 
-SKIPPED_TABLES = {"import_run", "quarantined_row", "alembic_version"}
+SKIPPED_TABLES = {"import_run", "quarantined_row", "alembic_version", "segment_membership"}
 
 
 def _dump(engine: sa.Engine) -> dict[str, list[tuple]]:

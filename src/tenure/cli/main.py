@@ -9,7 +9,17 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from tenure.cli import analyze, dq, imports, init, metrics, pipeline, simulate, warehouse
+from tenure.cli import (
+    analyze,
+    dq,
+    imports,
+    init,
+    metrics,
+    pipeline,
+    segments,
+    simulate,
+    warehouse,
+)
 from tenure.cli.context import AppContext, build_settings
 from tenure.errors import TenureError
 from tenure.logging import configure_logging
@@ -51,7 +61,7 @@ def root(
     ctx.obj = AppContext(settings=settings)
 
 
-for module in (init, simulate, imports, warehouse, pipeline, dq, metrics, analyze):
+for module in (init, simulate, imports, warehouse, pipeline, dq, metrics, analyze, segments):
     module.register(app)
 
 

@@ -1,0 +1,1 @@
+"""Segments: rule segments, behavioural clusters, value × risk grid and RFM usage groups."""
