@@ -38,7 +38,7 @@ def _rate(value: float | None) -> str:
 
 @segments_app.command("load")
 def load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument()]) -> None:
-    """Create or update the [[segment]] entries of a TOML file."""
+    """Create or update segments from a TOML file of `\\[\\[segment]]` tables."""
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as db_session:
         loaded = service.load_segments_file(db_session=db_session, path=path)
