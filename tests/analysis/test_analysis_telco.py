@@ -8,7 +8,6 @@ payment, online security and tech support are among the strongest churn drivers.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,20 +19,16 @@ from typer.testing import CliRunner
 from tenure.cli import analyze
 from tenure.cli.imports import import_app
 from tenure.cli.main import app
+from tenure.datasets import find_dataset
 
 TELCO = "telco_customer_churn.csv.gz"
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _telco_file() -> Path:
-    candidates = [REPO.parent / "shared" / "datasets", Path("/work/shared/datasets")]
-    if "TENURE_DATASETS_DIR" in os.environ:
-        candidates.insert(0, Path(os.environ["TENURE_DATASETS_DIR"]))
-    path = next((c / TELCO for c in candidates if (c / TELCO).is_file()), candidates[0] / TELCO)
-    if not path.is_file():
-        pytest.skip(
-            f"public data set {path} is absent; set TENURE_DATASETS_DIR to the folder holding it"
-        )
+    path = find_dataset(TELCO)
+    if path is None:
+        pytest.skip(f"public data set {TELCO} is absent; set TENURE_DATASETS_DIR to its folder")
     return path
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from tenure.cli.datasets import register_datasets
 from tenure.cli.imports import import_app
 from tenure.cli.main import app
 from tenure.config import Settings
+from tenure.datasets import find_dataset
 from tenure.ingest.importers import worst_exit_code
 from tenure.ingest.importers.common import blank_to_missing, shifted_back
 from tenure.ingest.importers.sparkify import sparkify_events, sparkify_subscriptions
@@ -36,14 +36,9 @@ Invoke = Callable[..., Result]
 
 
 def _dataset(name: str) -> Path:
-    candidates = [REPO.parent / "shared" / "datasets", Path("/work/shared/datasets")]
-    if "TENURE_DATASETS_DIR" in os.environ:
-        candidates.insert(0, Path(os.environ["TENURE_DATASETS_DIR"]))
-    path = next((c / name for c in candidates if (c / name).is_file()), candidates[0] / name)
-    if not path.is_file():
-        pytest.skip(
-            f"public data set {path} is absent; set TENURE_DATASETS_DIR to the folder holding it"
-        )
+    path = find_dataset(name)
+    if path is None:
+        pytest.skip(f"public data set {name} is absent; set TENURE_DATASETS_DIR to its folder")
     return path
 
 

@@ -27,17 +27,10 @@ def _run(
     context: AppContext, importer: Callable[[DatasetProgress], list[ImportResult]]
 ) -> list[ImportResult]:
     """Run an importer under a progress bar and print each file's counts."""
-    with import_cli.progress_bar(context) as bar:
-        task = bar.add_task("reading", total=None, amount="")
+    with import_cli.import_progress(context, "dataset") as report:
 
         def on_progress(kind: str, phase: str, done: int, total: int | None) -> None:
-            bar.update(
-                task,
-                description=f"{kind}: {phase}",
-                completed=done,
-                total=total,
-                amount=import_cli.progress_amount(phase, done),
-            )
+            report(phase, done, total, kind)
 
         results = importer(on_progress)
     for result in results:

@@ -1,6 +1,8 @@
 """`tenure import KIND PATH`: load files; exit 0 clean, 3 partial, 2 nothing imported."""
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -41,20 +43,24 @@ def progress_amount(phase: str, done: int) -> str:
     return f"{done:,} rows" if phase == "loading" else f"{done} %"
 
 
-def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> ImportResult:
-    """Import one file with a progress bar and print its counts."""
+@contextlib.contextmanager
+def import_progress(context: AppContext, label: str) -> Iterator[Callable[..., None]]:
+    """Show the import progress bar; yield report(phase, done, total, name=label)."""
     with progress_bar(context) as bar:
-        task = bar.add_task(f"{kind}: reading", total=None, amount="")
+        task = bar.add_task(f"{label}: reading", total=None, amount="")
 
-        def on_progress(phase: str, done: int, total: int | None) -> None:
+        def report(phase: str, done: int, total: int | None, name: str = label) -> None:
+            amount = progress_amount(phase, done)
             bar.update(
-                task,
-                description=f"{kind}: {phase}",
-                completed=done,
-                total=total,
-                amount=progress_amount(phase, done),
+                task, description=f"{name}: {phase}", completed=done, total=total, amount=amount
             )
 
+        yield report
+
+
+def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> ImportResult:
+    """Import one file with a progress bar and print its counts."""
+    with import_progress(context, kind) as on_progress:
         result = import_file(
             kind,
             path,
@@ -111,18 +117,7 @@ def simulated_command(
 ) -> None:
     """Import a simulator output folder (all kinds, in order, plus its ground truth)."""
     context = app_context(ctx)
-    with progress_bar(context) as bar:
-        task = bar.add_task("simulated", total=None, amount="")
-
-        def on_progress(phase: str, done: int, total: int | None) -> None:
-            bar.update(
-                task,
-                description=f"simulated: {phase}",
-                completed=done,
-                total=total,
-                amount=progress_amount(phase, done),
-            )
-
+    with import_progress(context, "simulated") as on_progress:
         results = import_simulated(
             folder, settings=context.settings, engine=context.engine, progress=on_progress
         )

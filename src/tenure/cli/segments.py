@@ -135,12 +135,8 @@ def cluster_command(
     """Cluster accounts on standardised usage/billing metrics; store clusters as segments."""
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
-    usage = warehouse_usage(context.settings, day)
-    currency = context.settings.reporting_currency
     with session_scope(context.engine) as db_session:
-        metrics = behaviour.account_metrics(
-            db_session=db_session, as_of=day, usage=usage, currency=currency
-        )
+        metrics = _account_metrics(context, db_session, day)
         result = behaviour.store_clusters(
             db_session=db_session, as_of=day, metrics=metrics, k_min=k_min, k_max=k_max, seed=seed
         )
@@ -154,17 +150,21 @@ def cluster_command(
         context.out.print(f"cluster-{p['label']}: {p['accounts']} accounts, {p['profile']}")
 
 
+def _account_metrics(context: AppContext, db_session: Any, day: Any) -> Any:
+    """Return the standardisable usage/billing metrics per account as of day."""
+    usage = warehouse_usage(context.settings, day)
+    return behaviour.account_metrics(
+        db_session=db_session, as_of=day, usage=usage, currency=context.settings.reporting_currency
+    )
+
+
 @segments_app.command("grid")
 def grid_command(ctx: typer.Context, as_of: AsOf = None) -> None:
     """Store the value × risk grid (proxy risk: usage trend) and RFM usage groups."""
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
-    usage = warehouse_usage(context.settings, day)
-    currency = context.settings.reporting_currency
     with session_scope(context.engine) as db_session:
-        metrics = behaviour.account_metrics(
-            db_session=db_session, as_of=day, usage=usage, currency=currency
-        )
+        metrics = _account_metrics(context, db_session, day)
         counts = behaviour.store_grid(db_session=db_session, as_of=day, metrics=metrics)
     for name, count in counts.items():
         context.out.print(f"{name}: {count} accounts")
