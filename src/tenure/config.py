@@ -16,6 +16,11 @@ from pydantic_settings import (
 )
 
 from tenure.errors import ConfigError
+from tenure.money import ISO_4217
+
+# Value of one unit of each currency in US dollars (fixed, illustrative early-2025 levels; the
+# same table as tenure.metrics.currency.FX_RATES). Entries in settings add to or replace these.
+DEFAULT_FX_RATES: dict[str, float] = {"USD": 1.0, "EUR": 1.035, "GBP": 1.247}
 
 
 def _config_file() -> Path:
@@ -38,11 +43,32 @@ class Settings(BaseSettings):
         default=300, description="How far past now a timestamp may be before it is rejected"
     )
     import_memory_limit: str = Field(default="1GB", description="DuckDB memory cap for imports")
+    fx_rates: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_FX_RATES),
+        description="Fixed exchange rates: value of one unit of each currency in a common base"
+        " (US dollars by default); merged over the defaults",
+    )
+    gross_margin: float = Field(
+        default=0.8, gt=0, le=1, description="Gross margin (fraction) for the CAC payback period"
+    )
 
     @field_validator("reporting_currency")
     @classmethod
     def _upper_currency(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _merge_fx_rates(cls, value: dict[str, float]) -> dict[str, float]:
+        rates = dict(DEFAULT_FX_RATES)
+        for code, rate in value.items():
+            currency = code.strip().upper()
+            if currency not in ISO_4217:
+                raise ValueError(f"fx_rates: {code!r} is not an ISO 4217 currency code")
+            if not rate > 0:
+                raise ValueError(f"fx_rates: the rate of {currency} must be positive, not {rate}")
+            rates[currency] = rate
+        return rates
 
     @classmethod
     def settings_customise_sources(

@@ -105,6 +105,13 @@ SAMPLE: dict[str, tuple[list[str], list[list[Any]]]] = {
             ["e3", "a2", "c2", "login", "1714550400", ""],
         ],
     ),
+    "spend": (
+        ["spend_id", "month", "channel", "amount", "currency"],
+        [
+            ["sp1", "2024-04", "ads", "1200.00", "USD"],
+            ["sp2", "2024-04-15", "events", "500", "EUR"],
+        ],
+    ),
 }
 
 

@@ -36,6 +36,7 @@ def test_importing_every_kind_twice_changes_nothing(
         "invoice": 2,
         "ticket": 2,
         "survey_response": 2,
+        "marketing_spend": 2,
     }
     assert {t: len(before[t]) for t in expected_rows} == expected_rows
     assert len(events_before) == 3

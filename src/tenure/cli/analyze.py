@@ -20,6 +20,7 @@ from tenure.cli.context import AppContext, app_context
 from tenure.clock import now
 from tenure.errors import InputError
 from tenure.metrics import cohorts
+from tenure.metrics.currency import settings_rates
 from tenure.metrics.months import last_complete_month, month_range, month_text, parse_month
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
@@ -160,7 +161,11 @@ def cohorts_command(
     month_range(start, end)
     currency = context.settings.reporting_currency
     cells = cohorts.cohort_cells(
-        app_db_subscriptions(context.engine), start, end, currency=currency
+        app_db_subscriptions(context.engine),
+        start,
+        end,
+        currency=currency,
+        rates=settings_rates(context.settings.fx_rates),
     )
     span = {"from": month_text(start), "to": month_text(end)}
     report = span | cohorts.retention_matrix(cells, currency)

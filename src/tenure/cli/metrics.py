@@ -17,8 +17,11 @@ from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
+from tenure.metrics.currency import settings_rates
 from tenure.metrics.months import last_complete_month, month_range, parse_month
 from tenure.metrics.movements import month_summary, movements_report
+from tenure.metrics.spend import spend_figures
+from tenure.metrics.surveys import survey_figures
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 metrics_app = typer.Typer(help="MRR movements and retention metrics.", no_args_is_help=True)
@@ -57,7 +60,7 @@ HEADERS = {
     "customers_end": "customers",
 }
 MONEY_FIELDS = frozenset(("mrr_start", "mrr_end", "new", "expansion", "reactivation"))
-MONEY_FIELDS |= {"contraction", "churn", "arpa", "ltv"}
+MONEY_FIELDS |= {"contraction", "churn", "arpa", "ltv", "spend", "cac"}
 
 
 def _compact_money(value: float) -> str:
@@ -86,11 +89,23 @@ def summary_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA and LTV."""
+    """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA, LTV, NPS/CSAT and CAC."""
     context: AppContext = app_context(ctx)
     index = parse_month(month) if month else last_complete_month()
-    currency = context.settings.reporting_currency
-    figures = month_summary(app_db_subscriptions(context.engine), index, currency=currency)
+    settings = context.settings
+    currency, rates = settings.reporting_currency, settings_rates(settings.fx_rates)
+    figures = month_summary(
+        app_db_subscriptions(context.engine), index, currency=currency, rates=rates
+    )
+    figures |= survey_figures(context.engine, index)
+    figures |= spend_figures(
+        context.engine,
+        index,
+        figures,
+        currency=currency,
+        rates=rates,
+        gross_margin=settings.gross_margin,
+    )
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
         return
@@ -121,7 +136,11 @@ def movements_command(
     months = month_range(start, end)
     currency = context.settings.reporting_currency
     rows = movements_report(
-        app_db_subscriptions(context.engine), months[0], months[-1], currency=currency
+        app_db_subscriptions(context.engine),
+        months[0],
+        months[-1],
+        currency=currency,
+        rates=settings_rates(context.settings.fx_rates),
     )
     if csv_path is not None:
         _write_csv(csv_path, rows)

@@ -4,6 +4,14 @@ from tenure.accounts import models as accounts_models
 from tenure.db.base import Base
 from tenure.events import models as events_models
 from tenure.ingest import models as ingest_models
+from tenure.metrics import models as metrics_models
 from tenure.segments import models as segments_models
 
-__all__ = ["Base", "accounts_models", "events_models", "ingest_models", "segments_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "events_models",
+    "ingest_models",
+    "metrics_models",
+    "segments_models",
+]

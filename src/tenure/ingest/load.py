@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
+from tenure.metrics.models import MarketingSpend
 from tenure.warehouse.catalog import EVENTS
 
 BATCH_ROWS = 20_000
@@ -23,6 +24,7 @@ MODELS = {
     "invoices": Invoice,
     "tickets": Ticket,
     "surveys": SurveyResponse,
+    "spend": MarketingSpend,
 }
 
 # SELECT lists that turn a staged table into the model's columns.
@@ -45,6 +47,8 @@ SELECTS = {
     " csat__v AS csat",
     "surveys": "response_id AS external_id, _account_ref AS account_id, _contact_ref AS contact_id,"
     " kind, score__v AS score, responded_at__v AS responded_at, comment",
+    "spend": "spend_id AS external_id, month__v AS month, channel, amount__v AS amount,"
+    " currency__v AS currency",
 }
 JSON_COLUMNS = {"attributes", "consent"}
 

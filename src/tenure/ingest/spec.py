@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 FieldType = Literal[
-    "string", "int", "money", "currency", "timestamp", "enum", "bool", "json", "email"
+    "string", "int", "money", "currency", "timestamp", "month", "enum", "bool", "json", "email"
 ]
 
 
@@ -188,8 +188,21 @@ KINDS: dict[str, KindSpec] = {
             ),
             duplicates_are_errors=False,
         ),
+        KindSpec(
+            "spend",
+            "marketing_spend",
+            "spend_id",
+            (
+                _id("spend_id"),
+                FieldSpec("month", "month", required=True),
+                FieldSpec("channel", max_length=64),
+                FieldSpec("amount", "money", required=True),
+                _CURRENCY,
+            ),
+            currency_of={"amount": "currency"},
+        ),
     )
 }
 
-ENTITY_KINDS = ("accounts", "contacts", "subscriptions", "invoices", "tickets", "surveys")
+ENTITY_KINDS = ("accounts", "contacts", "subscriptions", "invoices", "tickets", "surveys", "spend")
 ALL_KINDS = (*ENTITY_KINDS, "events")

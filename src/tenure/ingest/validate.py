@@ -19,7 +19,8 @@ SEP = "\x1f"  # separates field from reason inside _error
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _counter = itertools.count()
-_TYPED = ("int", "money", "currency", "timestamp", "bool")  # types that get a parsed `<name>__v`
+# Types that get a parsed `<name>__v` column.
+_TYPED = ("int", "money", "currency", "timestamp", "month", "bool")
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,16 @@ def _timestamp_expr(col: str) -> str:
     )
 
 
+def _month_expr(col: str) -> str:
+    """Parse YYYY-MM (or any timestamp) and return the first instant of its UTC month."""
+    first = (
+        f"(CASE WHEN regexp_full_match({col}, '[0-9]{{4}}-[0-9]{{2}}')"
+        f" THEN TRY_CAST({col} || '-01' AS TIMESTAMPTZ) END)"
+    )
+    parsed = f"coalesce({first}, {_timestamp_expr(col)})"
+    return f"timezone('UTC', date_trunc('month', timezone('UTC', {parsed})))"
+
+
 def _typed(f: FieldSpec, spec: KindSpec) -> str:
     col = ident(f.name)
     if f.type == "int":
@@ -110,6 +121,8 @@ def _typed(f: FieldSpec, spec: KindSpec) -> str:
         return f"upper({col})"
     if f.type == "timestamp":
         return _timestamp_expr(col)
+    if f.type == "month":
+        return _month_expr(col)
     if f.type == "bool":
         return (
             f"(CASE WHEN lower({col}) IN {_tuple(_TRUE)} THEN true"
@@ -141,6 +154,8 @@ def _field_errors(f: FieldSpec, now_sql: str) -> list[str]:
         "money": f"{typed} IS NULL THEN {tag} || 'not a decimal amount: ' || {_shown(text)}",
         "timestamp": f"{typed} IS NULL THEN {tag} || 'unparseable timestamp ' || {_shown(text)}"
         " || ' (use ISO 8601 or epoch seconds/milliseconds)'",
+        "month": f"{typed} IS NULL THEN {tag} || 'unparseable month ' || {_shown(text)}"
+        " || ' (use YYYY-MM or a date)'",
         "currency": f"{typed} NOT IN {_tuple(ISO_4217)} THEN {tag} || 'unknown currency '"
         f" || {_shown(text)} || ' (expected an ISO 4217 code such as USD)'",
         "enum": f"{text} NOT IN {_tuple(f.choices)} THEN {tag} || 'invalid value ' || {_shown(text)}"
@@ -169,7 +184,7 @@ def _field_errors(f: FieldSpec, now_sql: str) -> list[str]:
             checks.append(
                 f"CASE WHEN {' OR '.join(bounds)} THEN {tag} || 'out of range: ' || {text} END"
             )
-    if f.type == "timestamp":
+    if f.type in ("timestamp", "month"):
         checks.append(
             f"CASE WHEN NOT isfinite({typed}) OR {typed} < TIMESTAMPTZ '1900-01-01' THEN {tag}"
             f" || 'timestamp out of range: ' || {_shown(text)} END"
