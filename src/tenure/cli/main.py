@@ -15,6 +15,7 @@ from tenure.cli import (
     imports,
     init,
     metrics,
+    model,
     pipeline,
     segments,
     simulate,
@@ -61,7 +62,7 @@ def root(
     ctx.obj = AppContext(settings=settings)
 
 
-for module in (init, simulate, imports, warehouse, pipeline, dq, metrics, analyze, segments):
+for module in (init, simulate, imports, warehouse, pipeline, dq, metrics, analyze, segments, model):
     module.register(app)
 
 
