@@ -5,12 +5,20 @@ in-memory DuckDB connection over an Arrow table of subscriptions (`warehouse.sta
 so a read-only report never takes the warehouse writer lock; the same stages run on the
 warehouse or Spark unchanged. The month's ratios are the pure functions of `formulas`.
 Money comes out in major units of the reporting currency, rates as fractions.
+
+Speed (bench/metrics.py): every month of a series comes from ONE query
+(`stages.metrics.monthly_mrr_bridge`: one scan, one aggregate per account, one final
+aggregate); its Ibis expression is compiled to SQL once per process for given months and
+currency factors (`bridge_sql`), and the Arrow table is registered zero-copy, in record
+batches the engine scans in parallel, on a per-thread in-memory DuckDB connection.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +32,10 @@ from tenure.metrics.currency import FX_RATES, minor_unit_factors, to_major_units
 from tenure.metrics.months import month_text
 from tenure.warehouse.connection import configure
 from tenure.warehouse.stages.metrics import (
+    FLOAT_EXACT_LIMIT,
     MOVEMENT_COLUMNS,
-    account_mrr_movements,
-    monthly_mrr_movements,
+    bridge_column,
+    monthly_mrr_bridge,
     subscriptions_in_reporting_currency,
 )
 from tenure.warehouse.stages.subscriptions import naive_utc
@@ -97,6 +106,54 @@ def connect_engine() -> Any:
     return ibis.duckdb.from_connection(con)
 
 
+SCAN_BATCH = 122_880  # rows per Arrow record batch handed to the engine (DuckDB's row group)
+INPUT_VIEW = "tenure_movements_subscriptions"  # the Arrow table's name inside the engine
+FIGURES = tuple(f.name for f in fields(MonthMovements) if f.name != "month")
+
+
+@functools.lru_cache(maxsize=64)
+def bridge_sql(
+    months: tuple[int, ...], factors: tuple[tuple[str, float], ...], float_sums: bool = False
+) -> str:
+    """Return the DuckDB SQL of `monthly_mrr_bridge` over INPUT_VIEW (compiled once, cached).
+
+    Building and compiling the Ibis expression costs about as much as running it on a million
+    rows, and depends only on the months and the currency factors, so it is done once per
+    process for each such pair; the data itself is bound at run time by the view name.
+    """
+    schema = ibis.Schema.from_pyarrow(SUBSCRIPTION_SCHEMA)
+    source = ibis.table(schema, name=INPUT_VIEW)
+    table = subscriptions_in_reporting_currency(source, factors=dict(factors))
+    bridge = monthly_mrr_bridge(table, months=months, float_sums=float_sums)
+    return str(ibis.to_sql(bridge, dialect="duckdb"))
+
+
+_ENGINE = threading.local()
+
+
+def _duckdb_connection(backend: Any) -> duckdb.DuckDBPyConnection | None:
+    """Return backend's DuckDB connection, this thread's in-memory one, or None (not DuckDB)."""
+    if backend is None:
+        con = getattr(_ENGINE, "con", None)
+        if con is None:
+            con = _ENGINE.con = duckdb.connect()
+            configure(con)
+        return con
+    con = getattr(backend, "con", backend)
+    return con if isinstance(con, duckdb.DuckDBPyConnection) else None
+
+
+def _run_bridge(sql: str, data: pa.Table, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Return the one-row bridge as {column: value}, data registered as INPUT_VIEW meanwhile."""
+    con.register(INPUT_VIEW, data)
+    try:
+        result = con.sql(sql)
+        names, row = result.columns, result.fetchone()
+    finally:
+        con.unregister(INPUT_VIEW)
+    return dict(zip(names, row or (), strict=True))
+
+
 def monthly_movements(
     subscriptions: pa.Table,
     months: Sequence[int],
@@ -105,18 +162,37 @@ def monthly_movements(
     rates: Mapping[str, Decimal] = FX_RATES,
     backend: Any = None,
 ) -> list[MonthMovements]:
-    """Return the MRR bridge of each month (in order), in reporting-currency minor units."""
+    """Return the MRR bridge of each month (in order), in reporting-currency minor units.
+
+    One query computes every month at once (`stages.metrics.monthly_mrr_bridge`) over the
+    Arrow table, registered zero-copy in the engine.
+    """
+    wanted = sorted(int(m) for m in months)
+    if not wanted:
+        return []
     currencies = pc.unique(subscriptions["currency"]).to_pylist()
     factors = minor_unit_factors([c for c in currencies if c], currency, rates)
-    backend = backend or connect_engine()
-    table = subscriptions_in_reporting_currency(ibis.memtable(subscriptions), factors=factors)
-    totals = monthly_mrr_movements(account_mrr_movements(table, months=months))
-    found = {int(r["month"]): r for r in backend.to_pyarrow(totals).to_pylist()}
+    # Float sums are exact while every partial sum stays below 2**53: bound the total of |mrr|
+    # in the reporting currency (+ 1 per row for the rounding half up) by rows × the largest.
+    largest = pc.max(pc.abs(subscriptions["mrr"])).as_py() or 0
+    bound = (largest * max(factors.values(), default=1.0) + 1) * subscriptions.num_rows
+    float_sums = bound < FLOAT_EXACT_LIMIT
+    data = subscriptions.select(SUBSCRIPTION_SCHEMA.names).cast(SUBSCRIPTION_SCHEMA)
+    con = _duckdb_connection(backend)
+    if con is None:  # another Ibis backend: run the same expression through it
+        table = subscriptions_in_reporting_currency(ibis.memtable(data), factors=factors)
+        bridge = monthly_mrr_bridge(table, months=wanted, float_sums=float_sums)
+        found = backend.to_pyarrow(bridge).to_pylist()[0]
+    else:
+        # Zero-copy slices: the engine scans an Arrow table one record batch per thread.
+        batches = data.to_batches(max_chunksize=SCAN_BATCH)
+        sql = bridge_sql(
+            tuple(sorted(set(wanted))), tuple(sorted(factors.items())), float_sums=float_sums
+        )
+        found = _run_bridge(sql, pa.Table.from_batches(batches, SUBSCRIPTION_SCHEMA), con)
     return [
-        MonthMovements(**{k: int(v or 0) for k, v in found[m].items()})
-        if m in found
-        else MonthMovements(month=m)
-        for m in sorted(months)
+        MonthMovements(month=m, **{k: int(found.get(bridge_column(k, m)) or 0) for k in FIGURES})
+        for m in wanted
     ]
 
 

@@ -18,6 +18,13 @@ Definitions (ChartMogul, "MRR movements"):
   0 < end < start; churn: start > 0 = end, amount = start. Each account has at most one
   movement per month (an upgrade and a downgrade in the same month net out), so
   start + new + expansion + reactivation − contraction − churn = end holds per account and month.
+
+Two forms of the same definitions: the long one (`account_mrr_by_month`, one row per account
+and covered month; `account_mrr_movements`, `monthly_mrr_movements`), which the cohorts build
+on, and the wide one (`account_month_ends`, one row per account with a column per month-end;
+`monthly_mrr_bridge`, one row with every month's figures), which computes a whole series in a
+single query without expanding rows to months — the one `metrics.movements` runs. MRR is
+assumed non-negative (a month-end snapshot is positive iff a paying row covers it).
 """
 
 from __future__ import annotations
@@ -139,3 +146,140 @@ def monthly_mrr_movements(account_movements: ir.Table) -> ir.Table:
         reactivated_customers=(t.reactivation > 0).sum(),
         churned_customers=(t.churn > 0).sum(),
     )
+
+
+def accounts_paid_before(subscriptions: ir.Table, month: int) -> ir.Table:
+    """Return account_id of the accounts whose first paid month-end is before month.
+
+    That is a row with mrr > 0 starting before month that covers its own first month-end
+    (the end of the month it starts in): it ends after that month, or never.
+    """
+    t = subscriptions
+    boundary = month_start(month)
+    covers_first = (
+        t.ended_at.isnull()
+        | (t.ended_at >= boundary)
+        | (t.ended_at >= t.started_at + ibis.interval(days=31))  # cheap sufficient test first
+        | (_month_index(t.ended_at) > _month_index(t.started_at))
+    )
+    paid = t.filter(t.mrr > 0, t.started_at < boundary, covers_first)
+    return paid.select("account_id").distinct()
+
+
+def month_end_column(month: int) -> str:
+    """Return the name of the month-end MRR column of month in `account_month_ends`."""
+    return f"mrr_{month}"
+
+
+FLOAT_EXACT_LIMIT = 2**53  # integers below this add exactly in float64, in any order
+
+
+def _sum(value: ir.IntegerValue, float_sums: bool) -> ir.IntegerValue:
+    """Return the int64 sum of value, accumulated in float64 when float_sums (faster)."""
+    if float_sums:
+        return value.cast("float64").sum().cast("int64")
+    return value.sum().cast("int64")
+
+
+def account_month_ends(
+    subscriptions: ir.Table, *, first: int, last: int, float_sums: bool = False
+) -> ir.Table:
+    """Return one row per account with a row live in first … last, in one pass (wide).
+
+    Columns: account_id; mrr_<m> (`month_end_column`), the month-end MRR for every m in
+    first … last (0 where nothing covers it); first_paid_month clipped to the range: `first`
+    if the account had a paid month-end at or before first, else the first m with mrr_<m> > 0,
+    else NULL. (A month-end snapshot is positive iff a row with mrr > 0 covers it, mrr ≥ 0.)
+    So first_paid_month < M tells "paid before M" exactly for every M in first + 1 … last.
+    One scan and one aggregate per account: no expansion to account × month rows, no join
+    against a months table, no pass per month.
+
+    float_sums accumulates the sums in float64, which DuckDB aggregates faster than its 128-bit
+    integer sums; the results are still exact integers provided the sum of |mrr| over all the
+    rows is below FLOAT_EXACT_LIMIT (the caller checks; `tenure.metrics.movements` does).
+    """
+    t = subscriptions
+    months = range(first, last + 1)
+    live = t.filter(
+        t.started_at < month_start(last + 1),
+        t.ended_at.isnull() | (t.ended_at >= month_start(first + 1)),
+    )
+    spans = subscription_month_spans(live)
+    spans = spans.mutate(
+        mrr=spans.mrr.cast("float64") if float_sums else spans.mrr,  # cast once per row
+        last_month=spans.last_month.fill_null(last),
+    )
+    zero = ibis.literal(0.0 if float_sums else 0, spans.mrr.type())
+    ends = spans.group_by("account_id").aggregate(
+        **{
+            month_end_column(m): ibis.ifelse(
+                (spans.first_month <= m) & (spans.last_month >= m), spans.mrr, zero
+            )
+            .sum()
+            .cast("int64")
+            for m in months
+        }
+    )
+    history = accounts_paid_before(t, first).view()
+    joined = ends.left_join(history, ends.account_id == history.account_id)
+    first_paid = ibis.cases(
+        (history.account_id.notnull(), first),
+        *((ends[month_end_column(m)] > 0, m) for m in months),
+        else_=ibis.null("int64"),
+    )
+    return joined.select(
+        ends.account_id,
+        *(ends[month_end_column(m)] for m in months),
+        first_paid_month=first_paid.cast("int64"),
+    )
+
+
+def bridge_column(name: str, month: int) -> str:
+    """Return the name of one month's figure in the one-row `monthly_mrr_bridge`."""
+    return f"{name}_{month}"
+
+
+def monthly_mrr_bridge(
+    subscriptions: ir.Table, *, months: Sequence[int], float_sums: bool = False
+) -> ir.Table:
+    """Return ONE row with every month's bridge: `bridge_column(figure, month)` columns.
+
+    The figures are those of `monthly_mrr_movements` (MRR start/end, the five movements,
+    customer counts), computed from `account_month_ends` over min(months) − 1 … max(months)
+    in a single query with no per-month pass: one scan of the subscriptions, one aggregate per
+    account, one final aggregate. Sums over no accounts are NULL. float_sums: see
+    `account_month_ends`.
+    """
+    months = sorted({int(m) for m in months})
+    a = account_month_ends(
+        subscriptions, first=months[0] - 1, last=months[-1], float_sums=float_sums
+    )
+    zero = ibis.literal(0, "int64")
+    figures: dict[str, Any] = {}
+    for m in months:
+        start, end = a[month_end_column(m - 1)], a[month_end_column(m)]
+        arrives = (start == 0) & (end > 0)
+        paid_before = a.first_paid_month.notnull() & (a.first_paid_month < m)
+        new = arrives & ~paid_before
+        reactivation = arrives & paid_before
+        churn = (start > 0) & (end == 0)
+        amounts = {
+            "mrr_start": start,
+            "mrr_end": end,
+            "new": ibis.ifelse(new, end, zero),
+            "expansion": ibis.ifelse((start > 0) & (end > start), end - start, zero),
+            "contraction": ibis.ifelse((end > 0) & (end < start), start - end, zero),
+            "churn": ibis.ifelse(churn, start, zero),
+            "reactivation": ibis.ifelse(reactivation, end, zero),
+        }
+        counts = {
+            "customers_start": start > 0,
+            "customers_end": end > 0,
+            "new_customers": new,
+            "reactivated_customers": reactivation,
+            "churned_customers": churn,
+        }
+        column = {name: _sum(value, float_sums) for name, value in amounts.items()}
+        column |= {name: _sum(flag.cast("int64"), float_sums) for name, flag in counts.items()}
+        figures |= {bridge_column(name, m): value for name, value in column.items()}
+    return a.aggregate(**figures)
