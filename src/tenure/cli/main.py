@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from tenure.cli import (
@@ -34,7 +35,7 @@ class TenureGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except TenureError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             ctx.exit(exc.exit_code)
 
 
