@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tenure.clock import FrozenClock, use_clock
 from tenure.config import Settings
 from tenure.db.migrate import migrate
-from tenure.db.session import create_db_engine
+from tenure.db.session import create_db_engine, get_engine
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -25,14 +25,18 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
 
 
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[sa.Engine]:
-    """Return a migrated SQLite engine in the test's data dir."""
-    settings.ensure_data_dir()
-    eng = create_db_engine(settings.app_database_url)
+def _migrated_engine(settings: Settings) -> Iterator[sa.Engine]:
+    """Yield the app-DB engine of settings, migrated, and dispose of it afterwards."""
+    eng = get_engine(settings)
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[sa.Engine]:
+    """Return a migrated SQLite engine in the test's data dir."""
+    yield from _migrated_engine(settings)
 
 
 @pytest.fixture
@@ -62,11 +66,7 @@ def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 @pytest.fixture
 def any_engine(any_settings: Settings) -> Iterator[sa.Engine]:
     """Return a migrated engine for any_settings."""
-    any_settings.ensure_data_dir()
-    eng = create_db_engine(any_settings.app_database_url)
-    migrate(eng)
-    yield eng
-    eng.dispose()
+    yield from _migrated_engine(any_settings)
 
 
 @pytest.fixture

@@ -8,38 +8,43 @@ nothing, else 3 if any row was quarantined, else 0.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tenure.cli import imports as import_cli
 from tenure.cli.context import AppContext, app_context
 from tenure.ingest.importers import bank, sparkify, telco
-from tenure.ingest.importers.common import DatasetProgress, worst_exit_code
+from tenure.ingest.importers.common import worst_exit_code
 from tenure.ingest.service import ImportResult
 
 _DATE_FORMATS = ["%Y-%m-%d"]
 
 
 def _run(
-    context: AppContext, importer: Callable[[DatasetProgress], list[ImportResult]]
+    context: AppContext,
+    importer: Callable[..., list[ImportResult]],
+    path: Path,
+    **options: Any,
 ) -> list[ImportResult]:
-    """Run an importer under a progress bar and print each file's counts."""
+    """Run importer(path, …) under a progress bar and print each file's counts."""
     with import_cli.import_progress(context, "dataset") as report:
 
         def on_progress(kind: str, phase: str, done: int, total: int | None) -> None:
             report(phase, done, total, kind)
 
-        results = importer(on_progress)
+        results = importer(
+            path,
+            settings=context.settings,
+            engine=context.engine,
+            progress=on_progress,
+            **options,
+        )
     for result in results:
         import_cli.print_result(context, result)
     return results
-
-
-def _as_of(value: datetime) -> date:
-    return value.date()
 
 
 def telco_command(
@@ -59,17 +64,7 @@ def telco_command(
     ] = datetime(2019, 9, 30),
 ) -> None:
     """Import the IBM Telco churn data set: accounts and one subscription each."""
-    context = app_context(ctx)
-    results = _run(
-        context,
-        lambda progress: telco.import_telco(
-            path,
-            settings=context.settings,
-            engine=context.engine,
-            as_of=_as_of(as_of),
-            progress=progress,
-        ),
-    )
+    results = _run(app_context(ctx), telco.import_telco, path, as_of=as_of.date())
     raise typer.Exit(worst_exit_code(results))
 
 
@@ -91,17 +86,7 @@ def bank_command(
     ] = datetime(2018, 12, 17),
 ) -> None:
     """Import the bank churn data set: accounts only (it has no revenue column)."""
-    context = app_context(ctx)
-    results = _run(
-        context,
-        lambda progress: bank.import_bank(
-            path,
-            settings=context.settings,
-            engine=context.engine,
-            as_of=_as_of(as_of),
-            progress=progress,
-        ),
-    )
+    results = _run(app_context(ctx), bank.import_bank, path, as_of=as_of.date())
     raise typer.Exit(worst_exit_code(results))
 
 
@@ -111,12 +96,7 @@ def sparkify_command(
 ) -> None:
     """Import a Sparkify event log: accounts, paid subscriptions (9.99 USD), events."""
     context = app_context(ctx)
-    results = _run(
-        context,
-        lambda progress: sparkify.import_sparkify(
-            path, settings=context.settings, engine=context.engine, progress=progress
-        ),
-    )
+    results = _run(context, sparkify.import_sparkify, path)
     events = next((r for r in results if r.kind == "events"), None)
     if events is not None and events.rows_quarantined:
         context.out.print(

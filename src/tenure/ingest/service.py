@@ -28,7 +28,7 @@ from tenure.ingest.reader import RawTable, drop_raw, load_raw
 from tenure.ingest.spec import KINDS, KindSpec
 from tenure.ingest.validate import StagedTable, stage
 from tenure.logging import get_logger
-from tenure.warehouse.connection import configure, open_warehouse
+from tenure.warehouse.connection import DUCKDB_TEMP_DIR, configure, open_warehouse
 
 Progress = Callable[[str, int, int | None], None]
 log = get_logger("ingest")
@@ -180,8 +180,11 @@ def _duckdb(settings: Settings, spec: KindSpec) -> Iterator[duckdb.DuckDBPyConne
             yield warehouse.con
         return
     con = duckdb.connect()
-    configure(con, memory_limit=settings.import_memory_limit)
-    con.execute(f"SET temp_directory = '{settings.data_dir / 'duckdb_tmp'}'")
+    configure(
+        con,
+        memory_limit=settings.import_memory_limit,
+        temp_dir=settings.data_dir / DUCKDB_TEMP_DIR,
+    )
     try:
         yield con
     finally:

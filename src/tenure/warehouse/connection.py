@@ -17,6 +17,8 @@ from tenure.config import Settings
 from tenure.errors import LockHeld
 from tenure.warehouse.catalog import SCHEMA_DDL
 
+DUCKDB_TEMP_DIR = "duckdb_tmp"  # where DuckDB spills, inside the data dir
+
 
 @dataclass
 class Warehouse:
@@ -70,8 +72,13 @@ def writer_lock(path: Path) -> Iterator[IO[str]]:
         handle.close()
 
 
-def configure(con: duckdb.DuckDBPyConnection, *, memory_limit: str | None = None) -> None:
-    """Apply Tenure's session settings: UTC, no extension downloads, optional memory cap."""
+def configure(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    memory_limit: str | None = None,
+    temp_dir: Path | None = None,
+) -> None:
+    """Apply Tenure's session settings: UTC, no extension downloads, memory cap, spill folder."""
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
@@ -80,6 +87,8 @@ def configure(con: duckdb.DuckDBPyConnection, *, memory_limit: str | None = None
     con.execute("SET enable_progress_bar_print = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
+    if temp_dir is not None:
+        con.execute(f"SET temp_directory = '{temp_dir}'")
 
 
 @contextlib.contextmanager
@@ -115,7 +124,5 @@ def _connect(path: Path, *, read_only: bool, memory_limit: str | None = None) ->
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         raise LockHeld(f"cannot open the warehouse {path}: {exc}") from exc
-    configure(con, memory_limit=memory_limit)
-    temp_dir = path.parent / "duckdb_tmp"
-    con.execute(f"SET temp_directory = '{temp_dir}'")
+    configure(con, memory_limit=memory_limit, temp_dir=path.parent / DUCKDB_TEMP_DIR)
     return con
