@@ -52,6 +52,32 @@ class Settings(BaseSettings):
         default=0.8, gt=0, le=1, description="Gross margin (fraction) for the CAC payback period"
     )
 
+    # --- churn model and scoring ---
+    churn_horizon_days: int = Field(default=90, description="Churn label horizon (30 or 90 days)")
+    snapshot_frequency: Literal["weekly", "monthly"] = "monthly"
+
+    # --- health and alerts ---
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "tenure@localhost"
+    slack_webhook_url: str | None = None
+
+    # --- API, auth, dashboard ---
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = Field(
+        default=None, description="JWT/cookie signing key; generated into data_dir when unset"
+    )
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    stripe_webhook_secret: str | None = None
+    max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
+    secure_cookies: bool = True
+
     @field_validator("reporting_currency")
     @classmethod
     def _upper_currency(cls, value: str) -> str:

@@ -24,7 +24,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from tenure.churn.models import churn_model
+from tenure.churn.estimators import churn_model
 from tenure.churn.tabular import ChurnTable
 from tenure.errors import InputError
 

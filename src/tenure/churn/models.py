@@ -1,88 +1,36 @@
-"""The two churn models for tabular data, as unfitted scikit-learn Pipelines.
-
-All preprocessing (imputation, scaling, one-hot encoding) sits inside the Pipeline, so
-cross-validation fits it on the training folds only.
-
-The hyper-parameters below were fixed once, from common practice for small tabular data sets,
-before any evaluation on the Telco or bank data; they are *not* tuned to those data sets (nor to
-their test folds). Change them only with a held-out reason, never to move a CV score.
-"""
+"""App-DB serving table of daily churn scores (written by the scoring stage, read by API/health)."""
 
 from __future__ import annotations
 
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from datetime import date, datetime
+from typing import Any
 
-MODEL_NAMES = ("xgboost", "logistic")
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
-LOGISTIC_PARAMS = {"C": 1.0, "max_iter": 2000}
-XGBOOST_PARAMS = {
-    "n_estimators": 300,
-    "learning_rate": 0.05,
-    "max_depth": 4,
-    "subsample": 0.8,
-    "colsample_bytree": 0.8,
-    "min_child_weight": 1.0,
-    "reg_lambda": 1.0,
-}
+from tenure.db.base import Base
+
+RISK_TIERS = ("low", "medium", "high")
 
 
-def logistic_model(numeric: list[str], categorical: list[str], *, seed: int = 0) -> Pipeline:
-    """Return an L2-regularised logistic regression: impute, standardise, one-hot, fit."""
-    numbers = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median", add_indicator=True)),
-            ("scale", StandardScaler()),
-        ]
+class ChurnScore(Base):
+    """One account's churn probability as of a day, with the model version and top reasons."""
+
+    __tablename__ = "churn_score"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    as_of: Mapped[date] = mapped_column(Date)
+    horizon_days: Mapped[int] = mapped_column(Integer, default=90)
+    model_version: Mapped[str] = mapped_column(String(64))
+    probability: Mapped[float] = mapped_column(Float)
+    risk_tier: Mapped[str] = mapped_column(String(16))  # one of RISK_TIERS
+    # [{"feature": str, "value": float|None, "contribution": float, "text": str}, ...]
+    # strongest first; positive contributions raise the churn risk.
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    scored_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "as_of", name="uq_churn_score_account_as_of"),
+        Index("ix_churn_score_as_of", "as_of"),
     )
-    prepare = ColumnTransformer(
-        [
-            ("numeric", numbers, numeric),
-            ("categorical", _one_hot(), categorical),
-        ],
-        sparse_threshold=0.0,
-    )
-    classifier = LogisticRegression(**LOGISTIC_PARAMS, random_state=seed)
-    return Pipeline([("prepare", prepare), ("classify", classifier)])
-
-
-def xgboost_model(
-    numeric: list[str], categorical: list[str], *, seed: int = 0, n_jobs: int = 2
-) -> Pipeline:
-    """Return XGBoost (hist) on raw numbers (NaN kept, trees route it) and one-hot categories."""
-    from xgboost import XGBClassifier  # heavy import: only when a model is built
-
-    prepare = ColumnTransformer(
-        [
-            ("numeric", "passthrough", numeric),
-            ("categorical", _one_hot(), categorical),
-        ],
-        sparse_threshold=0.0,
-    )
-    classifier = XGBClassifier(
-        **XGBOOST_PARAMS,
-        tree_method="hist",
-        eval_metric="logloss",
-        random_state=seed,
-        n_jobs=n_jobs,
-    )
-    return Pipeline([("prepare", prepare), ("classify", classifier)])
-
-
-def churn_model(
-    name: str, numeric: list[str], categorical: list[str], *, seed: int = 0
-) -> Pipeline:
-    """Return the unfitted model called `name` ("xgboost" or "logistic")."""
-    if name == "xgboost":
-        return xgboost_model(numeric, categorical, seed=seed)
-    if name == "logistic":
-        return logistic_model(numeric, categorical, seed=seed)
-    raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
-
-
-def _one_hot() -> OneHotEncoder:
-    """Return a one-hot encoder that ignores categories unseen in the training folds."""
-    return OneHotEncoder(handle_unknown="ignore", sparse_output=False)

@@ -11,16 +11,22 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from tenure.cli import (
+    alerts,
     analyze,
     dq,
+    health,
     imports,
     init,
     metrics,
     model,
     pipeline,
+    scores,
     segments,
+    serve,
     simulate,
+    users,
     warehouse,
+    worker,
 )
 from tenure.cli.context import AppContext, build_settings
 from tenure.errors import TenureError
@@ -35,7 +41,9 @@ class TenureGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except TenureError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            Console(stderr=True, soft_wrap=True).print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False
+            )
             ctx.exit(exc.exit_code)
 
 
@@ -63,7 +71,25 @@ def root(
     ctx.obj = AppContext(settings=settings)
 
 
-for module in (init, simulate, imports, warehouse, pipeline, dq, metrics, analyze, segments, model):
+COMMAND_MODULES = (
+    init,
+    simulate,
+    imports,
+    warehouse,
+    pipeline,
+    dq,
+    metrics,
+    analyze,
+    segments,
+    model,
+    scores,
+    health,
+    alerts,
+    worker,
+    serve,
+    users,
+)
+for module in COMMAND_MODULES:
     module.register(app)
 
 

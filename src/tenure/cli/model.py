@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from tenure.churn.estimators import MODEL_NAMES
 from tenure.churn.evaluation import METRICS, OBJECTIVES, evaluate_churn_model
-from tenure.churn.models import MODEL_NAMES
 from tenure.churn.tabular import churn_table, read_table
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError

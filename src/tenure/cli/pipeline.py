@@ -1,19 +1,57 @@
-"""`tenure pipeline run`: the daily pipeline (for now: move the inbox into the warehouse)."""
+"""`tenure pipeline run`: the daily pipeline for one as-of day, or a range (backfill)."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
 
+from tenure import clock
 from tenure.cli.context import app_context
-from tenure.cli.warehouse import run_sync
+from tenure.cli.options import parse_date
+from tenure.errors import InputError
+from tenure.warehouse.pipeline import StageContext, days_between, run_day, select_stages
 
 pipeline_app = typer.Typer(help="The daily pipeline.", no_args_is_help=True)
 
 
 @pipeline_app.command("run")
-def run_command(ctx: typer.Context) -> None:
-    """Run the pipeline stages that exist: warehouse sync of the event inbox."""
-    run_sync(app_context(ctx))
+def run_command(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Day to run, YYYY-MM-DD (today)")
+    ] = None,
+    from_day: Annotated[str | None, typer.Option("--from", help="First day of a backfill")] = None,
+    to_day: Annotated[str | None, typer.Option("--to", help="Last day of a backfill")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this stage")] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this stage")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per stage")
+    ] = False,
+) -> None:
+    """Run the pipeline stages (sync, then the daily stages) for a day or a range of days."""
+    context = app_context(ctx)
+    if as_of and (from_day or to_day):
+        raise InputError("give either --as-of or --from/--to, not both")
+    if bool(from_day) != bool(to_day):
+        raise InputError("--from and --to go together")
+    if from_day and to_day:
+        days = days_between(parse_date(from_day, "--from"), parse_date(to_day, "--to"))
+    else:
+        days = [parse_date(as_of, "--as-of") if as_of else clock.now().date()]
+    stages = select_stages(only, skip)
+    for day in days:
+        stage_context = StageContext(settings=context.settings, engine=context.engine, as_of=day)
+        for name, summary in run_day(stage_context, stages):
+            if as_json:
+                context.out.print(
+                    json.dumps({"as_of": day.isoformat(), "stage": name, **summary}, default=str),
+                    highlight=False,
+                )
+            else:
+                details = ", ".join(f"{key} {value}" for key, value in summary.items())
+                context.out.print(f"{day} {name}: {details}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -19,18 +18,8 @@ from rich.progress import (
 
 from tenure import clock
 from tenure.cli.context import app_context
-from tenure.errors import InputError
+from tenure.cli.options import parse_date
 from tenure.simulate import SimulationConfig, SimulationResult, simulate
-
-
-def parse_date(value: str | None, option: str) -> date | None:
-    """Return the date in a YYYY-MM-DD option value, or None when not given."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from exc
 
 
 def simulate_command(

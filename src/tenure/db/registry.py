@@ -1,8 +1,12 @@
 """Import every model module so Base.metadata knows all tables (for Alembic)."""
 
 from tenure.accounts import models as accounts_models
+from tenure.alerts import models as alerts_models
+from tenure.auth import models as auth_models
+from tenure.churn import models as churn_models
 from tenure.db.base import Base
 from tenure.events import models as events_models
+from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
 from tenure.metrics import models as metrics_models
 from tenure.segments import models as segments_models
@@ -10,7 +14,11 @@ from tenure.segments import models as segments_models
 __all__ = [
     "Base",
     "accounts_models",
+    "alerts_models",
+    "auth_models",
+    "churn_models",
     "events_models",
+    "health_models",
     "ingest_models",
     "metrics_models",
     "segments_models",

@@ -1,0 +1,1 @@
+"""Staff users, machine clients, write keys, roles and the audit log."""

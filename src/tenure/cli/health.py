@@ -1,0 +1,10 @@
+"""`tenure health` commands (being built)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `health` commands to the root app (none yet)."""
+    del app

@@ -1,0 +1,10 @@
+"""`tenure scores` commands (being built)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `scores` commands to the root app (none yet)."""
+    del app

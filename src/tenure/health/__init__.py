@@ -1,0 +1,1 @@
+"""Account health: scorecards, tiers, trends, real-time updates."""

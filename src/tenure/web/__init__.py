@@ -1,0 +1,1 @@
+"""The dashboard: Jinja2 templates, HTMX, Plotly, served by the app."""
