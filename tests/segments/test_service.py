@@ -65,8 +65,8 @@ def test_create_checks_fields_and_names(engine, book, frozen_clock):
         service.create_segment(db_session=s, name="big", rule=ISSUE_RULE, description="d")
     with pytest.raises(InputError, match="already exists"), session_scope(engine) as s:
         service.create_segment(db_session=s, name="big", rule="mrr > 1")
-    with pytest.raises(InputError, match="unknown field 'health_tier'"), session_scope(engine) as s:
-        service.create_segment(db_session=s, name="red", rule='health_tier = "red"')
+    with pytest.raises(InputError, match="unknown field 'happiness'"), session_scope(engine) as s:
+        service.create_segment(db_session=s, name="red", rule='happiness = "red"')
     with pytest.raises(NotFound, match="known segments: big"), session_scope(engine) as s:
         service.get_segment(db_session=s, name="nope")
     with session_scope(engine) as s:
@@ -156,3 +156,41 @@ def test_a_date_that_is_not_iso_is_refused(engine, book):
         frame = account_frame(conn, AS_OF)
     with pytest.raises(InputError, match="position 1: field 'created_at' holds timestamp"):
         service.rule_members(frame, 'created_at > "soon"')
+
+
+def _scores(engine, book, day, rows):
+    from tenure.churn.models import ChurnScore
+    from tenure.health.models import HealthScore
+
+    at = datetime(2025, 6, 30, tzinfo=UTC)
+    with session_scope(engine) as s:
+        for name, score, tier, probability, risk in rows:
+            account_id = book[name]
+            s.add(
+                HealthScore(
+                    account_id=account_id,
+                    as_of=day,
+                    scorecard="default",
+                    score=score,
+                    tier=tier,
+                    measures={},
+                    updated_at=at,
+                )
+            )
+            s.add(ChurnScore(account_id=account_id, as_of=day, horizon_days=90, model_version="1",
+                             probability=probability, risk_tier=risk, reasons=[], scored_at=at))  # fmt: skip
+
+
+def test_rules_filter_on_the_latest_scores_dated_by_the_as_of_day(engine, book):
+    """health_tier and churn_risk come from each account's latest rows on or before the day."""
+    _scores(engine, book, date(2025, 6, 1), [("a1", 30.0, "red", 0.7, "high")])
+    _scores(engine, book, date(2025, 6, 29), [("a2", 45.0, "red", 0.2, "low")])
+    _scores(engine, book, date(2025, 7, 2), [("a1", 90.0, "green", 0.1, "low")])  # future
+    with engine.connect() as conn:
+        frame = account_frame(conn, AS_OF)
+    rule = 'plan in ("pro", "enterprise") and mrr >= 500 and health_tier = "red"'
+    assert service.rule_members(frame, rule) == ids(book, "a1", "a2")
+    assert service.rule_members(frame, 'churn_risk = "high"') == ids(book, "a1")
+    assert service.rule_members(frame, "churn_probability < 0.5 and health_score < 50") == ids(
+        book, "a2"
+    )

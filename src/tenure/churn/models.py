@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenure.db.base import Base
+from tenure.db.base import Base, JSONType
 
 RISK_TIERS = ("low", "medium", "high")
 
@@ -27,7 +27,7 @@ class ChurnScore(Base):
     risk_tier: Mapped[str] = mapped_column(String(16))  # one of RISK_TIERS
     # [{"feature": str, "value": float|None, "contribution": float, "text": str}, ...]
     # strongest first; positive contributions raise the churn risk.
-    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     scored_at: Mapped[datetime]
 
     __table_args__ = (

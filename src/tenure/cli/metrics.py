@@ -17,11 +17,8 @@ from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
-from tenure.metrics.currency import settings_rates
 from tenure.metrics.months import last_complete_month, month_range, parse_month
-from tenure.metrics.movements import month_summary, movements_report
-from tenure.metrics.spend import spend_figures
-from tenure.metrics.surveys import survey_figures
+from tenure.metrics.serving import month_reports
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 metrics_app = typer.Typer(help="MRR movements and retention metrics.", no_args_is_help=True)
@@ -45,7 +42,14 @@ MOVEMENT_FIELDS = (
     "nrr",
     "arpa",
     "ltv",
+    "ltv_survival",
+    "expected_lifetime_months",
     "quick_ratio",
+    "nps",
+    "csat",
+    "spend",
+    "cac",
+    "cac_payback_months",
 )
 
 
@@ -60,7 +64,7 @@ HEADERS = {
     "customers_end": "customers",
 }
 MONEY_FIELDS = frozenset(("mrr_start", "mrr_end", "new", "expansion", "reactivation"))
-MONEY_FIELDS |= {"contraction", "churn", "arpa", "ltv", "spend", "cac"}
+MONEY_FIELDS |= {"contraction", "churn", "arpa", "ltv", "ltv_survival", "spend", "cac"}
 
 
 def _compact_money(value: float) -> str:
@@ -92,20 +96,9 @@ def summary_command(
     """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA, LTV, NPS/CSAT and CAC."""
     context: AppContext = app_context(ctx)
     index = parse_month(month) if month else last_complete_month()
-    settings = context.settings
-    currency, rates = settings.reporting_currency, settings_rates(settings.fx_rates)
-    figures = month_summary(
-        app_db_subscriptions(context.engine), index, currency=currency, rates=rates
-    )
-    figures |= survey_figures(context.engine, index)
-    figures |= spend_figures(
-        context.engine,
-        index,
-        figures,
-        currency=currency,
-        rates=rates,
-        gross_margin=settings.gross_margin,
-    )
+    subscriptions = app_db_subscriptions(context.engine)
+    figures = month_reports(context.engine, context.settings, subscriptions, index, index)[0]
+    currency = context.settings.reporting_currency
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
         return
@@ -135,13 +128,8 @@ def movements_command(
     start = parse_month(first, option="--from") if first else end - 11
     months = month_range(start, end)
     currency = context.settings.reporting_currency
-    rows = movements_report(
-        app_db_subscriptions(context.engine),
-        months[0],
-        months[-1],
-        currency=currency,
-        rates=settings_rates(context.settings.fx_rates),
-    )
+    subscriptions = app_db_subscriptions(context.engine)
+    rows = month_reports(context.engine, context.settings, subscriptions, months[0], months[-1])
     if csv_path is not None:
         _write_csv(csv_path, rows)
         context.out.print(f"metrics movements: {len(rows)} months written to {csv_path}")

@@ -6,6 +6,8 @@ live at the last instant of D (started_at < T ≤ coalesce(ended_at, ∞), the m
 convention of `warehouse.stages.metrics`) in reporting-currency major units; `seats` the sum of
 their quantities; `plan` the plan of the latest row started before T. `tenure_months` counts
 whole calendar months from created_at to D. Keys of `attributes` appear as `attributes.KEY`.
+`health_score`/`health_tier` and `churn_probability`/`churn_risk` are each account's latest
+stored scores dated on or before D (missing when none).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from tenure.accounts.models import Account, Invoice, Subscription, Ticket
+from tenure.churn.models import ChurnScore
+from tenure.health.models import HealthScore
 from tenure.metrics.currency import minor_unit_factors, to_major_units
 
 BASE_FIELDS = (
@@ -33,7 +37,13 @@ BASE_FIELDS = (
     "plan",
     "mrr",
     "seats",
+    "health_score",
+    "health_tier",
+    "churn_probability",
+    "churn_risk",
 )
+NO_SCORES = {"health_score": None, "health_tier": None, "churn_probability": None}
+NO_SCORES |= {"churn_risk": None}
 
 
 def instant_after(as_of: date) -> datetime:
@@ -90,6 +100,32 @@ def account_mrr(conn: Connection, as_of: date, *, currency: str) -> dict[int, di
     return dict(state)
 
 
+def _latest(conn: Connection, model: Any, columns: tuple[Any, ...], as_of: date) -> dict:
+    """Return {account_id: row of columns} of each account's latest row dated on or before D."""
+    latest = (
+        select(model.account_id, func.max(model.as_of).label("day"))
+        .where(model.as_of <= as_of)
+        .group_by(model.account_id)
+        .subquery()
+    )
+    query = select(model.account_id, *columns).join(
+        latest, (model.account_id == latest.c.account_id) & (model.as_of == latest.c.day)
+    )
+    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+
+
+def latest_scores(conn: Connection, as_of: date) -> dict[int, dict[str, Any]]:
+    """Return each account's latest health score/tier and churn probability/risk as of D."""
+    health = _latest(conn, HealthScore, (HealthScore.score, HealthScore.tier), as_of)
+    churn = _latest(conn, ChurnScore, (ChurnScore.probability, ChurnScore.risk_tier), as_of)
+    scores: dict[int, dict[str, Any]] = defaultdict(lambda: dict(NO_SCORES))
+    for account_id, (score, tier) in health.items():
+        scores[account_id] |= {"health_score": score, "health_tier": tier}
+    for account_id, (probability, risk) in churn.items():
+        scores[account_id] |= {"churn_probability": probability, "churn_risk": risk}
+    return dict(scores)
+
+
 def _flatten(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         f"attributes.{key}": value
@@ -109,6 +145,7 @@ def account_frame(conn: Connection, as_of: date, *, currency: str = "USD") -> pa
     """Return one row per account that exists as of the date, with BASE_FIELDS + attributes.*."""
     end = instant_after(as_of)
     billing = account_mrr(conn, as_of, currency=currency)
+    scores = latest_scores(conn, as_of)
     query = select(Account).where(Account.created_at < end).order_by(Account.id)
     accounts = list(conn.execute(query))
     rows = []
@@ -128,6 +165,7 @@ def account_frame(conn: Connection, as_of: date, *, currency: str = "USD") -> pa
             "mrr": to_major_units(bill["mrr"], currency),
             "seats": bill["seats"],
         }
+        row |= scores.get(a.id, NO_SCORES)
         rows.append(row | _flatten(a.attributes))
     return _table(rows)
 
@@ -146,6 +184,10 @@ def _table(rows: list[dict[str, Any]]) -> pa.Table:
         "plan": pa.string(),
         "mrr": pa.float64(),
         "seats": pa.int64(),
+        "health_score": pa.float64(),
+        "health_tier": pa.string(),
+        "churn_probability": pa.float64(),
+        "churn_risk": pa.string(),
     }
     columns = {name: pa.array([r[name] for r in rows], type=kind) for name, kind in schema.items()}
     for name in extra:

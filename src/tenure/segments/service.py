@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound
 from tenure.metrics.currency import to_major_units
 from tenure.metrics.movements import connect_engine
@@ -251,3 +252,14 @@ def segment_detail(
         d.isoformat() for d in membership_dates(db_session=db_session, segment=segment)
     ]
     return report
+
+
+def run_stage(context: Any) -> dict[str, Any]:
+    """Pipeline stage: evaluate every rule segment as of the day."""
+    with session_scope(context.engine) as db_session:
+        counts = evaluate_segments(
+            db_session=db_session,
+            as_of=context.as_of,
+            currency=context.settings.reporting_currency,
+        )
+    return {"segments": len(counts), "memberships": sum(counts.values())}

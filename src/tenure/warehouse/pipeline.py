@@ -16,7 +16,11 @@ from tenure.errors import InputError
 # Stages in the order they run: (name, "module:function"). Each function takes a StageContext
 # and returns a small dict summarising what it did (printed by the CLI, kept in the run log).
 # Stages after `sync` read only data with timestamps on or before the as-of day.
-STAGES: tuple[tuple[str, str], ...] = (("sync", "tenure.warehouse.pipeline:sync_stage"),)
+STAGES: tuple[tuple[str, str], ...] = (
+    ("sync", "tenure.warehouse.pipeline:sync_stage"),
+    ("metrics", "tenure.metrics.serving:run_stage"),
+    ("segments", "tenure.segments.service:run_stage"),
+)
 
 
 @dataclass(frozen=True)

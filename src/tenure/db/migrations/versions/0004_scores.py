@@ -9,8 +9,11 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import tenure.db.base
+
+JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -33,7 +36,7 @@ def upgrade() -> None:
         sa.Column("model_version", sa.String(length=64), nullable=False),
         sa.Column("probability", sa.Float(), nullable=False),
         sa.Column("risk_tier", sa.String(length=16), nullable=False),
-        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("reasons", JSON_TYPE, nullable=False),
         sa.Column("scored_at", tenure.db.base.UTCDateTime(timezone=True), nullable=False),
         _account_fk(),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_churn_score")),
@@ -48,7 +51,7 @@ def upgrade() -> None:
         sa.Column("scorecard", sa.String(length=64), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("tier", sa.String(length=32), nullable=False),
-        sa.Column("measures", sa.JSON(), nullable=False),
+        sa.Column("measures", JSON_TYPE, nullable=False),
         sa.Column("reason", sa.String(length=255), nullable=True),
         sa.Column("change_7d", sa.Float(), nullable=True),
         sa.Column("change_30d", sa.Float(), nullable=True),

@@ -1,4 +1,4 @@
-"""metrics: monthly summaries and movements materialised for serving
+"""metrics: monthly summaries and named reports materialised for serving
 
 Revision ID: 0008
 Revises: 0007
@@ -6,6 +6,14 @@ Create Date: 2026-11-26 06:30:00.000000
 """
 
 from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import tenure.db.base
+
+JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -15,7 +23,26 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
+    op.create_table(
+        "metrics_month",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("figures", JSON_TYPE, nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("computed_at", tenure.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_metrics_month")),
+    )
+    op.create_table(
+        "metrics_snapshot",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("payload", JSON_TYPE, nullable=False),
+        sa.Column("computed_at", tenure.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_metrics_snapshot")),
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_table("metrics_snapshot")
+    op.drop_table("metrics_month")

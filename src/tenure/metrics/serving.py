@@ -1,0 +1,172 @@
+"""The month's full figures, their materialisation for serving, and reads of what is stored.
+
+`month_reports` is what `tenure metrics summary|movements` print; the pipeline's `metrics`
+stage stores the same figures per month (`metrics_month`) and the signup cohorts
+(`metrics_snapshot` "cohorts") so the API and dashboard read them without recomputing.
+The stage uses only what was known at the end of the as-of day: subscriptions started later
+are dropped and ends after it are treated as still running.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.config import Settings
+from tenure.db.session import session_scope
+from tenure.errors import NotFound
+from tenure.metrics import cohorts
+from tenure.metrics.currency import settings_rates
+from tenure.metrics.lifetime import account_lifetimes, mean_lifetime_months, survival_ltv
+from tenure.metrics.models import MetricsMonth, MetricsSnapshot
+from tenure.metrics.months import month_text
+from tenure.metrics.movements import movements_report
+from tenure.metrics.spend import spend_figures
+from tenure.metrics.surveys import survey_figures
+from tenure.warehouse.stages.metrics import month_start
+from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
+SERVED_MONTHS = 36  # months of history the metrics stage keeps materialised
+COHORT_MONTHS = 12
+
+
+def month_index(day: date) -> int:
+    """Return the month index (year × 12 + month − 1) of a day."""
+    return day.year * 12 + day.month - 1
+
+
+def month_first_day(index: int) -> date:
+    """Return the first day of the month with this index."""
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def known_at(subscriptions: pa.Table, end: datetime) -> pa.Table:
+    """Return the subscriptions as known at `end` (naive UTC): later starts and ends removed."""
+    started = subscriptions.filter(pc.less(subscriptions["started_at"], pa.scalar(end)))
+    ended = started["ended_at"]
+    after = pc.fill_null(pc.greater_equal(ended, pa.scalar(end)), False)
+    column = pc.if_else(after, pa.nulls(len(ended), ended.type), ended)
+    return started.set_column(started.schema.get_field_index("ended_at"), "ended_at", column)
+
+
+def lifetime_figures(subscriptions: pa.Table, month: int, arpa: float | None) -> dict[str, Any]:
+    """Return the Weibull mean lifetime (months) and survival LTV as of the month's end."""
+    months, churned = account_lifetimes(subscriptions, month_start(month + 1))
+    lifetime = mean_lifetime_months(months, churned)
+    ltv = survival_ltv(arpa, lifetime)
+    return {
+        "expected_lifetime_months": None if lifetime is None else round(lifetime, 2),
+        "ltv_survival": None if ltv is None else round(ltv, 2),
+    }
+
+
+def month_reports(
+    engine: Engine, settings: Settings, subscriptions: pa.Table, first: int, last: int
+) -> list[dict[str, Any]]:
+    """Return each month's movements, rates, LTVs, NPS/CSAT and CAC, first … last."""
+    currency, rates = settings.reporting_currency, settings_rates(settings.fx_rates)
+    rows = movements_report(subscriptions, first, last, currency=currency, rates=rates)
+    for month, row in zip(range(first, last + 1), rows, strict=True):
+        row |= lifetime_figures(subscriptions, month, row["arpa"])
+        row |= survey_figures(engine, month)
+        row |= spend_figures(
+            engine, month, row, currency=currency, rates=rates, gross_margin=settings.gross_margin
+        )
+    return rows
+
+
+def cohort_report(settings: Settings, subscriptions: pa.Table, last: int) -> dict[str, Any]:
+    """Return the signup-cohort matrices (logo, net and gross MRR) of the last 12 months."""
+    first = last - COHORT_MONTHS + 1
+    cells = cohorts.cohort_cells(
+        subscriptions,
+        first,
+        last,
+        currency=settings.reporting_currency,
+        rates=settings_rates(settings.fx_rates),
+    )
+    span = {"from": month_text(first), "to": month_text(last)}
+    return span | cohorts.retention_matrix(cells, settings.reporting_currency)
+
+
+def first_paid_month(subscriptions: pa.Table) -> int | None:
+    """Return the month index of the earliest paid subscription start (None without any)."""
+    paid = subscriptions.filter(pc.greater(subscriptions["mrr"], 0))
+    earliest = pc.min(paid["started_at"]).as_py() if paid.num_rows else None
+    return None if earliest is None else earliest.year * 12 + earliest.month - 1
+
+
+def materialise(engine: Engine, settings: Settings, as_of: date) -> dict[str, Any]:
+    """Store every complete month's figures (up to 36) and the cohorts, as known on as_of."""
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    subscriptions = known_at(app_db_subscriptions(engine), end)
+    last = month_index(as_of + timedelta(days=1)) - 1
+    earliest = first_paid_month(subscriptions)
+    if earliest is None or earliest > last:
+        return {"months": 0, "cohorts": 0}
+    first = max(earliest, last - SERVED_MONTHS + 1)
+    rows = month_reports(engine, settings, subscriptions, first, last)
+    report = cohort_report(settings, subscriptions, last)
+    with session_scope(engine) as session:
+        store_months(session, rows, as_of=as_of, currency=settings.reporting_currency)
+        store_snapshot(session, "cohorts", report, as_of=as_of)
+    return {"months": len(rows), "cohorts": len(report["cohorts"]), "last_month": month_text(last)}
+
+
+def store_months(
+    session: Session, rows: list[dict[str, Any]], *, as_of: date, currency: str
+) -> None:
+    """Replace the stored figures of these months."""
+    months = [date.fromisoformat(row["month"] + "-01") for row in rows]
+    session.execute(sa.delete(MetricsMonth).where(MetricsMonth.month.in_(months)))
+    now = clock.now()
+    session.add_all(
+        MetricsMonth(month=m, currency=currency, figures=row, as_of=as_of, computed_at=now)
+        for m, row in zip(months, rows, strict=True)
+    )
+
+
+def store_snapshot(session: Session, name: str, payload: dict[str, Any], *, as_of: date) -> None:
+    """Replace the stored report of this name."""
+    session.execute(sa.delete(MetricsSnapshot).where(MetricsSnapshot.name == name))
+    session.add(MetricsSnapshot(name=name, as_of=as_of, payload=payload, computed_at=clock.now()))
+
+
+def stored_months(
+    session: Session, first: date | None = None, last: date | None = None
+) -> list[dict[str, Any]]:
+    """Return the stored monthly figures between two month starts (inclusive), oldest first."""
+    query = sa.select(MetricsMonth.figures).order_by(MetricsMonth.month)
+    if first is not None:
+        query = query.where(MetricsMonth.month >= first)
+    if last is not None:
+        query = query.where(MetricsMonth.month <= last)
+    return list(session.scalars(query))
+
+
+def stored_month(session: Session, month: date) -> dict[str, Any]:
+    """Return one month's stored figures, or raise NotFound."""
+    row = session.get(MetricsMonth, month.replace(day=1))
+    if row is None:
+        raise NotFound(f"no metrics stored for {month:%Y-%m}; run `tenure pipeline run`")
+    return row.figures
+
+
+def stored_snapshot(session: Session, name: str) -> dict[str, Any]:
+    """Return a stored report with its as-of day, or raise NotFound."""
+    row = session.get(MetricsSnapshot, name)
+    if row is None:
+        raise NotFound(f"no {name} report stored yet; run `tenure pipeline run`")
+    return {"as_of": row.as_of.isoformat(), **row.payload}
+
+
+def run_stage(context: Any) -> dict[str, Any]:
+    """Pipeline stage: materialise the monthly metrics and cohorts as of the day."""
+    return materialise(context.engine, context.settings, context.as_of)
