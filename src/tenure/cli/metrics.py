@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow.compute as pc
 import typer
 from rich import box
 from rich.table import Table
 
+from tenure import clock
 from tenure.cli.context import AppContext, app_context
-from tenure.errors import InputError
+from tenure.cli.options import parse_date
+from tenure.errors import InputError, NotFound
+from tenure.metrics.currency import settings_rates
+from tenure.metrics.daily import daily_account_mrr, daily_totals
 from tenure.metrics.months import last_complete_month, month_range, parse_month
 from tenure.metrics.serving import month_reports
+from tenure.warehouse.pipeline import days_between
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 metrics_app = typer.Typer(help="MRR movements and retention metrics.", no_args_is_help=True)
@@ -53,6 +60,7 @@ MOVEMENT_FIELDS = (
 )
 
 
+MAX_DAYS = 366
 TABLE_FIELDS = ("month", "mrr_start", "new", "expansion", "reactivation", "contraction")
 TABLE_FIELDS += ("churn", "mrr_end", "customers_end", "nrr")
 HEADERS = {
@@ -147,6 +155,69 @@ def movements_command(
     for row_cells in cells:
         table.add_row(*row_cells)
     context.out.print(table)
+
+
+@metrics_app.command("mrr")
+def mrr_command(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day, YYYY-MM-DD (today)")] = None,
+    first: Annotated[str | None, typer.Option("--from", help="First day of a range")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="Last day of a range")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account (external id)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """MRR, paying customers and ARPA at the end of each day (or one account's daily MRR)."""
+    context: AppContext = app_context(ctx)
+    days = _days(as_of, first, last)
+    subscriptions = app_db_subscriptions(context.engine)
+    account_ids = None
+    if account is not None:
+        account_ids = _account_ids(subscriptions, account)
+    currency = context.settings.reporting_currency
+    per_account = daily_account_mrr(
+        subscriptions,
+        days,
+        currency=currency,
+        rates=settings_rates(context.settings.fx_rates),
+        account_ids=account_ids,
+    )
+    rows = daily_totals(per_account, days, currency)
+    if as_json:
+        typer.echo(json.dumps({"account": account, "days": rows}))
+        return
+    table = Table(title=f"MRR by day ({currency})" + (f", account {account}" if account else ""))
+    for header in ("day", "mrr", "customers", "arpa"):
+        table.add_column(header, justify="left" if header == "day" else "right")
+    for row in rows:
+        table.add_row(
+            row["day"], f"{row['mrr']:,.2f}", f"{row['customers']:,}", _shown("arpa", row["arpa"])
+        )
+    context.out.print(table)
+
+
+def _days(as_of: str | None, first: str | None, last: str | None) -> list[date]:
+    """Return the days asked for: --as-of, or --from … --to (at most 366), or today."""
+    if as_of and (first or last):
+        raise InputError("give either --as-of or --from/--to, not both")
+    if bool(first) != bool(last):
+        raise InputError("--from and --to go together")
+    if first and last:
+        days = days_between(parse_date(first, "--from"), parse_date(last, "--to"))
+        if len(days) > MAX_DAYS:
+            raise InputError(f"--from … --to spans {len(days)} days; at most {MAX_DAYS}")
+        return days
+    return [parse_date(as_of, "--as-of") if as_of else clock.now().date()]
+
+
+def _account_ids(subscriptions: Any, external_id: str) -> list[int]:
+    """Return the internal id of an account known by external id, or raise NotFound."""
+    matches = subscriptions.filter(pc.equal(subscriptions["account_external_id"], external_id))
+    ids = sorted(set(matches["account_id"].to_pylist()))
+    if not ids:
+        raise NotFound(f"no subscriptions for account {external_id!r}")
+    return ids
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

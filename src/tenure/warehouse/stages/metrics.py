@@ -30,7 +30,7 @@ assumed non-negative (a month-end snapshot is positive iff a paying row covers i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import ibis
@@ -283,3 +283,20 @@ def monthly_mrr_bridge(
         column |= {name: _sum(flag.cast("int64"), float_sums) for name, flag in counts.items()}
         figures |= {bridge_column(name, m): value for name, value in column.items()}
     return a.aggregate(**figures)
+
+
+def account_mrr_by_day(subscriptions: ir.Table, *, days: Sequence[date]) -> ir.Table:
+    """Return account_id, day, mrr: each account's MRR at the last instant of each day.
+
+    A row counts on day D iff started_at < T ≤ ended_at (open rows: no end) with T the first
+    instant of D + 1 — the month-end snapshot convention, applied to every day.
+    """
+    grid = ibis.memtable({"day": sorted(set(days))}, schema={"day": "date"}).mutate(
+        instant=lambda g: (g.day + ibis.interval(days=1)).cast("timestamp")
+    )
+    t = subscriptions
+    live = t.join(
+        grid,
+        [t.started_at < grid.instant, t.ended_at.isnull() | (t.ended_at >= grid.instant)],
+    )
+    return live.group_by(["account_id", "day"]).aggregate(mrr=live.mrr.sum())
