@@ -94,6 +94,10 @@ def test_grid_and_rfm_rules():
     assert value_risk_grid(metrics) == {
         1: "value-low-risk-low", 2: "value-mid-risk-high", 3: "value-high-risk-medium",
     }  # fmt: skip
+    metrics[3]["churn_risk"] = "high"  # the churn model's tier wins over the usage proxy
+    metrics[1]["churn_risk"] = None
+    assert value_risk_grid(metrics)[3] == "value-high-risk-high"
+    assert value_risk_grid(metrics)[1] == "value-low-risk-low"
     assert rfm_group(5, 4, 4) == "champions"
     assert rfm_group(1, 5, 5) == "at-risk"
     assert rfm_group(2, 1, 2) == "hibernating"

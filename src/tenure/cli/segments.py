@@ -160,7 +160,7 @@ def _account_metrics(context: AppContext, db_session: Any, day: Any) -> Any:
 
 @segments_app.command("grid")
 def grid_command(ctx: typer.Context, as_of: AsOf = None) -> None:
-    """Store the value × risk grid (proxy risk: usage trend) and RFM usage groups."""
+    """Store the value × risk grid (churn model risk, else usage-trend proxy) and RFM groups."""
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
     with session_scope(context.engine) as db_session:

@@ -26,8 +26,8 @@ from tenure.segments.models import Segment
 from tenure.segments.service import create_segment, replace_membership
 
 GRID_NOTE = (
-    "MRR tier (tertiles of paying accounts) × churn-risk tier; risk is a proxy until a churn "
-    "model exists: the usage trend, events in the last 30 days vs the 30 before"
+    "MRR tier (tertiles of paying accounts) × churn-risk tier: the churn model's risk tier where "
+    "the account is scored, else a proxy (events in the last 30 days vs the 30 before)"
 )
 
 
@@ -55,6 +55,7 @@ def account_metrics(
             "days_since_last_event": seen.get("days_since_last_event"),
             "tickets_90d": counts["tickets_90d"].get(a, 0),
             "failed_invoices_90d": counts["failed_invoices_90d"].get(a, 0),
+            "churn_risk": row.get("churn_risk"),
         }
     return metrics
 

@@ -1,9 +1,10 @@
 """Value × risk grid and RFM-style usage segments (pure functions over per-account metrics).
 
 Value tier: tertiles of MRR among paying accounts (low / mid / high); accounts without MRR are
-left out of the grid. Risk tier: until a churn model exists, a documented *proxy* — the usage
-trend, events in the last 30 days over the 30 before: no events in either window, or a ratio
-below 0.5, is "high" risk; below 0.9 "medium"; otherwise (or rising from nothing) "low".
+left out of the grid. Risk tier: the churn model's risk tier (`churn_risk`, from the latest
+churn score on or before the date) where the account is scored; otherwise a documented *proxy* —
+the usage trend, events in the last 30 days over the 30 before: no events in either window, or a
+ratio below 0.5, is "high" risk; below 0.9 "medium"; otherwise (or rising from nothing) "low".
 
 RFM: quintile scores 1–5 (5 best) for recency (days since the last event, fewer is better; never
 seen scores 1), frequency (events in the last 30 days) and monetary (MRR). Accounts fall in the
@@ -44,7 +45,9 @@ def value_risk_grid(metrics: Mapping[int, Mapping[str, Any]]) -> dict[int, str]:
     cells = {}
     for account_id, tier in zip(paying, tiers, strict=True):
         m = metrics[account_id]
-        risk = usage_risk(m.get("events_30d") or 0, m.get("events_prev_30d") or 0)
+        risk = m.get("churn_risk") or usage_risk(
+            m.get("events_30d") or 0, m.get("events_prev_30d") or 0
+        )
         cells[account_id] = f"value-{VALUE_TIERS[tier - 1]}-risk-{risk}"
     return cells
 
