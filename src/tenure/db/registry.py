@@ -10,6 +10,7 @@ from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
 from tenure.metrics import models as metrics_models
 from tenure.segments import models as segments_models
+from tenure.warehouse import models as warehouse_models
 
 __all__ = [
     "Base",
@@ -22,4 +23,5 @@ __all__ = [
     "ingest_models",
     "metrics_models",
     "segments_models",
+    "warehouse_models",
 ]

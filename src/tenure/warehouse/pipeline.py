@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from tenure import clock
 from tenure.config import Settings
+from tenure.db.session import session_scope
 from tenure.errors import InputError
+from tenure.warehouse.models import PipelineRun
 
 # Stages in the order they run: (name, "module:function"). Each function takes a StageContext
 # and returns a small dict summarising what it did (printed by the CLI, kept in the run log).
@@ -19,6 +24,7 @@ from tenure.errors import InputError
 STAGES: tuple[tuple[str, str], ...] = (
     ("sync", "tenure.warehouse.pipeline:sync_stage"),
     ("metrics", "tenure.metrics.serving:run_stage"),
+    ("health", "tenure.health.daily:run_stage"),
     ("segments", "tenure.segments.service:run_stage"),
 )
 
@@ -66,10 +72,54 @@ def select_stages(only: list[str] | None = None, skip: list[str] | None = None) 
 
 
 def run_day(context: StageContext, stages: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Run the given stages for one day, yielding each stage's summary as it finishes."""
+    """Run the given stages for one day, logging each, yielding its summary as it finishes.
+
+    A stage that raises is logged as failed with its message and stops the day.
+    """
     targets = dict(STAGES)
     for name in stages:
-        yield name, resolve_stage(targets[name])(context)
+        run_id = _log_start(context, name)
+        try:
+            summary = resolve_stage(targets[name])(context)
+        except Exception as exc:
+            _log_end(context, run_id, "failed", {}, str(exc) or type(exc).__name__)
+            raise
+        _log_end(context, run_id, "ok", summary, None)
+        yield name, summary
+
+
+def _log_start(context: StageContext, stage: str) -> int:
+    """Record that a stage started; return its run id."""
+    with session_scope(context.engine) as session:
+        run = PipelineRun(
+            as_of=context.as_of, stage=stage, status="running", started_at=clock.now(), summary={}
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _log_end(
+    context: StageContext, run_id: int, status: str, summary: dict[str, Any], error: str | None
+) -> None:
+    """Record how a stage ended."""
+    with session_scope(context.engine) as session:
+        run = session.get_one(PipelineRun, run_id)
+        run.status, run.finished_at, run.error = status, clock.now(), error
+        run.summary = json.loads(json.dumps(summary, default=str))
+
+
+def last_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
+    """Return the most recent stage runs, newest first."""
+    query = select(PipelineRun).order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
+def last_success(session: Session) -> PipelineRun | None:
+    """Return the latest stage run that ended well (None if none did)."""
+    query = select(PipelineRun).where(PipelineRun.status == "ok")
+    query = query.order_by(PipelineRun.finished_at.desc(), PipelineRun.id.desc()).limit(1)
+    return session.scalars(query).first()
 
 
 def days_between(first: date, last: date) -> list[date]:

@@ -1,4 +1,4 @@
-"""metrics: monthly summaries and named reports materialised for serving
+"""metrics: monthly summaries and named reports materialised for serving; pipeline run log
 
 Revision ID: 0008
 Revises: 0007
@@ -40,9 +40,24 @@ def upgrade() -> None:
         sa.Column("computed_at", tenure.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_metrics_snapshot")),
     )
+    op.create_table(
+        "pipeline_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("stage", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("started_at", tenure.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", tenure.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("summary", JSON_TYPE, nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pipeline_run")),
+    )
+    op.create_index("ix_pipeline_run_started_at", "pipeline_run", ["started_at"])
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index("ix_pipeline_run_started_at", table_name="pipeline_run")
+    op.drop_table("pipeline_run")
     op.drop_table("metrics_snapshot")
     op.drop_table("metrics_month")
