@@ -18,6 +18,7 @@ EXPECTED = {
     "invoices.csv",
     "tickets.csv",
     "surveys.csv",
+    "spend.csv",
     "events.parquet",
     "truth.parquet",
     "manifest.json",
@@ -33,10 +34,14 @@ def test_simulate_writes_every_file(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == EXPECTED | {"assignments.csv"}
-    assert "150 accounts" in result.stdout and "10 files" in result.stdout
+    assert "150 accounts" in result.stdout and "11 files" in result.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["arguments"]["treatment_start"] == "2025-01-01"
     assert manifest["files"]["accounts.csv"] == 150
+    spend = (out / "spend.csv").read_text().splitlines()
+    assert (
+        spend[0] == "spend_id,month,channel,amount,currency" and len(spend) == 1 + 3 * 3
+    )  # Nov (1 day), Dec, Jan
 
 
 def test_end_defaults_to_today_from_the_clock(

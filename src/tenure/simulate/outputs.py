@@ -181,3 +181,33 @@ def write_assignments(
             "effect": np.where(treated[rows], f"{effect:g}", "0").astype(object),
         },
     )
+
+
+SPEND_CHANNELS = ("paid_search", "content", "events")
+SPEND_SHARES = (0.5, 0.3, 0.2)
+SPEND_PER_SIGNUP = 30_000.0  # US dollars of acquisition spend per new account, on average
+
+
+def write_spend(path: Path, pop: Population, start_ms: int, end_ms: int, seed: int) -> int:
+    """Write spend.csv: each window month's acquisition spend per channel, in US dollars.
+
+    Spend tracks the month's signups (about SPEND_PER_SIGNUP each, split by channel, ±20 %
+    noise from a stream of its own, so the other files do not change with it).
+    """
+    rng = np.random.default_rng([seed, 0x5BE4D])
+    created = pop.created_ms[(pop.created_ms >= start_ms) & (pop.created_ms < end_ms)]
+    months = created.astype("datetime64[ms]").astype("datetime64[M]")
+    first = np.datetime64(start_ms, "ms").astype("datetime64[M]")
+    last = np.datetime64(end_ms - 1, "ms").astype("datetime64[M]")
+    span = np.arange(first, last + 1)
+    signups = np.array([(months == m).sum() for m in span], dtype=np.float64)
+    rows = {"spend_id": [], "month": [], "channel": [], "amount": [], "currency": []}
+    for m, count in zip(span, signups, strict=True):
+        noise = rng.uniform(0.8, 1.2, size=len(SPEND_CHANNELS))
+        for channel, share, factor in zip(SPEND_CHANNELS, SPEND_SHARES, noise, strict=True):
+            rows["spend_id"].append(f"spd_{m}_{channel}")
+            rows["month"].append(str(m))
+            rows["channel"].append(channel)
+            rows["amount"].append(f"{count * SPEND_PER_SIGNUP * share * factor:.2f}")
+            rows["currency"].append("USD")
+    return write_csv(path, rows)

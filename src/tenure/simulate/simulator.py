@@ -166,6 +166,9 @@ def write_tables(
         "surveys.csv": outputs.write_surveys(
             out_dir / "surveys.csv", ids, contact_ids, sinks.support
         ),
+        "spend.csv": outputs.write_spend(
+            out_dir / "spend.csv", pop, config.start_ms, end_ms, config.seed
+        ),
     }
     if world.treatment_day is not None:
         start_ms = config.start_ms + world.treatment_day * MS_PER_DAY
