@@ -7,15 +7,23 @@ DEMO_DIR ?= .tenure
 DEMO_DATA ?= demo-data
 DEMO_ACCOUNTS ?= 2000
 DEMO_MONTHS ?= 12
+DEMO_LOGIN ?= demo@example.com
+DEMO_PORT ?= 8000
 
 .PHONY: install demo test lint bench clean
 
-install: $(STAMP)
+ASSETS := src/tenure/web/static/vendor/htmx.min.js
+
+install: $(STAMP) $(ASSETS)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+
+# Dashboard scripts (Plotly.js from the plotly package, htmx via npm pack): git-ignored.
+$(ASSETS): $(STAMP)
+	$(BIN)/python -m tenure.web.assets
 
 demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) init
@@ -23,8 +31,19 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) import simulated $(DEMO_DATA) || test $$? -eq 3
 	$(BIN)/tenure --data-dir $(DEMO_DIR) warehouse sync
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
+	$(BIN)/tenure --data-dir $(DEMO_DIR) model train
+	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics summary
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics movements
+	$(BIN)/tenure --data-dir $(DEMO_DIR) scores top --n 20
+	$(BIN)/tenure --data-dir $(DEMO_DIR) health show
+	$(BIN)/tenure --data-dir $(DEMO_DIR) health backtest
+	$(BIN)/tenure --data-dir $(DEMO_DIR) alerts list --status open --limit 20
+	@test -s $(DEMO_DIR)/demo-password || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password
+	@TENURE_PASSWORD="$$(cat $(DEMO_DIR)/demo-password)" $(BIN)/tenure --data-dir $(DEMO_DIR) users create $(DEMO_LOGIN) --role admin --exist-ok
+	@echo
+	@echo "Tenure dashboard: http://127.0.0.1:$(DEMO_PORT)/  (log in as $(DEMO_LOGIN), password $$(cat $(DEMO_DIR)/demo-password)); Ctrl-C stops it"
+	TENURE_SECURE_COOKIES=false $(BIN)/tenure --data-dir $(DEMO_DIR) serve --port $(DEMO_PORT)
 
 test: install lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
@@ -37,6 +56,14 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/features.py
+	$(BIN)/python bench/train.py
+	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/health.py
+	$(BIN)/python bench/alerts.py
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) $(DEMO_DATA) build *.egg-info

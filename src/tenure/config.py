@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,13 @@ from tenure.money import ISO_4217
 # Value of one unit of each currency in US dollars (fixed, illustrative early-2025 levels; the
 # same table as tenure.metrics.currency.FX_RATES). Entries in settings add to or replace these.
 DEFAULT_FX_RATES: dict[str, float] = {"USD": 1.0, "EUR": 1.035, "GBP": 1.247}
+
+
+class AlertWebhook(BaseModel):
+    """A generic webhook endpoint for alerts, signed with its own secret."""
+
+    url: str
+    secret: str
 
 
 def _config_file() -> Path:
@@ -64,6 +71,30 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "tenure@localhost"
     slack_webhook_url: str | None = None
+    health_login_events: list[str] = Field(
+        default_factory=lambda: ["login", "sign_in", "signed_in", "logged_in", "session_start"],
+        description="Event names that count as a login for the login-recency health measure",
+    )
+    health_score_drop_points: float = Field(
+        default=10.0, gt=0, description="A fall of this many points in a day is a score_drop"
+    )
+    alert_fallback_owner: str = Field(
+        default="cs-team@localhost", description="Who gets alerts of accounts without a CSM"
+    )
+    alert_escalation_to: str | None = Field(
+        default=None, description="Who hears of unacknowledged alerts (default: the fallback)"
+    )
+    alert_webhooks: dict[str, AlertWebhook] = Field(
+        default_factory=dict, description="Signed webhook endpoints by name: {url, secret}"
+    )
+    alert_delivery_max_attempts: int = Field(default=6, ge=1)
+    alert_delivery_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="First retry delay; doubles with each failed attempt"
+    )
+    alert_delivery_lease_seconds: int = Field(
+        default=300, ge=1, description="After this, a delivery claimed by a dead worker is retried"
+    )
+    alert_digest_hour: int = Field(default=8, ge=0, le=23, description="UTC hour of the digest")
 
     # --- API, auth, dashboard ---
     public_url: str = "http://127.0.0.1:8000"

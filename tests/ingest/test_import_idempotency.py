@@ -11,11 +11,13 @@ SKIPPED_TABLES = {"import_run", "quarantined_row", "alembic_version", "segment_m
 
 
 def _dump(engine: sa.Engine) -> dict[str, list[tuple]]:
-    """Return every app-DB table but the import bookkeeping, fully, in id order."""
-    tables = sorted(set(sa.inspect(engine).get_table_names()) - SKIPPED_TABLES)
+    """Return every app-DB table but the import bookkeeping, fully, in primary-key order."""
+    inspector = sa.inspect(engine)
+    tables = sorted(set(inspector.get_table_names()) - SKIPPED_TABLES)
+    keys = {t: ", ".join(inspector.get_pk_constraint(t)["constrained_columns"]) for t in tables}
     with engine.connect() as conn:
         return {
-            t: [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t} ORDER BY id"))]
+            t: [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {t} ORDER BY {keys[t]}"))]
             for t in tables
         }
 

@@ -1,4 +1,4 @@
-"""`tenure model evaluate`: cross-validated churn models on any tabular churn data set."""
+"""`tenure model`: evaluate any churn table; train, list, promote and report the churn model."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from tenure.churn.tabular import churn_table, read_table
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
 
-model_app = typer.Typer(help="Churn models: evaluate.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Churn models: evaluate, train, list, promote, report.", no_args_is_help=True
+)
 
 
 @model_app.command("evaluate")
@@ -103,6 +105,137 @@ def _table(report: dict[str, Any], csv_path: Path) -> Table:
     dropped = ", ".join(f"{k} ({v})" for k, v in report["dropped_columns"].items()) or "none"
     table.caption = f"dropped: {dropped}; best by AUC: {report['model']}"
     return table
+
+
+@model_app.command("train")
+def train_command(
+    ctx: typer.Context,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="Label horizon in days: 30 or 90 (settings)")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Model seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Train out of time on warehouse snapshots, log to MLflow, promote if it beats the champion."""
+    from tenure.churn.service import finite, train_churn_model
+
+    context: AppContext = app_context(ctx)
+    result = train_churn_model(context.settings, context.engine, horizon=horizon, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(finite(result), indent=2, default=str))
+        return
+    context.out.print(_train_summary(result), highlight=False)
+
+
+def _train_summary(result: dict[str, Any]) -> str:
+    """Return a few lines: version, promotion, headline metrics, Bayes ratio."""
+    m, base, window = result["metrics"], result["baseline_logistic_metrics"], result["data_window"]
+    lines = [
+        f"{result['model']} v{result['version']}: "
+        + (
+            "promoted to champion"
+            if result["promoted"]
+            else "kept as challenger (champion is better)"
+        ),
+        f"out-of-time validation on {window['validate']} ({m['rows']} accounts, churn rate "
+        f"{m['churn_rate']:.1%}): AUC {m['auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, Brier "
+        f"{m['brier']:.4f}, ECE {m['ece']:.4f}, accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f} at "
+        f"{m['threshold']:.2f}, top-decile lift {m['top_decile_lift']:.1f}",
+        f"logistic baseline AUC {base['auc']:.3f}",
+    ]
+    bayes = result.get("bayes_optimal")
+    if bayes:
+        lines.append(
+            f"simulated truth: Bayes-optimal AUC {bayes['bayes_optimal_auc']:.3f}, "
+            f"ratio {bayes['ratio']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+@model_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="30 or 90 (settings)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array")] = False,
+) -> None:
+    """List the registered churn model versions, newest first."""
+    from tenure.churn import registry
+
+    context: AppContext = app_context(ctx)
+    name = registry.model_name(horizon or context.settings.churn_horizon_days)
+    versions = registry.list_versions(context.settings, name)
+    if as_json:
+        typer.echo(json.dumps(versions, indent=2))
+        return
+    table = Table(title=f"registered model {name}")
+    for column in ("version", "champion", "trained", "validated on", "AUC", "PR-AUC", "Brier"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            v["version"], "yes" if v["champion"] else "", str(v["created"]), str(v["validate_as_of"]),
+            *(f"{v[k]:.3f}" if v[k] is not None else "" for k in ("auc", "pr_auc", "brier")),
+        )  # fmt: skip
+    context.out.print(table)
+
+
+@model_app.command("promote")
+def promote_command(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Argument(help="Version to make the champion")],
+    horizon: Annotated[int | None, typer.Option("--horizon", help="30 or 90 (settings)")] = None,
+) -> None:
+    """Make a registered version the champion that daily scoring uses."""
+    from tenure.churn import registry
+
+    context: AppContext = app_context(ctx)
+    name = registry.model_name(horizon or context.settings.churn_horizon_days)
+    registry.promote(context.settings, name, version)
+    context.out.print(f"{name} v{version} is now the champion", highlight=False)
+
+
+@model_app.command("report")
+def report_command(
+    ctx: typer.Context,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Model version (default: the champion)")
+    ] = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="30 or 90 (settings)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report")
+    ] = None,
+) -> None:
+    """Show a model's out-of-time metrics, calibration, lift, importance, window and drift."""
+    from tenure.churn import registry
+    from tenure.churn.report import render_html
+    from tenure.churn.service import finite
+
+    context: AppContext = app_context(ctx)
+    name = registry.model_name(horizon or context.settings.churn_horizon_days)
+    loaded = registry.load_version(context.settings, name, version)
+    report = {
+        "model": name,
+        "version": loaded.version,
+        "horizon_days": loaded.card["horizon_days"],
+        **loaded.report,
+        "drift": _latest_drift(context.settings.data_dir / "churn", loaded.version),
+    }
+    if html_path is not None:
+        html_path.write_text(render_html(report), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(finite(report), indent=2, default=str))
+    elif html_path is None:
+        promoted = report.get("champion_comparison", {}).get("promoted", False)
+        context.out.print(_train_summary({**report, "promoted": promoted}), highlight=False)
+
+
+def _latest_drift(folder: Path, version: str) -> dict[str, Any] | None:
+    """Return the newest drift report written while this version scored, if any."""
+    for path in sorted(folder.glob("drift-*.json"), reverse=True):
+        report = json.loads(path.read_text())
+        if str(report.get("model_version")) == version:
+            return report
+    return None
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from tenure.db.session import session_scope
 from tenure.errors import InputError
 from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
+from tenure.health.realtime import after_record
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import Warehouse
 
@@ -78,8 +79,9 @@ def record_events(
     rows = {}
     for e in events:
         rows.setdefault(e.resolved_message_id(), _inbox_row(e, account_ids, received_at))
-    inserted = _insert_ignoring_duplicates(db_session, list(rows.values()))
-    return RecordResult(accepted=inserted, duplicates=len(events) - inserted)
+    new_ids = _insert_ignoring_duplicates(db_session, list(rows.values()))
+    after_record(db_session, [rows[message_id] for message_id in new_ids])  # real-time health
+    return RecordResult(accepted=len(new_ids), duplicates=len(events) - len(new_ids))
 
 
 def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) -> dict[str, Any]:
@@ -96,16 +98,16 @@ def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) ->
     }
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert rows, skipping message_ids already stored; return how many were new."""
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert rows, skipping message_ids already stored; return the new message_ids."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(InboxEvent)
         .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(InboxEvent.id)
+        .returning(InboxEvent.message_id)
     )
-    return len(session.execute(statement, rows).all())
+    return [message_id for (message_id,) in session.execute(statement, rows).all()]
 
 
 def _unsynced_batch(session: Session, after_id: int) -> pd.DataFrame:

@@ -23,9 +23,12 @@ from tenure.warehouse.models import PipelineRun
 # Stages after `sync` read only data with timestamps on or before the as-of day.
 STAGES: tuple[tuple[str, str], ...] = (
     ("sync", "tenure.warehouse.pipeline:sync_stage"),
+    ("features", "tenure.warehouse.stages.features:features_stage"),
+    ("scores", "tenure.churn.scoring:scores_stage"),
     ("metrics", "tenure.metrics.serving:run_stage"),
     ("health", "tenure.health.daily:run_stage"),
     ("segments", "tenure.segments.service:run_stage"),
+    ("alerts", "tenure.alerts.flows:run_stage"),
 )
 
 

@@ -1,0 +1,186 @@
+"""Delivery channels: email over SMTP, Slack incoming webhooks, HMAC-signed generic webhooks."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+
+from tenure import clock
+from tenure.alerts.models import AlertDelivery
+from tenure.config import Settings
+from tenure.errors import TenureError
+
+SIGNATURE_HEADER = "Tenure-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+TIMEOUT_SECONDS = 15.0
+RETRYABLE_HTTP = {408, 425, 429}
+
+
+class DeliveryError(TenureError):
+    """A channel did not accept a delivery; permanent errors are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def message_id(delivery: AlertDelivery) -> str:
+    """Return the stable Message-ID of a delivery (the same on every attempt)."""
+    digest = hashlib.sha256(delivery.idempotency_key.encode()).hexdigest()[:24]
+    return f"<tenure.{delivery.id}.{digest}@tenure.invalid>"
+
+
+def build_email(settings: Settings, delivery: AlertDelivery) -> EmailMessage:
+    """Return the email of a delivery, with its idempotency key in the headers."""
+    email = EmailMessage()
+    email["From"] = settings.mail_from
+    email["To"] = delivery.target
+    email["Subject"] = delivery.subject
+    email["Date"] = format_datetime(clock.now())
+    email["Message-ID"] = message_id(delivery)
+    email["X-Tenure-Idempotency-Key"] = delivery.idempotency_key
+    email.set_content(delivery.body)
+    return email
+
+
+def _nothing() -> None:
+    return None
+
+
+def _smtp_error(settings: Settings, delivery: AlertDelivery, exc: Exception) -> DeliveryError:
+    """Return the DeliveryError for an SMTP failure (permanent for 5xx refusals)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return DeliveryError(f"SMTP refused {delivery.target}: {exc.recipients}", permanent=True)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        permanent = 500 <= exc.smtp_code < 600
+        return DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent)
+    return DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc}")
+
+
+def send_email(
+    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+) -> None:
+    """Send a delivery by SMTP; call on_accepted as soon as the server took it, then QUIT."""
+    email = build_email(settings, delivery)
+    try:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _smtp_error(settings, delivery, exc) from exc
+    try:
+        try:
+            if settings.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password or "")
+            smtp.send_message(email)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _smtp_error(settings, delivery, exc) from exc
+        on_accepted()  # before QUIT: the server has the message since its 250 after DATA
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+    finally:
+        smtp.close()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """Return the signature header value: t=<unix seconds>,v1=<HMAC-SHA256 of "t.body">."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str, header: str, body: bytes, *, now: datetime | None = None, tolerance: int = 300
+) -> bool:
+    """Return whether a signature header is valid for body and no older than tolerance seconds."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    current = (now or clock.now()).timestamp()
+    if abs(current - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def _post(
+    url: str, body: bytes, headers: dict[str, str], what: str, on_accepted: Callable[[], None]
+) -> None:
+    """POST body; on 2xx call on_accepted; raise DeliveryError (permanent for most 4xx)."""
+    try:
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            response = client.post(url, content=body, headers=headers)
+            if response.is_success:
+                on_accepted()
+                return
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{what} {url}: {exc!r}") from exc
+    code = response.status_code
+    permanent = 400 <= code < 500 and code not in RETRYABLE_HTTP
+    raise DeliveryError(f"{what} {url} answered {code}: {response.text[:200]}", permanent=permanent)
+
+
+def _json_bytes(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def post_slack(
+    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+) -> None:
+    """Post a delivery to the Slack incoming webhook."""
+    if not settings.slack_webhook_url:
+        raise DeliveryError("no slack_webhook_url is configured", permanent=True)
+    alert = delivery.payload.get("alert", {})
+    text = f"*{delivery.subject}*\n{alert.get('message', '')}\nOwner: {alert.get('owner', '')}"
+    payload = {
+        "text": delivery.subject,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+    headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: delivery.idempotency_key}
+    _post(settings.slack_webhook_url, _json_bytes(payload), headers, "Slack webhook", on_accepted)
+
+
+def post_webhook(
+    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+) -> None:
+    """POST a delivery's JSON to its endpoint, signed with the endpoint's secret."""
+    endpoint = settings.alert_webhooks.get(delivery.target)
+    if endpoint is None:
+        raise DeliveryError(f"no alert webhook named {delivery.target!r}", permanent=True)
+    body = _json_bytes(delivery.payload)
+    timestamp = int(clock.now().timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "tenure-alerts",
+        SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+        IDEMPOTENCY_HEADER: delivery.idempotency_key,
+    }
+    _post(endpoint.url, body, headers, f"webhook {delivery.target}", on_accepted)
+
+
+SENDERS = {"email": send_email, "slack": post_slack, "webhook": post_webhook}
+
+
+def send(
+    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+) -> None:
+    """Send a delivery on its channel, calling on_accepted the moment the receiver took it.
+
+    Raise DeliveryError when it was not accepted (on_accepted was then not called).
+    """
+    sender = SENDERS.get(delivery.channel)
+    if sender is None:
+        raise DeliveryError(f"unknown channel {delivery.channel!r}", permanent=True)
+    sender(settings, delivery, on_accepted)

@@ -1,0 +1,222 @@
+"""Alert flows: the daily pipeline stage, the periodic tick and the real-time listener."""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.alerts import digest, evaluation, service
+from tenure.alerts.models import AlertRule
+from tenure.alerts.routing import Routing, routing_from_settings
+from tenure.alerts.service import Trigger
+from tenure.clock import FrozenClock
+from tenure.config import Settings
+from tenure.db.session import session_scope
+from tenure.errors import TenureError
+from tenure.events.models import InboxEvent
+from tenure.logging import get_logger
+from tenure.notifications import Notification, get_bus
+
+if TYPE_CHECKING:
+    from tenure.warehouse.pipeline import StageContext
+
+log = get_logger(__name__)
+
+# Days older than this are backfills: rules are not evaluated for them (no alerts about the past).
+LIVE_DAYS = 3
+LOGIN_EVENT = "login"
+
+
+def last_logins(settings: Settings, session: Session, day: date) -> dict[int, datetime]:
+    """Return each account's last login up to day, from the warehouse and the event inbox."""
+    from tenure.warehouse.connection import open_warehouse
+
+    end = evaluation.day_end(day)
+    names = list(getattr(settings, "health_login_events", None) or [LOGIN_EVENT])
+    found: dict[int, datetime] = {}
+    if settings.warehouse_path.exists():
+        with open_warehouse(settings, read_only=True) as warehouse:
+            rows = warehouse.con.execute(
+                "SELECT account_id, max(ts) FROM events WHERE list_contains(?, name) AND ts < ?"
+                " GROUP BY 1",
+                [names, end],
+            ).fetchall()
+        found.update((int(a), ts.astimezone(UTC)) for a, ts in rows)
+    inbox = (
+        sa.select(InboxEvent.account_id, sa.func.max(InboxEvent.ts))
+        .where(InboxEvent.name.in_(names), InboxEvent.ts < end, InboxEvent.account_id.is_not(None))
+        .group_by(InboxEvent.account_id)
+    )
+    for account_id, ts in session.execute(inbox):
+        if ts is not None and (account_id not in found or ts > found[account_id]):
+            found[account_id] = ts
+    return found
+
+
+def evaluate_day(
+    session: Session, settings: Settings, day: date, routing: Routing
+) -> dict[str, int]:
+    """Evaluate every enabled rule as of day and open the alerts; return counts per rule."""
+    service.ensure_default_rules(session)
+    rules = [r for r in service.list_rules(session) if r.enabled]
+    active = evaluation.active_account_ids(session, day)
+    logins = None
+    if any(r.kind == "no_login" for r in rules):
+        logins = last_logins(settings, session, day)
+    opened: dict[str, int] = {}
+    for rule in rules:
+        triggers = evaluation.evaluate_rule(session, rule, day, active=active, last_logins=logins)
+        opened[rule.name] = len(service.open_alerts(session, rule, triggers, routing))
+    return opened
+
+
+def tick(session: Session, routing: Routing) -> dict[str, int]:
+    """Apply the passage of time: wake snoozed alerts, escalate unacknowledged ones."""
+    woke = service.wake_snoozed(session, routing)
+    escalated = service.escalate_overdue(session, routing)
+    return {"woke": len(woke), "escalated": len(escalated)}
+
+
+def run_stage(context: StageContext) -> dict[str, Any]:
+    """Pipeline stage: open alerts for the day, apply time, queue deliveries, wake the worker."""
+    settings, day = context.settings, context.as_of
+    routing = routing_from_settings(settings)
+    if day < clock.now().date() - timedelta(days=LIVE_DAYS):
+        return {"skipped": f"{day} is a backfill day; alerts are raised only for live days"}
+    with session_scope(context.engine) as session:
+        opened = evaluate_day(session, settings, day, routing)
+        changes = tick(session, routing)
+    kick_delivery(settings)
+    return {
+        "opened": sum(opened.values()),
+        **changes,
+        "by_rule": {name: n for name, n in opened.items() if n},
+    }
+
+
+def kick_delivery(settings: Settings) -> bool:
+    """Ask the task queue to drain the outbox now; False if the queue is unreachable."""
+    from redis.exceptions import RedisError
+
+    from tenure.tasks import build_huey, register_tasks
+
+    try:
+        register_tasks(build_huey(settings), settings).deliver_alerts()
+    except (OSError, sqlite3.Error, RedisError, TenureError) as exc:  # the minute tick sends
+        log.warning("could not enqueue alert delivery", error=str(exc))
+        return False
+    return True
+
+
+# --- real time: tier changes and score drops published by the health service ----------------
+
+
+def _score_drop_for(session: Session, rule: AlertRule, account_id: int, day: date) -> list[Trigger]:
+    triggers = evaluation.score_drop(session, day, rule.params, None)
+    return [t for t in triggers if t.account_id == account_id]
+
+
+def _note_day(note: Notification) -> date:
+    """Return the day a health notification is about (its as_of, else when it was sent)."""
+    try:
+        return date.fromisoformat(str(note.payload["as_of"]))
+    except (KeyError, ValueError):
+        return note.at.date()
+
+
+def triggers_for_note(session: Session, rule: AlertRule, note: Notification) -> list[Trigger]:
+    """Return the trigger (if any) a tier_change or score_drop notification fires for rule."""
+    if note.account_id is None or not rule.enabled:
+        return []
+    payload = note.payload
+    if rule.kind == "tier_change" and note.kind == "tier_change":
+        old = payload.get("from_tier", payload.get("from"))
+        new = payload.get("to_tier", payload.get("to"))
+        if new != rule.params["to"] or old == new:
+            return []
+        score = payload.get("score")
+        text = f"health tier changed from {old} to {new}" + (
+            f" (score {score:.0f})" if isinstance(score, int | float) else ""
+        )
+        return [Trigger(note.account_id, text, {"from": old, "to": new, "score": score})]
+    if rule.kind == "score_drop" and note.kind in ("score_drop", "tier_change"):
+        return _score_drop_for(session, rule, note.account_id, _note_day(note))
+    return []
+
+
+def handle_notification(session: Session, note: Notification, routing: Routing) -> int:
+    """Open the alerts a health notification calls for; return how many were opened."""
+    if note.kind not in ("tier_change", "score_drop"):
+        return 0
+    service.ensure_default_rules(session)
+    opened = 0
+    for rule in service.list_rules(session):
+        triggers = triggers_for_note(session, rule, note)
+        opened += len(service.open_alerts(session, rule, triggers, routing))
+    return opened
+
+
+class AlertListener:
+    """Evaluate rules for health notifications off the publisher's thread, one at a time."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings, self.engine = settings, engine
+        self.routing = routing_from_settings(settings)
+        self._queue: queue.Queue[Notification | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._remove: Any = None
+        self.opened = 0
+
+    def start(self) -> AlertListener:
+        """Subscribe to the bus and start the evaluating thread."""
+        self._thread = threading.Thread(target=self._run, name="tenure-alerts", daemon=True)
+        self._thread.start()
+        self._remove = get_bus().add_listener(self._offer)
+        return self
+
+    def _offer(self, note: Notification) -> None:
+        if note.kind in ("tier_change", "score_drop"):
+            self._queue.put(note)
+
+    def _run(self) -> None:
+        while (note := self._queue.get()) is not None:
+            try:
+                with clock.use_clock(FrozenClock(note.at)), session_scope(self.engine) as session:
+                    opened = handle_notification(session, note, self.routing)
+                self.opened += opened
+                if opened:
+                    kick_delivery(self.settings)
+            except (SQLAlchemyError, TenureError) as exc:
+                log.error("alert evaluation failed", account=note.account_id, error=str(exc))
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def wait_idle(self) -> None:
+        """Block until every notification received so far has been handled."""
+        self._queue.join()
+
+    def stop(self) -> None:
+        """Unsubscribe and stop the thread after the queued notifications."""
+        if self._remove is not None:
+            self._remove()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def install_listener(settings: Settings, engine: Engine) -> AlertListener:
+    """Start evaluating alert rules on health notifications in this process; return it."""
+    return AlertListener(settings, engine).start()
+
+
+__all__ = ["AlertListener", "digest", "evaluate_day", "install_listener", "run_stage"]

@@ -1,0 +1,237 @@
+"""The delivery outbox: rows written with the decision to notify, claimed and marked by workers.
+
+A delivery is claimed (status sending, committed) before it is sent and marked sent right after
+the channel accepted it, so a crash before the send leaves a claim that another worker takes over
+after the lease; only a crash between the channel's acceptance and the mark can repeat a send,
+and the repeat carries the same Message-ID / idempotency key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.accounts.models import Account
+from tenure.alerts.models import Alert, AlertDelivery
+from tenure.alerts.routing import Routing
+from tenure.logging import get_logger
+
+log = get_logger(__name__)
+
+HEADLINES = {
+    "opened": "{severity} alert",
+    "escalated": "Escalated, unacknowledged {severity} alert",
+    "reminder": "Snooze over, {severity} alert",
+}
+
+
+def alert_summary(alert: Alert, account: Account | None) -> dict[str, Any]:
+    """Return the JSON description of an alert sent to Slack and webhooks."""
+    return {
+        "id": alert.id,
+        "account_id": alert.account_id,
+        "account_external_id": account.external_id if account else None,
+        "account_name": account.name if account else None,
+        "rule": alert.rule,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "owner": alert.owner,
+        "status": alert.status,
+        "message": alert.message,
+        "facts": alert.facts,
+        "opened_at": alert.opened_at.isoformat(),
+    }
+
+
+def render_alert(
+    alert: Alert, account: Account | None, purpose: str, routing: Routing
+) -> tuple[str, str]:
+    """Return the subject and plain-text body of an alert message."""
+    headline = HEADLINES.get(purpose, "{severity} alert").format(severity=alert.severity.title())
+    subject = f"[Tenure] {headline}: {alert.message}"[:255]
+    facts = "\n".join(f"  {key}: {value}" for key, value in sorted(alert.facts.items()))
+    lines = [
+        f"{headline} for {account.name if account else alert.account_id}",
+        "",
+        alert.message,
+        "",
+        f"Rule: {alert.rule} ({alert.kind})",
+        f"Owner: {alert.owner}",
+        f"Opened: {alert.opened_at:%Y-%m-%d %H:%M} UTC",
+        "Facts:",
+        facts or "  (none)",
+        "",
+        f"Open it: {routing.public_url}/alerts/{alert.id}",
+    ]
+    return subject, "\n".join(lines) + "\n"
+
+
+def _channel_and_target(channel: str, to: str) -> tuple[str, str]:
+    if channel == "email":
+        return "email", to
+    if channel == "slack":
+        return "slack", "slack"
+    return "webhook", channel.removeprefix("webhook:")
+
+
+def queue_alert(
+    session: Session,
+    alert: Alert,
+    channels: list[str],
+    to: str,
+    purpose: str,
+    account: Account | None,
+    routing: Routing,
+    *,
+    key_suffix: str = "",
+) -> list[AlertDelivery]:
+    """Add one outbox row per usable channel for an alert (in the caller's transaction)."""
+    subject, body = render_alert(alert, account, purpose, routing)
+    summary = alert_summary(alert, account)
+    rows = []
+    for channel in channels:
+        if not routing.usable(channel):
+            log.warning("alert channel not configured, skipped", channel=channel, alert=alert.id)
+            continue
+        kind, target = _channel_and_target(channel, to)
+        key = f"alert-{alert.id}-{purpose}{'-' + key_suffix if key_suffix else ''}-{kind}-{target}"
+        payload = {"type": f"alert.{purpose}", "alert": summary}
+        rows.append(
+            add_delivery(
+                session, kind, target, key[:128], subject, body, payload, alert.id, purpose
+            )
+        )
+    return rows
+
+
+def add_delivery(
+    session: Session,
+    channel: str,
+    target: str,
+    key: str,
+    subject: str,
+    body: str,
+    payload: dict[str, Any],
+    alert_id: int | None,
+    purpose: str,
+) -> AlertDelivery:
+    """Insert one pending outbox row."""
+    now = clock.now()
+    row = AlertDelivery(
+        alert_id=alert_id,
+        purpose=purpose,
+        channel=channel,
+        target=target,
+        idempotency_key=key,
+        subject=subject,
+        body=body,
+        payload={**payload, "id": key},
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _claimable(now: datetime, lease_seconds: int) -> sa.ColumnElement[bool]:
+    stale = now - timedelta(seconds=lease_seconds)
+    return sa.or_(
+        sa.and_(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now),
+        sa.and_(AlertDelivery.status == "sending", AlertDelivery.claimed_at <= stale),
+    )
+
+
+def claim_next(session: Session, lease_seconds: int) -> AlertDelivery | None:
+    """Claim the oldest due delivery (or one whose worker died); the caller commits at once."""
+    now = clock.now()
+    while True:
+        query = sa.select(AlertDelivery.id).where(_claimable(now, lease_seconds))
+        delivery_id = session.scalar(query.order_by(AlertDelivery.id).limit(1))
+        if delivery_id is None:
+            return None
+        claim = (
+            sa.update(AlertDelivery)
+            .where(AlertDelivery.id == delivery_id, _claimable(now, lease_seconds))
+            .values(status="sending", claimed_at=now, attempts=AlertDelivery.attempts + 1)
+        )
+        if session.execute(claim).rowcount == 1:
+            return session.get(AlertDelivery, delivery_id, populate_existing=True)
+
+
+def sent_statement(delivery_id: int) -> sa.Update:
+    """Return the UPDATE recording that the channel accepted a delivery."""
+    return (
+        sa.update(AlertDelivery)
+        .where(AlertDelivery.id == delivery_id)
+        .values(status="sent", sent_at=clock.now(), last_error=None)
+    )
+
+
+def mark_sent(session: Session, delivery_id: int) -> None:
+    """Record (in the session's transaction) that the channel accepted a delivery."""
+    session.execute(sent_statement(delivery_id))
+
+
+def record_sent(connection: sa.Connection, delivery_id: int) -> None:
+    """Record at once, on an already open connection, that a delivery was accepted."""
+    connection.execute(sent_statement(delivery_id))
+    connection.commit()
+
+
+def retry_delay(attempts: int, base_seconds: float, cap_seconds: float = 6 * 3600) -> float:
+    """Return the exponential back-off before the next attempt: base × 2^(attempts − 1)."""
+    return min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1))
+
+
+def mark_failed(
+    session: Session,
+    delivery: AlertDelivery,
+    error: str,
+    *,
+    permanent: bool,
+    max_attempts: int,
+    base_seconds: float,
+) -> str:
+    """Record a failed attempt: schedule a retry with back-off, or give up; return the status."""
+    give_up = permanent or delivery.attempts >= max_attempts
+    status = "failed" if give_up else "pending"
+    wait = retry_delay(delivery.attempts, base_seconds)
+    session.execute(
+        sa.update(AlertDelivery)
+        .where(AlertDelivery.id == delivery.id)
+        .values(
+            status=status,
+            last_error=error[:2000],
+            next_attempt_at=clock.now() + timedelta(seconds=0 if give_up else wait),
+        )
+    )
+    return status
+
+
+def next_due_at(session: Session, lease_seconds: int) -> datetime | None:
+    """Return when the next delivery becomes claimable (a retry, or a dead worker's claim)."""
+    pending = session.scalar(
+        sa.select(sa.func.min(AlertDelivery.next_attempt_at)).where(
+            AlertDelivery.status == "pending"
+        )
+    )
+    claimed = session.scalar(
+        sa.select(sa.func.min(AlertDelivery.claimed_at)).where(AlertDelivery.status == "sending")
+    )
+    if claimed is not None:
+        claimed += timedelta(seconds=lease_seconds)
+    due = [when for when in (pending, claimed) if when is not None]
+    return min(due) if due else None
+
+
+def delivery_counts(session: Session) -> dict[str, int]:
+    """Return the number of outbox rows per status."""
+    query = sa.select(AlertDelivery.status, sa.func.count()).group_by(AlertDelivery.status)
+    return {status: count for status, count in session.execute(query)}

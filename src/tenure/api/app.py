@@ -1,0 +1,103 @@
+"""Build the FastAPI application: create_app(settings); nothing happens at import time."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+
+from tenure.api.errors import install_error_handlers
+from tenure.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from tenure.config import Settings
+from tenure.db.session import get_engine
+
+DESCRIPTION = (
+    "Tenure's HTTP API: accounts, scores, metrics, segments, alerts; Segment-compatible"
+    " tracking; Stripe webhooks. Authenticate at `POST /v1/auth/token` (OAuth2 password or"
+    " client-credentials grant) and send `Authorization: Bearer <access_token>`."
+)
+
+
+def _include_routers(app: FastAPI, settings: Settings) -> None:
+    from tenure.api.routers import (
+        accounts,
+        admin,
+        alerts,
+        auth,
+        health,
+        metrics,
+        scores,
+        segments,
+        stripe,
+        tracking,
+    )
+
+    for module in (health, auth, accounts, scores, metrics, segments, alerts, admin):
+        app.include_router(module.router)
+    app.include_router(tracking.router)
+    app.include_router(stripe.router)
+
+
+def _include_dashboard(app: FastAPI, settings: Settings) -> None:
+    """Add the dashboard's routes and static files when the web package provides them."""
+    if importlib.util.find_spec("tenure.web.routes") is not None:
+        from tenure.web.routes import build_router
+
+        app.include_router(build_router(settings))
+    static = Path(__file__).resolve().parent.parent / "web" / "static"
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=static), name="static")
+
+
+def _inbox_lock(engine: Any) -> Any:
+    """Return the lock tracking writes take: one writer per process on SQLite, none on PostgreSQL.
+
+    SQLite has one writer at a time; threads of one worker queueing on a lock wait less than
+    threads retrying SQLite's busy handler (which sleeps in growing steps).
+    """
+    return threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Wire the real-time path: health refreshes with these settings, alerts on notifications."""
+    from tenure.alerts.flows import install_listener
+    from tenure.health.realtime import configure_realtime
+
+    configure_realtime(app.state.engine, app.state.settings)
+    listener = install_listener(app.state.settings, app.state.engine)
+    try:
+        yield
+    finally:
+        listener.stop()
+
+
+def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
+    """Return the Tenure API (and, unless dashboard is False, the dashboard) on settings."""
+    app = FastAPI(
+        title="Tenure",
+        version="1",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = get_engine(settings)
+    app.state.registry = CollectorRegistry()
+    app.state.inbox_lock = _inbox_lock(app.state.engine)
+    install_error_handlers(app)
+    _include_routers(app, settings)
+    if dashboard:
+        _include_dashboard(app, settings)
+    app.add_middleware(RequestMetrics, registry=app.state.registry)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    return app

@@ -1,0 +1,107 @@
+"""One mapping from Tenure errors to HTTP: every error is application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tenure.auth.tokens import AuthenticationFailed
+from tenure.errors import ConfigError, InputError, LockHeld, NotFound, TenureError
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class Forbidden(TenureError):
+    """The caller is authenticated but its role may not do this (HTTP 403)."""
+
+
+class Conflict(TenureError):
+    """The request conflicts with the current state of the target (HTTP 409)."""
+
+
+class PayloadTooLarge(TenureError):
+    """The request body is larger than max_request_bytes (HTTP 413)."""
+
+
+class Unavailable(TenureError):
+    """A feature is switched off or a dependency is down (HTTP 503)."""
+
+
+STATUS: dict[type[TenureError], int] = {
+    Unavailable: 503,
+    AuthenticationFailed: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    InputError: 400,
+    LockHeld: 503,
+    ConfigError: 500,
+}
+
+
+def problem(
+    status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """Return an RFC 9457 problem response."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def status_of(exc: TenureError) -> int:
+    """Return the HTTP status of a Tenure error (the nearest mapped base class)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+async def _tenure_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TenureError)
+    status = status_of(exc)
+    challenge = getattr(exc, "challenge", "Bearer")
+    headers = {"WWW-Authenticate": challenge} if status == 401 else None
+    if status >= 500:
+        log.error("server error on %s: %s", request.url.path, exc)
+    return problem(status, str(exc), headers=headers)
+
+
+def _where(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": _where(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:10]) or "invalid request"
+    return problem(422, detail, errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+    return problem(500, "internal error; the server log has the details")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error a problem+json response."""
+    app.add_exception_handler(TenureError, _tenure_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

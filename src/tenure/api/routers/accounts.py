@@ -1,0 +1,80 @@
+"""Accounts: the filtered, sorted list and the 360 view."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from tenure.api.deps import SessionDep, SettingsDep, requires
+from tenure.api.schemas import Account360, AccountPage
+from tenure.api.services.account360 import account_360
+from tenure.api.services.accounts import AccountQuery, list_accounts
+from tenure.auth.roles import can
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+Sort = Literal[
+    "name",
+    "-name",
+    "mrr",
+    "-mrr",
+    "health",
+    "-health",
+    "churn",
+    "-churn",
+    "created_at",
+    "-created_at",
+]
+AccountId = Annotated[int, Path(ge=1, le=2**62, description="Tenure's account id")]
+
+
+@router.get("", response_model=AccountPage, summary="List accounts")
+def accounts(
+    session: SessionDep,
+    settings: SettingsDep,
+    _: requires("accounts:read"),
+    tier: Annotated[str | None, Query(max_length=32, description="Health tier")] = None,
+    segment: Annotated[str | None, Query(max_length=128, description="Segment name")] = None,
+    owner: Annotated[str | None, Query(max_length=255, description="CSM (account owner)")] = None,
+    risk: Annotated[Literal["low", "medium", "high"] | None, Query()] = None,
+    mrr_min: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+    mrr_max: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Name or external id")] = None,
+    sort: Sort = "name",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    """Return accounts with MRR, latest health and churn risk; filter, sort and page them."""
+    query = AccountQuery(
+        tier=tier,
+        segment=segment,
+        owner=owner,
+        risk=risk,
+        mrr_min=mrr_min,
+        mrr_max=mrr_max,
+        q=q,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return list_accounts(
+        session, query, rates=settings.fx_rates, currency=settings.reporting_currency
+    )
+
+
+@router.get("/{account_id}", response_model=Account360, summary="Account 360")
+def account(
+    account_id: AccountId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: requires("accounts:read"),
+) -> dict[str, Any]:
+    """Return profile, MRR history, health and churn with reasons, events, tickets, alerts."""
+    return account_360(
+        session,
+        account_id,
+        rates=settings.fx_rates,
+        currency=settings.reporting_currency,
+        with_events=can(principal.role, "events:read"),
+    )

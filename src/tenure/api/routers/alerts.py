@@ -1,0 +1,139 @@
+"""Alerts: list, detail, acknowledge, snooze, resolve (a csm only on their own accounts)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from tenure import clock
+from tenure.alerts import service as alerts
+from tenure.alerts.models import Alert
+from tenure.api.deps import SessionDep, client_ip, requires
+from tenure.api.errors import Forbidden
+from tenure.auth.service import audit
+from tenure.auth.tokens import Principal
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+AlertId = Annotated[int, Path(ge=1, le=2**62)]
+Status = Literal["open", "acknowledged", "snoozed", "resolved", "active"]
+
+
+class SnoozeIn(BaseModel):
+    """Snooze until a time, or for a number of hours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: AwareDatetime | None = None
+    hours: float | None = Field(default=None, gt=0, le=24 * 365)
+
+    @model_validator(mode="after")
+    def _one(self) -> SnoozeIn:
+        if (self.until is None) == (self.hours is None):
+            raise ValueError("give exactly one of until (a time with zone) or hours")
+        return self
+
+    def deadline(self) -> datetime:
+        """Return when the snooze ends."""
+        return self.until or clock.now() + timedelta(hours=self.hours or 0)
+
+
+def _page(session: Any, status: str | None, owner: str | None, account_id: int | None) -> int:
+    query = sa.select(sa.func.count()).select_from(Alert)
+    if status == "active":
+        query = query.where(Alert.status.in_(("open", "acknowledged", "snoozed")))
+    elif status:
+        query = query.where(Alert.status == status)
+    if owner is not None:
+        query = query.where(Alert.owner == owner)
+    if account_id is not None:
+        query = query.where(Alert.account_id == account_id)
+    return session.scalar(query) or 0
+
+
+@router.get("", summary="List alerts")
+def list_alerts(
+    session: SessionDep,
+    principal: requires("alerts:read"),
+    status: Status | None = None,
+    owner: Annotated[str | None, Query(max_length=255)] = None,
+    account_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    """Return alerts newest first; a csm sees only the alerts of their own accounts."""
+    if principal.role == "csm":
+        owner = principal.subject
+    rows = alerts.list_alerts(
+        session, status=status, owner=owner, account_id=account_id, limit=limit, offset=offset
+    )
+    return {
+        "total": _page(session, status, owner, account_id),
+        "limit": limit,
+        "offset": offset,
+        "items": [alerts.alert_dict(a) for a in rows],
+    }
+
+
+def _visible(session: Any, alert_id: int, principal: Principal) -> Alert:
+    alert = alerts.get_alert(session, alert_id)
+    if principal.role == "csm" and alert.owner.lower() != principal.subject.lower():
+        raise Forbidden(f"alert {alert_id} is on an account you do not own")
+    return alert
+
+
+@router.get("/{alert_id}", summary="One alert with its history")
+def get_alert(
+    alert_id: AlertId, session: SessionDep, principal: requires("alerts:read")
+) -> dict[str, Any]:
+    """Return an alert and every change to it."""
+    alert = _visible(session, alert_id, principal)
+    history = [alerts.history_dict(h) for h in alerts.alert_history(session, alert_id)]
+    return {**alerts.alert_dict(alert), "history": history}
+
+
+def _act(request: Request, session: Any, principal: Principal, alert_id: int, action: str) -> None:
+    _visible(session, alert_id, principal)
+    audit(
+        session,
+        actor=principal.subject,
+        action=f"alert_{action}",
+        target=f"alert:{alert_id}",
+        ip=client_ip(request),
+    )
+
+
+@router.post("/{alert_id}/ack", summary="Acknowledge an alert")
+def acknowledge(
+    alert_id: AlertId, request: Request, session: SessionDep, principal: requires("alerts:act")
+) -> dict[str, Any]:
+    """Acknowledge an open or snoozed alert."""
+    _act(request, session, principal, alert_id, "acknowledge")
+    return alerts.alert_dict(alerts.acknowledge(session, alert_id, actor=principal.subject))
+
+
+@router.post("/{alert_id}/snooze", summary="Snooze an alert")
+def snooze(
+    alert_id: AlertId,
+    body: SnoozeIn,
+    request: Request,
+    session: SessionDep,
+    principal: requires("alerts:act"),
+) -> dict[str, Any]:
+    """Hide an alert until a time; it re-opens then."""
+    _act(request, session, principal, alert_id, "snooze")
+    until = body.deadline()
+    return alerts.alert_dict(alerts.snooze(session, alert_id, until=until, actor=principal.subject))
+
+
+@router.post("/{alert_id}/resolve", summary="Resolve an alert")
+def resolve(
+    alert_id: AlertId, request: Request, session: SessionDep, principal: requires("alerts:act")
+) -> dict[str, Any]:
+    """Close an alert."""
+    _act(request, session, principal, alert_id, "resolve")
+    return alerts.alert_dict(alerts.resolve(session, alert_id, actor=principal.subject))

@@ -1,0 +1,72 @@
+"""Stripe webhooks: signed, idempotent on the event id, applied to the canonical tables."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from tenure.api.errors import Unavailable
+from tenure.api.schemas import WebhookOut
+from tenure.billing.stripe import apply_event, verify_signature
+from tenure.db.session import session_scope
+from tenure.errors import InputError
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+class WebhooksNotConfigured(Unavailable):
+    """No Stripe webhook secret is configured (HTTP 503)."""
+
+
+def _event(payload: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"the webhook body is not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise InputError("the webhook body must be a Stripe event object")
+    return event
+
+
+def _apply(engine: Engine, event: dict[str, Any]) -> tuple[str, bool]:
+    with session_scope(engine) as session:
+        return apply_event(session, event)
+
+
+@router.post(
+    "/stripe",
+    response_model=WebhookOut,
+    summary="Stripe webhook",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "parameters": [
+            {
+                "name": "Stripe-Signature",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        ],
+    },
+)
+async def stripe_webhook(request: Request) -> dict[str, Any]:
+    """Verify the Stripe-Signature header and apply the event once."""
+    secret = request.app.state.settings.stripe_webhook_secret
+    if not secret:
+        raise WebhooksNotConfigured("Stripe webhooks are off: set TENURE_STRIPE_WEBHOOK_SECRET")
+    payload = await request.body()
+    verify_signature(payload, request.headers.get("stripe-signature"), secret)
+    event = _event(payload)
+    try:
+        outcome, duplicate = await run_in_threadpool(_apply, request.app.state.engine, event)
+    except IntegrityError:  # the same event delivered twice at once: the other one applied it
+        outcome, duplicate = "applied by a concurrent delivery", True
+    return {"received": True, "event_id": event["id"], "outcome": outcome, "duplicate": duplicate}

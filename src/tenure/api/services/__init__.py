@@ -1,0 +1,1 @@
+"""Read models of the API: SQL lives here, routers stay thin."""

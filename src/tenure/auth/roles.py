@@ -1,0 +1,50 @@
+"""Roles and the permission matrix (README "API and authentication" writes it out)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+ROLES = ("admin", "manager", "csm", "analyst", "viewer")
+
+_READ = (
+    "accounts:read",
+    "scores:read",
+    "metrics:read",
+    "segments:read",
+    "alerts:read",
+    "scorecards:read",
+    "rules:read",
+)
+
+# permission -> roles holding it; "alerts:act" is limited to a csm's own accounts elsewhere.
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    **{permission: ROLES for permission in _READ},
+    "events:read": ("admin", "manager", "csm", "analyst"),
+    "alerts:act": ("admin", "manager", "csm"),
+    "alerts:act_any": ("admin", "manager"),
+    "scorecards:write": ("admin", "manager"),
+    "rules:write": ("admin", "manager"),
+    "users:manage": ("admin",),
+    "keys:manage": ("admin",),
+    "audit:read": ("admin",),
+}
+
+
+def can(role: str, permission: str) -> bool:
+    """Return whether role holds permission (unknown permissions are held by nobody)."""
+    return role in PERMISSIONS.get(permission, ())
+
+
+def permissions_of(role: str) -> list[str]:
+    """Return the permissions a role holds, sorted."""
+    return sorted(p for p, roles in PERMISSIONS.items() if role in roles)
+
+
+def require(permission: str) -> Callable[..., Any]:
+    """Return a FastAPI dependency yielding the request's Principal if it holds permission."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    from tenure.api.deps import permission_dependency
+
+    return permission_dependency(permission)

@@ -1,0 +1,199 @@
+"""JWT access tokens, rotating refresh tokens and the signing key."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.auth.models import RefreshToken, RevokedToken
+from tenure.config import Settings
+from tenure.errors import ConfigError, TenureError
+
+ALGORITHM = "HS256"
+ISSUER = "tenure"
+
+
+class AuthenticationFailed(TenureError):
+    """Credentials or a token were not accepted (HTTP 401)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a staff user or a machine client, with its role."""
+
+    subject: str
+    role: str
+    kind: str  # user | client
+    user_id: int | None = None
+    client_id: int | None = None
+    jti: str | None = None
+    family: str | None = None
+    expires_at: datetime | None = None
+
+
+def digest(token: str) -> str:
+    """Return the SHA-256 hex digest under which a random token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _key_from_file(path: str) -> str:
+    """Read the signing key file, creating it (mode 0600) when missing."""
+    key_file = Path(path)
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return key_file.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    key = key_file.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(f"signing key in {key_file} is shorter than 32 characters")
+    return key
+
+
+def signing_key(settings: Settings) -> str:
+    """Return settings.secret_key, else the generated key in DATA_DIR/secret.key."""
+    if settings.secret_key:
+        if len(settings.secret_key) < 32:
+            raise ConfigError("secret_key must be at least 32 characters long")
+        return settings.secret_key
+    return _key_from_file(str((settings.data_dir / "secret.key").resolve()))
+
+
+def _access_token(settings: Settings, principal: Principal, family: str) -> tuple[str, int]:
+    now = clock.now()
+    lifetime = settings.access_token_minutes * 60
+    claims = {
+        "iss": ISSUER,
+        "sub": principal.subject,
+        "role": principal.role,
+        "kind": principal.kind,
+        "uid": principal.user_id,
+        "cid": principal.client_id,
+        "fam": family,
+        "jti": secrets.token_hex(12),
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + lifetime,
+    }
+    return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM), lifetime
+
+
+def issue_tokens(
+    settings: Settings,
+    session: Session,
+    principal: Principal,
+    *,
+    family: str | None = None,
+    refresh: bool = True,
+) -> dict[str, Any]:
+    """Return an OAuth2 token response: a JWT access token and (unless refresh=False) a refresh token."""
+    family = family or secrets.token_hex(12)
+    access, lifetime = _access_token(settings, principal, family)
+    response: dict[str, Any] = {
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": lifetime,
+        "role": principal.role,
+    }
+    if refresh:
+        response["refresh_token"] = _store_refresh_token(settings, session, principal, family)
+    return response
+
+
+def _store_refresh_token(
+    settings: Settings, session: Session, principal: Principal, family: str
+) -> str:
+    token = "rt_" + secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        RefreshToken(
+            token_digest=digest(token),
+            family=family,
+            kind=principal.kind,
+            user_id=principal.user_id,
+            client_id=principal.client_id,
+            issued_at=now,
+            expires_at=now + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    session.flush()
+    return token
+
+
+def decode_access_token(settings: Settings, token: str) -> Principal:
+    """Verify a JWT's signature and expiry and return its Principal (no revocation check)."""
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key(settings),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={
+                "require": ["exp", "iat", "sub", "jti"],
+                "verify_exp": False,  # checked below against tenure.clock
+                "verify_iat": False,
+            },
+        )
+    except jwt.PyJWTError:
+        raise AuthenticationFailed("the access token is not valid") from None
+    if claims["exp"] <= clock.now().timestamp():
+        raise AuthenticationFailed("the access token has expired")
+    return Principal(
+        subject=str(claims["sub"]),
+        role=str(claims.get("role", "")),
+        kind=str(claims.get("kind", "user")),
+        user_id=claims.get("uid"),
+        client_id=claims.get("cid"),
+        jti=str(claims["jti"]),
+        family=claims.get("fam"),
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=clock.now().tzinfo),
+    )
+
+
+def principal_from_token(settings: Settings, session: Session, token: str) -> Principal:
+    """Return the Principal of a valid, unrevoked access token; raise AuthenticationFailed."""
+    principal = decode_access_token(settings, token)
+    if session.get(RevokedToken, principal.jti) is not None:
+        raise AuthenticationFailed("the access token has been revoked")
+    return principal
+
+
+def revoke_family(session: Session, family: str) -> int:
+    """Revoke every unrevoked refresh token of a login; return how many."""
+    result = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    return result.rowcount or 0
+
+
+def revoke_access(session: Session, principal: Principal) -> None:
+    """Revoke an access token and the refresh tokens of its login (logout)."""
+    if principal.jti and session.get(RevokedToken, principal.jti) is None:
+        expires = principal.expires_at or clock.now()
+        session.add(RevokedToken(jti=principal.jti, family=principal.family, expires_at=expires))
+    if principal.family:
+        revoke_family(session, principal.family)
+    session.flush()
+
+
+def find_refresh_token(session: Session, token: str) -> RefreshToken | None:
+    """Return the stored refresh token matching token, if any."""
+    return session.scalar(select(RefreshToken).where(RefreshToken.token_digest == digest(token)))

@@ -1,0 +1,1 @@
+"""Billing sources applied to the canonical tables (Stripe webhooks)."""

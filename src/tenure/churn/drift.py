@@ -1,0 +1,102 @@
+"""Population stability index (PSI) between the training rows and a scored day.
+
+PSI = Σ (current − reference) · ln(current / reference) over bins of the reference (deciles
+for numbers, one bin for missing values, levels for categories); shares are floored at 1e-4.
+Common reading: < 0.1 stable, 0.1–0.25 moderate shift, > 0.25 drifted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FLOOR = 1e-4
+MODERATE, DRIFTED = 0.1, 0.25
+
+
+def numeric_reference(values: pd.Series, bins: int = 10) -> dict[str, Any]:
+    """Return decile edges of the non-missing values and the reference shares per bin."""
+    x = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    present = x[~np.isnan(x)]
+    edges = (
+        np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])) if len(present) else []
+    )
+    edges = [float(e) for e in edges]
+    return {"kind": "numeric", "edges": edges, "shares": numeric_shares(x, edges)}
+
+
+def numeric_shares(x: np.ndarray, edges: list[float]) -> list[float]:
+    """Return the share of values per bin (right-closed bins on edges) plus a missing bin."""
+    x = np.asarray(x, float)
+    missing = np.isnan(x)
+    index = np.searchsorted(np.asarray(edges), x[~missing], side="left")
+    counts = np.bincount(index, minlength=len(edges) + 1).astype(float)
+    counts = np.append(counts, missing.sum())
+    return (counts / max(len(x), 1)).tolist()
+
+
+def categorical_reference(values: pd.Series) -> dict[str, Any]:
+    """Return the share of each level (missing as "(missing)")."""
+    shares = values.fillna("(missing)").astype(str).value_counts(normalize=True)
+    return {"kind": "categorical", "shares": {str(k): float(v) for k, v in shares.items()}}
+
+
+def psi(reference: list[float], current: list[float]) -> float:
+    """Return the PSI of two share vectors over the same bins."""
+    ref = np.maximum(np.asarray(reference, float), FLOOR)
+    cur = np.maximum(np.asarray(current, float), FLOOR)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def feature_psi(reference: dict[str, Any], values: pd.Series) -> float:
+    """Return the PSI of a feature's values on the scored day against its reference."""
+    if reference["kind"] == "numeric":
+        x = pd.to_numeric(values, errors="coerce").to_numpy(float)
+        return psi(reference["shares"], numeric_shares(x, reference["edges"]))
+    levels = list(reference["shares"])
+    current = values.fillna("(missing)").astype(str).value_counts(normalize=True)
+    other = float(current[~current.index.isin(levels)].sum())
+    return psi(
+        [reference["shares"][k] for k in levels] + [0.0],
+        [float(current.get(k, 0.0)) for k in levels] + [other],
+    )
+
+
+def build_references(
+    frame: pd.DataFrame, numeric: list[str], categorical: list[str]
+) -> dict[str, Any]:
+    """Return the reference bins of every model feature on the training rows."""
+    refs = {name: numeric_reference(frame[name]) for name in numeric}
+    refs.update({name: categorical_reference(frame[name]) for name in categorical})
+    return refs
+
+
+def status(value: float) -> str:
+    """Return stable, moderate or drifted for a PSI value."""
+    return "drifted" if value > DRIFTED else "moderate" if value > MODERATE else "stable"
+
+
+def drift_report(
+    references: dict[str, Any],
+    score_reference: dict[str, Any],
+    frame: pd.DataFrame,
+    scores: np.ndarray,
+) -> dict[str, Any]:
+    """Return PSI per feature and for the score, worst first, and whether the model drifted."""
+    rows = [
+        {"feature": name, "psi": feature_psi(ref, frame[name]) if name in frame else float("nan")}
+        for name, ref in references.items()
+    ]
+    rows = [dict(r, status=status(r["psi"])) for r in rows]
+    rows.sort(key=lambda r: -r["psi"] if r["psi"] == r["psi"] else 0.0)
+    score_psi = feature_psi(score_reference, pd.Series(scores))
+    drifted = [r["feature"] for r in rows if r["status"] == "drifted"]
+    return {
+        "score_psi": score_psi,
+        "score_status": status(score_psi),
+        "drifted": bool(drifted) or status(score_psi) == "drifted",
+        "drifted_features": drifted,
+        "features": rows,
+    }

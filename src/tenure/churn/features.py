@@ -1,0 +1,314 @@
+"""Churn features per (as-of day, account) as Ibis expressions: only data known at the as-of.
+
+The as-of day D is complete: the cutoff is T = D + 1 day 00:00 UTC and only rows stamped
+before T are read. Subscription rows that end at or after T are treated as still open (the
+end was not known at D), so appending future events, tickets, invoices, surveys or
+subscription changes can change no feature. An account is in the snapshot of D when its MRR
+just before T is positive (a row with started_at < T ≤ ended_at, or still open, and mrr > 0);
+accounts that already churned, or have not started paying, are left out.
+
+Usage comes from a per-account, per-day, per-event-name count table built in one scan of the
+events; each as-of then sums the 90 days before it. Counts fill with 0, averages stay NULL
+when there is nothing to average (trees route missing values; the logistic model imputes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+MAX_EVENT_NAMES = 12
+WINDOW_DAYS = 90
+EPOCH = date(1970, 1, 1)
+NUMERIC_BASE = (
+    "events_7d", "events_30d", "events_prev_30d", "events_90d", "events_trend",
+    "active_days_30d", "active_days_90d", "distinct_events_30d", "days_since_last_event",
+    "events_per_seat_7d", "events_per_seat_30d", "active_users_7d", "active_users_30d",
+    "active_user_share_30d",
+    "mrr", "mrr_change_90d", "seats", "tenure_days", "plan_changes_90d",
+    "invoices_90d", "failed_payments_7d", "failed_payments_30d", "failed_payments_90d",
+    "tickets_30d", "tickets_90d", "tickets_open", "urgent_tickets_90d",
+    "cancellation_tickets_90d", "billing_tickets_90d", "events_7d_vs_90d",
+    "resolve_hours_90d", "ticket_csat_90d",
+    "nps_last", "nps_mean_180d", "survey_csat_180d",
+)  # fmt: skip
+CATEGORICAL_BASE = ("plan", "billing_interval", "industry", "region")
+# Ticket subjects that state an intent to leave or shrink, and billing trouble (case-insensitive).
+CANCEL_PATTERN = (
+    r"(?i)(cancel|downgrad|terminat|reduce (our|the) seats|before leaving|close (our|the) account)"
+)
+BILLING_PATTERN = r"(?i)(invoice|payment|card|billing|refund|charge)"
+
+
+def event_column(name: str) -> str:
+    """Return the feature-column stem of an event name (e.g. "Report Viewed" → report_viewed)."""
+    stem = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return f"ev_{stem or 'unnamed'}"
+
+
+def event_feature_columns(names: Sequence[str]) -> list[str]:
+    """Return the per-event-name feature columns: 30-day count, per seat, and 30-vs-30 trend."""
+    kinds = ("30d", "per_seat", "share", "trend")
+    return [f"{event_column(n)}_{kind}" for n in names for kind in kinds]
+
+
+def as_of_table(as_ofs: Sequence[date]) -> ir.Table:
+    """Return a memtable of as-of days and their cutoffs (the next midnight, naive UTC)."""
+    days = sorted(set(as_ofs))
+    cutoffs = [datetime.combine(d + timedelta(days=1), time()) for d in days]
+    numbers = [(d - EPOCH).days for d in days]
+    return ibis.memtable(
+        {"as_of": days, "cutoff": cutoffs, "as_of_day": numbers},
+        schema={"as_of": "date", "cutoff": "timestamp", "as_of_day": "int64"},
+    )
+
+
+def _day_number(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Return the UTC day number (days since 1970-01-01) without a time-zone conversion."""
+    return (ts.epoch_seconds() // 86_400).cast("int64")
+
+
+def _days(value: ir.Value) -> ir.Value:
+    return ibis.interval(days=value) if isinstance(value, int) else value
+
+
+def daily_event_counts(
+    events: ir.Table, last_cutoff: datetime, first_cutoff: datetime | None = None
+) -> ir.Table:
+    """Return account_id, day, name, n: events per account, UTC day and name in the windows."""
+    start = (first_cutoff or last_cutoff) - timedelta(days=WINDOW_DAYS)
+    recent = events.filter(events.ts < last_cutoff, events.ts >= start)
+    return recent.group_by(
+        account_id=recent.account_id,
+        day=_day_number(recent.ts),
+        name=recent.name,
+    ).aggregate(n=recent.count())
+
+
+def daily_active_users(
+    events: ir.Table, last_cutoff: datetime, first_cutoff: datetime | None = None
+) -> ir.Table:
+    """Return account_id, day, contact: each contact active on a UTC day in the windows."""
+    ts = events.ts.cast("timestamp")
+    start = (first_cutoff or last_cutoff) - timedelta(days=30)
+    known = events.filter(ts < last_cutoff, ts >= start, events.contact_external_id.notnull())
+    return known.select(
+        account_id=known.account_id,
+        day=_day_number(known.ts),
+        contact=known.contact_external_id,
+    ).distinct()
+
+
+def user_features(users: ir.Table, as_ofs: ir.Table) -> ir.Table:
+    """Return distinct active contacts in the 7 and 30 days before each as-of."""
+    joined = users.join(as_ofs, [users.day <= as_ofs.as_of_day, users.day > as_ofs.as_of_day - 30])
+    age = joined.as_of_day - joined.day
+    return joined.group_by(["as_of", "account_id"]).aggregate(
+        active_users_7d=joined.contact.nunique(where=age < 7),
+        active_users_30d=joined.contact.nunique(),
+    )
+
+
+def usage_features(daily: ir.Table, as_ofs: ir.Table, names: Sequence[str]) -> ir.Table:
+    """Return usage features per (as_of, account_id) from the daily counts."""
+    joined = daily.join(
+        as_ofs,
+        [daily.day <= as_ofs.as_of_day, daily.day > as_ofs.as_of_day - WINDOW_DAYS],
+    )
+    age = joined.as_of_day - joined.day
+    n = joined.n
+    columns = {
+        "events_7d": n.sum(where=age < 7),
+        "events_30d": n.sum(where=age < 30),
+        "events_prev_30d": n.sum(where=(age >= 30) & (age < 60)),
+        "events_90d": n.sum(),
+        "active_days_30d": joined.day.nunique(where=age < 30),
+        "active_days_90d": joined.day.nunique(),
+        "distinct_events_30d": joined.name.nunique(where=age < 30),
+        "days_since_last_event": age.min(),
+    }
+    for name in names:
+        stem = event_column(name)
+        columns[f"{stem}_30d"] = n.sum(where=(joined.name == name) & (age < 30))
+        columns[f"{stem}_prev"] = n.sum(where=(joined.name == name) & (age >= 30) & (age < 60))
+    return joined.group_by(["as_of", "account_id"]).aggregate(**columns)
+
+
+def subscription_features(subs: ir.Table, as_ofs: ir.Table) -> ir.Table:
+    """Return MRR, seats, plan, interval, MRR change, tenure per (as_of, account) paying at T."""
+    j = subs.join(as_ofs, subs.started_at < as_ofs.cutoff)
+    known_end = ibis.ifelse(j.ended_at < j.cutoff, j.ended_at, ibis.null("timestamp"))
+    active = known_end.isnull() & (j.mrr > 0)
+    ago = j.cutoff - ibis.interval(days=WINDOW_DAYS)
+    was_active = (j.started_at < ago) & (j.ended_at.isnull() | (j.ended_at >= ago))
+    grouped = j.group_by(["as_of", "account_id"]).aggregate(
+        mrr=j.mrr.sum(where=active),
+        mrr_90d_ago=j.mrr.sum(where=was_active & (j.mrr > 0)),
+        seats=j.quantity.sum(where=active),
+        plan=j.plan.argmax(ibis.ifelse(active, j.mrr, -1)),
+        billing_interval=j.billing_interval.argmax(ibis.ifelse(active, j.mrr, -1)),
+        first_started=j.started_at.min(),
+        cutoff=j.cutoff.max(),
+        plan_changes_90d=j.count(where=j.started_at >= ago),
+    )
+    paying = grouped.filter(grouped.mrr > 0)
+    return paying.select(
+        "as_of",
+        "account_id",
+        "mrr",
+        "seats",
+        "plan",
+        "billing_interval",
+        "plan_changes_90d",
+        mrr_change_90d=paying.mrr - paying.mrr_90d_ago.fill_null(0),
+        tenure_days=paying.cutoff.delta(paying.first_started, unit="day"),
+    )
+
+
+def invoice_features(invoices: ir.Table, as_ofs: ir.Table) -> ir.Table:
+    """Return invoices and failed payments in the 30/90 days before each cutoff."""
+    j = invoices.join(
+        as_ofs,
+        [
+            invoices.issued_at < as_ofs.cutoff,
+            invoices.issued_at >= as_ofs.cutoff - ibis.interval(days=WINDOW_DAYS),
+        ],
+    )
+    failed = j.status == "failed"
+    recent = j.issued_at >= j.cutoff - ibis.interval(days=30)
+    return j.group_by(["as_of", "account_id"]).aggregate(
+        invoices_90d=j.count(),
+        failed_payments_90d=j.count(where=failed),
+        failed_payments_30d=j.count(where=failed & recent),
+        failed_payments_7d=j.count(
+            where=failed & (j.issued_at >= j.cutoff - ibis.interval(days=7))
+        ),
+    )
+
+
+def ticket_features(tickets: ir.Table, as_ofs: ir.Table) -> ir.Table:
+    """Return tickets opened, still open, urgent, resolution time and CSAT before each cutoff."""
+    j = tickets.join(
+        as_ofs,
+        [
+            tickets.opened_at < as_ofs.cutoff,
+            tickets.opened_at >= as_ofs.cutoff - ibis.interval(days=2 * WINDOW_DAYS),
+        ],
+    )
+    in_90 = j.opened_at >= j.cutoff - ibis.interval(days=WINDOW_DAYS)
+    closed = j.closed_at.notnull() & (j.closed_at < j.cutoff)
+    hours = j.closed_at.delta(j.opened_at, unit="minute").cast("float64") / 60.0
+    return j.group_by(["as_of", "account_id"]).aggregate(
+        tickets_30d=j.count(where=j.opened_at >= j.cutoff - ibis.interval(days=30)),
+        tickets_90d=j.count(where=in_90),
+        tickets_open=j.count(where=~closed),
+        urgent_tickets_90d=j.count(where=in_90 & j.priority.isin(["high", "urgent"])),
+        cancellation_tickets_90d=j.count(where=in_90 & j.subject.re_search(CANCEL_PATTERN)),
+        billing_tickets_90d=j.count(where=in_90 & j.subject.re_search(BILLING_PATTERN)),
+        resolve_hours_90d=hours.mean(where=in_90 & closed),
+        ticket_csat_90d=j.csat.cast("float64").mean(where=in_90 & closed),
+    )
+
+
+def survey_features(surveys: ir.Table, as_ofs: ir.Table) -> ir.Table:
+    """Return the last NPS, mean NPS and mean CSAT answer in the 180 days before each cutoff."""
+    j = surveys.join(
+        as_ofs,
+        [
+            surveys.responded_at < as_ofs.cutoff,
+            surveys.responded_at >= as_ofs.cutoff - ibis.interval(days=2 * WINDOW_DAYS),
+        ],
+    )
+    nps = j.kind == "nps"
+    return j.group_by(["as_of", "account_id"]).aggregate(
+        nps_last=j.score.argmax(ibis.ifelse(nps, j.responded_at.epoch_seconds(), -1)),
+        has_nps=j.count(where=nps),
+        nps_mean_180d=j.score.cast("float64").mean(where=nps),
+        survey_csat_180d=j.score.cast("float64").mean(where=j.kind == "csat"),
+    )
+
+
+def _left(base: ir.Table, other: ir.Table) -> ir.Table:
+    joined = base.left_join(other, [base.as_of == other.as_of, base.account_id == other.account_id])
+    return joined.drop("as_of_right", "account_id_right")
+
+
+def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
+    """Return numerator / denominator, NULL when the denominator is 0."""
+    den = denominator.cast("float64")
+    return ibis.ifelse(den > 0, numerator.cast("float64") / den, ibis.null("float64"))
+
+
+def feature_table(
+    sources: dict[str, ir.Table],
+    as_ofs: Sequence[date],
+    event_names: Sequence[str],
+) -> ir.Table:
+    """Return one row per (as_of, account paying at the as-of) with every churn feature.
+
+    `sources` holds Ibis tables: events, subscriptions, invoices, tickets, surveys, accounts.
+    """
+    grid = as_of_table(as_ofs)
+    last_cutoff = datetime.combine(max(as_ofs) + timedelta(days=1), time())
+    first_cutoff = datetime.combine(min(as_ofs) + timedelta(days=1), time())
+    daily = daily_event_counts(sources["events"], last_cutoff, first_cutoff)
+    table = subscription_features(sources["subscriptions"], grid)
+    for part in (
+        usage_features(daily, grid, event_names),
+        user_features(daily_active_users(sources["events"], last_cutoff, first_cutoff), grid),
+        invoice_features(sources["invoices"], grid),
+        ticket_features(sources["tickets"], grid),
+        survey_features(sources["surveys"], grid),
+    ):
+        table = _left(table, part)
+    accounts = sources["accounts"]
+    table = table.left_join(accounts, table.account_id == accounts.account_id).drop(
+        "account_id_right"
+    )
+    return _finish(table, event_names)
+
+
+def _finish(t: ir.Table, event_names: Sequence[str]) -> ir.Table:
+    """Fill counts with 0 and add the ratios and per-seat figures."""
+    counts = [
+        "events_7d", "events_30d", "events_prev_30d", "events_90d", "active_days_30d",
+        "active_days_90d", "distinct_events_30d", "invoices_90d", "failed_payments_30d",
+        "failed_payments_90d", "failed_payments_7d", "active_users_7d", "active_users_30d",
+        "tickets_30d", "tickets_90d", "tickets_open", "urgent_tickets_90d",
+        "cancellation_tickets_90d", "billing_tickets_90d",
+    ]  # fmt: skip
+    counts += [f"{event_column(n)}_{k}" for n in event_names for k in ("30d", "prev")]
+    t = t.mutate(**{c: t[c].fill_null(0) for c in counts})
+    derived = {
+        "events_trend": _ratio(t.events_30d, t.events_prev_30d),
+        "events_per_seat_30d": _ratio(t.events_30d, t.seats),
+        "events_per_seat_7d": _ratio(t.events_7d, t.seats),
+        "active_user_share_30d": _ratio(t.active_users_30d, t.seats),
+        "events_7d_vs_90d": _ratio(t.events_7d * 90, t.events_90d * 7),
+        "days_since_last_event": t.days_since_last_event.fill_null(WINDOW_DAYS),
+        "nps_last": ibis.ifelse(t.has_nps > 0, t.nps_last, ibis.null("int64")),
+    }
+    for name in event_names:
+        stem = event_column(name)
+        derived[f"{stem}_trend"] = _ratio(t[f"{stem}_30d"], t[f"{stem}_prev"])
+        derived[f"{stem}_per_seat"] = _ratio(t[f"{stem}_30d"], t.seats)
+        derived[f"{stem}_share"] = _ratio(t[f"{stem}_30d"], t.events_30d)
+    t = t.mutate(**derived)
+    keep = ["as_of", "account_id", "external_id", *CATEGORICAL_BASE, *_attribute_columns(t)]
+    keep += [*NUMERIC_BASE, *event_feature_columns(event_names)]
+    return t.select(*keep).order_by(["as_of", "account_id"])
+
+
+def _attribute_columns(t: ir.Table) -> list[str]:
+    return [c for c in t.columns if c.startswith("attr_")]
+
+
+def feature_columns(columns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Return (numeric, categorical) model inputs among a feature table's columns."""
+    categorical = [c for c in columns if c in CATEGORICAL_BASE or c.startswith("attr_")]
+    skip = {"as_of", "account_id", "external_id", *categorical}
+    return [c for c in columns if c not in skip], categorical

@@ -1,0 +1,153 @@
+"""Daily scoring: the champion scores every paying account of an as-of day, with reasons.
+
+Scoring reads the day's feature table (built by the `features` stage), refuses to run when
+the inputs fail the data-quality gate (the previous scores stay), and replaces that day's rows
+of `churn_score` in one transaction, so re-running a day changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, insert
+
+from tenure import clock
+from tenure.churn import drift, registry
+from tenure.churn.models import ChurnScore
+from tenure.churn.reasons import top_reasons
+from tenure.churn.snapshots import read_feature_table
+from tenure.config import Settings
+from tenure.db.session import session_scope
+from tenure.errors import InputError, NotFound
+from tenure.warehouse.catalog import EVENTS
+from tenure.warehouse.connection import open_warehouse
+
+GATE_DAYS = 3
+GATE_BASELINE_DAYS = 28
+GATE_MIN_SHARE = 0.2  # the last 3 days must hold ≥ 20 % of their usual event volume
+
+
+class ScoringRefused(InputError):
+    """The inputs of a scoring day failed the data-quality gate; earlier scores are kept."""
+
+
+def quality_gate(con: Any, as_of: date) -> dict[str, Any]:
+    """Return event volumes before the as-of; raise ScoringRefused when recent data is missing."""
+    cutoff = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+    recent_start = cutoff - timedelta(days=GATE_DAYS)
+    base_start = recent_start - timedelta(days=GATE_BASELINE_DAYS)
+    recent, baseline = con.execute(
+        f"SELECT count(*) FILTER (WHERE ts >= ?), count(*) FILTER (WHERE ts < ?) FROM {EVENTS} "
+        "WHERE ts >= ? AND ts < ?",
+        [recent_start, recent_start, base_start, cutoff],
+    ).fetchone()
+    expected = baseline / GATE_BASELINE_DAYS * GATE_DAYS
+    figures = {"events_last_3_days": int(recent), "expected_about": round(expected, 1)}
+    if recent == 0:
+        raise ScoringRefused(
+            f"scoring refused for {as_of}: no events in the {GATE_DAYS} days up to {as_of} "
+            "(is the event feed stalled?); previous scores are kept"
+        )
+    if expected > 0 and recent < GATE_MIN_SHARE * expected:
+        raise ScoringRefused(
+            f"scoring refused for {as_of}: {recent} events in the last {GATE_DAYS} days, under "
+            f"{GATE_MIN_SHARE:.0%} of the usual {expected:.0f}; previous scores are kept"
+        )
+    return figures
+
+
+def score_frame(loaded: registry.LoadedModel, features: pd.DataFrame) -> pd.DataFrame:
+    """Return account_id, probability, risk_tier, reasons for every row of a feature table."""
+    model = loaded.model
+    features = features.reset_index(drop=True)
+    probability = model.predict_proba(features)
+    contributions, _ = model.contributions(features)
+    reasons = top_reasons(contributions * model.slope, model.frame(features))
+    return pd.DataFrame(
+        {
+            "account_id": features["account_id"].astype(int).to_numpy(),
+            "probability": probability,
+            "risk_tier": model.risk_tiers(probability),
+            "reasons": reasons,
+        }
+    )
+
+
+def write_scores(
+    engine: Engine, scores: pd.DataFrame, *, as_of: date, horizon: int, version: str
+) -> int:
+    """Replace the as-of day's churn_score rows with these scores (one transaction)."""
+    now = clock.now()
+    rows = [
+        {
+            "account_id": int(a),
+            "as_of": as_of,
+            "horizon_days": horizon,
+            "model_version": version,
+            "probability": float(p),
+            "risk_tier": str(t),
+            "reasons": r,
+            "scored_at": now,
+        }
+        for a, p, t, r in zip(
+            scores["account_id"], scores["probability"], scores["risk_tier"], scores["reasons"],
+            strict=True,
+        )
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        session.execute(delete(ChurnScore).where(ChurnScore.as_of == as_of))
+        if rows:
+            session.execute(insert(ChurnScore), rows)
+    return len(rows)
+
+
+def save_drift(settings: Settings, as_of: date, report: dict[str, Any]) -> None:
+    """Keep the day's drift report in DATA_DIR/churn/drift-YYYYMMDD.json."""
+    folder = settings.data_dir / "churn"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"drift-{as_of:%Y%m%d}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+
+
+def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]:
+    """Score every paying account of the as-of day with the champion and write the scores."""
+    horizon = settings.churn_horizon_days
+    loaded = registry.load_version(settings, registry.model_name(horizon))
+    with open_warehouse(settings, read_only=True) as warehouse:
+        gate = quality_gate(warehouse.con, as_of)
+        features = read_feature_table(warehouse.con, as_of)
+    if features.empty:
+        raise InputError(f"no paying accounts on {as_of}: nothing to score")
+    scores = score_frame(loaded, features)
+    written = write_scores(engine, scores, as_of=as_of, horizon=horizon, version=loaded.version)
+    report = drift.drift_report(
+        loaded.card["drift_reference"], loaded.card["score_reference"],
+        loaded.model.frame(features), scores["probability"].to_numpy(),
+    )  # fmt: skip
+    report.update(as_of=as_of.isoformat(), model=loaded.name, model_version=loaded.version)
+    save_drift(settings, as_of, report)
+    tiers = scores["risk_tier"].value_counts()
+    return {
+        "scored": written,
+        "model_version": loaded.version,
+        "high": int(tiers.get("high", 0)),
+        "medium": int(tiers.get("medium", 0)),
+        "mean_probability": round(float(np.mean(scores["probability"])), 4),
+        "score_psi": round(report["score_psi"], 3),
+        "drifted": report["drifted"],
+        **gate,
+    }
+
+
+def scores_stage(context: Any) -> dict[str, Any]:
+    """Pipeline stage `scores`: score the as-of day with the champion (skipped without one)."""
+    try:
+        return score_day(context.settings, context.engine, context.as_of)
+    except NotFound as exc:
+        if "no champion" not in str(exc):
+            raise
+        return {"scored": 0, "skipped": "no champion churn model yet: run `tenure model train`"}

@@ -1,0 +1,61 @@
+"""The daily health stage: score every live account as of the day, in bulk, and store it."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tenure.config import Settings
+from tenure.db.session import session_scope
+from tenure.health import service
+from tenure.health.flows import score_day
+from tenure.health.inputs import population_flags, warehouse_usage
+from tenure.notifications import get_bus
+from tenure.warehouse.connection import open_warehouse
+from tenure.warehouse.pipeline import StageContext
+
+
+def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, Any]:
+    """Score every live account as of day, replace the day's rows, publish changes."""
+    started = time.perf_counter()
+    logins = list(settings.health_login_events)
+    with open_warehouse(settings, read_only=True) as warehouse:
+        usage = warehouse_usage(warehouse.con, day, logins, with_base=True)
+        available = population_flags(warehouse.con, day, logins)
+    read = time.perf_counter()
+    with session_scope(engine) as db_session:
+        scores = score_day(
+            db_session,
+            day,
+            usage,
+            available,
+            drop_points=settings.health_score_drop_points,
+            as_text=True,
+        )
+        scored = time.perf_counter()
+        service.replace_day(db_session, day, scores.rows)
+        service.store_references(db_session, day, scores.references)
+        base_stored = service.store_usage_base(db_session, day, usage)
+    for note in scores.notes:
+        get_bus().publish(note)
+    tiers = Counter(row["tier"] for row in scores.rows)
+    return {
+        "accounts": len(scores.rows),
+        "tiers": dict(sorted(tiers.items())),
+        "notifications": len(scores.notes),
+        "realtime_baseline": base_stored,
+        "seconds": {
+            "warehouse": round(read - started, 2),
+            "score": round(scored - read, 2),
+            "write": round(time.perf_counter() - scored, 2),
+        },
+    }
+
+
+def run_stage(context: StageContext) -> dict[str, Any]:
+    """Pipeline stage `health`: recompute the day's health scores."""
+    return recompute_day(context.settings, context.engine, context.as_of)

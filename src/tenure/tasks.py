@@ -1,0 +1,94 @@
+"""The task queue (Huey): SqliteHuey in the data dir by default, RedisHuey when redis_url is set.
+
+Nothing is built at import time: `build_huey(settings)` makes the instance and
+`register_tasks(huey, settings)` attaches Tenure's tasks to it, in the worker and in every
+process that enqueues (task names are module-qualified, so both sides agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import Engine
+
+from tenure import clock
+from tenure.config import Settings
+
+QUEUE_NAME = "tenure"
+TASKS_FILE = "tasks.db"
+
+
+def build_huey(settings: Settings, *, immediate: bool = False) -> Huey:
+    """Return a Huey instance: Redis when settings.redis_url is set, else SQLite in the data dir."""
+    if settings.redis_url:
+        return RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False, immediate=immediate)
+    settings.ensure_data_dir()
+    path = settings.data_dir / TASKS_FILE
+    return SqliteHuey(QUEUE_NAME, filename=str(path), results=False, immediate=immediate)
+
+
+@dataclass
+class Tasks:
+    """Tenure's tasks bound to one Huey instance; calling one enqueues it."""
+
+    huey: Huey
+    deliver_alerts: Any
+    alerts_tick: Any
+    alerts_digest: Any
+
+
+def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None) -> Tasks:
+    """Attach Tenure's tasks to huey; the engine is created on first use when not given."""
+    engines: list[Engine] = [engine] if engine is not None else []
+
+    def app_engine() -> Engine:
+        if not engines:
+            from tenure.db.session import get_engine
+
+            engines.append(get_engine(settings))
+        return engines[0]
+
+    @huey.task(name="deliver_alerts")
+    def deliver_alerts() -> dict[str, int]:
+        """Send every due alert delivery; come back when the next retry is due."""
+        from tenure.alerts import outbox
+        from tenure.alerts.delivery import deliver_due
+        from tenure.db.session import session_scope
+
+        report = deliver_due(app_engine(), settings)
+        with session_scope(app_engine()) as session:
+            due = outbox.next_due_at(session, settings.alert_delivery_lease_seconds)
+        if due is not None and due - clock.now() < timedelta(minutes=1):
+            deliver_alerts.schedule(delay=max(0.0, (due - clock.now()).total_seconds()))
+        return report.as_dict()
+
+    @huey.periodic_task(crontab(minute="*"), name="alerts_tick")
+    def alerts_tick() -> dict[str, int]:
+        """Every minute: wake snoozed alerts, escalate overdue ones, send what is due."""
+        from tenure.alerts.delivery import deliver_due
+        from tenure.alerts.flows import tick
+        from tenure.alerts.routing import routing_from_settings
+        from tenure.db.session import session_scope
+
+        with session_scope(app_engine()) as session:
+            changes = tick(session, routing_from_settings(settings))
+        return {**changes, **deliver_due(app_engine(), settings).as_dict()}
+
+    @huey.periodic_task(
+        crontab(minute="0", hour=str(settings.alert_digest_hour)), name="alerts_digest"
+    )
+    def alerts_digest() -> dict[str, int]:
+        """Once a day: queue each owner's digest and send it."""
+        from tenure.alerts.delivery import deliver_due
+        from tenure.alerts.digest import queue_digests
+        from tenure.alerts.routing import routing_from_settings
+        from tenure.db.session import session_scope
+
+        with session_scope(app_engine()) as session:
+            queued = queue_digests(session, clock.now().date(), routing_from_settings(settings))
+        return {"digests": queued, **deliver_due(app_engine(), settings).as_dict()}
+
+    return Tasks(huey, deliver_alerts, alerts_tick, alerts_digest)

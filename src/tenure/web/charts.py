@@ -1,0 +1,262 @@
+"""Plotly figure specs (plain dicts) for the dashboard; the browser draws them from data-*."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+INK, MUTED, GRID = "#1f2937", "#6b7280", "#eef0f3"
+COLOURS = {
+    "new": "#2563eb",
+    "expansion": "#16a34a",
+    "reactivation": "#0891b2",
+    "contraction": "#f59e0b",
+    "churn": "#dc2626",
+    "mrr": "#111827",
+    "nrr": "#7c3aed",
+    "grr": "#0d9488",
+    "logo": "#dc2626",
+}
+TIER_COLOURS = {
+    "green": "#16a34a",
+    "yellow": "#eab308",
+    "red": "#dc2626",
+    "low": "#16a34a",
+    "medium": "#f59e0b",
+    "high": "#dc2626",
+}
+TIER_ORDER = ("red", "yellow", "green", "high", "medium", "low")
+FALLBACK = ("#2563eb", "#7c3aed", "#0d9488", "#f59e0b", "#db2777", "#64748b")
+
+
+def layout(**extra: Any) -> dict[str, Any]:
+    """Return the shared look: small margins, light grid, legend on top, system font."""
+    base: dict[str, Any] = {
+        "margin": {"l": 48, "r": 16, "t": 28, "b": 36},
+        "font": {"family": "Inter, system-ui, sans-serif", "size": 12, "color": INK},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": {"gridcolor": GRID, "linecolor": GRID, "automargin": True},
+        "yaxis": {"gridcolor": GRID, "zerolinecolor": "#d1d5db", "automargin": True},
+        "legend": {
+            "orientation": "h",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "x": 0,
+            "font": {"size": 11},
+        },
+        "hovermode": "x unified",
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return base
+
+
+def figure(data: list[dict[str, Any]], **layout_extra: Any) -> dict[str, Any]:
+    """Return a figure spec."""
+    return {"data": data, "layout": layout(**layout_extra)}
+
+
+def tier_colour(tier: str, index: int = 0) -> str:
+    """Return the colour of a tier name (green/yellow/red, low/medium/high), else a palette one."""
+    return TIER_COLOURS.get(tier.lower(), FALLBACK[index % len(FALLBACK)])
+
+
+def mrr_movements(months: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return stacked bars of each month's MRR movements with the month-end MRR as a line."""
+    x = [m["month"] for m in months]
+    bars = []
+    for key in ("new", "expansion", "reactivation", "contraction", "churn"):
+        sign = -1 if key in ("contraction", "churn") else 1
+        bars.append(
+            {
+                "type": "bar",
+                "name": key,
+                "x": x,
+                "y": [sign * (m.get(key) or 0) for m in months],
+                "marker": {"color": COLOURS[key]},
+                "hovertemplate": "%{y:,.0f}",
+            }
+        )
+    line = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": "MRR",
+        "x": x,
+        "y": [m.get("mrr_end") for m in months],
+        "yaxis": "y2",
+        "line": {"color": COLOURS["mrr"], "width": 2.5},
+        "hovertemplate": "%{y:,.0f}",
+    }
+    return figure(
+        [*bars, line],
+        barmode="relative",
+        yaxis={"title": {"text": "movement"}, "tickformat": ".3~s"},
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "tickformat": ".3~s"},
+        margin={"r": 48},
+    )
+
+
+def retention_rates(months: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return NRR, GRR and logo churn per month as lines (percentages)."""
+    x = [m["month"] for m in months]
+    series = (("nrr", "NRR"), ("grr", "GRR"), ("logo_churn_rate", "logo churn"))
+    data = []
+    for key, name in series:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": x,
+                "y": [m.get(key) for m in months],
+                "yaxis": "y2" if key == "logo_churn_rate" else "y",
+                "line": {"color": COLOURS["logo" if key == "logo_churn_rate" else key]},
+                "hovertemplate": "%{y:.1%}",
+            }
+        )
+    return figure(
+        data,
+        yaxis={"tickformat": ".0%"},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "tickformat": ".1%",
+            "rangemode": "tozero",
+        },
+        margin={"r": 48},
+    )
+
+
+def tier_bars(counts: dict[str, int], title: str = "accounts") -> dict[str, Any]:
+    """Return a horizontal bar per tier."""
+    order = sorted(counts, key=lambda t: TIER_ORDER.index(t) if t in TIER_ORDER else 99)
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": order,
+            "x": [counts[t] for t in order],
+            "marker": {"color": [tier_colour(t, i) for i, t in enumerate(order)]},
+            "hovertemplate": "%{x:,} " + title + "<extra></extra>",
+            "text": [f"{counts[t]:,}" for t in order],
+            "textposition": "auto",
+        }
+    ]
+    return figure(data, hovermode="closest", showlegend=False, margin={"l": 64, "b": 24})
+
+
+def line_history(
+    x: Sequence[Any], y: Sequence[Any], *, name: str, colour: str, fmt: str = ",.0f", **axis: Any
+) -> dict[str, Any]:
+    """Return one filled line over time (MRR, health, churn probability history)."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers" if len(x) < 40 else "lines",
+            "name": name,
+            "x": list(x),
+            "y": list(y),
+            "line": {"color": colour, "width": 2.5, "shape": "hv" if name == "MRR" else "linear"},
+            "fill": "tozeroy",
+            "fillcolor": colour + "1f",
+            "hovertemplate": "%{y:" + fmt + "}<extra></extra>",
+        }
+    ]
+    return figure(data, showlegend=False, yaxis=axis or {}, margin={"t": 8})
+
+
+HEAT_CUTS = (0.995, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.25)  # heat-10 … heat-1
+
+
+def heat_class(value: float | None) -> str:
+    """Return the CSS class of a retention cell: finer steps near 100 %, heat-over above it."""
+    if value is None:
+        return "heat-none"
+    if value > 1.005:
+        return "heat-over"
+    level = next((10 - i for i, cut in enumerate(HEAT_CUTS) if value >= cut), 0)
+    return f"heat-{level}"
+
+
+def reliability(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return the reliability curve: mean predicted vs observed churn per bin, with the diagonal."""
+    x = [p["predicted"] for p in points]
+    top = min(1.0, 1.15 * max([*x, *(p["observed"] for p in points), 0.01]))
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "perfect",
+            "x": [0, top],
+            "y": [0, top],
+            "line": {"color": "#9ca3af", "dash": "dot"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "model",
+            "x": x,
+            "y": [p["observed"] for p in points],
+            "line": {"color": COLOURS["nrr"], "width": 2.5},
+        },
+    ]
+    return figure(
+        data,
+        hovermode="closest",
+        xaxis={"title": {"text": "predicted"}, "tickformat": ".0%", "range": [0, top]},
+        yaxis={"title": {"text": "observed"}, "tickformat": ".0%", "range": [0, top]},
+    )
+
+
+def lift(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return the lift per decile (1 = no better than random)."""
+    data = [
+        {
+            "type": "bar",
+            "x": [str(p["decile"]) for p in points],
+            "y": [p["lift"] for p in points],
+            "marker": {"color": COLOURS["new"]},
+            "hovertemplate": "decile %{x}: lift %{y:.2f}<extra></extra>",
+        }
+    ]
+    return figure(data, showlegend=False, hovermode="closest", xaxis={"title": {"text": "decile"}})
+
+
+def importance(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return mean |SHAP| per feature as horizontal bars, largest on top."""
+    ordered = list(reversed(rows))
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": [r["feature"] for r in ordered],
+            "x": [r["mean_abs_contribution"] for r in ordered],
+            "marker": {"color": COLOURS["nrr"]},
+            "hovertemplate": "%{y}: %{x:.3f}<extra></extra>",
+        }
+    ]
+    return figure(data, showlegend=False, hovermode="closest", margin={"l": 170})
+
+
+def drift(psi: dict[str, float]) -> dict[str, Any]:
+    """Return PSI per feature as bars, coloured by the usual 0.1 / 0.25 thresholds."""
+    names = sorted(psi, key=lambda k: psi[k])
+    colours = [
+        "#dc2626" if psi[n] >= 0.25 else "#f59e0b" if psi[n] >= 0.1 else "#16a34a" for n in names
+    ]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": names,
+            "x": [psi[n] for n in names],
+            "marker": {"color": colours},
+            "hovertemplate": "%{y}: PSI %{x:.3f}<extra></extra>",
+        }
+    ]
+    return figure(data, showlegend=False, hovermode="closest", margin={"l": 160})

@@ -1,0 +1,211 @@
+"""The dashboard's pages: `build_router(settings)` is included by `tenure.api.app.create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.config import Settings
+from tenure.errors import InputError, NotFound
+from tenure.metrics.currency import settings_rates
+from tenure.web import alerts, charts, model_card, overview, profile, service
+from tenure.web.actions import add_action_routes
+from tenure.web.live import add_live_routes
+from tenure.web.rendering import Dashboard, build_templates, login_redirect
+from tenure.web.session import Viewer
+
+Build = Callable[[Session, Viewer], tuple[str, dict[str, Any]]]
+
+
+def _money(settings: Settings) -> service.Money:
+    return service.Money(settings.reporting_currency, settings_rates(settings.fx_rates))
+
+
+def show(ui: Dashboard, request: Request, page: str, build: Build) -> Response:
+    """Render a page for the logged-in viewer; bad input and missing things get a clear page."""
+    with ui.db(request) as db:
+        viewer = ui.viewer(request, db)
+        if viewer is None:
+            return login_redirect(request)
+        try:
+            template, context = build(db, viewer)
+        except NotFound as exc:
+            return ui.error(request, viewer, 404, str(exc))
+        except InputError as exc:
+            return ui.error(request, viewer, 400, str(exc))
+        return ui.render(request, template, {"page": page, **context}, viewer=viewer)
+
+
+def overview_context(ui: Dashboard, db: Session) -> dict[str, Any]:
+    """Return the overview: KPIs, movements and rates charts, tiers, the accounts most at risk."""
+    months = overview.monthly_figures(db_session=db, settings=ui.settings)
+    tiers = service.tier_distribution(db_session=db)
+    health_counts = {t: v["accounts"] for t, v in tiers["health"].items()}
+    money = _money(ui.settings)
+    return {
+        "months": months,
+        "kpis": overview.kpis(months),
+        "movements_chart": charts.mrr_movements(months) if months else None,
+        "rates_chart": charts.retention_rates(months) if months else None,
+        "tiers": tiers,
+        "health_chart": charts.tier_bars(health_counts) if health_counts else None,
+        "risk_chart": charts.tier_bars(tiers["risk"]) if tiers["risk"] else None,
+        "at_risk": service.at_risk_accounts(db_session=db, money=money, now=clock.now()),
+    }
+
+
+def accounts_context(ui: Dashboard, db: Session, request: Request) -> dict[str, Any]:
+    """Return one page of the filtered accounts list and the filter choices."""
+    filters = service.parse_filters(request.query_params)
+    result = service.list_accounts(
+        db_session=db, filters=filters, money=_money(ui.settings), now=clock.now()
+    )
+    return {
+        "result": result,
+        "filters": filters,
+        "owners": service.owners(db_session=db),
+        "tiers": service.tiers(db_session=db),
+        "sorts": service.SORTS,
+    }
+
+
+def account_context(ui: Dashboard, db: Session, account_id: int) -> dict[str, Any]:
+    """Return the account 360 with its charts."""
+    view = profile.account_360(
+        db_session=db, account_id=account_id, money=_money(ui.settings), now=clock.now()
+    )
+    mrr = view["mrr_history"]
+    health, churn = view["health_history"], view["churn_history"]
+    view["mrr_chart"] = charts.line_history(
+        [p["month"] for p in mrr], [p["mrr"] for p in mrr], name="MRR", colour="#2563eb"
+    )
+    view["health_chart"] = (
+        charts.line_history(
+            [h.as_of for h in health],
+            [h.score for h in health],
+            name="health",
+            colour="#16a34a",
+            range=[0, 100],
+        )
+        if len(health) > 1
+        else None
+    )
+    view["churn_chart"] = (
+        charts.line_history(
+            [c.as_of for c in churn],
+            [c.probability for c in churn],
+            name="churn probability",
+            colour="#dc2626",
+            fmt=".1%",
+            tickformat=".0%",
+            rangemode="tozero",
+        )
+        if len(churn) > 1
+        else None
+    )
+    return view
+
+
+def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the overview, the accounts list (with its HTMX partial) and the account 360."""
+
+    @router.get("/")
+    def overview_page(request: Request) -> Response:
+        return show(
+            ui, request, "overview", lambda db, _v: ("overview.html", overview_context(ui, db))
+        )
+
+    @router.get("/accounts")
+    def accounts_page(request: Request) -> Response:
+        def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            context = accounts_context(ui, db, request)
+            partial = request.headers.get("hx-target") == "account-rows"
+            return ("_account_rows.html" if partial else "accounts.html"), context
+
+        return show(ui, request, "accounts", build)
+
+    @router.get("/accounts/{account_id}")
+    def account_page(request: Request, account_id: int) -> Response:
+        return show(
+            ui,
+            request,
+            "accounts",
+            lambda db, _v: ("account.html", account_context(ui, db, account_id)),
+        )
+
+    @router.get("/accounts/{account_id}/events")
+    def account_events(request: Request, account_id: int) -> Response:
+        def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            events = profile.recent_events(db_session=db, account_id=account_id)
+            return "_account_events.html", {"events": events}
+
+        return show(ui, request, "accounts", build)
+
+
+def add_alert_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the alerts inbox (a csm sees their own accounts' alerts) and its HTMX partial."""
+
+    @router.get("/alerts")
+    def alerts_page(request: Request, status: str = "active") -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            owner = viewer.email if viewer.role == "csm" else None
+            rows = alerts.inbox(db_session=db, status=status or None, owner=owner)
+            partial = request.headers.get("hx-target") == "alert-rows"
+            context = {"alerts": rows, "status": status, "statuses": alerts.STATUSES}
+            return ("_alert_rows.html" if partial else "alerts.html"), context
+
+        return show(ui, request, "alerts", build)
+
+
+def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the business-wide reports: cohorts, segments, churn model, data quality."""
+
+    @router.get("/cohorts")
+    def cohorts_page(request: Request, matrix: str = "logo") -> Response:
+        def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            if matrix not in ("logo", "net_mrr", "gross_mrr"):
+                raise InputError(f"matrix must be logo, net_mrr or gross_mrr, got {matrix!r}")
+            report = overview.cohort_matrix(db_session=db, settings=ui.settings)
+            return "cohorts.html", {"report": report, "matrix": matrix}
+
+        return show(ui, request, "cohorts", build)
+
+    @router.get("/segments")
+    def segments_page(request: Request) -> Response:
+        def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            found = overview.segments(db_session=db, settings=ui.settings)
+            return "segments.html", {"segments": found}
+
+        return show(ui, request, "segments", build)
+
+    @router.get("/model")
+    def model_page(request: Request) -> Response:
+        def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "model.html", model_card.model_context(ui.settings, db)
+
+        return show(ui, request, "model", build)
+
+    @router.get("/quality")
+    def quality_page(request: Request) -> Response:
+        def build(_db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            report = overview.data_quality(engine=ui.engine(request), settings=ui.settings)
+            return "quality.html", {"report": report}
+
+        return show(ui, request, "quality", build)
+
+
+def build_router(settings: Settings) -> APIRouter:
+    """Return the dashboard router (HTML pages, HTMX partials, actions, live events)."""
+    ui = Dashboard(settings=settings, templates=build_templates())
+    router = APIRouter(include_in_schema=False)
+    add_account_routes(router, ui)
+    add_alert_routes(router, ui)
+    add_report_routes(router, ui)
+    add_action_routes(router, ui)
+    add_live_routes(router, ui)
+    return router

@@ -1,0 +1,168 @@
+"""Segment-compatible tracking: write keys, field mapping, durable dedupe, size limit."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tenure.auth import service
+from tenure.db.session import session_scope
+from tenure.events.models import InboxEvent
+from tenure.notifications import get_bus
+
+
+@pytest.fixture
+def write_key(app_engine: Any) -> str:
+    """Return a fresh write key."""
+    with session_scope(app_engine) as session:
+        _, key = service.create_write_key(session, "website")
+    return key
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+def _inbox(engine: Any) -> list[InboxEvent]:
+    with session_scope(engine) as session:
+        return list(session.scalars(sa.select(InboxEvent).order_by(InboxEvent.id)))
+
+
+def test_track_is_stored_before_ack_and_deduplicated(
+    client: TestClient, app_engine: Any, write_key: str
+) -> None:
+    """A track call lands in the inbox; the same messageId again is accepted and ignored."""
+    message = {
+        "type": "track",
+        "messageId": "ajs-msg-1",
+        "event": "Report Exported",
+        "userId": "user-7",
+        "properties": {"format": "csv", "account_id": "ACME"},
+        "timestamp": "2025-06-30T09:15:00+02:00",
+    }
+    first = client.post("/v1/track", json=message, headers=_auth(write_key))
+    assert first.json() == {"success": True, "accepted": 1, "duplicates": 0}
+    again = client.post("/v1/track", json=message, headers=_auth(write_key))
+    assert again.json() == {"success": True, "accepted": 0, "duplicates": 1}
+    [event] = _inbox(app_engine)
+    assert (event.message_id, event.name, event.account_external_id) == (
+        "ajs-msg-1",
+        "Report Exported",
+        "ACME",
+    )
+    assert event.contact_external_id == "user-7" and event.source == "segment"
+    assert event.ts.isoformat() == "2025-06-30T07:15:00+00:00"
+    assert event.properties == {"format": "csv", "account_id": "ACME"}
+
+
+def test_batch_maps_every_call_type(client: TestClient, app_engine: Any, write_key: str) -> None:
+    """identify → traits, group → groupId, page → name; duplicates inside a batch count once."""
+    batch = {
+        "batch": [
+            {"type": "identify", "messageId": "m1", "userId": "u1", "traits": {"account_id": "A"}},
+            {
+                "type": "group",
+                "messageId": "m2",
+                "userId": "u1",
+                "groupId": "B",
+                "traits": {"seats": 4},
+            },
+            {"type": "page", "messageId": "m3", "anonymousId": "anon-1", "name": "Pricing"},
+            {"type": "track", "messageId": "m3", "event": "dup", "userId": "u1"},
+        ],
+        "context": {"groupId": "C"},
+    }
+    response = client.post("/v1/batch", json=batch, headers=_auth(write_key))
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "accepted": 3, "duplicates": 1}
+    rows = {e.message_id: e for e in _inbox(app_engine)}
+    assert (rows["m1"].name, rows["m1"].account_external_id) == ("identify", "C")
+    assert (rows["m2"].name, rows["m2"].properties) == ("group", {"seats": 4})
+    assert (rows["m3"].name, rows["m3"].contact_external_id) == ("page", "anon-1")
+    assert rows["m3"].properties == {"name": "Pricing"}
+
+
+def test_group_call_uses_group_id_when_no_context(
+    client: TestClient, app_engine: Any, write_key: str
+) -> None:
+    """Without context.groupId a group call's groupId names the account."""
+    body = {"messageId": "g1", "userId": "u", "groupId": "ACC-9", "traits": {"name": "Acme"}}
+    assert client.post("/v1/group", json=body, headers=_auth(write_key)).status_code == 200
+    assert _inbox(app_engine)[0].account_external_id == "ACC-9"
+
+
+def test_bad_messages_are_400_and_nothing_lands(
+    client: TestClient, app_engine: Any, write_key: str
+) -> None:
+    """A message without an account fails the whole batch with a message naming it."""
+    batch = {
+        "batch": [
+            {"type": "track", "messageId": "ok", "event": "e", "context": {"groupId": "A"}},
+            {"type": "track", "messageId": "lost", "event": "e", "userId": "u"},
+        ]
+    }
+    response = client.post("/v1/batch", json=batch, headers=_auth(write_key))
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("message 1 (lost): no account")
+    untyped = client.post("/v1/batch", json={"batch": [{"event": "e"}]}, headers=_auth(write_key))
+    assert untyped.status_code == 400 and "needs a type" in untyped.json()["detail"]
+    nameless = client.post("/v1/track", json={"groupId": "A"}, headers=_auth(write_key))
+    assert nameless.status_code == 400
+    assert _inbox(app_engine) == []
+
+
+def test_write_key_required(client: TestClient, write_key: str) -> None:
+    """No key or an unknown key is a 401 with a Basic challenge."""
+    body = {"event": "e", "context": {"groupId": "A"}}
+    for headers in ({}, _auth("wk_unknown")):
+        response = client.post("/v1/track", json=body, headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith("Basic")
+
+
+def test_oversized_batch_is_413(
+    client: TestClient, app_engine: Any, write_key: str, app_settings: Any
+) -> None:
+    """A body past max_request_bytes is refused with 413 problem+json, by header or by stream."""
+    message = {"type": "track", "event": "e", "context": {"groupId": "A"}, "properties": {}}
+    message["properties"]["blob"] = "x" * 1000
+    count = app_settings.max_request_bytes // 1000 + 10
+    body = json.dumps({"batch": [{**message, "messageId": str(i)} for i in range(count)]})
+    response = client.post(
+        "/v1/batch",
+        content=body,
+        headers={**_auth(write_key), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert str(app_settings.max_request_bytes) in response.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit applies while reading
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536].encode()
+
+    streamed = client.post(
+        "/v1/batch",
+        content=chunks(),
+        headers={**_auth(write_key), "Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert _inbox(app_engine) == []
+
+
+def test_known_accounts_get_a_live_notification(
+    client: TestClient, app_engine: Any, write_key: str, make_account: Any
+) -> None:
+    """After the events are stored, subscribers hear events_recorded for each known account."""
+    with session_scope(app_engine) as session:
+        account_id = make_account(session, "LIVE").id
+    with get_bus().subscribe() as subscription:
+        body = {"event": "Login", "userId": "u", "context": {"groupId": "LIVE"}}
+        client.post("/v1/track", json=body, headers=_auth(write_key))
+        notes = [n for n in subscription.drain() if n.kind == "events_recorded"]
+    assert [(n.account_id, n.payload["count"]) for n in notes] == [(account_id, 1)]

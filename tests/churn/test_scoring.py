@@ -1,0 +1,165 @@
+"""Daily scoring: every paying account scored with reasons, idempotent, refused on stale data."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from tenure.churn.models import ChurnScore
+from tenure.churn.reasons import reason_text, top_reasons
+from tenure.churn.scoring import ScoringRefused, score_day
+from tenure.cli.main import app
+from tenure.db.session import get_engine
+from tenure.warehouse.connection import open_warehouse
+from tenure.warehouse.pipeline import StageContext, select_stages
+from tenure.warehouse.stages.features import features_stage
+
+from .conftest import LAST_DAY, copy_book
+
+
+def _scores(engine) -> list[tuple[int, float, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(ChurnScore.account_id, ChurnScore.probability, ChurnScore.risk_tier)
+            .where(ChurnScore.as_of == LAST_DAY)
+            .order_by(ChurnScore.account_id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_scores_every_paying_account_and_rerunning_changes_nothing(
+    trained_book: Path, tmp_path: Path
+) -> None:
+    """One row per account of the feature table; a second run replaces them identically."""
+    settings = copy_book(trained_book, tmp_path)
+    engine = get_engine(settings)
+    first = _scores(engine)
+    with open_warehouse(settings, read_only=True) as warehouse:
+        (paying,) = warehouse.con.execute("SELECT count(*) FROM features_20250630").fetchone()
+    assert len(first) == paying > 300
+    assert {tier for _, _, tier in first} == {"low", "medium", "high"}
+    summary = score_day(settings, engine, LAST_DAY)
+    assert summary["scored"] == paying and summary["model_version"] == "1"
+    assert _scores(engine) == first
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(ChurnScore)).scalar()
+    assert total == paying
+    engine.dispose()
+
+
+def test_stale_inputs_refuse_scoring_and_keep_previous_scores(
+    trained_book: Path, tmp_path: Path
+) -> None:
+    """Ten days after the last event the gate refuses with a clear error; nothing is replaced."""
+    settings = copy_book(trained_book, tmp_path)
+    engine = get_engine(settings)
+    before = _scores(engine)
+    late = LAST_DAY + timedelta(days=10)
+    features_stage(StageContext(settings=settings, engine=engine, as_of=late))
+    with pytest.raises(ScoringRefused, match="no events in the 3 days up to 2025-07-10"):
+        score_day(settings, engine, late)
+    assert _scores(engine) == before
+    with engine.connect() as conn:
+        days = conn.execute(select(ChurnScore.as_of).distinct()).scalars().all()
+    assert days == [LAST_DAY]
+    engine.dispose()
+
+
+def test_reasons_are_plain_language_and_ordered_by_strength() -> None:
+    """Texts for the usual drivers; top 3 up and top 2 down, strongest first."""
+    import pandas as pd
+
+    assert reason_text("ev_login_trend", 0.4) == "login down 60 % vs previous 30 days"
+    assert reason_text("failed_payments_90d", 2) == "2 failed payments in the last 90 days"
+    assert reason_text("failed_payments_30d", 1) == "1 failed payment in the last 30 days"
+    assert reason_text("days_since_last_event", 12) == "no activity for 12 days"
+    assert reason_text("nps_last", 3) == "last NPS answer 3 (detractor)"
+    assert reason_text("plan", "starter") == "plan: starter"
+    contributions = pd.DataFrame(
+        [[0.9, -0.1, 0.3, -0.7, 0.05, 0.2]], columns=["a", "b", "c", "d", "e", "f"]
+    )
+    features = pd.DataFrame([[1, 2, 3, 4, 5, 6]], columns=list("abcdef"))
+    (reasons,) = top_reasons(contributions, features)
+    assert [r["feature"] for r in reasons] == ["a", "d", "c", "f", "b"]
+    assert reasons[1] == {"feature": "d", "value": 4, "contribution": -0.7, "text": "d 4"}
+
+
+def test_scores_cli_top_and_show(trained_book: Path, tmp_path: Path) -> None:
+    """`scores top --json` is one JSON array sorted by risk; `scores show` explains one account."""
+    settings = copy_book(trained_book, tmp_path)
+    runner = CliRunner()
+    base = ["--data-dir", str(settings.data_dir)]
+    result = runner.invoke(app, [*base, "scores", "top", "--n", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    top = json.loads(result.stdout)
+    assert len(top) == 5
+    assert [r["probability"] for r in top] == sorted((r["probability"] for r in top), reverse=True)
+    assert top[0]["reasons"] and top[0]["reasons"][0]["text"]
+    shown = runner.invoke(app, [*base, "scores", "show", top[0]["external_id"]])
+    assert shown.exit_code == 0, shown.output
+    assert "churn probability" in shown.stdout and "risk (" in shown.stdout
+    table = runner.invoke(app, [*base, "scores", "top", "--n", "3"])
+    assert table.exit_code == 0 and top[0]["external_id"] in table.stdout
+    missing = runner.invoke(app, [*base, "scores", "show", "acc_nobody"])
+    assert missing.exit_code == 4 and "no churn score" in missing.output
+
+
+def test_scores_without_a_model_say_what_to_do(churn_book: Path, tmp_path: Path) -> None:
+    """No champion yet: score_day raises a clear NotFound; the pipeline stage skips politely."""
+    settings = copy_book(churn_book, tmp_path)
+    from tenure.churn.scoring import scores_stage
+    from tenure.errors import NotFound
+
+    engine = get_engine(settings)
+    with pytest.raises(NotFound, match="tenure model train"):
+        score_day(settings, engine, LAST_DAY)
+    context = StageContext(settings=settings, engine=engine, as_of=LAST_DAY)
+    assert scores_stage(context) == {
+        "scored": 0,
+        "skipped": "no champion churn model yet: run `tenure model train`",
+    }
+
+
+def test_pipeline_runs_features_then_scores_after_sync() -> None:
+    """The daily pipeline has the two stages, right after sync."""
+    stages = select_stages()
+    assert stages[:3] == ["sync", "features", "scores"]
+
+
+def test_write_scores_replaces_the_day_on_sqlite_and_postgres(any_engine) -> None:
+    """The replacing write is idempotent on both app-DB backends."""
+    from datetime import UTC, date, datetime
+
+    import pandas as pd
+
+    from tenure.accounts.models import Account
+    from tenure.churn.scoring import write_scores
+    from tenure.db.session import session_scope
+
+    with session_scope(any_engine) as session:
+        accounts = [
+            Account(external_id=f"a{i}", name=f"A{i}", created_at=datetime(2024, 1, 1, tzinfo=UTC))
+            for i in range(3)
+        ]
+        session.add_all(accounts)
+        session.flush()
+        ids = [a.id for a in accounts]
+    reasons = [{"feature": "seats", "value": 3, "contribution": 0.5, "text": "3 seats"}]
+    scores = pd.DataFrame(
+        {"account_id": ids, "probability": [0.1, 0.5, 0.9], "risk_tier": ["low", "medium", "high"],
+         "reasons": [reasons] * 3}
+    )  # fmt: skip
+    day = date(2025, 6, 30)
+    for _ in range(2):
+        assert write_scores(any_engine, scores, as_of=day, horizon=90, version="7") == 3
+    with any_engine.connect() as conn:
+        rows = conn.execute(
+            select(ChurnScore.probability, ChurnScore.reasons).order_by(ChurnScore.probability)
+        ).all()
+    assert [r[0] for r in rows] == [0.1, 0.5, 0.9]
+    assert rows[2][1] == reasons
