@@ -43,7 +43,7 @@ demo: install
 	@TENURE_PASSWORD="$$(cat $(DEMO_DIR)/demo-password)" $(BIN)/tenure --data-dir $(DEMO_DIR) users create $(DEMO_LOGIN) --role admin --exist-ok
 	@echo
 	@echo "Tenure dashboard: http://127.0.0.1:$(DEMO_PORT)/  (log in as $(DEMO_LOGIN), password $$(cat $(DEMO_DIR)/demo-password)); Ctrl-C stops it"
-	TENURE_SECURE_COOKIES=false $(BIN)/tenure --data-dir $(DEMO_DIR) serve --port $(DEMO_PORT)
+	TENURE_SECURE_COOKIES=false TENURE_LOG_LEVEL=ERROR $(BIN)/tenure --data-dir $(DEMO_DIR) serve --port $(DEMO_PORT)
 
 test: install lint
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
