@@ -12,7 +12,7 @@ DEMO_PORT ?= 8000
 
 .PHONY: install demo test lint bench clean
 
-ASSETS := src/tenure/web/static/vendor/htmx.min.js
+ASSETS := src/tenure/web/static/vendor/swagger-ui-bundle.js
 
 install: $(STAMP) $(ASSETS)
 

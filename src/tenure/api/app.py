@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
@@ -46,14 +48,32 @@ def _include_routers(app: FastAPI, settings: Settings) -> None:
 
 
 def _include_dashboard(app: FastAPI, settings: Settings) -> None:
-    """Add the dashboard's routes and static files when the web package provides them."""
+    """Add the dashboard's routes when the web package provides them."""
     if importlib.util.find_spec("tenure.web.routes") is not None:
         from tenure.web.routes import build_router
 
         app.include_router(build_router(settings))
+
+
+def _mount_static(app: FastAPI) -> None:
+    """Serve the dashboard's and /docs' static files at /static."""
     static = Path(__file__).resolve().parent.parent / "web" / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
+
+
+def _add_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at /docs from the app's own static files (no CDN)."""
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Tenure API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
 
 def _inbox_lock(engine: Any) -> Any:
@@ -85,7 +105,7 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
         title="Tenure",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -94,9 +114,11 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
     app.state.registry = CollectorRegistry()
     app.state.inbox_lock = _inbox_lock(app.state.engine)
     install_error_handlers(app)
+    _add_docs(app)
     _include_routers(app, settings)
     if dashboard:
         _include_dashboard(app, settings)
+    _mount_static(app)
     app.add_middleware(RequestMetrics, registry=app.state.registry)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)

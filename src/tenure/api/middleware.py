@@ -20,11 +20,10 @@ CSP = (
     " connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self';"
     " form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI (/docs) loads its bundle from a CDN and starts with an inline script.
+# Swagger UI (/docs) is served from static/vendor but starts with an inline script.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net;"
-    " style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com;"
-    " frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self';"
+    " img-src 'self' data:; frame-ancestors 'none'"
 )
 
 

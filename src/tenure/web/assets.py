@@ -1,7 +1,7 @@
 """Copy the dashboard's third-party scripts into static/vendor (run at install, never at serve).
 
-Plotly.js comes from the installed `plotly` package; htmx from the npm registry through
-`npm pack` (pinned). Neither is committed: `static/vendor/` is git-ignored. Run it with
+Plotly.js comes from the installed `plotly` package; htmx (and Swagger UI, for the API's
+/docs page) from the npm registry through `npm pack` (pinned). Neither is committed: `static/vendor/` is git-ignored. Run it with
 `python -m tenure.web.assets`; it is idempotent and skips files already present unless
 `--force` is given.
 """
@@ -23,6 +23,11 @@ from tenure.errors import ConfigError
 VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
 HTMX_PACKAGE = "htmx.org@2.0.11"
 HTMX_MEMBER = "package/dist/htmx.min.js"
+SWAGGER_PACKAGE = "swagger-ui-dist@5.32.0"
+SWAGGER_MEMBERS = {
+    "swagger-ui-bundle.js": "package/swagger-ui-bundle.js",
+    "swagger-ui.css": "package/swagger-ui.css",
+}
 VENDOR_FILES = ("plotly.min.js", "plotly.css", "plotly-style-ids.txt", "htmx.min.js")
 # Plotly.js injects its stylesheet with <style> elements, which a CSP without 'unsafe-inline'
 # styles blocks; it skips that when an element with this id has the class no-inline-styles,
@@ -109,12 +114,14 @@ def style_guard_ids(vendor_dir: Path = VENDOR_DIR) -> list[str]:
     return path.read_text().split() if path.is_file() else []
 
 
-def fetch_htmx(vendor_dir: Path, package: str = HTMX_PACKAGE) -> Path:
-    """Run `npm pack` for htmx into a temp dir and extract dist/htmx.min.js into vendor_dir."""
+def npm_files(vendor_dir: Path, package: str, members: dict[str, str]) -> list[Path]:
+    """Run `npm pack PACKAGE` into a temp dir; extract each tarball member to vendor_dir/name."""
     npm = shutil.which("npm")
     if npm is None:
-        raise ConfigError("npm is not installed: it is needed once to fetch htmx (apt install npm)")
-    with tempfile.TemporaryDirectory(prefix="tenure-htmx-") as tmp:
+        raise ConfigError(
+            f"npm is not installed: it is needed once to fetch {package} (apt install npm)"
+        )
+    with tempfile.TemporaryDirectory(prefix="tenure-npm-") as tmp:
         done = subprocess.run(
             [npm, "pack", package, "--silent", "--pack-destination", tmp],
             capture_output=True,
@@ -124,13 +131,26 @@ def fetch_htmx(vendor_dir: Path, package: str = HTMX_PACKAGE) -> Path:
         tarballs = sorted(Path(tmp).glob("*.tgz"))
         if done.returncode != 0 or not tarballs:
             raise ConfigError(f"npm pack {package} failed: {done.stderr.strip() or done.stdout}")
+        written = []
         with tarfile.open(tarballs[0]) as archive:
-            member = archive.extractfile(HTMX_MEMBER)
-            if member is None:
-                raise ConfigError(f"{tarballs[0].name} has no {HTMX_MEMBER}")
-            target = vendor_dir / "htmx.min.js"
-            target.write_bytes(member.read())
-    return target
+            for name, path in members.items():
+                member = archive.extractfile(path)
+                if member is None:
+                    raise ConfigError(f"{tarballs[0].name} has no {path}")
+                target = vendor_dir / name
+                target.write_bytes(member.read())
+                written.append(target)
+    return written
+
+
+def fetch_htmx(vendor_dir: Path, package: str = HTMX_PACKAGE) -> Path:
+    """Extract htmx's dist/htmx.min.js from its npm package into vendor_dir."""
+    return npm_files(vendor_dir, package, {"htmx.min.js": HTMX_MEMBER})[0]
+
+
+def fetch_swagger_ui(vendor_dir: Path, package: str = SWAGGER_PACKAGE) -> list[Path]:
+    """Extract Swagger UI's bundle and stylesheet (for /docs) from its npm package."""
+    return npm_files(vendor_dir, package, SWAGGER_MEMBERS)
 
 
 def install_assets(vendor_dir: Path = VENDOR_DIR, *, force: bool = False) -> list[Path]:
@@ -144,6 +164,8 @@ def install_assets(vendor_dir: Path = VENDOR_DIR, *, force: bool = False) -> lis
         written.append(write_plotly_css(vendor_dir))
     if force or not (vendor_dir / "htmx.min.js").is_file():
         written.append(fetch_htmx(vendor_dir))
+    if force or any(not (vendor_dir / name).is_file() for name in SWAGGER_MEMBERS):
+        written.extend(fetch_swagger_ui(vendor_dir))
     return written
 
 
