@@ -18,6 +18,7 @@ from tenure import clock
 from tenure.accounts.models import Account
 from tenure.alerts.models import Alert, AlertDelivery
 from tenure.alerts.routing import Routing
+from tenure.alerts.schemas import alert_dict
 from tenure.logging import get_logger
 
 log = get_logger(__name__)
@@ -29,21 +30,17 @@ HEADLINES = {
 }
 
 
+SUMMARY_KEYS = ("id", "account_id", "rule", "kind", "severity", "owner", "status", "message")
+SUMMARY_KEYS += ("facts", "opened_at")
+
+
 def alert_summary(alert: Alert, account: Account | None) -> dict[str, Any]:
     """Return the JSON description of an alert sent to Slack and webhooks."""
-    return {
-        "id": alert.id,
-        "account_id": alert.account_id,
+    full = alert_dict(alert)
+    summary = {key: full[key] for key in SUMMARY_KEYS}
+    return summary | {
         "account_external_id": account.external_id if account else None,
         "account_name": account.name if account else None,
-        "rule": alert.rule,
-        "kind": alert.kind,
-        "severity": alert.severity,
-        "owner": alert.owner,
-        "status": alert.status,
-        "message": alert.message,
-        "facts": alert.facts,
-        "opened_at": alert.opened_at.isoformat(),
     }
 
 
