@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,15 +16,13 @@ import typer
 from rich import box
 from rich.table import Table
 
-from tenure import clock
 from tenure.cli.context import AppContext, app_context
-from tenure.cli.options import parse_date
+from tenure.cli.options import parse_days
 from tenure.errors import InputError, NotFound
 from tenure.metrics.currency import settings_rates
 from tenure.metrics.daily import daily_account_mrr, daily_totals
 from tenure.metrics.months import last_complete_month, month_range, parse_month
 from tenure.metrics.serving import month_reports
-from tenure.warehouse.pipeline import days_between
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 metrics_app = typer.Typer(help="MRR movements and retention metrics.", no_args_is_help=True)
@@ -170,7 +167,7 @@ def mrr_command(
 ) -> None:
     """MRR, paying customers and ARPA at the end of each day (or one account's daily MRR)."""
     context: AppContext = app_context(ctx)
-    days = _days(as_of, first, last)
+    days = parse_days(as_of, first, last, max_days=MAX_DAYS)
     subscriptions = app_db_subscriptions(context.engine)
     account_ids = None
     if account is not None:
@@ -195,20 +192,6 @@ def mrr_command(
             row["day"], f"{row['mrr']:,.2f}", f"{row['customers']:,}", _shown("arpa", row["arpa"])
         )
     context.out.print(table)
-
-
-def _days(as_of: str | None, first: str | None, last: str | None) -> list[date]:
-    """Return the days asked for: --as-of, or --from … --to (at most 366), or today."""
-    if as_of and (first or last):
-        raise InputError("give either --as-of or --from/--to, not both")
-    if bool(first) != bool(last):
-        raise InputError("--from and --to go together")
-    if first and last:
-        days = days_between(parse_date(first, "--from"), parse_date(last, "--to"))
-        if len(days) > MAX_DAYS:
-            raise InputError(f"--from … --to spans {len(days)} days; at most {MAX_DAYS}")
-        return days
-    return [parse_date(as_of, "--as-of") if as_of else clock.now().date()]
 
 
 def _account_ids(subscriptions: Any, external_id: str) -> list[int]:

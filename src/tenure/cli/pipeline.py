@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from tenure import clock
 from tenure.cli.context import app_context
-from tenure.cli.options import parse_date
-from tenure.errors import InputError
-from tenure.warehouse.pipeline import StageContext, days_between, run_day, select_stages
+from tenure.cli.options import parse_days
+from tenure.warehouse.pipeline import StageContext, run_day, select_stages
 
 pipeline_app = typer.Typer(help="The daily pipeline.", no_args_is_help=True)
 
@@ -32,14 +30,7 @@ def run_command(
 ) -> None:
     """Run the pipeline stages (sync, then the daily stages) for a day or a range of days."""
     context = app_context(ctx)
-    if as_of and (from_day or to_day):
-        raise InputError("give either --as-of or --from/--to, not both")
-    if bool(from_day) != bool(to_day):
-        raise InputError("--from and --to go together")
-    if from_day and to_day:
-        days = days_between(parse_date(from_day, "--from"), parse_date(to_day, "--to"))
-    else:
-        days = [parse_date(as_of, "--as-of") if as_of else clock.now().date()]
+    days = parse_days(as_of, from_day, to_day)
     stages = select_stages(only, skip)
     for day in days:
         stage_context = StageContext(settings=context.settings, engine=context.engine, as_of=day)

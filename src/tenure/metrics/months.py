@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from tenure import clock
 from tenure.errors import InputError
@@ -16,6 +17,11 @@ def parse_month(text: str, *, option: str = "--month") -> int:
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
         raise InputError(f"{option} must be a month written YYYY-MM (e.g. 2025-03), got {text!r}")
     return int(match.group(1)) * 12 + int(match.group(2)) - 1
+
+
+def month_of(day: date) -> int:
+    """Return the index of the month a day (or datetime) falls in."""
+    return day.year * 12 + day.month - 1
 
 
 def month_text(index: int) -> str:
@@ -32,5 +38,4 @@ def month_range(first: int, last: int) -> list[int]:
 
 def last_complete_month() -> int:
     """Return the index of the last month that has ended, by the clock in force."""
-    today = clock.now()
-    return today.year * 12 + today.month - 2
+    return month_of(clock.now()) - 1

@@ -26,7 +26,7 @@ from tenure.metrics import cohorts
 from tenure.metrics.currency import settings_rates
 from tenure.metrics.lifetime import account_lifetimes, mean_lifetime_months, survival_ltv
 from tenure.metrics.models import MetricsMonth, MetricsSnapshot
-from tenure.metrics.months import month_text
+from tenure.metrics.months import month_of, month_text
 from tenure.metrics.movements import movements_report
 from tenure.metrics.spend import spend_figures
 from tenure.metrics.surveys import survey_figures
@@ -35,16 +35,6 @@ from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 SERVED_MONTHS = 36  # months of history the metrics stage keeps materialised
 COHORT_MONTHS = 12
-
-
-def month_index(day: date) -> int:
-    """Return the month index (year × 12 + month − 1) of a day."""
-    return day.year * 12 + day.month - 1
-
-
-def month_first_day(index: int) -> date:
-    """Return the first day of the month with this index."""
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def known_at(subscriptions: pa.Table, end: datetime) -> pa.Table:
@@ -100,14 +90,14 @@ def first_paid_month(subscriptions: pa.Table) -> int | None:
     """Return the month index of the earliest paid subscription start (None without any)."""
     paid = subscriptions.filter(pc.greater(subscriptions["mrr"], 0))
     earliest = pc.min(paid["started_at"]).as_py() if paid.num_rows else None
-    return None if earliest is None else earliest.year * 12 + earliest.month - 1
+    return None if earliest is None else month_of(earliest)
 
 
 def materialise(engine: Engine, settings: Settings, as_of: date) -> dict[str, Any]:
     """Store every complete month's figures (up to 36) and the cohorts, as known on as_of."""
     end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
     subscriptions = known_at(app_db_subscriptions(engine), end)
-    last = month_index(as_of + timedelta(days=1)) - 1
+    last = month_of(as_of + timedelta(days=1)) - 1
     earliest = first_paid_month(subscriptions)
     if earliest is None or earliest > last:
         return {"months": 0, "cohorts": 0}

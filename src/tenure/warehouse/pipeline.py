@@ -6,7 +6,7 @@ import importlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -123,10 +123,3 @@ def last_success(session: Session) -> PipelineRun | None:
     query = select(PipelineRun).where(PipelineRun.status == "ok")
     query = query.order_by(PipelineRun.finished_at.desc(), PipelineRun.id.desc()).limit(1)
     return session.scalars(query).first()
-
-
-def days_between(first: date, last: date) -> list[date]:
-    """Return every day from first to last inclusive; raise InputError if the range is empty."""
-    if last < first:
-        raise InputError(f"--to {last} is before --from {first}")
-    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]

@@ -14,7 +14,7 @@ from tenure.errors import NotFound
 from tenure.events.models import InboxEvent
 from tenure.health.models import HealthScore
 from tenure.metrics.currency import minor_unit_factors
-from tenure.metrics.months import month_text
+from tenure.metrics.months import month_of, month_text
 from tenure.web.alerts import alerts_for_account
 from tenure.web.service import Money
 
@@ -28,7 +28,7 @@ def month_end_mrr(
     """Return MRR at each of the last month-ends up to now (and now), in major units."""
     factors = minor_unit_factors({s.currency for s in subscriptions}, money.currency, money.rates)
     scale = 10**money.digits
-    first = now.year * 12 + now.month - 1 - months
+    first = month_of(now) - months
     points = []
     for index in range(first, first + months + 1):
         at = datetime(index // 12 + (index % 12 == 11), (index + 1) % 12 + 1, 1, tzinfo=UTC)

@@ -16,6 +16,7 @@ from tenure.churn.models import ChurnScore
 from tenure.events.models import InboxEvent
 from tenure.health.models import HealthScore
 from tenure.metrics.currency import minor_unit_factors, settings_rates
+from tenure.metrics.months import month_of
 from tenure.money import minor_exponent
 
 HISTORY_DAYS = 180
@@ -23,7 +24,7 @@ MRR_MONTHS = 24
 
 
 def _month_starts(now: datetime, count: int) -> list[datetime]:
-    index = now.year * 12 + now.month - 1
+    index = month_of(now)
     return [
         datetime(i // 12, i % 12 + 1, 1, tzinfo=UTC) for i in range(index - count + 1, index + 1)
     ]
