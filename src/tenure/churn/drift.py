@@ -7,10 +7,19 @@ Common reading: < 0.1 stable, 0.1–0.25 moderate shift, > 0.25 drifted.
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from tenure.config import Settings
+from tenure.logging import get_logger
+
+log = get_logger("churn.drift")
 
 FLOOR = 1e-4
 MODERATE, DRIFTED = 0.1, 0.25
@@ -100,3 +109,74 @@ def drift_report(
         "drifted_features": drifted,
         "features": rows,
     }
+
+
+DRIFT_FILE = re.compile(r"drift-(\d{8})\.json")
+REPORT_KEYS = ("score_psi", "score_status", "drifted", "drifted_features", "features")
+
+
+def drift_files(settings: Settings) -> list[Path]:
+    """Return the day drift reports the scoring stage kept in DATA_DIR/churn, oldest first."""
+    folder = settings.data_dir / "churn"
+    return sorted(path for path in folder.glob("drift-*.json") if drift_file_day(path))
+
+
+def newest_drift_file(settings: Settings) -> Path | None:
+    """Return the drift report of the latest scored day, or None before any scoring."""
+    files = drift_files(settings)
+    return files[-1] if files else None
+
+
+def drift_file_day(path: Path) -> date | None:
+    """Return the scored day a drift report's name carries (drift-YYYYMMDD.json), else None."""
+    match = DRIFT_FILE.fullmatch(path.name)
+    try:
+        return datetime.strptime(match.group(1), "%Y%m%d").date() if match else None
+    except ValueError:  # eight digits that are no date, e.g. drift-20251399.json
+        return None
+
+
+def read_drift(path: Path) -> dict[str, Any]:
+    """Return one kept drift report, or raise ValueError saying why it cannot be used."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError covers bad JSON and bad UTF-8
+        raise ValueError(f"drift report {path.name} is unreadable: {exc}") from exc
+    if not isinstance(report, dict):
+        raise ValueError(f"drift report {path.name} is not a JSON object")
+    lacking = [key for key in REPORT_KEYS if key not in report]
+    if lacking:
+        raise ValueError(f"drift report {path.name} lacks {', '.join(lacking)}")
+    if not isinstance(report["drifted_features"], list):
+        raise ValueError(f"drift report {path.name} has no list of drifted features")
+    rows = report["features"]
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict) and {"feature", "psi", "status"} <= set(r) for r in rows
+    ):
+        raise ValueError(f"drift report {path.name} has malformed feature rows")
+    return report
+
+
+def latest_drift(settings: Settings) -> dict[str, Any] | None:
+    """Return the newest drift report, or None without one or when it cannot be read (logged)."""
+    path = newest_drift_file(settings)
+    if path is None:
+        return None
+    try:
+        return read_drift(path)
+    except ValueError as exc:
+        log.warning("drift_report_unreadable", path=str(path), reason=str(exc))
+        return None
+
+
+def drift_for_version(settings: Settings, version: str) -> dict[str, Any] | None:
+    """Return the newest readable drift report written while this model version scored."""
+    for path in reversed(drift_files(settings)):
+        try:
+            report = read_drift(path)
+        except ValueError as exc:
+            log.warning("drift_report_unreadable", path=str(path), reason=str(exc))
+            continue
+        if str(report.get("model_version", version)) == version:
+            return report
+    return None

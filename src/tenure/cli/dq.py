@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tenure.cli.context import app_context
 from tenure.errors import InputError
 from tenure.quality.flows import build_quality_report
-from tenure.quality.rendering import format_score, render_html
+from tenure.quality.rendering import (
+    drift_headline,
+    format_psi,
+    format_score,
+    model_label,
+    render_html,
+)
 from tenure.quality.scoring import BELOW_BAR, NO_DATA, PASS, QualityReport
+from tenure.quality.service import model_drift_summary
 
 dq_app = typer.Typer(
     help="Data quality: how complete, valid, unique, linked and fresh the data is."
@@ -22,6 +31,7 @@ dq_app = typer.Typer(
 
 WIDE = 140
 STYLES = {PASS: "green", BELOW_BAR: "bold red", NO_DATA: "dim", "info": "dim"}
+DRIFT_STYLES = {"stable": "green", "moderate": "yellow", "drifted": "bold red"}
 
 
 def checks_table(report: QualityReport, *, with_detail: bool = True) -> Table:
@@ -74,6 +84,31 @@ def print_report(report: QualityReport, out: Console) -> None:
         out.print(f"[dim]No data (not scored): {', '.join(report.no_data_tables)}[/]")
 
 
+def print_model_drift(section: Mapping[str, Any] | None, out: Console) -> None:
+    """Print the churn-model drift block: verdict, score PSI, worst features, staleness."""
+    if section is None:
+        out.print("[dim]Churn model drift: no scored day yet (measured when the model scores).[/]")
+        return
+    if section["status"] == "unreadable":
+        out.print(f"[yellow]Churn model drift: unreadable[/] — {escape(section['note'])}")
+        return
+    style = DRIFT_STYLES.get(section["status"], "yellow")
+    out.print(
+        f"Churn model drift ({escape(model_label(section))}, scored {escape(section['as_of'])}): "
+        f"[{style}]{escape(drift_headline(section))}[/]; score PSI "
+        f"{format_psi(section['score_psi'])} ({escape(str(section['score_status']))})",
+        highlight=False,
+    )
+    worst = ", ".join(
+        f"{row['feature']} {format_psi(row['psi'])} ({row['status']})"
+        for row in section["worst_features"]
+    )
+    if worst:
+        out.print(f"  worst features: {worst}", highlight=False, markup=False)
+    if section["stale"]:
+        out.print(f"  [yellow]stale:[/] {escape(section['note'])}", highlight=False)
+
+
 @dq_app.command("report")
 def report_command(
     ctx: typer.Context,
@@ -85,17 +120,20 @@ def report_command(
     """Score completeness, validity, uniqueness, references, consistency and freshness."""
     context = app_context(ctx)
     report = build_quality_report(engine=context.engine, settings=context.settings)
+    # Shown beside the checks, never scored (see tenure.quality.service.model_drift_summary).
+    drift = model_drift_summary(context.settings, now=report.generated_at)
     if html is not None:
         try:
             html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(render_html(report), encoding="utf-8")
+            html.write_text(render_html(report, drift), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write the HTML report to {html}: {exc}") from exc
         context.console.print(f"wrote {html}", highlight=False)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        typer.echo(json.dumps({**report.to_dict(), "model_drift": drift}, indent=2))
     else:
         print_report(report, context.out)
+        print_model_drift(drift, context.out)
 
 
 def register(app: typer.Typer) -> None:

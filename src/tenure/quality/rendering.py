@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from string import Template
+from typing import Any
 
 from tenure.quality.scoring import BELOW_BAR, NO_DATA, PASS, CheckResult, QualityReport
 
@@ -23,6 +25,10 @@ h2 { font-size: 1.15rem; margin-top: 2rem; }
 .no_data, .info { color: #666; }
 section.alert { border: 2px solid #b42318; background: #fef3f2; padding: .5rem 1rem 1rem; }
 section.ok { border: 2px solid #1a7f37; background: #f0fdf4; padding: .5rem 1rem; }
+section.warn { border: 2px solid #b54708; background: #fffaeb; padding: .5rem 1rem; }
+.drifted { color: #b42318; font-weight: 700; }
+.moderate, .stale, .unreadable, .missing { color: #b54708; }
+.stable { color: #1a7f37; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -35,6 +41,7 @@ tr.no_data td, tr.info td { color: #666; }
 <p class="muted">Generated $generated_at. Bar: $bar&nbsp;%.</p>
 <p>Overall score <span class="score $status">$overall</span> <span class="$status">$verdict</span></p>
 $below_bar
+$model_drift
 <h2>All checks</h2>
 <table>
 <thead><tr><th>Table</th><th>Check</th><th>Source</th><th class="num">Score</th>
@@ -48,7 +55,7 @@ $no_data
 <p>Each check scores 0–100&nbsp;%. The overall score is their mean weighted by check kind
 ($weights). Checks over no rows are shown as “no data” and not scored; weight 0 means
 information only. Freshness is 100&nbsp;% within the expected cadence and falls linearly to 0
-at four cadences.</p>
+at four cadences. Churn-model drift is shown, never scored: it leaves the overall score alone.</p>
 </body>
 </html>
 """)
@@ -100,8 +107,78 @@ def below_bar_section(report: QualityReport) -> str:
     )
 
 
-def render_html(report: QualityReport) -> str:
-    """Return the whole report as a self-contained HTML document."""
+def format_psi(psi: float | None) -> str:
+    """Return a PSI as `0.123`, or `n/a` when it could not be measured."""
+    return "n/a" if psi is None else f"{psi:.3f}"
+
+
+DRIFT_CLASSES = frozenset({"stable", "moderate", "drifted", "missing", "unreadable"})
+
+
+def _drift_css(status: str) -> str:
+    """Return a drift status as a CSS class, empty for anything unexpected read from a file."""
+    return status if status in DRIFT_CLASSES else ""
+
+
+def model_label(section: Mapping[str, Any]) -> str:
+    """Return `churn-90d v3` for the model a drift report was measured on."""
+    name = section["model"] or "unknown model"
+    return f"{name} v{section['model_version']}" if section["model_version"] else name
+
+
+def drift_headline(section: Mapping[str, Any]) -> str:
+    """Return the one-line verdict of the model-drift section (plain text)."""
+    status = section["status"]
+    if status == "unreadable":
+        return "unreadable"
+    if status != "drifted":
+        return status
+    names = section["drifted_features"]
+    count = f"{len(names)} feature{'s' if len(names) != 1 else ''}"
+    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+    return f"drifted: {count}" + (f" ({shown})" if names else "")
+
+
+def model_drift_section(section: Mapping[str, Any] | None) -> str:
+    """Return the churn-model drift block: verdict, score PSI and the worst features."""
+    if section is None:
+        return (
+            "<h2>Churn model drift</h2>"
+            '<p class="muted">No scored day yet: drift is measured when the model scores.</p>'
+        )
+    status = section["status"]
+    css = {"drifted": "alert", "stable": "ok"}.get(status, "warn")
+    if section["stale"] and css == "ok":
+        css = "warn"
+    verdict = f'<span class="{_drift_css(status)}">{escape(drift_headline(section))}</span>'
+    if section["score_status"] is not None:
+        score = f"{format_psi(section['score_psi'])} ({section['score_status']})"
+        verdict += f"; score PSI {escape(score)}"
+    lines = [
+        f'<section class="{css}"><h2>Churn model drift</h2>',
+        f"<p>Model {escape(model_label(section))}, scored day {escape(section['as_of'])}: "
+        f"{verdict}</p>",
+    ]
+    if section["note"]:
+        note_css = "stale" if section["stale"] else _drift_css(status)
+        lines.append(f'<p class="{note_css}">{escape(section["note"])}</p>')
+    if section["worst_features"]:
+        rows = "".join(
+            f'<tr class="{_drift_css(row["status"])}">{_cell(row["feature"])}'
+            f"{_cell(format_psi(row['psi']), 'num')}"
+            f"{_cell(row['status'], _drift_css(row['status']))}</tr>"
+            for row in section["worst_features"]
+        )
+        lines.append(
+            '<table><thead><tr><th>Feature (worst first)</th><th class="num">PSI</th>'
+            f"<th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    lines.append("</section>")
+    return "\n".join(lines)
+
+
+def render_html(report: QualityReport, model_drift: Mapping[str, Any] | None = None) -> str:
+    """Return the whole report (and the churn-model drift, if any) as one HTML document."""
     empty = report.no_data_tables
     no_data = (
         f"<h2>No data</h2><p>{escape(', '.join(empty))}: no rows, not scored.</p>" if empty else ""
@@ -116,6 +193,7 @@ def render_html(report: QualityReport) -> str:
         status=report.status,
         verdict=verdict[report.status],
         below_bar=below_bar_section(report),
+        model_drift=model_drift_section(model_drift),
         rows="\n".join(check_row(check) for check in shown),
         no_data=no_data,
         weights=weights,

@@ -7,13 +7,13 @@ model the page says so; the registry is not touched (nor created) when no store 
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.churn.drift import drift_for_version
 from tenure.churn.models import ChurnScore
 from tenure.config import Settings
 from tenure.errors import NotFound
@@ -44,15 +44,6 @@ def champion(settings: Settings) -> dict[str, Any] | None:
     except NotFound:
         return None
     return {"name": name, "version": loaded.version, "card": loaded.card, "report": loaded.report}
-
-
-def latest_drift(settings: Settings, version: str) -> dict[str, Any] | None:
-    """Return the newest drift report written while this version scored, if any."""
-    for path in sorted((settings.data_dir / "churn").glob("drift-*.json"), reverse=True):
-        report = json.loads(path.read_text())
-        if str(report.get("model_version", version)) == version:
-            return report
-    return None
 
 
 def _finite(value: Any) -> bool:
@@ -112,7 +103,7 @@ def model_context(settings: Settings, db_session: Session) -> dict[str, Any]:
     if found is None:
         return {"model": None, "scores": scores}
     report = found["report"]
-    drift = latest_drift(settings, found["version"])
+    drift = drift_for_version(settings, found["version"])
     return {
         "model": found,
         "card": found["card"],
