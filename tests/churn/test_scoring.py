@@ -6,14 +6,18 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from tenure.churn import registry
 from tenure.churn.models import ChurnScore
 from tenure.churn.reasons import reason_text, top_reasons
-from tenure.churn.scoring import ScoringRefused, score_day
+from tenure.churn.scoring import ScoringRefused, score_day, score_frame
+from tenure.churn.snapshots import read_feature_table
 from tenure.cli.main import app
+from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.warehouse.connection import open_warehouse
 from tenure.warehouse.pipeline import StageContext, select_stages
@@ -50,6 +54,18 @@ def test_scores_every_paying_account_and_rerunning_changes_nothing(
         total = conn.execute(select(func.count()).select_from(ChurnScore)).scalar()
     assert total == paying
     engine.dispose()
+
+
+def test_scored_probabilities_equal_the_calibrated_model(trained_book: Path) -> None:
+    """Scoring derives the margin from the SHAP sum; it must equal the model's own probability."""
+    settings = Settings(data_dir=trained_book)
+    loaded = registry.load_version(settings, registry.model_name(settings.churn_horizon_days))
+    with open_warehouse(settings, read_only=True) as warehouse:
+        features = read_feature_table(warehouse.con, LAST_DAY)
+    scored = score_frame(loaded, features)
+    expected = loaded.model.predict_proba(features.reset_index(drop=True))
+    np.testing.assert_allclose(scored["probability"].to_numpy(), expected, rtol=1e-4, atol=1e-6)
+    assert scored["account_id"].tolist() == features["account_id"].astype(int).tolist()
 
 
 def test_stale_inputs_refuse_scoring_and_keep_previous_scores(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, insert
 
 from tenure import clock
 from tenure.churn import drift, registry
+from tenure.churn.model import sigmoid
 from tenure.churn.models import ChurnScore
 from tenure.churn.reasons import top_reasons
 from tenure.churn.snapshots import read_feature_table
@@ -64,8 +65,10 @@ def score_frame(loaded: registry.LoadedModel, features: pd.DataFrame) -> pd.Data
     """Return account_id, probability, risk_tier, reasons for every row of a feature table."""
     model = loaded.model
     features = features.reset_index(drop=True)
-    probability = model.predict_proba(features)
-    contributions, _ = model.contributions(features)
+    contributions, bias = model.contributions(features)
+    # Exact tree SHAP sums to the margin, so one pass over the trees gives both.
+    margin = contributions.to_numpy().sum(axis=1) + bias
+    probability = sigmoid(model.slope * margin + model.intercept)
     reasons = top_reasons(contributions * model.slope, model.frame(features))
     return pd.DataFrame(
         {
