@@ -127,26 +127,30 @@ def _plain(value: Any) -> Any:
 
 def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame) -> list[list[dict[str, Any]]]:
     """Return per row the top 3 drivers up and top 2 down, strongest first by |contribution|."""
-    names = np.asarray(contributions.columns)
-    values = contributions.to_numpy()
-    raw = features[list(names)].to_numpy(dtype=object)
+    names = [str(name) for name in contributions.columns]
+    values = contributions.to_numpy(dtype=float)
     order = np.argsort(-values, axis=1)
+    candidates = np.concatenate([order[:, :UP_REASONS], order[:, ::-1][:, :DOWN_REASONS]], axis=1)
+    picked = np.take_along_axis(values, candidates, axis=1)
+    rounded = np.round(picked, 4).tolist()
+    raw = features[names].to_numpy(dtype=object)
+    shown = np.take_along_axis(raw, candidates, axis=1).tolist()
+    texts: dict[tuple[int, Any], str] = {}  # the same feature value reads the same every time
     out = []
-    for i in range(len(values)):
-        row = values[i]
-        up = [j for j in order[i, :UP_REASONS] if row[j] > 0]
-        down = [j for j in order[i, ::-1][:DOWN_REASONS] if row[j] < 0]
-        chosen = sorted(up + down, key=lambda j: -abs(row[j]))
+    for columns, row, contribution, value_row in zip(
+        candidates.tolist(), picked, rounded, shown, strict=True
+    ):
+        keep = [k for k in range(UP_REASONS) if row[k] > 0]
+        keep += [k for k in range(UP_REASONS, UP_REASONS + DOWN_REASONS) if row[k] < 0]
+        keep.sort(key=lambda k: -abs(row[k]))
         reasons = []
-        for j in chosen:
-            value = _plain(raw[i, j])
+        for k in keep:
+            j, value = columns[k], _plain(value_row[k])
+            text = texts.get((j, value))
+            if text is None:
+                text = texts[(j, value)] = reason_text(names[j], value)
             reasons.append(
-                {
-                    "feature": str(names[j]),
-                    "value": value,
-                    "contribution": round(float(row[j]), 4),
-                    "text": reason_text(str(names[j]), value),
-                }
+                {"feature": names[j], "value": value, "contribution": contribution[k], "text": text}
             )
         out.append(reasons)
     return out
