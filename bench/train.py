@@ -19,7 +19,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tenure.churn.estimators import XGBOOST_PARAMS
+from tenure.churn.estimators import SERVED_XGBOOST_PARAMS
 from tenure.churn.features import feature_columns
 from tenure.churn.service import train_churn_model
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
@@ -81,7 +81,7 @@ def main() -> None:
             fit_candidate("xgboost", frames, numeric, categorical, seed=0)
             t_ours = min(t_ours, time.perf_counter() - start)
             bare = XGBClassifier(
-                **XGBOOST_PARAMS,
+                **SERVED_XGBOOST_PARAMS,
                 tree_method="hist",
                 eval_metric="logloss",
                 random_state=0,

@@ -1,9 +1,12 @@
 """Stratified k-fold evaluation of a churn model, with the decision threshold chosen honestly.
 
-For each outer fold, the model (a Pipeline, so imputation, scaling and encoding included) is fitted
-on the training folds only. The decision threshold behind accuracy and F1 is chosen from
+For each outer fold, the model (preprocessing included, and for the ensemble its stacking) is
+fitted on the training folds only. The decision threshold behind accuracy and F1 is chosen from
 out-of-fold scores computed *inside the training folds* (an inner stratified split), so the test
 fold never influences it. Ranking and probability metrics (AUC, PR-AUC, Brier) need no threshold.
+
+BLAS runs single-threaded during evaluation: the matrices are small, and BLAS threads that
+spin-wait on shared cores made the spline logistic several times slower.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -22,7 +25,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from tenure.churn.estimators import churn_model
 from tenure.churn.tabular import ChurnTable
@@ -46,11 +49,11 @@ def evaluate_churn_model(
     _check_folds(table, folds)
     estimator = churn_model(model, table.numeric, table.categorical, seed=seed)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    per_fold = []
-    for train, test in splitter.split(table.features, table.target):
-        per_fold.append(
+    with threadpool_limits(limits=1, user_api="blas"):
+        per_fold = [
             fold_metrics(estimator, table.features, table.target, train, test, seed, objective)
-        )
+            for train, test in splitter.split(table.features, table.target)
+        ]
     result: dict[str, Any] = {"model": model, "n_rows": table.n_rows}
     result["positive_rate"] = table.positive_rate
     for name in (*METRICS, "threshold"):
@@ -62,7 +65,7 @@ def evaluate_churn_model(
 
 
 def fold_metrics(
-    estimator: Pipeline,
+    estimator: BaseEstimator,
     features: pd.DataFrame,
     target: np.ndarray,
     train: np.ndarray,
@@ -89,7 +92,7 @@ def fold_metrics(
 
 
 def training_scores(
-    estimator: Pipeline, x_train: pd.DataFrame, y_train: np.ndarray, *, seed: int
+    estimator: BaseEstimator, x_train: pd.DataFrame, y_train: np.ndarray, *, seed: int
 ) -> np.ndarray:
     """Return out-of-fold churn scores for the training rows (an inner stratified split)."""
     inner = StratifiedKFold(n_splits=INNER_FOLDS, shuffle=True, random_state=seed + 1)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tenure.churn import validation
-from tenure.churn.estimators import logistic_model, xgboost_model
+from tenure.churn.estimators import SERVED_XGBOOST_PARAMS, logistic_model, xgboost_model
 from tenure.churn.features import feature_columns
 from tenure.churn.model import ChurnModel, fit_platt, sigmoid
 from tenure.errors import InputError
@@ -74,8 +74,10 @@ def fit_candidate(
     seed: int,
 ) -> ChurnModel:
     """Fit one model on the fit rows, then calibrate and set its threshold on the held-out day."""
-    build = xgboost_model if name == "xgboost" else logistic_model
-    pipeline = build(numeric, categorical, seed=seed)
+    if name == "xgboost":
+        pipeline = xgboost_model(numeric, categorical, seed=seed, params=SERVED_XGBOOST_PARAMS)
+    else:
+        pipeline = logistic_model(numeric, categorical, seed=seed)
     model = ChurnModel(name=name, pipeline=pipeline, numeric=numeric, categorical=categorical)
     fit = frames["fit"]
     pipeline.fit(model.frame(fit), fit["churned"].to_numpy())
