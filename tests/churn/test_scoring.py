@@ -125,6 +125,22 @@ def test_scores_cli_top_and_show(trained_book: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 4 and "no churn score" in missing.output
 
 
+def test_model_report_skips_an_unreadable_newer_drift_file(
+    trained_book: Path, tmp_path: Path
+) -> None:
+    """A corrupt drift file does not break `model report`; the last readable one is shown."""
+    settings = copy_book(trained_book, tmp_path)
+    folder = settings.data_dir / "churn"
+    (written,) = sorted(folder.glob("drift-*.json"))
+    (folder / "drift-20991231.json").write_text("{not json", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(settings.data_dir), "model", "report", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    drift = json.loads(result.stdout)["drift"]
+    assert drift["as_of"] == json.loads(written.read_text())["as_of"]
+
+
 def test_scores_without_a_model_say_what_to_do(churn_book: Path, tmp_path: Path) -> None:
     """No champion yet: score_day raises a clear NotFound; the pipeline stage skips politely."""
     settings = copy_book(churn_book, tmp_path)

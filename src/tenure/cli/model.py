@@ -220,6 +220,7 @@ def report_command(
 ) -> None:
     """Show a model's out-of-time metrics, calibration, lift, importance, window and drift."""
     from tenure.churn import registry
+    from tenure.churn.drift import drift_for_version
     from tenure.churn.report import render_html
     from tenure.churn.service import finite
 
@@ -231,7 +232,7 @@ def report_command(
         "version": loaded.version,
         "horizon_days": loaded.card["horizon_days"],
         **loaded.report,
-        "drift": _latest_drift(context.settings.data_dir / "churn", loaded.version),
+        "drift": drift_for_version(context.settings, loaded.version),
     }
     if html_path is not None:
         html_path.write_text(render_html(report), encoding="utf-8")
@@ -240,15 +241,6 @@ def report_command(
     elif html_path is None:
         promoted = report.get("champion_comparison", {}).get("promoted", False)
         context.out.print(_train_summary({**report, "promoted": promoted}), highlight=False)
-
-
-def _latest_drift(folder: Path, version: str) -> dict[str, Any] | None:
-    """Return the newest drift report written while this version scored, if any."""
-    for path in sorted(folder.glob("drift-*.json"), reverse=True):
-        report = json.loads(path.read_text())
-        if str(report.get("model_version")) == version:
-            return report
-    return None
 
 
 def register(app: typer.Typer) -> None:
