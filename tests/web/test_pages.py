@@ -253,3 +253,33 @@ def test_a_csm_inbox_lists_only_their_alerts(login, people):
     assert {people.csm, people.admin} <= set(
         re.findall(r'class="ellipsis muted" title="([^"]*)"', everyone)
     )
+
+
+def test_quality_page_flags_a_drifted_churn_model(login, people, book):
+    """The newest drift report (written by the scoring stage) shows on the data-quality page."""
+    from datetime import date
+
+    import numpy as np
+    import pandas as pd
+
+    from tenure.churn import drift
+    from tenure.churn.scoring import save_drift
+
+    rng = np.random.default_rng(7)
+    training = pd.DataFrame({"logins_30d": rng.poisson(20, 500).astype(float)})
+    today = pd.DataFrame({"logins_30d": rng.poisson(20, 500).astype(float) + 30})
+    report = drift.drift_report(
+        drift.build_references(training, ["logins_30d"], []),
+        drift.numeric_reference(pd.Series(rng.beta(2, 8, 500))),
+        today,
+        rng.beta(2, 8, 500),
+    )
+    report.update(as_of="2099-01-01", model="churn", model_version="9")
+    save_drift(book, date(2099, 1, 1), report)
+    path = book.data_dir / "churn" / "drift-20990101.json"
+    try:
+        page = login(people.viewer).get("/quality").text
+    finally:
+        path.unlink()
+    section = page[page.index('id="dq-drift"') :]
+    assert "drifted" in section[:600] and "logins_30d" in section
