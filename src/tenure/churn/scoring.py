@@ -104,7 +104,7 @@ def write_scores(
     with session_scope(engine) as session:
         session.execute(delete(ChurnScore).where(ChurnScore.as_of == as_of))
         if rows:
-            session.execute(insert(ChurnScore), rows)
+            session.execute(insert(ChurnScore.__table__), rows)  # Core: no ORM bookkeeping
     return len(rows)
 
 
