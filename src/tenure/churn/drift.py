@@ -160,23 +160,22 @@ def read_drift(path: Path) -> dict[str, Any]:
 def latest_drift(settings: Settings) -> dict[str, Any] | None:
     """Return the newest drift report, or None without one or when it cannot be read (logged)."""
     path = newest_drift_file(settings)
-    if path is None:
-        return None
-    try:
-        return read_drift(path)
-    except ValueError as exc:
-        log.warning("drift_report_unreadable", path=str(path), reason=str(exc))
-        return None
+    return None if path is None else _readable(path)
 
 
 def drift_for_version(settings: Settings, version: str) -> dict[str, Any] | None:
     """Return the newest readable drift report written while this model version scored."""
     for path in reversed(drift_files(settings)):
-        try:
-            report = read_drift(path)
-        except ValueError as exc:
-            log.warning("drift_report_unreadable", path=str(path), reason=str(exc))
-            continue
-        if str(report.get("model_version", version)) == version:
+        report = _readable(path)
+        if report is not None and str(report.get("model_version", version)) == version:
             return report
     return None
+
+
+def _readable(path: Path) -> dict[str, Any] | None:
+    """Return one drift report, or None (logged) when it cannot be read."""
+    try:
+        return read_drift(path)
+    except ValueError as exc:
+        log.warning("drift_report_unreadable", path=str(path), reason=str(exc))
+        return None

@@ -23,7 +23,6 @@ from tenure.quality.rendering import (
     render_html,
 )
 from tenure.quality.scoring import BELOW_BAR, NO_DATA, PASS, QualityReport
-from tenure.quality.service import model_drift_summary
 
 dq_app = typer.Typer(
     help="Data quality: how complete, valid, unique, linked and fresh the data is."
@@ -120,20 +119,18 @@ def report_command(
     """Score completeness, validity, uniqueness, references, consistency and freshness."""
     context = app_context(ctx)
     report = build_quality_report(engine=context.engine, settings=context.settings)
-    # Shown beside the checks, never scored (see tenure.quality.service.model_drift_summary).
-    drift = model_drift_summary(context.settings, now=report.generated_at)
     if html is not None:
         try:
             html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(render_html(report, drift), encoding="utf-8")
+            html.write_text(render_html(report), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write the HTML report to {html}: {exc}") from exc
         context.console.print(f"wrote {html}", highlight=False)
     if as_json:
-        typer.echo(json.dumps({**report.to_dict(), "model_drift": drift}, indent=2))
+        typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         print_report(report, context.out)
-        print_model_drift(drift, context.out)
+        print_model_drift(report.model_drift, context.out)
 
 
 def register(app: typer.Typer) -> None:

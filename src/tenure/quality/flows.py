@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -10,7 +11,7 @@ from tenure import clock
 from tenure.config import Settings
 from tenure.quality.events import event_figures
 from tenure.quality.scoring import QualityReport, build_report
-from tenure.quality.service import account_ids, app_figures
+from tenure.quality.service import account_ids, app_figures, model_drift_summary
 from tenure.warehouse.connection import open_warehouse
 
 
@@ -25,4 +26,5 @@ def build_quality_report(
         ids = account_ids(connection)
     with open_warehouse(settings, read_only=True) as warehouse:
         figures += event_figures(warehouse.con, account_ids=ids, now=now, tolerance=tolerance)
-    return build_report(figures, now=now)
+    report = build_report(figures, now=now)
+    return replace(report, model_drift=model_drift_summary(settings, now=now))

@@ -177,7 +177,7 @@ def model_drift_section(section: Mapping[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-def render_html(report: QualityReport, model_drift: Mapping[str, Any] | None = None) -> str:
+def render_html(report: QualityReport) -> str:
     """Return the whole report (and the churn-model drift, if any) as one HTML document."""
     empty = report.no_data_tables
     no_data = (
@@ -193,7 +193,7 @@ def render_html(report: QualityReport, model_drift: Mapping[str, Any] | None = N
         status=report.status,
         verdict=verdict[report.status],
         below_bar=below_bar_section(report),
-        model_drift=model_drift_section(model_drift),
+        model_drift=model_drift_section(report.model_drift),
         rows="\n".join(check_row(check) for check in shown),
         no_data=no_data,
         weights=weights,

@@ -93,6 +93,8 @@ class QualityReport:
     overall_score: float | None
     bar: float = BAR
     weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
+    # The churn model's drift (tenure.quality.service.model_drift_summary): shown, never scored.
+    model_drift: Mapping[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -134,6 +136,7 @@ class QualityReport:
             "no_data_tables": self.no_data_tables,
             "below_bar": [check.to_dict() for check in self.below_bar],
             "checks": [check.to_dict() for check in self.checks],
+            "model_drift": None if self.model_drift is None else dict(self.model_drift),
         }
 
 

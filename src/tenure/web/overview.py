@@ -82,18 +82,15 @@ def segments(*, db_session: Session, settings: Settings) -> list[dict[str, Any]]
 def data_quality(*, engine: Engine, settings: Settings) -> dict[str, Any]:
     """Return the data-quality report as a dict, or {"error": why} when it cannot be built."""
     from tenure.quality.flows import build_quality_report
-    from tenure.quality.service import model_drift_summary
 
     if not settings.warehouse_path.exists():
         return {"error": "no warehouse yet: run `tenure init` and import some data"}
     try:
-        report = build_quality_report(engine=engine, settings=settings)
+        return build_quality_report(engine=engine, settings=settings).to_dict()
     except LockHeld:
         return {"error": "the warehouse is being written by the pipeline; try again shortly"}
     except TenureError as exc:
         return {"error": str(exc)}
-    drift = model_drift_summary(settings, now=report.generated_at)  # flagged, never scored
-    return {**report.to_dict(), "model_drift": drift}
 
 
 def as_of_text(day: date | None) -> str:
