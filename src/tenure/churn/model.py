@@ -2,7 +2,8 @@
 
 Calibration is Platt scaling on the model's raw log-odds (margin), fitted on a held-out later
 as-of day: calibrated log-odds = slope · margin + intercept. For XGBoost the margin is the sum
-of the exact tree-SHAP contributions (`pred_contribs`), so slope · contribution is each
+of the exact tree-SHAP contributions (`pred_contribs`, or the same values from
+`tenure.churn.treeshap` for shallow trees), so slope · contribution is each
 feature's share of the calibrated log-odds and the reasons add up exactly.
 """
 
@@ -15,6 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+
+from tenure.churn import treeshap
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -82,7 +85,11 @@ class ChurnModel:
             raise ValueError("per-feature contributions need the xgboost model")
         prepared = self.pipeline[:-1].transform(self.frame(features))
         booster = self.pipeline[-1].get_booster()
-        raw = booster.predict(xgboost.DMatrix(prepared), pred_contribs=True)
+        explainer = treeshap.from_booster(booster)
+        if explainer is not None:  # shallow trees: the same values, several times faster
+            raw = explainer.contributions(prepared).astype(float)
+        else:
+            raw = booster.predict(xgboost.DMatrix(prepared), pred_contribs=True)
         names = list(self.pipeline[:-1].get_feature_names_out())
         per_column = pd.DataFrame(raw[:, :-1], columns=names, index=features.index)
         return self._fold_one_hot(per_column), raw[:, -1]

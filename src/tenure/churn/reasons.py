@@ -129,23 +129,25 @@ def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame) -> list[lis
     """Return per row the top 3 drivers up and top 2 down, strongest first by |contribution|."""
     names = [str(name) for name in contributions.columns]
     values = contributions.to_numpy(dtype=float)
-    order = np.argsort(-values, axis=1)
-    candidates = np.concatenate([order[:, :UP_REASONS], order[:, ::-1][:, :DOWN_REASONS]], axis=1)
+    candidates = np.concatenate(
+        [_largest(values, UP_REASONS), _largest(-values, DOWN_REASONS)], axis=1
+    )
     picked = np.take_along_axis(values, candidates, axis=1)
-    rounded = np.round(picked, 4).tolist()
-    raw = features[names].to_numpy(dtype=object)
-    shown = np.take_along_axis(raw, candidates, axis=1).tolist()
+    ups = min(UP_REASONS, values.shape[1])
+    kept = np.concatenate([picked[:, :ups] > 0, picked[:, ups:] < 0], axis=1)
+    order = np.argsort(np.where(kept, -np.abs(picked), np.inf), axis=1, kind="stable")
+    candidates = np.take_along_axis(candidates, order, axis=1)
+    picked = np.take_along_axis(picked, order, axis=1)
+    counts = kept.sum(axis=1).tolist()
+    shown = _cells(features, names, candidates)
     texts: dict[tuple[int, Any], str] = {}  # the same feature value reads the same every time
     out = []
-    for columns, row, contribution, value_row in zip(
-        candidates.tolist(), picked, rounded, shown, strict=True
+    for count, columns, contribution, value_row in zip(
+        counts, candidates.tolist(), np.round(picked, 4).tolist(), shown, strict=True
     ):
-        keep = [k for k in range(UP_REASONS) if row[k] > 0]
-        keep += [k for k in range(UP_REASONS, UP_REASONS + DOWN_REASONS) if row[k] < 0]
-        keep.sort(key=lambda k: -abs(row[k]))
         reasons = []
-        for k in keep:
-            j, value = columns[k], _plain(value_row[k])
+        for k in range(count):
+            j, value = columns[k], value_row[k]
             text = texts.get((j, value))
             if text is None:
                 text = texts[(j, value)] = reason_text(names[j], value)
@@ -153,4 +155,29 @@ def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame) -> list[lis
                 {"feature": names[j], "value": value, "contribution": contribution[k], "text": text}
             )
         out.append(reasons)
+    return out
+
+
+def _largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Return the column indices of each row's k largest values (in no particular order)."""
+    k = min(k, values.shape[1])
+    if k == 0:
+        return np.empty((len(values), 0), dtype=np.intp)
+    return np.argpartition(-values, k - 1, axis=1)[:, :k]
+
+
+def _cells(features: pd.DataFrame, names: list[str], candidates: np.ndarray) -> list[list[Any]]:
+    """Return the feature values at the candidate columns as plain Python (NaN as None)."""
+    numeric = [pd.api.types.is_numeric_dtype(features[name].dtype) for name in names]
+    matrix = np.full((len(features), len(names)), np.nan)
+    for j, name in enumerate(names):
+        if numeric[j]:
+            matrix[:, j] = features[name].to_numpy(dtype=float)
+    cells = np.take_along_axis(matrix, candidates, axis=1).tolist()
+    out = [[None if v != v else v for v in row] for row in cells]  # v != v: NaN
+    for j, name in enumerate(names):
+        if not numeric[j]:
+            column = features[name].to_numpy(dtype=object)
+            for row, k in zip(*np.nonzero(candidates == j), strict=True):
+                out[row][k] = _plain(column[row])
     return out
