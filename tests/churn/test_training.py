@@ -133,3 +133,30 @@ def test_psi_matches_a_hand_computed_value_and_is_zero_on_itself() -> None:
     assert drift.feature_psi(reference, values + 500) > drift.DRIFTED
     levels = drift.categorical_reference(pd.Series(["a"] * 50 + ["b"] * 50))
     assert drift.feature_psi(levels, pd.Series(["a"] * 50 + ["c"] * 50)) > drift.DRIFTED
+
+
+def test_only_important_drift_flags_the_model() -> None:
+    """A shifted minor feature is listed but flags the model only without importance weights."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"usage": rng.normal(size=2000), "recency": rng.normal(size=2000)})
+    references = drift.build_references(train, ["usage", "recency"], [])
+    scores = rng.random(2000)
+    score_reference = drift.numeric_reference(pd.Series(scores))
+    today = train.assign(recency=train["recency"] + 3)
+    weights = drift.importance_weights(
+        [
+            {"feature": "usage", "mean_abs_contribution": 0.9},
+            {"feature": "recency", "mean_abs_contribution": 0.1},
+        ]
+    )
+    minor = drift.drift_report(references, score_reference, today, scores, weights)
+    assert minor["drifted_features"] == ["recency"]
+    assert minor["drifted_importance_share"] == pytest.approx(0.1)
+    assert minor["drifted"] is False
+    assert drift.drift_report(references, score_reference, today, scores)["drifted"] is True
+    major = train.assign(usage=train["usage"] + 3)
+    assert drift.drift_report(references, score_reference, major, scores, weights)["drifted"]
+    shifted_scores = np.clip(scores + 0.5, 0, 1)
+    assert drift.drift_report(references, score_reference, train, shifted_scores, weights)[
+        "drifted"
+    ]

@@ -215,3 +215,21 @@ def test_files_not_named_after_a_day_are_ignored(settings, frozen_clock):
         (folder / name).write_text("{}")
     assert [p.name for p in drift.drift_files(settings)] == ["drift-20250629.json"]
     assert model_drift_summary(settings, now=frozen_clock.now())["status"] == "drifted"
+
+
+def test_a_minor_drifted_feature_reads_moderate_without_flagging_the_model() -> None:
+    """Drift below the importance share lists the feature; the section is moderate, not drifted."""
+    from tenure.quality.service import drift_status
+
+    report = {
+        "drifted": False,
+        "score_status": "stable",
+        "features": [
+            {"feature": "days_since_last_event", "psi": 1.2, "status": "drifted"},
+            {"feature": "events_30d", "psi": 0.01, "status": "stable"},
+        ],
+    }
+    assert drift_status(report) == "moderate"
+    assert drift_status({**report, "drifted": True}) == "drifted"
+    calm = {**report, "features": report["features"][1:]}
+    assert drift_status(calm) == "stable"

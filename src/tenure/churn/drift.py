@@ -3,6 +3,11 @@
 PSI = Σ (current − reference) · ln(current / reference) over bins of the reference (deciles
 for numbers, one bin for missing values, levels for categories); shares are floored at 1e-4.
 Common reading: < 0.1 stable, 0.1–0.25 moderate shift, > 0.25 drifted.
+
+The model as a whole is flagged when its score drifts, or when the drifted features together
+carry at least a quarter of the model's importance (mean |SHAP| on the validation day). A
+minor feature that shifts, such as days since the last event on a Monday, is listed but does
+not flag the model on its own. Cards saved without importance weights flag on any feature.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ log = get_logger("churn.drift")
 
 FLOOR = 1e-4
 MODERATE, DRIFTED = 0.1, 0.25
+IMPORTANCE_SHARE = 0.25  # drifted features carrying this much importance flag the model
 
 
 def numeric_reference(values: pd.Series, bins: int = 10) -> dict[str, Any]:
@@ -92,6 +98,7 @@ def drift_report(
     score_reference: dict[str, Any],
     frame: pd.DataFrame,
     scores: np.ndarray,
+    weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Return PSI per feature and for the score, worst first, and whether the model drifted."""
     rows = [
@@ -102,13 +109,24 @@ def drift_report(
     rows.sort(key=lambda r: -r["psi"] if r["psi"] == r["psi"] else 0.0)
     score_psi = feature_psi(score_reference, pd.Series(scores))
     drifted = [r["feature"] for r in rows if r["status"] == "drifted"]
+    share = sum(weights.get(name, 0.0) for name in drifted) if weights else None
+    features_drifted = bool(drifted) if share is None else share >= IMPORTANCE_SHARE
     return {
         "score_psi": score_psi,
         "score_status": status(score_psi),
-        "drifted": bool(drifted) or status(score_psi) == "drifted",
+        "drifted": features_drifted or status(score_psi) == "drifted",
         "drifted_features": drifted,
+        "drifted_importance_share": share,
         "features": rows,
     }
+
+
+def importance_weights(importance: list[dict[str, float]]) -> dict[str, float]:
+    """Return each feature's share of the model's total mean |SHAP| (shares sum to 1)."""
+    total = sum(row["mean_abs_contribution"] for row in importance)
+    if total <= 0:
+        return {}
+    return {row["feature"]: row["mean_abs_contribution"] / total for row in importance}
 
 
 DRIFT_FILE = re.compile(r"drift-(\d{8})\.json")

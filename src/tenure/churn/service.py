@@ -98,6 +98,7 @@ def build_card(
         "risk_tiers": report["risk_tiers"],
         "drift_reference": drift.build_references(fit_rows, model.numeric, model.categorical),
         "score_reference": drift.numeric_reference(pd.Series(result.validation_probability)),
+        "drift_weights": drift.importance_weights(report["importance"]),
         "libraries": library_versions(),
     }
 

@@ -342,7 +342,8 @@ def drift_status(report: Mapping[str, Any]) -> str:
     if report["drifted"]:
         return "drifted"
     statuses = {report["score_status"], *(row["status"] for row in report["features"])}
-    return "moderate" if "moderate" in statuses else "stable"
+    # A drifted feature too minor to flag the model still counts as a moderate shift.
+    return "moderate" if statuses & {"moderate", "drifted"} else "stable"
 
 
 def feature_drift(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -379,6 +380,7 @@ def drift_summary(report: Mapping[str, Any], *, day: date, today: date) -> dict[
         "status": drift_status(report),
         "drifted": bool(report["drifted"]),
         "drifted_features": [str(name) for name in report["drifted_features"]],
+        "drifted_importance_share": _psi(report.get("drifted_importance_share")),
         "score_psi": _psi(report["score_psi"]),
         "score_status": _text(report["score_status"]),
         "worst_features": worst_features(report["features"], WORST_FEATURES),
@@ -395,6 +397,7 @@ def unreadable_drift(day: date, reason: str, *, today: date) -> dict[str, Any]:
         "status": "unreadable",
         "drifted": None,
         "drifted_features": [],
+        "drifted_importance_share": None,
         "score_psi": None,
         "score_status": None,
         "worst_features": [],
