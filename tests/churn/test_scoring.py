@@ -163,35 +163,187 @@ def test_pipeline_runs_features_then_scores_after_sync() -> None:
     assert stages[:3] == ["sync", "features", "scores"]
 
 
-def test_write_scores_replaces_the_day_on_sqlite_and_postgres(any_engine) -> None:
-    """The replacing write is idempotent on both app-DB backends."""
-    from datetime import UTC, date, datetime
-
-    import pandas as pd
+def _add_accounts(engine, n: int) -> list[int]:
+    from datetime import UTC, datetime
 
     from tenure.accounts.models import Account
-    from tenure.churn.scoring import write_scores
     from tenure.db.session import session_scope
 
-    with session_scope(any_engine) as session:
+    with session_scope(engine) as session:
         accounts = [
             Account(external_id=f"a{i}", name=f"A{i}", created_at=datetime(2024, 1, 1, tzinfo=UTC))
-            for i in range(3)
+            for i in range(n)
         ]
         session.add_all(accounts)
         session.flush()
-        ids = [a.id for a in accounts]
-    reasons = [{"feature": "seats", "value": 3, "contribution": 0.5, "text": "3 seats"}]
+        return [a.id for a in accounts]
+
+
+# Non-ASCII text, None values, ints, floats with many digits, an empty list, a JSON null.
+_REASONS = [
+    [{"feature": "plan", "value": "café", "contribution": 0.5, "text": "plan: café ☕"}],
+    [
+        {"feature": "nps_last", "value": None, "contribution": 0.1234, "text": "no nps on record"},
+        {"feature": "seats", "value": 3, "contribution": -1 / 3, "text": "3 seats"},
+    ],
+    [],
+    None,
+]
+_PROBABILITIES = [0.1, 1 / 3, 0.1 + 0.2, 0.987654321012345]
+
+
+def test_write_scores_replaces_the_day_on_sqlite_and_postgres(any_engine) -> None:
+    """Rows read back exactly through the ORM; a re-run replaces the day, other days stay."""
+    from datetime import UTC, date, datetime, timezone
+
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+    from tenure.churn.scoring import write_scores
+    from tenure.clock import FrozenClock, use_clock
+
+    ids = _add_accounts(any_engine, 4)
     scores = pd.DataFrame(
-        {"account_id": ids, "probability": [0.1, 0.5, 0.9], "risk_tier": ["low", "medium", "high"],
-         "reasons": [reasons] * 3}
+        {"account_id": np.array(ids, dtype=np.int64), "probability": _PROBABILITIES,
+         "risk_tier": ["low", "medium", "high", "high"], "reasons": _REASONS}
     )  # fmt: skip
-    day = date(2025, 6, 30)
-    for _ in range(2):
-        assert write_scores(any_engine, scores, as_of=day, horizon=90, version="7") == 3
-    with any_engine.connect() as conn:
-        rows = conn.execute(
-            select(ChurnScore.probability, ChurnScore.reasons).order_by(ChurnScore.probability)
+    day, other_day = date(2025, 6, 30), date(2025, 6, 29)
+    # 14:00 at +02:00 is 12:00 UTC: stored and read back as that aware UTC time.
+    at = datetime(2025, 6, 30, 14, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    with use_clock(FrozenClock(at)):
+        first_two = scores.iloc[:2]
+        assert write_scores(any_engine, first_two, as_of=other_day, horizon=30, version="6") == 2
+        with Session(any_engine) as session:
+            kept = [
+                (r.id, r.account_id, r.probability, r.reasons)
+                for r in session.scalars(select(ChurnScore).where(ChurnScore.as_of == other_day))
+            ]
+        for _ in range(2):
+            assert write_scores(any_engine, scores, as_of=day, horizon=90, version="7") == 4
+            with any_engine.connect() as conn:
+                by_day = select(ChurnScore.as_of, func.count()).group_by(ChurnScore.as_of)
+                counts = dict(conn.execute(by_day).all())
+            assert counts == {other_day: 2, day: 4}
+    with Session(any_engine) as session:
+        rows = session.scalars(
+            select(ChurnScore).where(ChurnScore.as_of == day).order_by(ChurnScore.account_id)
         ).all()
-    assert [r[0] for r in rows] == [0.1, 0.5, 0.9]
-    assert rows[2][1] == reasons
+        assert [
+            (r.account_id, r.as_of, r.horizon_days, r.model_version, r.probability, r.risk_tier)
+            for r in rows
+        ] == [
+            (i, day, 90, "7", p, t)
+            for i, p, t in zip(ids, _PROBABILITIES, scores["risk_tier"], strict=True)
+        ]
+        assert [r.reasons for r in rows] == _REASONS
+        for row in rows:
+            assert row.scored_at == at and row.scored_at.tzinfo is UTC
+            assert row.scored_at == datetime(2025, 6, 30, 12, 0, 0, 123456, tzinfo=UTC)
+        again = [
+            (r.id, r.account_id, r.probability, r.reasons)
+            for r in session.scalars(select(ChurnScore).where(ChurnScore.as_of == other_day))
+        ]
+        assert again == kept
+    assert write_scores(any_engine, scores.iloc[:0], as_of=day, horizon=90, version="7") == 0
+    with any_engine.connect() as conn:
+        left = conn.execute(select(ChurnScore.as_of).distinct()).scalars().all()
+    assert left == [other_day]
+
+
+def test_write_scores_stores_what_a_core_insert_stores(any_engine) -> None:
+    """The bulk write stores the same values, byte for byte, as SQLAlchemy's Core insert."""
+    from datetime import UTC, date, datetime
+
+    import pandas as pd
+    from sqlalchemy import Date, bindparam, insert, text
+
+    from tenure.churn.scoring import write_scores
+    from tenure.clock import FrozenClock, use_clock
+
+    ids = _add_accounts(any_engine, 4)
+    at = datetime(2025, 6, 30, 12, 0, 0, 654321, tzinfo=UTC)
+    scores = pd.DataFrame(
+        {"account_id": ids, "probability": _PROBABILITIES,
+         "risk_tier": ["low", "medium", "high", "high"], "reasons": _REASONS}
+    )  # fmt: skip
+    core_day, bulk_day = date(2025, 6, 29), date(2025, 6, 30)
+    with any_engine.begin() as conn:
+        conn.execute(
+            insert(ChurnScore.__table__),
+            [
+                {"account_id": i, "as_of": core_day, "horizon_days": 90, "model_version": "7",
+                 "probability": p, "risk_tier": t, "reasons": r, "scored_at": at}
+                for i, p, t, r in zip(ids, _PROBABILITIES, scores["risk_tier"], _REASONS, strict=True)
+            ],
+        )  # fmt: skip
+    with use_clock(FrozenClock(at)):
+        write_scores(any_engine, scores, as_of=bulk_day, horizon=90, version="7")
+    raw = text(
+        "SELECT account_id, horizon_days, model_version, probability, risk_tier, "
+        "CAST(reasons AS TEXT), CAST(scored_at AS TEXT), CAST(as_of AS TEXT) FROM churn_score "
+        "WHERE as_of = :day ORDER BY account_id"
+    ).bindparams(bindparam("day", type_=Date))
+    with any_engine.connect() as conn:
+        core = conn.execute(raw, {"day": core_day}).all()
+        bulk = conn.execute(raw, {"day": bulk_day}).all()
+    assert [r[:7] for r in bulk] == [r[:7] for r in core]
+    assert {r[7] for r in core} == {"2025-06-29"} and {r[7] for r in bulk} == {"2025-06-30"}
+    if any_engine.dialect.name == "sqlite":  # the JSON text itself, as json.dumps wrote it
+        assert [r[5] for r in bulk] == [json.dumps(r) for r in _REASONS]
+        assert {r[6] for r in bulk} == {"2025-06-30 12:00:00.654321"}
+
+
+def test_a_failing_write_keeps_the_previous_scores(any_engine) -> None:
+    """Delete and insert are one transaction: an unknown account raises and the day stays."""
+    from datetime import date
+
+    import pandas as pd
+    from sqlalchemy.exc import IntegrityError
+
+    from tenure.churn.scoring import write_scores
+
+    ids = _add_accounts(any_engine, 2)
+    day = date(2025, 6, 30)
+    good = pd.DataFrame(
+        {"account_id": ids, "probability": [0.2, 0.8], "risk_tier": ["low", "high"],
+         "reasons": [[], []]}
+    )  # fmt: skip
+    write_scores(any_engine, good, as_of=day, horizon=90, version="7")
+    bad = good.assign(account_id=[ids[0], max(ids) + 1000], probability=[0.5, 0.5])
+    with pytest.raises(IntegrityError):
+        write_scores(any_engine, bad, as_of=day, horizon=90, version="8")
+    with any_engine.connect() as conn:
+        kept = conn.execute(
+            select(ChurnScore.account_id, ChurnScore.probability, ChurnScore.model_version)
+            .where(ChurnScore.as_of == day)
+            .order_by(ChurnScore.account_id)
+        ).all()
+    assert [tuple(r) for r in kept] == [(ids[0], 0.2, "7"), (ids[1], 0.8, "7")]
+
+
+def test_write_scores_without_a_bulk_path_uses_a_core_insert(any_engine, monkeypatch) -> None:
+    """A driver with no bulk path (neither sqlite3 nor psycopg) gets the same rows via Core."""
+    from datetime import UTC, date, datetime
+
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+    from tenure.churn import scoring
+    from tenure.clock import FrozenClock, use_clock
+
+    monkeypatch.setattr(scoring, "_insert_bulk", lambda *_: False)
+    ids = _add_accounts(any_engine, 4)
+    scores = pd.DataFrame(
+        {"account_id": ids, "probability": _PROBABILITIES,
+         "risk_tier": ["low", "medium", "high", "high"], "reasons": _REASONS}
+    )  # fmt: skip
+    at = datetime(2025, 6, 30, 12, 0, 0, 1, tzinfo=UTC)
+    day = date(2025, 6, 30)
+    with use_clock(FrozenClock(at)):
+        for _ in range(2):
+            assert scoring.write_scores(any_engine, scores, as_of=day, horizon=90, version="7") == 4
+    with Session(any_engine) as session:
+        rows = session.scalars(select(ChurnScore).order_by(ChurnScore.account_id)).all()
+        assert [(r.account_id, r.as_of, r.probability, r.reasons, r.scored_at) for r in rows] == [
+            (i, day, p, r, at) for i, p, r in zip(ids, _PROBABILITIES, _REASONS, strict=True)
+        ]

@@ -8,12 +8,14 @@ of `churn_score` in one transaction, so re-running a day changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Connection, Engine, delete, insert
+from sqlalchemy.exc import DBAPIError
 
 from tenure import clock
 from tenure.churn import drift, registry
@@ -22,7 +24,6 @@ from tenure.churn.models import ChurnScore
 from tenure.churn.reasons import top_reasons
 from tenure.churn.snapshots import read_feature_table
 from tenure.config import Settings
-from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
@@ -80,32 +81,86 @@ def score_frame(loaded: registry.LoadedModel, features: pd.DataFrame) -> pd.Data
     )
 
 
+# churn_score columns written per row, then the four that are the same for every row of a day.
+_ROW_COLUMNS = ("account_id", "probability", "risk_tier", "reasons")
+_DAY_COLUMNS = ("as_of", "horizon_days", "model_version", "scored_at")
+# SQLAlchemy's JSON type binds json.dumps(value) with default arguments (SQLite stores that text,
+# PostgreSQL parses it into jsonb); one encoder with the same settings gives byte-identical text.
+# No circular check: reasons are small lists of flat dicts.
+_REASONS_JSON = json.JSONEncoder(check_circular=False)
+
+
+def _bound(dialect: Any, name: str, values: list[Any]) -> list[Any]:
+    """Return values through the column type's bind processor for dialect, as Core binds them."""
+    process = ChurnScore.__table__.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+    return values if process is None else [process(value) for value in values]
+
+
+def _bulk_rows(
+    dialect: Any, scores: pd.DataFrame, day: tuple[Any, ...]
+) -> Iterator[tuple[Any, ...]]:
+    """Yield DBAPI-ready rows (_ROW_COLUMNS + _DAY_COLUMNS), built column-wise.
+
+    The day's constants go through their bind processors once instead of once per row; the
+    reasons are serialised the way the JSON type would (then cast to jsonb by PostgreSQL).
+    """
+    serialize = dialect._json_serializer or _REASONS_JSON.encode
+    account_ids = list(map(int, scores["account_id"].tolist()))
+    probabilities = _bound(dialect, "probability", list(map(float, scores["probability"].tolist())))
+    tiers = _bound(dialect, "risk_tier", list(map(str, scores["risk_tier"].tolist())))
+    reasons = list(map(serialize, scores["reasons"].tolist()))
+    constants = tuple(
+        _bound(dialect, name, [value])[0] for name, value in zip(_DAY_COLUMNS, day, strict=True)
+    )
+    for row in zip(account_ids, probabilities, tiers, reasons, strict=True):
+        yield row + constants
+
+
+def _insert_bulk(connection: Connection, scores: pd.DataFrame, day: tuple[Any, ...]) -> bool:
+    """Insert the rows with the driver's bulk path; False when the driver has none here."""
+    dialect = connection.dialect
+    names = ", ".join(_ROW_COLUMNS + _DAY_COLUMNS)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        rows = _bulk_rows(dialect, scores, day)
+        sql = f"COPY churn_score ({names}) FROM STDIN"
+        driver = connection.connection.driver_connection  # same transaction as the delete
+        try:
+            with driver.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except dialect.loaded_dbapi.Error as exc:  # raise what Core raises (IntegrityError, ...)
+            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error) from exc
+        return True
+    if dialect.name == "sqlite" and dialect.paramstyle == "qmark":
+        marks = ", ".join("?" * (len(_ROW_COLUMNS) + len(_DAY_COLUMNS)))
+        sql = f"INSERT INTO churn_score ({names}) VALUES ({marks})"
+        connection.exec_driver_sql(sql, list(_bulk_rows(dialect, scores, day)))
+        return True
+    return False
+
+
 def write_scores(
     engine: Engine, scores: pd.DataFrame, *, as_of: date, horizon: int, version: str
 ) -> int:
-    """Replace the as-of day's churn_score rows with these scores (one transaction)."""
-    now = clock.now()
-    rows = [
-        {
-            "account_id": int(a),
-            "as_of": as_of,
-            "horizon_days": horizon,
-            "model_version": version,
-            "probability": float(p),
-            "risk_tier": str(t),
-            "reasons": r,
-            "scored_at": now,
-        }
-        for a, p, t, r in zip(
-            scores["account_id"], scores["probability"], scores["risk_tier"], scores["reasons"],
-            strict=True,
-        )
-    ]  # fmt: skip
-    with session_scope(engine) as session:
-        session.execute(delete(ChurnScore).where(ChurnScore.as_of == as_of))
-        if rows:
-            session.execute(insert(ChurnScore.__table__), rows)  # Core: no ORM bookkeeping
-    return len(rows)
+    """Replace the as-of day's churn_score rows with these scores (one transaction).
+
+    Stores exactly what a Core insert would, but in bulk: executemany on SQLite, COPY on
+    PostgreSQL with psycopg, a Core executemany on any other driver.
+    """
+    day = (as_of, horizon, version, clock.now())
+    with engine.begin() as connection:
+        connection.execute(delete(ChurnScore).where(ChurnScore.as_of == as_of))
+        if len(scores) and not _insert_bulk(connection, scores, day):
+            keys = _ROW_COLUMNS + _DAY_COLUMNS
+            rows = [
+                dict(zip(keys, (int(a), float(p), str(t), r, *day), strict=True))
+                for a, p, t, r in zip(
+                    scores["account_id"], scores["probability"], scores["risk_tier"],
+                    scores["reasons"], strict=True,
+                )
+            ]  # fmt: skip
+            connection.execute(insert(ChurnScore.__table__), rows)
+    return len(scores)
 
 
 def save_drift(settings: Settings, as_of: date, report: dict[str, Any]) -> None:
@@ -130,6 +185,7 @@ def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]
     report = drift.drift_report(
         loaded.card["drift_reference"], loaded.card["score_reference"],
         loaded.model.frame(features), scores["probability"].to_numpy(),
+        loaded.card.get("drift_weights"),
     )  # fmt: skip
     report.update(as_of=as_of.isoformat(), model=loaded.name, model_version=loaded.version)
     save_drift(settings, as_of, report)
