@@ -159,11 +159,15 @@ def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame) -> list[lis
 
 
 def _largest(values: np.ndarray, k: int) -> np.ndarray:
-    """Return the column indices of each row's k largest values (in no particular order)."""
+    """Return the column indices of each row's k largest values, largest first."""
     k = min(k, values.shape[1])
-    if k == 0:
-        return np.empty((len(values), 0), dtype=np.intp)
-    return np.argpartition(-values, k - 1, axis=1)[:, :k]
+    remaining = values.copy()
+    rows = np.arange(len(values))
+    picked = np.empty((len(values), k), dtype=np.intp)
+    for rank in range(k):  # k argmax passes beat a per-row partition for k ≤ 3
+        picked[:, rank] = remaining.argmax(axis=1)
+        remaining[rows, picked[:, rank]] = -np.inf
+    return picked
 
 
 def _cells(features: pd.DataFrame, names: list[str], candidates: np.ndarray) -> list[list[Any]]:
