@@ -79,11 +79,15 @@ class ChurnModel:
 
     def contributions(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Return per-feature SHAP contributions to the margin, and the bias per row (XGBoost)."""
+        return self.frame_contributions(self.frame(features))
+
+    def frame_contributions(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Return `contributions` of rows already shaped by `frame` (no second conversion)."""
         import xgboost
 
         if self.name != "xgboost":
             raise ValueError("per-feature contributions need the xgboost model")
-        prepared = self.pipeline[:-1].transform(self.frame(features))
+        prepared = self.pipeline[:-1].transform(frame)
         booster = self.pipeline[-1].get_booster()
         explainer = treeshap.from_booster(booster)
         if explainer is not None:  # shallow trees: the same values, several times faster
@@ -91,7 +95,7 @@ class ChurnModel:
         else:
             raw = booster.predict(xgboost.DMatrix(prepared), pred_contribs=True)
         names = list(self.pipeline[:-1].get_feature_names_out())
-        per_column = pd.DataFrame(raw[:, :-1], columns=names, index=features.index)
+        per_column = pd.DataFrame(raw[:, :-1], columns=names, index=frame.index)
         return self._fold_one_hot(per_column), raw[:, -1]
 
     def _fold_one_hot(self, per_column: pd.DataFrame) -> pd.DataFrame:

@@ -66,11 +66,12 @@ def score_frame(loaded: registry.LoadedModel, features: pd.DataFrame) -> pd.Data
     """Return account_id, probability, risk_tier, reasons for every row of a feature table."""
     model = loaded.model
     features = features.reset_index(drop=True)
-    contributions, bias = model.contributions(features)
+    frame = model.frame(features)  # converted once: the SHAP pass and the reasons both read it
+    contributions, bias = model.frame_contributions(frame)
     # Exact tree SHAP sums to the margin, so one pass over the trees gives both.
     margin = contributions.to_numpy().sum(axis=1) + bias
     probability = sigmoid(model.slope * margin + model.intercept)
-    reasons = top_reasons(contributions * model.slope, model.frame(features))
+    reasons = top_reasons(contributions * model.slope, frame)
     return pd.DataFrame(
         {
             "account_id": features["account_id"].astype(int).to_numpy(),
