@@ -321,8 +321,8 @@ def test_a_failing_write_keeps_the_previous_scores(any_engine) -> None:
     assert [tuple(r) for r in kept] == [(ids[0], 0.2, "7"), (ids[1], 0.8, "7")]
 
 
-def test_write_scores_without_a_bulk_path_uses_a_core_insert(any_engine, monkeypatch) -> None:
-    """A driver with no bulk path (neither sqlite3 nor psycopg) gets the same rows via Core."""
+def test_write_scores_without_copy_uses_the_shared_executemany(any_engine, monkeypatch) -> None:
+    """A driver without COPY gets the same rows through the shared executemany bulk insert."""
     from datetime import UTC, date, datetime
 
     import pandas as pd
@@ -331,7 +331,7 @@ def test_write_scores_without_a_bulk_path_uses_a_core_insert(any_engine, monkeyp
     from tenure.churn import scoring
     from tenure.clock import FrozenClock, use_clock
 
-    monkeypatch.setattr(scoring, "_insert_bulk", lambda *_: False)
+    monkeypatch.setattr(scoring, "_copies", lambda *_: False)
     ids = _add_accounts(any_engine, 4)
     scores = pd.DataFrame(
         {"account_id": ids, "probability": _PROBABILITIES,

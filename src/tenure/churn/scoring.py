@@ -8,13 +8,12 @@ of `churn_score` in one transaction, so re-running a day changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert
+from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import DBAPIError
 
 from tenure import clock
@@ -24,6 +23,7 @@ from tenure.churn.models import ChurnScore
 from tenure.churn.reasons import top_reasons
 from tenure.churn.snapshots import read_feature_table
 from tenure.config import Settings
+from tenure.db.bulk import bind, bulk_insert
 from tenure.errors import InputError, NotFound
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
@@ -91,53 +91,39 @@ _DAY_COLUMNS = ("as_of", "horizon_days", "model_version", "scored_at")
 _REASONS_JSON = json.JSONEncoder(check_circular=False)
 
 
-def _bound(dialect: Any, name: str, values: list[Any]) -> list[Any]:
-    """Return values through the column type's bind processor for dialect, as Core binds them."""
-    process = ChurnScore.__table__.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-    return values if process is None else [process(value) for value in values]
-
-
-def _bulk_rows(
-    dialect: Any, scores: pd.DataFrame, day: tuple[Any, ...]
-) -> Iterator[tuple[Any, ...]]:
-    """Yield DBAPI-ready rows (_ROW_COLUMNS + _DAY_COLUMNS), built column-wise.
-
-    The day's constants go through their bind processors once instead of once per row; the
-    reasons are serialised the way the JSON type would (then cast to jsonb by PostgreSQL).
-    """
+def _row_values(dialect: Any, scores: pd.DataFrame) -> dict[str, list[Any]]:
+    """Return the per-row columns, built column-wise, reasons serialised as the JSON type would."""
     serialize = dialect._json_serializer or _REASONS_JSON.encode
-    account_ids = list(map(int, scores["account_id"].tolist()))
-    probabilities = _bound(dialect, "probability", list(map(float, scores["probability"].tolist())))
-    tiers = _bound(dialect, "risk_tier", list(map(str, scores["risk_tier"].tolist())))
-    reasons = list(map(serialize, scores["reasons"].tolist()))
-    constants = tuple(
-        _bound(dialect, name, [value])[0] for name, value in zip(_DAY_COLUMNS, day, strict=True)
-    )
-    for row in zip(account_ids, probabilities, tiers, reasons, strict=True):
-        yield row + constants
+    return {
+        "account_id": list(map(int, scores["account_id"].tolist())),
+        "probability": list(map(float, scores["probability"].tolist())),
+        "risk_tier": list(map(str, scores["risk_tier"].tolist())),
+        "reasons": list(map(serialize, scores["reasons"].tolist())),
+    }
 
 
-def _insert_bulk(connection: Connection, scores: pd.DataFrame, day: tuple[Any, ...]) -> bool:
-    """Insert the rows with the driver's bulk path; False when the driver has none here."""
-    dialect = connection.dialect
-    names = ", ".join(_ROW_COLUMNS + _DAY_COLUMNS)
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        rows = _bulk_rows(dialect, scores, day)
-        sql = f"COPY churn_score ({names}) FROM STDIN"
-        driver = connection.connection.driver_connection  # same transaction as the delete
-        try:
-            with driver.cursor() as cursor, cursor.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except dialect.loaded_dbapi.Error as exc:  # raise what Core raises (IntegrityError, ...)
-            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error) from exc
-        return True
-    if dialect.name == "sqlite" and dialect.paramstyle == "qmark":
-        marks = ", ".join("?" * (len(_ROW_COLUMNS) + len(_DAY_COLUMNS)))
-        sql = f"INSERT INTO churn_score ({names}) VALUES ({marks})"
-        connection.exec_driver_sql(sql, list(_bulk_rows(dialect, scores, day)))
-        return True
-    return False
+def _copies(dialect: Any) -> bool:
+    """Return True when the driver has PostgreSQL's COPY (psycopg), the fastest bulk path."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
+def _copy_rows(connection: Connection, scores: pd.DataFrame, day: dict[str, Any]) -> None:
+    """COPY the rows into churn_score on the connection's transaction (reasons parsed as jsonb)."""
+    dialect, table = connection.dialect, ChurnScore.__table__
+    values = _row_values(dialect, scores)
+    columns = {  # reasons are already JSON text: binding them again would encode twice
+        name: column if name == "reasons" else [bind(table, name, v, dialect) for v in column]
+        for name, column in values.items()
+    }
+    constants = tuple(bind(table, name, day[name], dialect) for name in _DAY_COLUMNS)
+    sql = f"COPY churn_score ({', '.join(_ROW_COLUMNS + _DAY_COLUMNS)}) FROM STDIN"
+    driver = connection.connection.driver_connection  # same transaction as the delete
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in zip(*(columns[name] for name in _ROW_COLUMNS), strict=True):
+                copy.write_row(row + constants)
+    except dialect.loaded_dbapi.Error as exc:  # raise what Core raises (IntegrityError, ...)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error) from exc
 
 
 def write_scores(
@@ -145,22 +131,24 @@ def write_scores(
 ) -> int:
     """Replace the as-of day's churn_score rows with these scores (one transaction).
 
-    Stores exactly what a Core insert would, but in bulk: executemany on SQLite, COPY on
-    PostgreSQL with psycopg, a Core executemany on any other driver.
+    Stores exactly what a Core insert would, but in bulk: COPY on PostgreSQL with psycopg,
+    the driver's executemany (`tenure.db.bulk`) elsewhere, the day's constants bound once.
     """
-    day = (as_of, horizon, version, clock.now())
+    values = (as_of, horizon, version, clock.now())
+    day = dict(zip(_DAY_COLUMNS, values, strict=True))
     with engine.begin() as connection:
         connection.execute(delete(ChurnScore).where(ChurnScore.as_of == as_of))
-        if len(scores) and not _insert_bulk(connection, scores, day):
-            keys = _ROW_COLUMNS + _DAY_COLUMNS
+        if not len(scores):
+            return 0
+        if _copies(connection.dialect):
+            _copy_rows(connection, scores, day)
+        else:
+            columns = _row_values(connection.dialect, scores)
             rows = [
-                dict(zip(keys, (int(a), float(p), str(t), r, *day), strict=True))
-                for a, p, t, r in zip(
-                    scores["account_id"], scores["probability"], scores["risk_tier"],
-                    scores["reasons"], strict=True,
-                )
-            ]  # fmt: skip
-            connection.execute(insert(ChurnScore.__table__), rows)
+                dict(zip(_ROW_COLUMNS, row, strict=True))
+                for row in zip(*columns.values(), strict=True)
+            ]
+            bulk_insert(connection, ChurnScore.__table__, rows, raw={"reasons"}, constants=day)
     return len(scores)
 
 

@@ -52,7 +52,7 @@ def score_day(
 ) -> DayScores:
     """Score the live accounts (all, or account_ids) as of day; store nothing.
 
-    With as_text the rows carry their measures as JSON text (for service.bulk_insert).
+    With as_text the rows carry their measures as JSON text (for tenure.db.bulk.bulk_insert).
     """
     accounts = active_accounts(db_session, day, account_ids)
     if accounts.empty:

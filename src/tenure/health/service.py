@@ -7,12 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.db.bulk import bulk_insert
 from tenure.errors import NotFound
 from tenure.health.models import HealthReference, HealthScore, UsageBase
 
@@ -24,34 +25,6 @@ def _chunks(ids: Collection[int] | None) -> list[list[int] | None]:
         return [None]
     values = sorted(ids)
     return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)] or [[]]
-
-
-def bulk_insert(
-    db_session: Session, table: Table, rows: list[dict[str, Any]], *, raw: Collection[str] = ()
-) -> None:
-    """Insert many rows through the driver's executemany, applying each column's bind type.
-
-    The same values SQLAlchemy would bind, without its per-row statement bookkeeping (which
-    costs more than the insert itself at 100k rows). Columns in raw are passed as given
-    (e.g. JSON already serialised).
-    """
-    if not rows:
-        return
-    connection = db_session.connection()
-    dialect = connection.dialect
-    columns = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=columns)
-    processors = {
-        c: None if c in raw else table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-        for c in columns
-    }
-    converted = [
-        {c: (p(row[c]) if (p := processors[c]) else row[c]) for c in columns} for row in rows
-    ]
-    order = compiled.positiontup
-    params = [tuple(r[k] for k in order) for r in converted] if order else converted
-    for start in range(0, len(params), 10_000):
-        connection.exec_driver_sql(compiled.string, params[start : start + 10_000])
 
 
 def rows_on(
@@ -114,7 +87,7 @@ def latest_rows_before(
 def replace_day(db_session: Session, day: date, rows: list[dict[str, Any]]) -> None:
     """Replace every stored health row of a day with rows (measures as JSON text; idempotent)."""
     db_session.execute(delete(HealthScore).where(HealthScore.as_of == day))
-    bulk_insert(db_session, HealthScore.__table__, rows, raw={"measures"})
+    bulk_insert(db_session.connection(), HealthScore.__table__, rows, raw={"measures"})
 
 
 def upsert_rows(db_session: Session, rows: list[dict[str, Any]]) -> None:
@@ -175,7 +148,7 @@ def store_usage_base(db_session: Session, day: date, usage: pd.DataFrame) -> boo
         }
     )
     rows = frame.to_dict("records")
-    bulk_insert(db_session, UsageBase.__table__, rows)
+    bulk_insert(db_session.connection(), UsageBase.__table__, rows)
     return True
 
 
