@@ -79,10 +79,13 @@ class ChurnModel:
 
     def contributions(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Return per-feature SHAP contributions to the margin, and the bias per row (XGBoost)."""
-        return self.frame_contributions(self.frame(features))
+        frame = self.frame(features)
+        explained = self.explain(frame)
+        columns = pd.DataFrame(explained.contributions, columns=self.columns, index=frame.index)
+        return columns, explained.bias
 
-    def frame_contributions(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """Return `contributions` of rows already shaped by `frame` (no second conversion)."""
+    def explain(self, frame: pd.DataFrame) -> Explanation:
+        """Return the exact tree-SHAP explanation of rows already shaped by `frame`, as arrays."""
         import xgboost
 
         if self.name != "xgboost":
@@ -91,20 +94,32 @@ class ChurnModel:
         booster = self.pipeline[-1].get_booster()
         explainer = treeshap.from_booster(booster)
         if explainer is not None:  # shallow trees: the same values, several times faster
-            raw = explainer.contributions(prepared).astype(float)
+            raw = explainer.contributions(prepared)
         else:
             raw = booster.predict(xgboost.DMatrix(prepared), pred_contribs=True)
-        names = list(self.pipeline[:-1].get_feature_names_out())
-        per_column = pd.DataFrame(raw[:, :-1], columns=names, index=frame.index)
-        return self._fold_one_hot(per_column), raw[:, -1]
+        numbers = np.asarray(prepared[:, : len(self.numeric)], dtype=float)
+        return Explanation(self._fold_one_hot(raw[:, :-1]), raw[:, -1].astype(float), numbers)
 
-    def _fold_one_hot(self, per_column: pd.DataFrame) -> pd.DataFrame:
-        """Sum one-hot columns back onto their categorical feature."""
-        out = {}
-        for name in self.numeric:
-            out[name] = per_column[f"numeric__{name}"].to_numpy()
-        for name in self.categorical:
-            prefix = f"categorical__{name}_"
-            cols = [c for c in per_column.columns if c.startswith(prefix)]
-            out[name] = per_column[cols].sum(axis=1).to_numpy() if cols else 0.0
-        return pd.DataFrame(out, index=per_column.index)
+    def _fold_one_hot(self, per_column: np.ndarray) -> np.ndarray:
+        """Return (rows, features) contributions: one-hot columns summed onto their category."""
+        numeric = len(self.numeric)
+        out = np.empty((len(per_column), len(self.columns)))
+        out[:, :numeric] = per_column[:, :numeric]
+        encoder = self.pipeline.named_steps["prepare"].named_transformers_["categorical"]
+        sizes = [len(levels) for levels in encoder.categories_] if self.categorical else []
+        start = numeric  # the encoder's columns: each categorical feature's levels in turn
+        for k, size in enumerate(sizes):
+            out[:, numeric + k] = per_column[:, start : start + size].sum(axis=1)
+            start += size
+        if start != per_column.shape[1]:
+            raise ValueError(f"{per_column.shape[1]} model columns, expected {start}")
+        return out
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Tree-SHAP contributions of many rows (features in the model's column order)."""
+
+    contributions: np.ndarray  # (rows, features): log-odds contributions to the margin
+    bias: np.ndarray  # (rows,): the expected margin; contributions + bias sum to the margin
+    numbers: np.ndarray  # (rows, numeric features): the values the numeric features had

@@ -7,10 +7,26 @@ from typing import Any
 
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
+from tenure.churn.reasons import describe
 from tenure.db.base import Base, JSONType
 
 RISK_TIERS = ("low", "medium", "high")
+
+
+class ReasonsJSON(TypeDecorator):
+    """The reasons JSON column: every reason read back carries its plain-language "text".
+
+    Bulk scoring stores {"feature", "value", "contribution"} only; the text follows from the
+    feature and its value, so it is written here, on read, for the rows someone looks at.
+    """
+
+    impl = JSONType
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return describe(value) if value else value
 
 
 class ChurnScore(Base):
@@ -25,9 +41,9 @@ class ChurnScore(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     probability: Mapped[float] = mapped_column(Float)
     risk_tier: Mapped[str] = mapped_column(String(16))  # one of RISK_TIERS
-    # [{"feature": str, "value": float|None, "contribution": float, "text": str}, ...]
-    # strongest first; positive contributions raise the churn risk.
-    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # [{"feature": str, "value": float|str|None, "contribution": float}, ...] stored, strongest
+    # first (positive contributions raise the churn risk); read back with "text" added.
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(ReasonsJSON, default=list)
     scored_at: Mapped[datetime]
 
     __table_args__ = (

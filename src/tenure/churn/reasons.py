@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 UP_REASONS, DOWN_REASONS = 3, 2
+CHUNK_ROWS = 65_536  # drivers are picked per block of rows: cache-sized copies
 
 
 def _n(value: float) -> str:
@@ -117,18 +121,76 @@ def reason_text(feature: str, value: Any) -> str:
     return f"{feature.replace('_', ' ')} {_n(value)}"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def describe(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return stored reasons with their plain-language "text" (rows scored in bulk omit it)."""
+    return [
+        reason
+        if "text" in reason
+        else {**reason, "text": reason_text(reason["feature"], reason["value"])}
+        for reason in reasons
+    ]
 
 
 def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame) -> list[list[dict[str, Any]]]:
-    """Return per row the top 3 drivers up and top 2 down, strongest first by |contribution|."""
+    """Return per row the top 3 drivers up and top 2 down, strongest first, with their texts."""
     names = [str(name) for name in contributions.columns]
-    values = contributions.to_numpy(dtype=float)
+    numeric = [name for name in names if pd.api.types.is_numeric_dtype(features[name].dtype)]
+    ordered = numeric + [name for name in names if name not in numeric]
+    texts = reasons_json(
+        contributions[ordered].to_numpy(dtype=float),
+        ordered,
+        features[numeric].to_numpy(dtype=float),
+        features,
+    )
+    return [describe(json.loads(text)) for text in texts]
+
+
+def reasons_json(
+    contributions: np.ndarray, names: list[str], numbers: np.ndarray, labels: pd.DataFrame
+) -> list[str]:
+    """Return per row the top drivers (3 up, 2 down, strongest first) as JSON text, in bulk.
+
+    `contributions` is (rows, features) in the order of `names`; `numbers` holds the values
+    of the leading numeric features, and the remaining (categorical) ones are read from
+    `labels` by name. Each reason is {"feature", "value", "contribution"}: its text is added
+    when read (`describe`), so no string is formatted per row in Python; DuckDB writes the
+    JSON from the driver arrays.
+    """
+    starts = range(0, max(len(contributions), 1), CHUNK_ROWS)
+    blocks = [drivers(np.asarray(contributions[s : s + CHUNK_ROWS], float)) for s in starts]
+    candidates, picked, counts = (np.concatenate(part) for part in zip(*blocks, strict=True))
+    if not candidates.shape[1]:
+        return ["[]"] * len(contributions)
+    values, texts = _driver_values(candidates, names, numbers, labels)
+    columns: dict[str, Any] = {"n": counts}
+    for k in range(candidates.shape[1]):
+        columns[f"f{k}"] = candidates[:, k].astype(np.int32)
+        columns[f"v{k}"] = pa.array(values[:, k], mask=~np.isfinite(values[:, k]))
+        columns[f"s{k}"] = pa.array(texts[:, k], type=pa.string())
+        columns[f"c{k}"] = np.round(picked[:, k], 4)
+    with duckdb.connect() as con:
+        con.register("driver_rows", pa.table(columns))
+        query = con.execute(_json_query(candidates.shape[1]), {"names": names})
+        return query.fetchnumpy()["reasons"].tolist()
+
+
+def _json_query(width: int) -> str:
+    """Return the query that writes each row's first n drivers as a JSON array."""
+    items = [
+        f"""CASE WHEN n > {k} THEN '{{"feature": ' || to_json($names[f{k} + 1])::VARCHAR """
+        f"""|| ', "value": ' || coalesce(to_json(s{k})::VARCHAR, to_json(v{k})::VARCHAR, 'null') """
+        f"""|| ', "contribution": ' || to_json(c{k})::VARCHAR || '}}' END"""
+        for k in range(width)
+    ]
+    return f"SELECT '[' || concat_ws(', ', {', '.join(items)}) || ']' AS reasons FROM driver_rows"
+
+
+def drivers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return per row the driver columns, their contributions and how many of them count.
+
+    Candidates are the 3 largest and 2 smallest contributions; only positive ones among the
+    first and negative ones among the second count; they come first, strongest |value| first.
+    """
     candidates = np.concatenate(
         [_largest(values, UP_REASONS), _largest(-values, DOWN_REASONS)], axis=1
     )
@@ -138,24 +200,7 @@ def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame) -> list[lis
     order = np.argsort(np.where(kept, -np.abs(picked), np.inf), axis=1, kind="stable")
     candidates = np.take_along_axis(candidates, order, axis=1)
     picked = np.take_along_axis(picked, order, axis=1)
-    counts = kept.sum(axis=1).tolist()
-    shown = _cells(features, names, candidates)
-    texts: dict[tuple[int, Any], str] = {}  # the same feature value reads the same every time
-    out = []
-    for count, columns, contribution, value_row in zip(
-        counts, candidates.tolist(), np.round(picked, 4).tolist(), shown, strict=True
-    ):
-        reasons = []
-        for k in range(count):
-            j, value = columns[k], value_row[k]
-            text = texts.get((j, value))
-            if text is None:
-                text = texts[(j, value)] = reason_text(names[j], value)
-            reasons.append(
-                {"feature": names[j], "value": value, "contribution": contribution[k], "text": text}
-            )
-        out.append(reasons)
-    return out
+    return candidates, picked, kept.sum(axis=1)
 
 
 def _largest(values: np.ndarray, k: int) -> np.ndarray:
@@ -170,18 +215,23 @@ def _largest(values: np.ndarray, k: int) -> np.ndarray:
     return picked
 
 
-def _cells(features: pd.DataFrame, names: list[str], candidates: np.ndarray) -> list[list[Any]]:
-    """Return the feature values at the candidate columns as plain Python (NaN as None)."""
-    numeric = [pd.api.types.is_numeric_dtype(features[name].dtype) for name in names]
-    matrix = np.full((len(features), len(names)), np.nan)
-    for j, name in enumerate(names):
-        if numeric[j]:
-            matrix[:, j] = features[name].to_numpy(dtype=float)
-    cells = np.take_along_axis(matrix, candidates, axis=1).tolist()
-    out = [[None if v != v else v for v in row] for row in cells]  # v != v: NaN
-    for j, name in enumerate(names):
-        if not numeric[j]:
-            column = features[name].to_numpy(dtype=object)
-            for row, k in zip(*np.nonzero(candidates == j), strict=True):
-                out[row][k] = _plain(column[row])
-    return out
+def _driver_values(
+    candidates: np.ndarray, names: list[str], numbers: np.ndarray, labels: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the values at the candidate columns: numbers (NaN if none) and category labels."""
+    width = numbers.shape[1]
+    values = np.full(candidates.shape, np.nan)
+    if width:
+        gathered = np.take_along_axis(numbers, np.minimum(candidates, width - 1), axis=1)
+        values = np.where(candidates < width, gathered, np.nan)
+    texts = np.full(candidates.shape, None, dtype=object)
+    for j in range(width, len(names)):
+        rows, slots = np.nonzero(candidates == j)
+        column = labels[names[j]].to_numpy(dtype=object)[rows]
+        texts[rows, slots] = [None if _missing(v) else str(v) for v in column]
+    return values, texts
+
+
+def _missing(value: Any) -> bool:
+    """Return True for None and float NaN (pandas' missing markers in object columns)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -20,10 +20,10 @@ from tenure import clock
 from tenure.churn import drift, registry
 from tenure.churn.model import sigmoid
 from tenure.churn.models import ChurnScore
-from tenure.churn.reasons import top_reasons
+from tenure.churn.reasons import reasons_json
 from tenure.churn.snapshots import read_feature_table
 from tenure.config import Settings
-from tenure.db.bulk import bind, bulk_insert
+from tenure.db.bulk import bind, bulk_insert_columns
 from tenure.errors import InputError, NotFound
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
@@ -63,15 +63,17 @@ def quality_gate(con: Any, as_of: date) -> dict[str, Any]:
 
 
 def score_frame(loaded: registry.LoadedModel, features: pd.DataFrame) -> pd.DataFrame:
-    """Return account_id, probability, risk_tier, reasons for every row of a feature table."""
+    """Return account_id, probability, risk_tier, reasons (JSON text) for a feature table."""
     model = loaded.model
     features = features.reset_index(drop=True)
     frame = model.frame(features)  # converted once: the SHAP pass and the reasons both read it
-    contributions, bias = model.frame_contributions(frame)
+    explained = model.explain(frame)
     # Exact tree SHAP sums to the margin, so one pass over the trees gives both.
-    margin = contributions.to_numpy().sum(axis=1) + bias
+    margin = explained.contributions.sum(axis=1) + explained.bias
     probability = sigmoid(model.slope * margin + model.intercept)
-    reasons = top_reasons(contributions * model.slope, frame)
+    calibrated = explained.contributions
+    calibrated *= model.slope  # each feature's share of the calibrated log-odds
+    reasons = reasons_json(calibrated, model.columns, explained.numbers, frame)
     return pd.DataFrame(
         {
             "account_id": features["account_id"].astype(int).to_numpy(),
@@ -92,13 +94,14 @@ _REASONS_JSON = json.JSONEncoder(check_circular=False)
 
 
 def _row_values(dialect: Any, scores: pd.DataFrame) -> dict[str, list[Any]]:
-    """Return the per-row columns, built column-wise, reasons serialised as the JSON type would."""
+    """Return the per-row columns as Python values, reasons as JSON text (kept if already text)."""
     serialize = dialect._json_serializer or _REASONS_JSON.encode
+    reasons = scores["reasons"].tolist()
     return {
-        "account_id": list(map(int, scores["account_id"].tolist())),
-        "probability": list(map(float, scores["probability"].tolist())),
-        "risk_tier": list(map(str, scores["risk_tier"].tolist())),
-        "reasons": list(map(serialize, scores["reasons"].tolist())),
+        "account_id": scores["account_id"].to_numpy(dtype=np.int64).tolist(),
+        "probability": scores["probability"].to_numpy(dtype=float).tolist(),
+        "risk_tier": scores["risk_tier"].astype(str).tolist(),
+        "reasons": [r if isinstance(r, str) else serialize(r) for r in reasons],
     }
 
 
@@ -144,11 +147,8 @@ def write_scores(
             _copy_rows(connection, scores, day)
         else:
             columns = _row_values(connection.dialect, scores)
-            rows = [
-                dict(zip(_ROW_COLUMNS, row, strict=True))
-                for row in zip(*columns.values(), strict=True)
-            ]
-            bulk_insert(connection, ChurnScore.__table__, rows, raw={"reasons"}, constants=day)
+            table = ChurnScore.__table__
+            bulk_insert_columns(connection, table, columns, raw={"reasons"}, constants=day)
     return len(scores)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import itertools
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -24,27 +25,49 @@ def bulk_insert(
     raw: Collection[str] = (),
     constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert many rows through the driver's executemany, applying each column's bind type.
+    """Insert many rows (dicts with the same keys) through the driver's executemany."""
+    if rows:
+        columns = {name: [row[name] for row in rows] for name in rows[0]}
+        bulk_insert_columns(connection, table, columns, raw=raw, constants=constants)
+
+
+def bulk_insert_columns(
+    connection: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    raw: Collection[str] = (),
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert rows given column by column, applying each column's bind type, in batches.
 
     The same values SQLAlchemy would bind, without its per-row statement bookkeeping (which
     costs more than the insert itself at 100k rows). Columns in raw are passed as given
     (e.g. JSON already serialised); constants are the same for every row and bound once.
     """
-    if not rows:
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of unequal length: {sorted(lengths)}")
+    if not columns or not lengths.pop():
         return
     dialect = connection.dialect
-    fixed = {c: bind(table, c, v, dialect) for c, v in (constants or {}).items()}
-    columns = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=columns + list(fixed))
-    processors = {
-        c: None if c in raw else table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-        for c in columns
+    bound: dict[str, Iterable[Any]] = {
+        name: values if name in raw else _bound(table, name, values, dialect)
+        for name, values in columns.items()
     }
-    converted = [
-        {c: (p(row[c]) if (p := processors[c]) else row[c]) for c in columns} | fixed
-        for row in rows
-    ]
-    order = compiled.positiontup
-    params = [tuple(r[k] for k in order) for r in converted] if order else converted
+    for name, value in (constants or {}).items():
+        bound[name] = itertools.repeat(bind(table, name, value, dialect))
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(bound))
+    order = compiled.positiontup or list(bound)
+    # strict=False: the constants repeat forever, the row columns (equal lengths) end it
+    params: list[Any] = list(zip(*(bound[name] for name in order), strict=False))
+    if not compiled.positiontup:  # named parameters (e.g. psycopg's %(name)s)
+        params = [dict(zip(order, row, strict=True)) for row in params]
     for start in range(0, len(params), BATCH):
         connection.exec_driver_sql(compiled.string, params[start : start + BATCH])
+
+
+def _bound(table: Table, column: str, values: Sequence[Any], dialect: Any) -> Sequence[Any]:
+    """Return a column's values as its type binds them (unchanged when it has no processor)."""
+    process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return values if process is None else [process(value) for value in values]
