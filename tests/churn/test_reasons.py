@@ -35,18 +35,19 @@ def test_bulk_drivers_match_a_per_row_reference() -> None:
     numbers = rng.normal(size=(rows, 12))
     labels = pd.DataFrame({"plan": rng.choice(["starter", "pro", "café ☕"], rows).astype(object)})
     labels.loc[3, "plan"] = None
-    stored = [json.loads(t) for t in reasons_json(contributions, names, numbers, labels)]
+    texts = reasons_json(contributions, names, numbers, labels)
+    stored = [json.loads(t) for t in texts]
     sample = [*range(1_100), *rng.choice(rows, 2_000, replace=False)]
     for i in sample:
-        got = [(r["feature"], r["contribution"]) for r in stored[i]]
-        assert got == _reference(contributions[i], names), i
-        for reason in stored[i]:
-            assert set(reason) == {"feature", "value", "contribution"}
+        assert all(isinstance(r, list) and len(r) == 3 for r in stored[i])  # compact triples
+        assert [(f, c) for f, _, c in stored[i]] == _reference(contributions[i], names), i
+        for reason in describe(stored[i]):
+            assert set(reason) == {"feature", "value", "contribution", "text"}
             j = names.index(reason["feature"])
             expected = labels.at[i, "plan"] if j == 12 else numbers[i, j]
             assert reason["value"] == expected
-    assert all(len(r) <= 3 and r and r[0]["contribution"] > 0 for r in stored[:500])
-    assert all(len(r) <= 2 and r and r[0]["contribution"] < 0 for r in stored[500:1000])
+    assert all(len(r) <= 3 and r and r[0][2] > 0 for r in stored[:500])
+    assert all(len(r) <= 2 and r and r[0][2] < 0 for r in stored[500:1000])
 
 
 def test_missing_and_infinite_values_are_json_null_and_texts_come_on_read() -> None:
@@ -56,8 +57,12 @@ def test_missing_and_infinite_values_are_json_null_and_texts_come_on_read() -> N
     texts = reasons_json(contributions, ["failed_payments_30d", "seats", "nps_last"], numbers,
                          pd.DataFrame(index=range(2)))  # fmt: skip
     first, second = (json.loads(t) for t in texts)  # strict: no NaN/Infinity tokens
-    assert [r["value"] for r in first] == [None, None, 3.0]
-    assert [r["value"] for r in second] == [None, 2.0]
+    assert first == [
+        ["failed_payments_30d", None, 0.9],
+        ["seats", None, -0.4],
+        ["nps_last", 3.0, 0.2],
+    ]
+    assert second == [["nps_last", None, -0.3], ["failed_payments_30d", 2.0, 0.1]]
     described = describe(first)
     assert described[0]["text"] == "no failed payments 30d on record"
     assert described[2]["text"] == "last NPS answer 3 (detractor)"
@@ -78,7 +83,7 @@ def test_top_reasons_reads_data_frames_in_any_column_order() -> None:
 
 
 def test_scored_rows_store_no_text_and_read_back_with_it(trained_book: Path, tmp_path: Path):
-    """The app DB holds feature, value, contribution; the ORM adds the text a CSM reads."""
+    """The app DB holds [feature, value, contribution]; the ORM reads dicts with their texts."""
     settings = copy_book(trained_book, tmp_path)
     engine = get_engine(settings)
     with engine.connect() as conn:
@@ -95,8 +100,40 @@ def test_scored_rows_store_no_text_and_read_back_with_it(trained_book: Path, tmp
             ).all()
         )
     for account, stored in raw:
-        stored = json.loads(stored)
-        assert all("text" not in reason for reason in stored)
-        assert [{k: v for k, v in r.items() if k != "text"} for r in read[account]] == stored
+        triples = [tuple(reason) for reason in json.loads(stored)]
+        assert [(r["feature"], r["value"], r["contribution"]) for r in read[account]] == triples
         assert all(isinstance(r["text"], str) and r["text"] for r in read[account])
     engine.dispose()
+
+
+def test_bulk_reasons_round_trip_through_sqlite_and_postgres(any_engine) -> None:
+    """The compact JSON (COPY on PostgreSQL, executemany on SQLite) reads back as dicts."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from tenure.churn.scoring import write_scores
+
+    from .test_scoring import _add_accounts
+
+    ids = _add_accounts(any_engine, 3)
+    contributions = np.array([[0.5, -0.25, 0.125], [0.0, 0.0, 0.0], [-1.0, 2.0, 0.0]])
+    labels = pd.DataFrame({"plan": ["café ☕", "pro", None]}, dtype=object)
+    numbers = np.array([[2.0, 1e-5], [0.0, 0.0], [np.nan, 12_345.5]])
+    names = ["failed_payments_30d", "seats", "plan"]
+    scores = pd.DataFrame(
+        {"account_id": ids, "probability": [0.5, 0.1, 0.9], "risk_tier": ["high", "low", "high"],
+         "reasons": reasons_json(contributions, names, numbers, labels)}
+    )  # fmt: skip
+    write_scores(any_engine, scores, as_of=date(2025, 6, 30), horizon=90, version="1")
+    with Session(any_engine) as session:
+        rows = session.scalars(select(ChurnScore).order_by(ChurnScore.account_id)).all()
+        read = [[(r["feature"], r["value"], r["contribution"], r["text"]) for r in row.reasons]
+                for row in rows]  # fmt: skip
+    assert read == [
+        [("failed_payments_30d", 2.0, 0.5, "2 failed payments in the last 30 days"),
+         ("seats", 1e-5, -0.25, "0.0 seats"), ("plan", "café ☕", 0.125, "plan: café ☕")],
+        [],
+        [("seats", 12_345.5, 2.0, "12,346 seats"),
+         ("failed_payments_30d", None, -1.0, "no failed payments 30d on record")],
+    ]  # fmt: skip

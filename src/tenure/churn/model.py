@@ -91,14 +91,24 @@ class ChurnModel:
         if self.name != "xgboost":
             raise ValueError("per-feature contributions need the xgboost model")
         prepared = self.pipeline[:-1].transform(frame)
-        booster = self.pipeline[-1].get_booster()
-        explainer = treeshap.from_booster(booster)
+        explainer = self._shallow_explainer()
         if explainer is not None:  # shallow trees: the same values, several times faster
             raw = explainer.contributions(prepared)
         else:
+            booster = self.pipeline[-1].get_booster()
             raw = booster.predict(xgboost.DMatrix(prepared), pred_contribs=True)
         numbers = np.asarray(prepared[:, : len(self.numeric)], dtype=float)
         return Explanation(self._fold_one_hot(raw[:, :-1]), raw[:, -1].astype(float), numbers)
+
+    def _shallow_explainer(self) -> treeshap.ShallowTreeShap | None:
+        """Return the vectorised tree SHAP of this model (built once, then kept), or None."""
+        if "_shallow" not in self.__dict__:
+            self.__dict__["_shallow"] = treeshap.from_booster(self.pipeline[-1].get_booster())
+        return self.__dict__["_shallow"]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the model without the explainer it can rebuild."""
+        return {k: v for k, v in self.__dict__.items() if k != "_shallow"}
 
     def _fold_one_hot(self, per_column: np.ndarray) -> np.ndarray:
         """Return (rows, features) contributions: one-hot columns summed onto their category."""

@@ -16,10 +16,10 @@ RISK_TIERS = ("low", "medium", "high")
 
 
 class ReasonsJSON(TypeDecorator):
-    """The reasons JSON column: every reason read back carries its plain-language "text".
+    """The reasons JSON column: read back as dicts that carry their plain-language "text".
 
-    Bulk scoring stores {"feature", "value", "contribution"} only; the text follows from the
-    feature and its value, so it is written here, on read, for the rows someone looks at.
+    Bulk scoring stores compact [feature, value, contribution] triples; the text follows from
+    the feature and its value, so it is written on read (`describe`), for the rows someone reads.
     """
 
     impl = JSONType
@@ -41,8 +41,8 @@ class ChurnScore(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     probability: Mapped[float] = mapped_column(Float)
     risk_tier: Mapped[str] = mapped_column(String(16))  # one of RISK_TIERS
-    # [{"feature": str, "value": float|str|None, "contribution": float}, ...] stored, strongest
-    # first (positive contributions raise the churn risk); read back with "text" added.
+    # Stored [[feature, value, contribution], ...], strongest first (a positive contribution
+    # raises the churn risk); read back as [{"feature", "value", "contribution", "text"}, ...].
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(ReasonsJSON, default=list)
     scored_at: Mapped[datetime]
 

@@ -121,14 +121,22 @@ def reason_text(feature: str, value: Any) -> str:
     return f"{feature.replace('_', ' ')} {_n(value)}"
 
 
-def describe(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return stored reasons with their plain-language "text" (rows scored in bulk omit it)."""
-    return [
-        reason
-        if "text" in reason
-        else {**reason, "text": reason_text(reason["feature"], reason["value"])}
-        for reason in reasons
-    ]
+def describe(reasons: list[Any]) -> list[dict[str, Any]]:
+    """Return stored reasons as {"feature", "value", "contribution", "text"} dicts.
+
+    Bulk scoring stores each reason as a compact [feature, value, contribution] triple; the
+    plain-language text follows from feature and value, so it is written here, on read.
+    Reasons stored as dicts (with or without their text) are completed the same way.
+    """
+    out = []
+    for reason in reasons:
+        if isinstance(reason, list):
+            feature, value, contribution = reason
+            reason = {"feature": feature, "value": value, "contribution": contribution}
+        if "text" not in reason:
+            reason = {**reason, "text": reason_text(reason["feature"], reason["value"])}
+        out.append(reason)
+    return out
 
 
 def top_reasons(contributions: pd.DataFrame, features: pd.DataFrame) -> list[list[dict[str, Any]]]:
@@ -152,9 +160,9 @@ def reasons_json(
 
     `contributions` is (rows, features) in the order of `names`; `numbers` holds the values
     of the leading numeric features, and the remaining (categorical) ones are read from
-    `labels` by name. Each reason is {"feature", "value", "contribution"}: its text is added
-    when read (`describe`), so no string is formatted per row in Python; DuckDB writes the
-    JSON from the driver arrays.
+    `labels` by name. Each reason is a [feature, value, contribution] triple, e.g.
+    `[["failed_payments_30d",2.0,0.41]]`; `describe` turns it into the reason a reader sees.
+    No string is formatted per row in Python: DuckDB writes the JSON from the driver arrays.
     """
     starts = range(0, max(len(contributions), 1), CHUNK_ROWS)
     blocks = [drivers(np.asarray(contributions[s : s + CHUNK_ROWS], float)) for s in starts]
@@ -169,20 +177,25 @@ def reasons_json(
         columns[f"s{k}"] = pa.array(texts[:, k], type=pa.string())
         columns[f"c{k}"] = np.round(picked[:, k], 4)
     with duckdb.connect() as con:
-        con.register("driver_rows", pa.table(columns))
-        query = con.execute(_json_query(candidates.shape[1]), {"names": names})
+        table = pa.table(columns)  # in batches, so DuckDB formats them on every core
+        con.register("driver_rows", pa.Table.from_batches(table.to_batches(CHUNK_ROWS)))
+        quoted = [json.dumps(name) for name in names]
+        query = con.execute(_json_query(candidates.shape[1]), {"names": quoted})
         return query.fetchnumpy()["reasons"].tolist()
 
 
 def _json_query(width: int) -> str:
-    """Return the query that writes each row's first n drivers as a JSON array."""
+    """Return the query that writes each row's first n drivers as a JSON array of triples.
+
+    Names and labels arrive JSON-quoted; a DOUBLE cast to text is already a JSON number
+    (shortest round-trip digits; NaN and infinities never get here).
+    """
     items = [
-        f"""CASE WHEN n > {k} THEN '{{"feature": ' || to_json($names[f{k} + 1])::VARCHAR """
-        f"""|| ', "value": ' || coalesce(to_json(s{k})::VARCHAR, to_json(v{k})::VARCHAR, 'null') """
-        f"""|| ', "contribution": ' || to_json(c{k})::VARCHAR || '}}' END"""
+        f"CASE WHEN n > {k} THEN '[' || $names[f{k} + 1] || ',' || "
+        f"coalesce(s{k}, CAST(v{k} AS VARCHAR), 'null') || ',' || CAST(c{k} AS VARCHAR) || ']' END"
         for k in range(width)
     ]
-    return f"SELECT '[' || concat_ws(', ', {', '.join(items)}) || ']' AS reasons FROM driver_rows"
+    return f"SELECT '[' || concat_ws(',', {', '.join(items)}) || ']' AS reasons FROM driver_rows"
 
 
 def drivers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -218,7 +231,7 @@ def _largest(values: np.ndarray, k: int) -> np.ndarray:
 def _driver_values(
     candidates: np.ndarray, names: list[str], numbers: np.ndarray, labels: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the values at the candidate columns: numbers (NaN if none) and category labels."""
+    """Return the values at the candidate columns: numbers (NaN if none) and JSON-quoted labels."""
     width = numbers.shape[1]
     values = np.full(candidates.shape, np.nan)
     if width:
@@ -228,7 +241,7 @@ def _driver_values(
     for j in range(width, len(names)):
         rows, slots = np.nonzero(candidates == j)
         column = labels[names[j]].to_numpy(dtype=object)[rows]
-        texts[rows, slots] = [None if _missing(v) else str(v) for v in column]
+        texts[rows, slots] = [None if _missing(v) else json.dumps(str(v)) for v in column]
     return values, texts
 
 

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 SPLITS = 3  # internal nodes of a depth-2 tree
 PATTERNS = 2**SPLITS
-CHUNK_ROWS = 4096
+CHUNK_ROWS = 256  # rows per block: a block's lookups stay in the CPU cache
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,21 @@ class TreeTables:
 
 @dataclass(frozen=True)
 class ShallowTreeShap:
-    """Every tree's tables stacked for vectorised lookups."""
+    """Every tree's tables stacked for vectorised lookups.
+
+    A "pair" is one (tree, player) with a SHAP value: its table entries sit at
+    `pair_offset + pattern` in `table`, and `to_feature` adds it onto its feature's row.
+    """
 
     n_features: int
-    split_feature: np.ndarray  # (trees·SPLITS,)
-    split_threshold: np.ndarray  # (trees·SPLITS, 1) float32
-    split_default_left: np.ndarray  # (trees·SPLITS,) bool
-    values: list[np.ndarray]  # per slot k: (trees·PATTERNS,) float32
-    to_feature: list[np.ndarray]  # per slot k: (n_features, trees) 0/1 float32
+    n_trees: int
+    split_column: np.ndarray  # (trees·SPLITS,): feature, + n_features where NaN goes right
+    split_threshold: np.ndarray  # (trees·SPLITS, 1) float32; a padding split never fires
+    pair_tree: np.ndarray  # (pairs,)
+    pair_offset: np.ndarray  # (pairs, 1) int32
+    table: np.ndarray  # (SPLITS·trees·PATTERNS,) float32
+    to_feature: np.ndarray  # (n_features, pairs) 0/1 float32
     bias: float
-
-    @property
-    def n_trees(self) -> int:
-        """Return the number of trees."""
-        return len(self.split_feature) // SPLITS
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Return (rows, n_features + 1): SHAP per feature and the bias, like pred_contribs."""
@@ -76,19 +77,17 @@ class ShallowTreeShap:
 
     def _chunk(self, columns: np.ndarray) -> np.ndarray:
         """Return (n_features, rows) SHAP values for a block of rows given column-major."""
-        values = columns[self.split_feature]
-        goes_left = values < self.split_threshold
-        missing = np.isnan(columns).any(axis=1)[self.split_feature] & self.split_default_left
-        if missing.any():
-            rows = np.flatnonzero(missing)
-            goes_left[rows] |= np.isnan(values[rows])
+        # Two copies of the block: NaN as -inf (goes left at every split) and as +inf (right),
+        # so each split reads the copy that sends a missing value its default way.
+        missing = np.isnan(columns)
+        both = np.concatenate([columns, columns])
+        both[: self.n_features][missing] = -np.inf
+        both[self.n_features :][missing] = np.inf
+        goes_left = np.take(both, self.split_column, axis=0) < self.split_threshold
         bits = goes_left.reshape(self.n_trees, SPLITS, -1).view(np.uint8)
-        pattern = (bits[:, 0] | (bits[:, 1] << 1) | (bits[:, 2] << 2)).astype(np.int32)
-        pattern += (np.arange(self.n_trees, dtype=np.int32) * PATTERNS)[:, None]
-        shap = self.to_feature[0] @ self.values[0][pattern]
-        for slot in range(1, SPLITS):
-            shap += self.to_feature[slot] @ self.values[slot][pattern]
-        return shap
+        pattern = bits[:, 0] | (bits[:, 1] << 1) | (bits[:, 2] << 2)
+        looked_up = np.take(self.table, np.take(pattern, self.pair_tree, axis=0) + self.pair_offset)
+        return self.to_feature @ looked_up
 
 
 def from_booster(booster: Any) -> ShallowTreeShap | None:
@@ -178,27 +177,31 @@ def _shapley(player: int, players: list[int], expected: Any) -> float:
 
 
 def _stack(tables: list[TreeTables], n_features: int, base_margin: float) -> ShallowTreeShap:
-    """Return the explainer: splits padded to SPLITS per tree (a padding split never fires)."""
+    """Return the explainer: splits padded to SPLITS per tree, one pair per (tree, player)."""
     n_trees = len(tables)
-    split_feature = np.zeros((n_trees, SPLITS), dtype=np.int64)
+    split_column = np.zeros((n_trees, SPLITS), dtype=np.int64)
     threshold = np.full((n_trees, SPLITS), -np.inf, dtype=np.float32)
-    default_left = np.zeros((n_trees, SPLITS), dtype=bool)
-    to_feature = np.zeros((SPLITS, n_features, n_trees), dtype=np.float32)
-    values = np.zeros((SPLITS, n_trees, PATTERNS), dtype=np.float32)
-    for t, table in enumerate(tables):
-        used = len(table.features)
-        split_feature[t, :used] = table.features
-        threshold[t, :used] = table.thresholds
-        default_left[t, :used] = table.default_left
-        values[:, t, :] = table.values.T
-        for slot, player in enumerate(table.players):
-            to_feature[slot, player, t] = 1.0
+    table = np.zeros((SPLITS, n_trees, PATTERNS), dtype=np.float32)
+    pairs: list[tuple[int, int, int]] = []  # (tree, slot, feature)
+    for t, tree in enumerate(tables):
+        used = len(tree.features)
+        right = ~np.array(tree.default_left, dtype=bool)
+        split_column[t, :used] = np.array(tree.features) + n_features * right
+        threshold[t, :used] = tree.thresholds
+        table[:, t, :] = tree.values.T
+        pairs += [(t, slot, player) for slot, player in enumerate(tree.players)]
+    pair = np.array(pairs, dtype=np.int64).reshape(-1, 3)
+    to_feature = np.zeros((n_features, len(pair)), dtype=np.float32)
+    to_feature[pair[:, 2], np.arange(len(pair))] = 1.0
+    offset = (pair[:, 1] * n_trees + pair[:, 0]) * PATTERNS
     return ShallowTreeShap(
         n_features=n_features,
-        split_feature=split_feature.ravel(),
+        n_trees=n_trees,
+        split_column=split_column.ravel(),
         split_threshold=threshold.reshape(-1, 1),
-        split_default_left=default_left.ravel(),
-        values=[np.ascontiguousarray(values[slot].ravel()) for slot in range(SPLITS)],
-        to_feature=[np.ascontiguousarray(to_feature[slot]) for slot in range(SPLITS)],
-        bias=base_margin + sum(table.expected for table in tables),
+        pair_tree=pair[:, 0].copy(),
+        pair_offset=offset.astype(np.int32).reshape(-1, 1),
+        table=table.ravel(),
+        to_feature=to_feature,
+        bias=base_margin + sum(tree.expected for tree in tables),
     )
