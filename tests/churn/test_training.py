@@ -16,6 +16,7 @@ from tenure.churn.model import sigmoid
 from tenure.churn.snapshots import read_feature_table, snapshot_dates
 from tenure.churn.training import time_split
 from tenure.cli.main import app
+from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.warehouse.connection import open_warehouse
 
@@ -71,6 +72,21 @@ def test_contributions_sum_to_the_margin(trained_book: Path, tmp_path: Path) -> 
     calibrated = loaded.model.slope * margin + loaded.model.intercept
     np.testing.assert_allclose(sigmoid(calibrated), loaded.model.predict_proba(features))
     assert set(contributions.columns) == set(loaded.model.columns)  # one-hot folded back
+
+
+def test_the_scoring_matrix_equals_the_pipelines(trained_book: Path) -> None:
+    """Scoring builds the prepared matrix itself: the Pipeline's values, missing columns as NaN."""
+    loaded = registry.load_version(Settings(data_dir=trained_book), "churn")
+    model = loaded.model
+    with open_warehouse(Settings(data_dir=trained_book), read_only=True) as warehouse:
+        features = read_feature_table(warehouse.con, LAST_DAY)
+    assert model.categorical, "the book's model should have a categorical feature"
+    features = features.drop(columns=[model.numeric[0]])  # a column the table lacks
+    features.loc[features.index[:5], model.categorical[0]] = None
+    expected = model.pipeline[:-1].transform(model.frame(features)).astype(np.float32)
+    numbers = model.number_columns(features)
+    np.testing.assert_array_equal(model.model_columns(features, numbers).T, expected)
+    assert np.isnan(numbers[0]).all()
 
 
 def test_a_challenger_that_does_not_beat_the_champion_is_not_promoted(

@@ -79,26 +79,56 @@ class ChurnModel:
 
     def contributions(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Return per-feature SHAP contributions to the margin, and the bias per row (XGBoost)."""
-        frame = self.frame(features)
-        explained = self.explain(frame)
-        columns = pd.DataFrame(explained.contributions, columns=self.columns, index=frame.index)
+        explained = self.explain(features)
+        columns = pd.DataFrame(explained.contributions, columns=self.columns, index=features.index)
         return columns, explained.bias
 
-    def explain(self, frame: pd.DataFrame) -> Explanation:
-        """Return the exact tree-SHAP explanation of rows already shaped by `frame`, as arrays."""
+    def explain(self, features: pd.DataFrame) -> Explanation:
+        """Return the exact tree-SHAP explanation of the rows of a feature table, as arrays.
+
+        Reads the feature columns straight into the model's column-major matrix (numbers,
+        then the fitted one-hot encoding), without the per-column pandas frame.
+        """
         import xgboost
 
         if self.name != "xgboost":
             raise ValueError("per-feature contributions need the xgboost model")
-        prepared = self.pipeline[:-1].transform(frame)
+        numbers = self.number_columns(features)
+        columns = self.model_columns(features, numbers)
         explainer = self._shallow_explainer()
         if explainer is not None:  # shallow trees: the same values, several times faster
-            raw = explainer.contributions(prepared)
+            raw = explainer.column_contributions(columns)
         else:
             booster = self.pipeline[-1].get_booster()
-            raw = booster.predict(xgboost.DMatrix(prepared), pred_contribs=True)
-        numbers = np.asarray(prepared[:, : len(self.numeric)], dtype=float)
-        return Explanation(self._fold_one_hot(raw[:, :-1]), raw[:, -1].astype(float), numbers)
+            matrix = xgboost.DMatrix(np.ascontiguousarray(columns.T))
+            raw = booster.predict(matrix, pred_contribs=True)
+        return Explanation(self._fold_one_hot(raw[:, :-1]), raw[:, -1].astype(float), numbers.T)
+
+    def number_columns(self, features: pd.DataFrame) -> np.ndarray:
+        """Return (numeric features, rows) float64: each numeric feature, NaN where missing."""
+        out = np.full((len(self.numeric), len(features)), np.nan)
+        for i, name in enumerate(self.numeric):
+            if name in features.columns:
+                out[i] = features[name].to_numpy(dtype=float, na_value=np.nan)
+        return out
+
+    def model_columns(self, features: pd.DataFrame, numbers: np.ndarray) -> np.ndarray:
+        """Return the prepared matrix column-major (model columns, rows) as float32.
+
+        The same values as the Pipeline's ColumnTransformer: numbers passed through, then the
+        one-hot columns of the categorical features.
+        """
+        encoder = self.pipeline.named_steps["prepare"].named_transformers_.get("categorical")
+        encoded = None
+        if self.categorical:
+            labels = features.reindex(columns=self.categorical).astype(object)
+            encoded = encoder.transform(labels)
+        width = len(numbers) + (encoded.shape[1] if encoded is not None else 0)
+        out = np.empty((width, len(features)), dtype=np.float32)
+        out[: len(numbers)] = numbers
+        if encoded is not None:
+            out[len(numbers) :] = encoded.T
+        return out
 
     def _shallow_explainer(self) -> treeshap.ShallowTreeShap | None:
         """Return the vectorised tree SHAP of this model (built once, then kept), or None."""

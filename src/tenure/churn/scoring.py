@@ -66,14 +66,14 @@ def score_frame(loaded: registry.LoadedModel, features: pd.DataFrame) -> pd.Data
     """Return account_id, probability, risk_tier, reasons (JSON text) for a feature table."""
     model = loaded.model
     features = features.reset_index(drop=True)
-    frame = model.frame(features)  # converted once: the SHAP pass and the reasons both read it
-    explained = model.explain(frame)
+    explained = model.explain(features)
     # Exact tree SHAP sums to the margin, so one pass over the trees gives both.
     margin = explained.contributions.sum(axis=1) + explained.bias
     probability = sigmoid(model.slope * margin + model.intercept)
     calibrated = explained.contributions
     calibrated *= model.slope  # each feature's share of the calibrated log-odds
-    reasons = reasons_json(calibrated, model.columns, explained.numbers, frame)
+    labels = features.reindex(columns=model.categorical)
+    reasons = reasons_json(calibrated, model.columns, explained.numbers, labels)
     return pd.DataFrame(
         {
             "account_id": features["account_id"].astype(int).to_numpy(),

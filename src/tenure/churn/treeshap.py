@@ -60,7 +60,11 @@ class ShallowTreeShap:
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Return (rows, n_features + 1): SHAP per feature and the bias, like pred_contribs."""
-        columns = np.ascontiguousarray(np.asarray(matrix, dtype=np.float32).T)
+        return self.column_contributions(np.asarray(matrix, dtype=np.float32).T)
+
+    def column_contributions(self, columns: np.ndarray) -> np.ndarray:
+        """Return `contributions` of a matrix given column-major: (n_features, rows)."""
+        columns = np.ascontiguousarray(columns, dtype=np.float32)
         rows = columns.shape[1]
         out = np.empty((rows, self.n_features + 1), dtype=np.float32)
 
