@@ -171,10 +171,13 @@ def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]
         raise InputError(f"no paying accounts on {as_of}: nothing to score")
     scores = score_frame(loaded, features)
     written = write_scores(engine, scores, as_of=as_of, horizon=horizon, version=loaded.version)
+    columns = loaded.model.columns  # a column the table lacks counts as all missing
+    current = (
+        features if set(columns) <= set(features.columns) else features.reindex(columns=columns)
+    )
     report = drift.drift_report(
-        loaded.card["drift_reference"], loaded.card["score_reference"],
-        loaded.model.frame(features), scores["probability"].to_numpy(),
-        loaded.card.get("drift_weights"),
+        loaded.card["drift_reference"], loaded.card["score_reference"], current,
+        scores["probability"].to_numpy(), loaded.card.get("drift_weights"),
     )  # fmt: skip
     report.update(as_of=as_of.isoformat(), model=loaded.name, model_version=loaded.version)
     save_drift(settings, as_of, report)
