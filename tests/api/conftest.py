@@ -163,14 +163,7 @@ def add_account(
                 model_version="churn-v3",
                 probability=churn[0],
                 risk_tier=churn[1],
-                reasons=[
-                    {
-                        "feature": "logins_30d",
-                        "value": 2.0,
-                        "contribution": 0.4,
-                        "text": "few logins",
-                    }
-                ],
+                reasons=[["logins_30d", 2.0, 0.4]],  # stored as bulk scoring stores it
                 scored_at=T0,
             )
         )

@@ -109,6 +109,8 @@ def test_score_and_batch(client: TestClient, role_headers: Any, book: dict) -> N
     assert one["external_id"] == "BIG"
     assert (one["health"]["score"], one["health"]["as_of"]) == (31.5, "2025-06-29")
     assert (one["churn"]["probability"], one["churn"]["horizon_days"]) == (0.72, 90)
+    reason = {"feature": "logins_30d", "value": 2.0, "contribution": 0.4, "text": "logins 30d 2"}
+    assert one["churn"]["reasons"] == [reason]  # the stored triple, worded on read
     bare = client.get(f"/v1/accounts/{book['bare']}/score", headers=h).json()
     assert bare["health"] is None and bare["churn"] is None
     batch = client.post(

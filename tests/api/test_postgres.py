@@ -56,6 +56,7 @@ def test_login_lockout_and_scores(pg: tuple[TestClient, sa.Engine], make_account
         f"/v1/accounts/{account_id}/score", headers={"Authorization": f"Bearer {token}"}
     ).json()
     assert (score["health"]["tier"], score["churn"]["probability"]) == ("yellow", 0.3)
+    assert score["churn"]["reasons"][0]["text"] == "logins 30d 2"  # jsonb triple, worded on read
     listed = client.get("/v1/accounts?q=pg1", headers={"Authorization": f"Bearer {token}"})
     assert listed.json()["total"] == 1
     for _ in range(5):
