@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import duckdb
@@ -164,6 +167,28 @@ def reasons_json(
     `[["failed_payments_30d",2.0,0.41]]`; `describe` turns it into the reason a reader sees.
     No string is formatted per row in Python: DuckDB writes the JSON from the driver arrays.
     """
+    parts = max(1, min(os.cpu_count() or 1, len(contributions) // CHUNK_ROWS))
+    bounds = np.linspace(0, len(contributions), parts + 1).astype(int)
+    spans = list(itertools.pairwise(bounds.tolist()))
+    quoted = [json.dumps(name) for name in names]
+
+    def part(span: tuple[int, int]) -> list[str]:
+        start, end = span
+        rows = labels.iloc[start:end] if len(labels.columns) else labels
+        return _part_json(contributions[start:end], quoted, names, numbers[start:end], rows)
+
+    with ThreadPoolExecutor(parts) as pool:  # NumPy and DuckDB release the GIL
+        return [text for texts in pool.map(part, spans) for text in texts]
+
+
+def _part_json(
+    contributions: np.ndarray,
+    quoted: list[str],
+    names: list[str],
+    numbers: np.ndarray,
+    labels: pd.DataFrame,
+) -> list[str]:
+    """Return `reasons_json` for one span of rows (drivers found block by block)."""
     starts = range(0, max(len(contributions), 1), CHUNK_ROWS)
     blocks = [drivers(np.asarray(contributions[s : s + CHUNK_ROWS], float)) for s in starts]
     candidates, picked, counts = (np.concatenate(part) for part in zip(*blocks, strict=True))
@@ -177,9 +202,7 @@ def reasons_json(
         columns[f"s{k}"] = pa.array(texts[:, k], type=pa.string())
         columns[f"c{k}"] = np.round(picked[:, k], 4)
     with duckdb.connect() as con:
-        table = pa.table(columns)  # in batches, so DuckDB formats them on every core
-        con.register("driver_rows", pa.Table.from_batches(table.to_batches(CHUNK_ROWS)))
-        quoted = [json.dumps(name) for name in names]
+        con.register("driver_rows", pa.table(columns))
         query = con.execute(_json_query(candidates.shape[1]), {"names": quoted})
         return query.fetchnumpy()["reasons"].tolist()
 
