@@ -97,12 +97,14 @@ class ChurnModel:
         columns = self.model_columns(features, numbers)
         explainer = self._shallow_explainer()
         if explainer is not None:  # shallow trees: the same values, several times faster
-            raw = explainer.column_contributions(columns)
+            raw = explainer.column_contributions(columns)  # one-hot levels already summed
+            contributions = raw[:, :-1]
         else:
             booster = self.pipeline[-1].get_booster()
             matrix = xgboost.DMatrix(np.ascontiguousarray(columns.T))
             raw = booster.predict(matrix, pred_contribs=True)
-        return Explanation(self._fold_one_hot(raw[:, :-1]), raw[:, -1].astype(float), numbers.T)
+            contributions = self._fold_one_hot(raw[:, :-1])
+        return Explanation(contributions, raw[:, -1].astype(float), numbers.T)
 
     def number_columns(self, features: pd.DataFrame) -> np.ndarray:
         """Return (numeric features, rows) float64: each numeric feature, NaN where missing."""
@@ -116,24 +118,42 @@ class ChurnModel:
         """Return the prepared matrix column-major (model columns, rows) as float32.
 
         The same values as the Pipeline's ColumnTransformer: numbers passed through, then the
-        one-hot columns of the categorical features.
+        fitted encoder's one-hot columns (an unseen category sets none of them).
         """
-        encoder = self.pipeline.named_steps["prepare"].named_transformers_.get("categorical")
-        encoded = None
-        if self.categorical:
-            labels = features.reindex(columns=self.categorical).astype(object)
-            encoded = encoder.transform(labels)
-        width = len(numbers) + (encoded.shape[1] if encoded is not None else 0)
-        out = np.empty((width, len(features)), dtype=np.float32)
+        levels = self._levels()
+        width = len(numbers) + sum(len(known) for known in levels)
+        out = np.zeros((width, len(features)), dtype=np.float32)
         out[: len(numbers)] = numbers
-        if encoded is not None:
-            out[len(numbers) :] = encoded.T
+        start = len(numbers)
+        for name, known in zip(self.categorical, levels, strict=True):
+            if name in features.columns:
+                codes = level_codes(features[name], known)
+                rows = np.flatnonzero(codes >= 0)
+                out[start + codes[rows], rows] = 1.0
+            start += len(known)
         return out
 
+    def _levels(self) -> list[np.ndarray]:
+        """Return the one-hot encoder's levels of each categorical feature (none without)."""
+        if not self.categorical:
+            return []
+        return list(
+            self.pipeline.named_steps["prepare"].named_transformers_["categorical"].categories_
+        )
+
+    def _column_features(self) -> np.ndarray:
+        """Return, per prepared column, the index of the model feature it belongs to."""
+        numeric = len(self.numeric)
+        levels = [numeric + k for k, known in enumerate(self._levels()) for _ in known]
+        return np.array([*range(numeric), *levels], dtype=np.int64)
+
     def _shallow_explainer(self) -> treeshap.ShallowTreeShap | None:
-        """Return the vectorised tree SHAP of this model (built once, then kept), or None."""
+        """Return the vectorised tree SHAP per model feature (built once, then kept), or None."""
         if "_shallow" not in self.__dict__:
-            self.__dict__["_shallow"] = treeshap.from_booster(self.pipeline[-1].get_booster())
+            explainer = treeshap.from_booster(self.pipeline[-1].get_booster())
+            if explainer is not None:
+                explainer = explainer.grouped(self._column_features(), len(self.columns))
+            self.__dict__["_shallow"] = explainer
         return self.__dict__["_shallow"]
 
     def __getstate__(self) -> dict[str, Any]:
@@ -141,19 +161,41 @@ class ChurnModel:
         return {k: v for k, v in self.__dict__.items() if k != "_shallow"}
 
     def _fold_one_hot(self, per_column: np.ndarray) -> np.ndarray:
-        """Return (rows, features) contributions: one-hot columns summed onto their category."""
-        numeric = len(self.numeric)
-        out = np.empty((len(per_column), len(self.columns)))
-        out[:, :numeric] = per_column[:, :numeric]
-        encoder = self.pipeline.named_steps["prepare"].named_transformers_["categorical"]
-        sizes = [len(levels) for levels in encoder.categories_] if self.categorical else []
-        start = numeric  # the encoder's columns: each categorical feature's levels in turn
-        for k, size in enumerate(sizes):
-            out[:, numeric + k] = per_column[:, start : start + size].sum(axis=1)
-            start += size
-        if start != per_column.shape[1]:
-            raise ValueError(f"{per_column.shape[1]} model columns, expected {start}")
-        return out
+        """Return (rows, features) contributions: one-hot columns summed onto their feature."""
+        groups = self._column_features()
+        if len(groups) != per_column.shape[1]:
+            raise ValueError(f"{per_column.shape[1]} model columns, expected {len(groups)}")
+        fold = np.zeros((len(groups), len(self.columns)), dtype=per_column.dtype)
+        fold[np.arange(len(groups)), groups] = 1.0
+        return per_column @ fold
+
+
+def level_codes(values: pd.Series, levels: np.ndarray) -> np.ndarray:
+    """Return each value's position among an encoder's levels, -1 where it is not one.
+
+    Matches scikit-learn's OneHotEncoder on object columns: None and NaN are distinct
+    missing values, each with a level (sorted last) only if it was seen in training.
+    """
+    missing = pd.isna(values).to_numpy()
+    known = [level for level in levels if not _is_missing(level)]
+    codes = pd.Categorical(values.where(~missing), categories=known).codes.astype(np.int64)
+    none_at = next((i for i, level in enumerate(levels) if level is None), -1)
+    nan_at = next((i for i, level in enumerate(levels) if _is_nan(level)), -1)
+    cells = values.to_numpy(dtype=object)
+    for row in np.flatnonzero(missing):  # usually few: the missing kinds, one by one
+        value = cells[row]
+        codes[row] = none_at if value is None else nan_at if _is_nan(value) else -1
+    return codes
+
+
+def _is_missing(value: Any) -> bool:
+    """Return True for None and float NaN."""
+    return value is None or _is_nan(value)
+
+
+def _is_nan(value: Any) -> bool:
+    """Return True for a float NaN."""
+    return isinstance(value, float) and value != value
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ and scoring falls back to `pred_contribs`. Tests check the result against `pred_
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -48,25 +49,38 @@ class ShallowTreeShap:
     `pair_offset + pattern` in `table`, and `to_feature` adds it onto its feature's row.
     """
 
-    n_features: int
+    n_features: int  # input columns
+    n_outputs: int  # output columns (input columns, or groups of them: see `grouped`)
     n_trees: int
     split_column: np.ndarray  # (trees·SPLITS,): feature, + n_features where NaN goes right
     split_threshold: np.ndarray  # (trees·SPLITS, 1) float32; a padding split never fires
     pair_tree: np.ndarray  # (pairs,)
     pair_offset: np.ndarray  # (pairs, 1) int32
     table: np.ndarray  # (SPLITS·trees·PATTERNS,) float32
-    to_feature: np.ndarray  # (n_features, pairs) 0/1 float32
+    to_feature: np.ndarray  # (n_outputs, pairs) 0/1 float32
     bias: float
 
+    def grouped(self, groups: np.ndarray, n_groups: int) -> ShallowTreeShap:
+        """Return this explainer adding up the SHAP values of column groups (one-hot levels).
+
+        SHAP values are additive, so a categorical feature's value is the sum over its
+        one-hot columns; folding the groups into the lookup matrix makes that sum free.
+        """
+        if len(groups) != self.n_features:
+            raise ValueError(f"{len(groups)} groups for {self.n_features} columns")
+        to_group = np.zeros((n_groups, self.to_feature.shape[1]), dtype=np.float32)
+        np.add.at(to_group, np.asarray(groups), self.to_feature)
+        return dataclasses.replace(self, n_outputs=n_groups, to_feature=to_group)
+
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Return (rows, n_features + 1): SHAP per feature and the bias, like pred_contribs."""
+        """Return (rows, n_outputs + 1): SHAP per feature and the bias, like pred_contribs."""
         return self.column_contributions(np.asarray(matrix, dtype=np.float32).T)
 
     def column_contributions(self, columns: np.ndarray) -> np.ndarray:
         """Return `contributions` of a matrix given column-major: (n_features, rows)."""
         columns = np.ascontiguousarray(columns, dtype=np.float32)
         rows = columns.shape[1]
-        out = np.empty((rows, self.n_features + 1), dtype=np.float32)
+        out = np.empty((rows, self.n_outputs + 1), dtype=np.float32)
 
         def fill(start: int) -> None:
             block = columns[:, start : start + CHUNK_ROWS]
@@ -80,7 +94,7 @@ class ShallowTreeShap:
         return out
 
     def _chunk(self, columns: np.ndarray) -> np.ndarray:
-        """Return (n_features, rows) SHAP values for a block of rows given column-major."""
+        """Return (n_outputs, rows) SHAP values for a block of rows given column-major."""
         # Two copies of the block: NaN as -inf (goes left at every split) and as +inf (right),
         # so each split reads the copy that sends a missing value its default way.
         missing = np.isnan(columns)
@@ -200,6 +214,7 @@ def _stack(tables: list[TreeTables], n_features: int, base_margin: float) -> Sha
     offset = (pair[:, 1] * n_trees + pair[:, 0]) * PATTERNS
     return ShallowTreeShap(
         n_features=n_features,
+        n_outputs=n_features,
         n_trees=n_trees,
         split_column=split_column.ravel(),
         split_threshold=threshold.reshape(-1, 1),
