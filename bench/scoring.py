@@ -4,20 +4,24 @@ Prints one JSON object. A simulated book is imported and a champion trained (not
 day's feature table is then replicated to N accounts (rows sampled with replacement, each given
 a new account in the app DB) and the timed part runs: calibrated probabilities, exact tree-SHAP
 contributions, plain-language reasons, and the replacing write of N `churn_score` rows.
-XGBoost's own `pred_contribs` on the same matrix is the baseline of the SHAP step.
+XGBoost's own `pred_contribs` on the same matrix is the baseline of the SHAP step. The app DB
+is SQLite in the temporary data dir, or with `--postgres SERVER_URL` a scratch database on that
+server (COPY path), dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, make_url
 from typer.testing import CliRunner
 
 from tenure.accounts.models import Account
@@ -37,21 +41,41 @@ from tenure.warehouse.stages.features import features_stage
 DAY = date(2025, 6, 30)
 
 
-def prepare(root: Path, accounts: int) -> Settings:
+def prepare(root: Path, accounts: int, database_url: str | None = None) -> Settings:
     """Simulate, import and train a champion; build the day's features."""
     config = SimulationConfig(accounts=accounts, months=12, seed=3, end=date(2025, 7, 1))
     simulate(config, root / "sim")
     data = root / "data"
-    result = CliRunner().invoke(
+    env = {"TENURE_DATABASE_URL": database_url} if database_url else {}
+    result = CliRunner(env=env).invoke(
         app, ["--data-dir", str(data), "import", "simulated", str(root / "sim")]
     )
     if result.exit_code != 0:
         raise SystemExit(result.output)
-    settings = Settings(data_dir=data)
+    settings = Settings(data_dir=data, database_url=database_url)
     engine = get_engine(settings)
     train_churn_model(settings, engine)
     features_stage(StageContext(settings=settings, engine=engine, as_of=DAY))
     return settings
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str | None):
+    """Yield the URL of a new, empty PostgreSQL database on the server (None: SQLite)."""
+    if not server_url:
+        yield None
+        return
+    url = make_url(server_url)
+    name = f"tenure_bench_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def add_accounts(engine, n: int) -> list[int]:
@@ -109,9 +133,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--book-accounts", type=int, default=1_500)
+    parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="write to a fresh database on this PostgreSQL server "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
-        settings = prepare(Path(tmp), args.book_accounts)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp,
+        scratch_database(args.postgres) as database_url,
+    ):
+        settings = prepare(Path(tmp), args.book_accounts, database_url)
         engine = get_engine(settings)
         with open_warehouse(settings, read_only=True) as warehouse:
             day = read_feature_table(warehouse.con, DAY)
@@ -133,7 +166,7 @@ def main() -> None:
         shap = shap_timings(loaded.model, features)
         parts = stage_timings(loaded.model, features)
     print(json.dumps({
-        "accounts_scored": written, "app_db": "sqlite", "model_load_s": round(t_load, 2),
+        "accounts_scored": written, "app_db": "postgresql" if args.postgres else "sqlite", "model_load_s": round(t_load, 2),
         "score_with_reasons_s": round(t_score, 2), "write_back_s": round(t_write, 2),
         "replace_day_s": round(t_rewrite, 2), "total_s": round(t_load + t_score + t_write, 2),
         "accounts_per_s": round(written / (t_load + t_score + t_write)), **parts, **shap,
