@@ -125,11 +125,12 @@ class ChurnModel:
         out = np.zeros((width, len(features)), dtype=np.float32)
         out[: len(numbers)] = numbers
         start = len(numbers)
+        absent = pd.Series(np.nan, index=features.index, dtype=object)  # as `frame` fills it
         for name, known in zip(self.categorical, levels, strict=True):
-            if name in features.columns:
-                codes = level_codes(features[name], known)
-                rows = np.flatnonzero(codes >= 0)
-                out[start + codes[rows], rows] = 1.0
+            column = features[name] if name in features.columns else absent
+            codes = level_codes(column, known)
+            rows = np.flatnonzero(codes >= 0)
+            out[start + codes[rows], rows] = 1.0
             start += len(known)
         return out
 
