@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from tenure.churn import treeshap
+from tenure.churn.reasons import is_missing
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -178,7 +179,7 @@ def level_codes(values: pd.Series, levels: np.ndarray) -> np.ndarray:
     missing values, each with a level (sorted last) only if it was seen in training.
     """
     missing = pd.isna(values).to_numpy()
-    known = [level for level in levels if not _is_missing(level)]
+    known = [level for level in levels if not is_missing(level)]
     codes = pd.Categorical(values.where(~missing), categories=known).codes.astype(np.int64)
     none_at = next((i for i, level in enumerate(levels) if level is None), -1)
     nan_at = next((i for i, level in enumerate(levels) if _is_nan(level)), -1)
@@ -187,11 +188,6 @@ def level_codes(values: pd.Series, levels: np.ndarray) -> np.ndarray:
         value = cells[row]
         codes[row] = none_at if value is None else nan_at if _is_nan(value) else -1
     return codes
-
-
-def _is_missing(value: Any) -> bool:
-    """Return True for None and float NaN."""
-    return value is None or _is_nan(value)
 
 
 def _is_nan(value: Any) -> bool:

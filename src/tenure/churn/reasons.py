@@ -174,7 +174,7 @@ def reasons_json(
 
     def part(span: tuple[int, int]) -> list[str]:
         start, end = span
-        rows = labels.iloc[start:end] if len(labels.columns) else labels
+        rows = labels.iloc[start:end]
         return _part_json(contributions[start:end], quoted, names, numbers[start:end], rows)
 
     with ThreadPoolExecutor(parts) as pool:  # NumPy and DuckDB release the GIL
@@ -264,10 +264,10 @@ def _driver_values(
     for j in range(width, len(names)):
         rows, slots = np.nonzero(candidates == j)
         column = labels[names[j]].to_numpy(dtype=object)[rows]
-        texts[rows, slots] = [None if _missing(v) else json.dumps(str(v)) for v in column]
+        texts[rows, slots] = [None if is_missing(v) else json.dumps(str(v)) for v in column]
     return values, texts
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     """Return True for None and float NaN (pandas' missing markers in object columns)."""
     return value is None or (isinstance(value, float) and math.isnan(value))

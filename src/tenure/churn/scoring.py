@@ -23,7 +23,7 @@ from tenure.churn.models import ChurnScore
 from tenure.churn.reasons import reasons_json
 from tenure.churn.snapshots import read_feature_table
 from tenure.config import Settings
-from tenure.db.bulk import bind, bulk_insert_columns
+from tenure.db.bulk import bind, bind_column, bulk_insert_columns
 from tenure.errors import InputError, NotFound
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
@@ -114,7 +114,7 @@ def _copy_rows(connection: Connection, scores: pd.DataFrame, day: dict[str, Any]
     dialect, table = connection.dialect, ChurnScore.__table__
     values = _row_values(dialect, scores)
     columns = {  # reasons are already JSON text: binding them again would encode twice
-        name: column if name == "reasons" else [bind(table, name, v, dialect) for v in column]
+        name: column if name == "reasons" else bind_column(table, name, column, dialect)
         for name, column in values.items()
     }
     constants = tuple(bind(table, name, day[name], dialect) for name in _DAY_COLUMNS)

@@ -52,7 +52,7 @@ def bulk_insert_columns(
         return
     dialect = connection.dialect
     bound: dict[str, Iterable[Any]] = {
-        name: values if name in raw else _bound(table, name, values, dialect)
+        name: values if name in raw else bind_column(table, name, values, dialect)
         for name, values in columns.items()
     }
     for name, value in (constants or {}).items():
@@ -67,7 +67,7 @@ def bulk_insert_columns(
         connection.exec_driver_sql(compiled.string, params[start : start + BATCH])
 
 
-def _bound(table: Table, column: str, values: Sequence[Any], dialect: Any) -> Sequence[Any]:
+def bind_column(table: Table, column: str, values: Sequence[Any], dialect: Any) -> Sequence[Any]:
     """Return a column's values as its type binds them (unchanged when it has no processor)."""
     process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
     return values if process is None else [process(value) for value in values]
