@@ -5,8 +5,8 @@ XGBoost's `pred_contribs` walks every tree for every row with per-row bookkeepin
 splits, a row's SHAP values depend only on which way it goes at each split: at most 8 decision
 patterns. So each tree's path-dependent SHAP values (the same cover-weighted value function as
 XGBoost's TreeSHAP) are computed once per pattern, by enumerating feature subsets, and scoring
-becomes array work: compare, pack the decision bits, look up, and sum per feature with a matrix
-product. Deeper trees or categorical splits are not handled here (`from_booster` returns None)
+becomes array work: compare, pack the decision bits, look up, and sum per feature with a sparse
+matrix product. Deeper trees or categorical splits are not handled here (`from_booster` returns None)
 and scoring falls back to `pred_contribs`. Tests check the result against `pred_contribs`.
 """
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 SPLITS = 3  # internal nodes of a depth-2 tree
@@ -56,8 +57,9 @@ class ShallowTreeShap:
     split_threshold: np.ndarray  # (trees·SPLITS, 1) float32; a padding split never fires
     pair_tree: np.ndarray  # (pairs,)
     pair_offset: np.ndarray  # (pairs, 1) int32
+    pair_feature: np.ndarray  # (pairs,) input column of each pair
     table: np.ndarray  # (SPLITS·trees·PATTERNS,) float32
-    to_feature: np.ndarray  # (n_outputs, pairs) 0/1 float32
+    to_feature: sparse.csr_matrix  # (n_outputs, pairs) 0/1 float32, one 1 per pair
     bias: float
 
     def grouped(self, groups: np.ndarray, n_groups: int) -> ShallowTreeShap:
@@ -68,8 +70,7 @@ class ShallowTreeShap:
         """
         if len(groups) != self.n_features:
             raise ValueError(f"{len(groups)} groups for {self.n_features} columns")
-        to_group = np.zeros((n_groups, self.to_feature.shape[1]), dtype=np.float32)
-        np.add.at(to_group, np.asarray(groups), self.to_feature)
+        to_group = _summing_matrix(np.asarray(groups)[self.pair_feature], n_groups)
         return dataclasses.replace(self, n_outputs=n_groups, to_feature=to_group)
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
@@ -209,8 +210,6 @@ def _stack(tables: list[TreeTables], n_features: int, base_margin: float) -> Sha
         table[:, t, :] = tree.values.T
         pairs += [(t, slot, player) for slot, player in enumerate(tree.players)]
     pair = np.array(pairs, dtype=np.int64).reshape(-1, 3)
-    to_feature = np.zeros((n_features, len(pair)), dtype=np.float32)
-    to_feature[pair[:, 2], np.arange(len(pair))] = 1.0
     offset = (pair[:, 1] * n_trees + pair[:, 0]) * PATTERNS
     return ShallowTreeShap(
         n_features=n_features,
@@ -220,7 +219,15 @@ def _stack(tables: list[TreeTables], n_features: int, base_margin: float) -> Sha
         split_threshold=threshold.reshape(-1, 1),
         pair_tree=pair[:, 0].copy(),
         pair_offset=offset.astype(np.int32).reshape(-1, 1),
+        pair_feature=pair[:, 2].copy(),
         table=table.ravel(),
-        to_feature=to_feature,
+        to_feature=_summing_matrix(pair[:, 2], n_features),
         bias=base_margin + sum(tree.expected for tree in tables),
     )
+
+
+def _summing_matrix(pair_output: np.ndarray, n_outputs: int) -> sparse.csr_matrix:
+    """Return the sparse 0/1 matrix that adds each pair's SHAP value onto its output row."""
+    pairs = len(pair_output)
+    ones = np.ones(pairs, dtype=np.float32)
+    return sparse.csr_matrix((ones, (pair_output, np.arange(pairs))), shape=(n_outputs, pairs))
