@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 
 BATCH = 10_000  # rows per executemany call
+VALUES_ROWS = 100  # rows per multi-row INSERT on qmark drivers (SQLite): fewer statement steps
+MAX_VARIABLES = 32_766  # SQLite's limit on parameters per statement (since 3.32)
 
 
 def bind(table: Table, column: str, value: Any, dialect: Any) -> Any:
@@ -61,10 +63,32 @@ def bulk_insert_columns(
     order = compiled.positiontup or list(bound)
     # strict=False: the constants repeat forever, the row columns (equal lengths) end it
     params: list[Any] = list(zip(*(bound[name] for name in order), strict=False))
-    if not compiled.positiontup:  # named parameters (e.g. psycopg's %(name)s)
+    if dialect.paramstyle == "qmark":  # SQLite: many rows per statement, the rest one by one
+        params = _insert_multi_row(connection, compiled.string, params)
+    elif not compiled.positiontup:  # named parameters (e.g. psycopg's %(name)s)
         params = [dict(zip(order, row, strict=True)) for row in params]
     for start in range(0, len(params), BATCH):
         connection.exec_driver_sql(compiled.string, params[start : start + BATCH])
+
+
+def _insert_multi_row(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Insert the leading rows VALUES_ROWS at a time and return the rows left over.
+
+    One statement step per 100 rows instead of per row; the values are bound the same.
+    """
+    head, values, row = sql.rpartition(" VALUES ")
+    width = len(rows[0])
+    per_statement = max(1, min(VALUES_ROWS, MAX_VARIABLES // width))
+    whole = len(rows) - len(rows) % per_statement
+    if not values or not row.startswith("(") or whole == 0:
+        return rows
+    multi = head + values + ", ".join([row] * per_statement)
+    flat = list(itertools.chain.from_iterable(rows[:whole]))
+    step = per_statement * width
+    statements = [tuple(flat[start : start + step]) for start in range(0, len(flat), step)]
+    for start in range(0, len(statements), max(1, BATCH // per_statement)):
+        connection.exec_driver_sql(multi, statements[start : start + BATCH // per_statement])
+    return rows[whole:]
 
 
 def bind_column(table: Table, column: str, values: Sequence[Any], dialect: Any) -> Sequence[Any]:
