@@ -190,7 +190,8 @@ def _part_json(
 ) -> list[str]:
     """Return `reasons_json` for one span of rows (drivers found block by block)."""
     starts = range(0, max(len(contributions), 1), CHUNK_ROWS)
-    blocks = [drivers(np.asarray(contributions[s : s + CHUNK_ROWS], float)) for s in starts]
+    exact = np.result_type(contributions.dtype, np.float32)  # float32 SHAP stays float32
+    blocks = [drivers(np.asarray(contributions[s : s + CHUNK_ROWS], exact)) for s in starts]
     candidates, picked, counts = (np.concatenate(part) for part in zip(*blocks, strict=True))
     if not candidates.shape[1]:
         return ["[]"] * len(contributions)
@@ -200,7 +201,7 @@ def _part_json(
         columns[f"f{k}"] = candidates[:, k].astype(np.int32)
         columns[f"v{k}"] = pa.array(values[:, k], mask=~np.isfinite(values[:, k]))
         columns[f"s{k}"] = pa.array(texts[:, k], type=pa.string())
-        columns[f"c{k}"] = np.round(picked[:, k], 4)
+        columns[f"c{k}"] = np.round(picked[:, k].astype(float), 4)
     with duckdb.connect() as con:
         con.register("driver_rows", pa.table(columns))
         query = con.execute(_json_query(candidates.shape[1]), {"names": quoted})
