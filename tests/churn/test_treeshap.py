@@ -49,6 +49,17 @@ def test_matches_pred_contribs(columns: int, params: dict[str, float]) -> None:
     np.testing.assert_allclose(ours, _reference(booster, x[2000:]), atol=2e-5)
 
 
+def test_trees_sharing_splits_compare_each_once() -> None:
+    """Counts with few values make trees reuse splits: each is compared once, values unchanged."""
+    x, y = _data(3000, 6, seed=2)
+    x = np.round(x * 2)  # a handful of distinct values per column (NaN kept)
+    booster = _booster(x[:2000], y[:2000])
+    explainer = treeshap.from_booster(booster)
+    assert len(explainer.split_column) < explainer.n_trees * treeshap.SPLITS / 4
+    ours = explainer.contributions(x[2000:])
+    np.testing.assert_allclose(ours, _reference(booster, x[2000:]), atol=2e-5)
+
+
 def test_contributions_sum_to_the_margin() -> None:
     """SHAP values plus bias add up to the model's log-odds for every row."""
     x, y = _data(3000, 12, seed=1)

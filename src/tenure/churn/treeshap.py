@@ -53,8 +53,9 @@ class ShallowTreeShap:
     n_features: int  # input columns
     n_outputs: int  # output columns (input columns, or groups of them: see `grouped`)
     n_trees: int
-    split_column: np.ndarray  # (trees·SPLITS,): feature, + n_features where NaN goes right
-    split_threshold: np.ndarray  # (trees·SPLITS, 1) float32; a padding split never fires
+    split_column: np.ndarray  # (distinct splits,): feature, + n_features where NaN goes right
+    split_threshold: np.ndarray  # (distinct splits, 1) float32; a padding split never fires
+    node_split: np.ndarray  # (trees·SPLITS,): each tree's splits among the distinct ones
     pair_tree: np.ndarray  # (pairs,)
     pair_offset: np.ndarray  # (pairs, 1) int32
     pair_feature: np.ndarray  # (pairs,) input column of each pair
@@ -102,7 +103,9 @@ class ShallowTreeShap:
         both = np.concatenate([columns, columns])
         both[: self.n_features][missing] = -np.inf
         both[self.n_features :][missing] = np.inf
-        goes_left = np.take(both, self.split_column, axis=0) < self.split_threshold
+        # Trees share splits (histogram thresholds): each distinct one is compared once.
+        decided = np.take(both, self.split_column, axis=0) < self.split_threshold
+        goes_left = np.take(decided, self.node_split, axis=0)
         bits = goes_left.reshape(self.n_trees, SPLITS, -1).view(np.uint8)
         pattern = bits[:, 0] | (bits[:, 1] << 1) | (bits[:, 2] << 2)
         looked_up = np.take(self.table, np.take(pattern, self.pair_tree, axis=0) + self.pair_offset)
@@ -211,12 +214,16 @@ def _stack(tables: list[TreeTables], n_features: int, base_margin: float) -> Sha
         pairs += [(t, slot, player) for slot, player in enumerate(tree.players)]
     pair = np.array(pairs, dtype=np.int64).reshape(-1, 3)
     offset = (pair[:, 1] * n_trees + pair[:, 0]) * PATTERNS
+    # A split is its column and threshold (the float's bits, so -inf padding is one split too).
+    keys = np.column_stack([split_column.ravel(), threshold.ravel().view(np.int32)])
+    distinct, node_split = np.unique(keys, axis=0, return_inverse=True)
     return ShallowTreeShap(
         n_features=n_features,
         n_outputs=n_features,
         n_trees=n_trees,
-        split_column=split_column.ravel(),
-        split_threshold=threshold.reshape(-1, 1),
+        split_column=distinct[:, 0].copy(),
+        split_threshold=distinct[:, 1].astype(np.int32).view(np.float32).reshape(-1, 1),
+        node_split=node_split.ravel(),
         pair_tree=pair[:, 0].copy(),
         pair_offset=offset.astype(np.int32).reshape(-1, 1),
         pair_feature=pair[:, 2].copy(),
