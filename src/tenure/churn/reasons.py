@@ -202,7 +202,7 @@ def _part_json(
         columns[f"v{k}"] = pa.array(values[:, k], mask=~np.isfinite(values[:, k]))
         columns[f"s{k}"] = pa.array(texts[:, k], type=pa.string())
         columns[f"c{k}"] = np.round(picked[:, k].astype(float), 4)
-    with duckdb.connect() as con:
+    with duckdb.connect(config={"threads": 1}) as con:  # one span per core already
         con.register("driver_rows", pa.table(columns))
         query = con.execute(_json_query(candidates.shape[1]), {"names": quoted})
         return query.fetchnumpy()["reasons"].tolist()
