@@ -153,3 +153,44 @@ def settings_for(data: Path):
     from tenure.config import Settings
 
     return Settings(data_dir=data)
+
+
+def test_usage_counts_names_outside_the_listed_ones() -> None:
+    """distinct_events_30d counts every name used in the 30 days, listed or not; per-name and
+    window counts match a pandas count (events of many names, only two of them listed)."""
+    import ibis
+
+    from tenure.churn import features
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    names = ["login", "report", "export", "rare a", "rare b", "rare c"]
+    seconds = rng.integers(0, 120 * 86_400, n)
+    events = pd.DataFrame(
+        {
+            "account_id": rng.integers(1, 60, n),
+            "name": rng.choice(names, n, p=[0.5, 0.3, 0.17, 0.01, 0.01, 0.01]),
+            "ts": pd.Timestamp("2025-01-01") + pd.to_timedelta(seconds, unit="s"),
+        }
+    )
+    as_of, cutoff = date(2025, 3, 31), datetime(2025, 4, 1)
+    listed = names[:2]
+    table = ibis.memtable(events)
+    expr = features.usage_features(
+        features.daily_event_counts(table, cutoff), features.as_of_table([as_of]), listed
+    )
+    ours = ibis.duckdb.connect().execute(expr).set_index("account_id").sort_index()
+    age = (pd.Timestamp(as_of) - events["ts"].dt.floor("D")).dt.days
+    last30, last7 = events[(age >= 0) & (age < 30)], events[(age >= 0) & (age < 7)]
+    expected = pd.DataFrame(
+        {
+            "distinct_events_30d": last30.groupby("account_id")["name"].nunique(),
+            "events_7d": last7.groupby("account_id").size(),
+            "ev_login_30d": last30[last30["name"] == "login"].groupby("account_id").size(),
+            "ev_report_30d": last30[last30["name"] == "report"].groupby("account_id").size(),
+        }
+    )
+    expected = expected.reindex(ours.index).fillna(0)
+    assert expected["distinct_events_30d"].max() > 3  # unlisted names are really counted
+    for column in expected:
+        np.testing.assert_array_equal(ours[column].to_numpy(), expected[column].to_numpy())

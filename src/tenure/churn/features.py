@@ -7,13 +7,16 @@ subscription changes can change no feature. An account is in the snapshot of D w
 just before T is positive (a row with started_at < T ≤ ended_at, or still open, and mrr > 0);
 accounts that already churned, or have not started paying, are left out.
 
-Usage comes from a per-account, per-day, per-event-name count table built in one scan of the
-events; each as-of then sums the 90 days before it. Counts fill with 0, averages stay NULL
-when there is nothing to average (trees route missing values; the logistic model imputes).
+Usage comes from a per-account, per-day table (all events, and a count per frequent event
+name) built in one scan of the events; each as-of then sums the 90 days before it. Counts
+fill with 0, averages stay NULL when there is nothing to average (trees route missing
+values; the logistic model imputes).
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -79,20 +82,24 @@ def _days(value: ir.Value) -> ir.Value:
 def daily_event_counts(
     events: ir.Table, last_cutoff: datetime, first_cutoff: datetime | None = None
 ) -> ir.Table:
-    """Return account_id, day, name, n: events per account, UTC day and name in the windows."""
+    """Return account_id, day, name: one row per event in the windows, on its UTC day.
+
+    Not grouped here: usage_features counts these rows per (account, day) with one count per
+    top event name, which is cheaper than a (account, day, name) table it would re-group.
+    """
     start = (first_cutoff or last_cutoff) - timedelta(days=WINDOW_DAYS)
     recent = events.filter(events.ts < last_cutoff, events.ts >= start)
-    return recent.group_by(
-        account_id=recent.account_id,
-        day=_day_number(recent.ts),
-        name=recent.name,
-    ).aggregate(n=recent.count())
+    return recent.select(account_id=recent.account_id, day=_day_number(recent.ts), name=recent.name)
 
 
 def daily_active_users(
     events: ir.Table, last_cutoff: datetime, first_cutoff: datetime | None = None
 ) -> ir.Table:
-    """Return account_id, day, contact: each contact active on a UTC day in the windows."""
+    """Return account_id, day, contact: one row per event with a contact in the windows.
+
+    Not de-duplicated: user_features keeps each contact's latest day per as-of in one
+    aggregate, which costs less than a DISTINCT over (account, day, contact) first.
+    """
     ts = events.ts.cast("timestamp")
     start = (first_cutoff or last_cutoff) - timedelta(days=30)
     known = events.filter(ts < last_cutoff, ts >= start, events.contact_external_id.notnull())
@@ -100,7 +107,7 @@ def daily_active_users(
         account_id=known.account_id,
         day=_day_number(known.ts),
         contact=known.contact_external_id,
-    ).distinct()
+    )
 
 
 def user_features(users: ir.Table, as_ofs: ir.Table) -> ir.Table:
@@ -120,40 +127,82 @@ def user_features(users: ir.Table, as_ofs: ir.Table) -> ir.Table:
     )
 
 
-def usage_features(daily: ir.Table, as_ofs: ir.Table, names: Sequence[str]) -> ir.Table:
-    """Return usage features per (as_of, account_id) from the daily counts.
+def _name_counts(names: Sequence[str]) -> dict[str, str]:
+    """Return the per-day count column of each distinct event name (n_0, n_1, ...)."""
+    return {name: f"n_{i}" for i, name in enumerate(dict.fromkeys(names))}
 
-    Distinct counts come from two small pre-aggregates instead of COUNT(DISTINCT): one row
-    per (as-of, account, active day) gives the day counts and sums, one row per (as-of,
-    account, event name) the names used and the per-name counts.
+
+def _per_day(events: ir.Table, names: Sequence[str]) -> ir.Table:
+    """Return account_id, day, n and one count per named event, from one row per event."""
+    counts = {
+        col: events.count(where=events.name == name) for name, col in _name_counts(names).items()
+    }
+    return events.group_by(["account_id", "day"]).aggregate(n=events.count(), **counts)
+
+
+def _other_names_30d(events: ir.Table, as_ofs: ir.Table, names: Sequence[str]) -> ir.Table:
+    """Return as_of, account_id, other_names_30d: event names outside `names` in 30 days."""
+    # A chain of <> is pushed into the scan: measured about 2x cheaper than NOT IN here.
+    unlisted = functools.reduce(
+        operator.and_, (events.name != n for n in names), ibis.literal(True)
+    )
+    other = events.filter(events.name.isnull() | unlisted).distinct()
+    joined = other.join(as_ofs, [other.day <= as_ofs.as_of_day, other.day > as_ofs.as_of_day - 30])
+    used = joined.select("as_of", "account_id", "name").distinct()
+    return used.group_by(["as_of", "account_id"]).aggregate(other_names_30d=used.count())
+
+
+def usage_features(daily: ir.Table, as_ofs: ir.Table, names: Sequence[str]) -> ir.Table:
+    """Return usage features per (as_of, account_id) from one row per event (daily_event_counts).
+
+    One (account, day) table holds the day's events and a count per named event; each as-of
+    sums it over its windows. Distinct names in 30 days = the named events seen there plus
+    the other names seen (a small table: `names` are the most frequent ones). Counts are 0,
+    not NULL, when an account has no events in a window (NULL-holding integer columns also
+    cost Ibis's pandas conversion a Python object per value).
     """
-    joined = daily.join(
-        as_ofs,
-        [daily.day <= as_ofs.as_of_day, daily.day > as_ofs.as_of_day - WINDOW_DAYS],
+    days = _per_day(daily, names)
+    joined = days.join(
+        as_ofs, [days.day <= as_ofs.as_of_day, days.day > as_ofs.as_of_day - WINDOW_DAYS]
     )
-    joined = joined.mutate(age=joined.as_of_day - joined.day)
-    keys = ["as_of", "account_id"]
-    days = joined.group_by([*keys, "age"]).aggregate(n=joined.n.sum())
-    per_day = days.group_by(keys).aggregate(
-        events_7d=days.n.sum(where=days.age < 7),
-        events_30d=days.n.sum(where=days.age < 30),
-        events_prev_30d=days.n.sum(where=(days.age >= 30) & (days.age < 60)),
-        events_90d=days.n.sum(),
-        active_days_30d=days.count(where=days.age < 30),
-        active_days_90d=days.count(),
-        days_since_last_event=days.age.min(),
+    age = joined.as_of_day - joined.day
+    last_30, prev_30 = age < 30, (age >= 30) & (age < 60)
+    columns = {
+        "events_7d": joined.n.sum(where=age < 7),
+        "events_30d": joined.n.sum(where=last_30),
+        "events_prev_30d": joined.n.sum(where=prev_30),
+        "events_90d": joined.n.sum(),
+        "active_days_30d": joined.count(where=last_30),
+        "active_days_90d": joined.count(),
+        "days_since_last_event": age.min(),
+    }
+    named = _name_counts(names)
+    for col in named.values():
+        columns[f"{col}_30d"] = joined[col].sum(where=last_30)
+        columns[f"{col}_prev"] = joined[col].sum(where=prev_30)
+    per_day = joined.group_by(["as_of", "account_id"]).aggregate(**columns)
+    other = _other_names_30d(daily, as_ofs, names)
+    t = per_day.left_join(
+        other, [per_day.as_of == other.as_of, per_day.account_id == other.account_id]
     )
-    named = joined.group_by([*keys, "name"]).aggregate(
-        last_30=joined.n.sum(where=joined.age < 30),
-        prev_30=joined.n.sum(where=(joined.age >= 30) & (joined.age < 60)),
-    )
-    columns = {"distinct_events_30d": named.count(where=named.last_30 > 0)}
+    return t.select(**_usage_columns(t, names, named))
+
+
+def _usage_columns(t: ir.Table, names: Sequence[str], named: dict[str, str]) -> dict[str, ir.Value]:
+    """Return the usage output columns of the joined per-day and other-name aggregates."""
+    out = {c: t[c] for c in ("as_of", "account_id")}
+    out |= {c: t[c].fill_null(0) for c in ("events_7d", "events_30d", "events_prev_30d")}
+    keep = ("events_90d", "active_days_30d", "active_days_90d", "days_since_last_event")
+    out |= {c: t[c] for c in keep}
+    seen = t.other_names_30d.fill_null(0)
+    for col in named.values():
+        seen += ibis.ifelse(t[f"{col}_30d"] > 0, 1, 0)
+    out["distinct_events_30d"] = seen
     for name in names:
-        stem = event_column(name)
-        columns[f"{stem}_30d"] = named.last_30.sum(where=named.name == name)
-        columns[f"{stem}_prev"] = named.prev_30.sum(where=named.name == name)
-    per_name = named.group_by(keys).aggregate(**columns)
-    return per_day.join(per_name, keys)  # the same (as-of, account) keys on both sides
+        stem, col = event_column(name), named[name]
+        out[f"{stem}_30d"] = t[f"{col}_30d"].fill_null(0)
+        out[f"{stem}_prev"] = t[f"{col}_prev"].fill_null(0)
+    return out
 
 
 def subscription_features(subs: ir.Table, as_ofs: ir.Table) -> ir.Table:
