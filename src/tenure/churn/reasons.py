@@ -264,8 +264,9 @@ def _driver_values(
     texts = np.full(candidates.shape, None, dtype=object)
     for j in range(width, len(names)):
         rows, slots = np.nonzero(candidates == j)
-        column = labels[names[j]].to_numpy(dtype=object)[rows]
-        texts[rows, slots] = [None if is_missing(v) else json.dumps(str(v)) for v in column]
+        codes, levels = pd.factorize(labels[names[j]].to_numpy(dtype=object)[rows])
+        quoted = np.array([json.dumps(str(level)) for level in levels] + [None], dtype=object)
+        texts[rows, slots] = quoted[codes]  # code -1 (None or NaN) picks the trailing None
     return values, texts
 
 

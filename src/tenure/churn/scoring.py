@@ -8,8 +8,6 @@ of `churn_score` in one transaction, so re-running a day changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -33,7 +31,6 @@ from tenure.warehouse.connection import open_warehouse
 GATE_DAYS = 3
 GATE_BASELINE_DAYS = 28
 GATE_MIN_SHARE = 0.2  # the last 3 days must hold ≥ 20 % of their usual event volume
-SCORE_CHUNK_ROWS = 131_072  # accounts scored per step while the previous step is written
 
 
 class ScoringRefused(InputError):
@@ -86,26 +83,6 @@ def score_frame(loaded: registry.LoadedModel, features: pd.DataFrame) -> pd.Data
     )
 
 
-def score_chunks(
-    loaded: registry.LoadedModel, features: pd.DataFrame, rows: int = SCORE_CHUNK_ROWS
-) -> Iterator[pd.DataFrame]:
-    """Yield `score_frame` of successive spans of rows, scoring the next span in the background.
-
-    The caller writes one span while the next is scored: the app DB insert and the NumPy
-    work (which releases the GIL) then share the cores instead of taking turns.
-    """
-    starts = range(0, len(features), max(rows, 1))
-    with ThreadPoolExecutor(1) as pool:
-        pending = None
-        for start in starts:
-            upcoming = pool.submit(score_frame, loaded, features.iloc[start : start + rows])
-            if pending is not None:
-                yield pending.result()
-            pending = upcoming
-        if pending is not None:
-            yield pending.result()
-
-
 # churn_score columns written per row, then the four that are the same for every row of a day.
 _ROW_COLUMNS = ("account_id", "probability", "risk_tier", "reasons")
 _DAY_COLUMNS = ("as_of", "horizon_days", "model_version", "scored_at")
@@ -152,40 +129,26 @@ def _copy_rows(connection: Connection, scores: pd.DataFrame, day: dict[str, Any]
 
 
 def write_scores(
-    engine: Engine,
-    scores: pd.DataFrame | Iterable[pd.DataFrame],
-    *,
-    as_of: date,
-    horizon: int,
-    version: str,
+    engine: Engine, scores: pd.DataFrame, *, as_of: date, horizon: int, version: str
 ) -> int:
     """Replace the as-of day's churn_score rows with these scores (one transaction).
 
-    `scores` is one frame or frames arriving one after another (`score_chunks`); all of them
-    land or none do. Stores exactly what a Core insert would, but in bulk: COPY on PostgreSQL
-    with psycopg, the driver's executemany (`tenure.db.bulk`) elsewhere, constants bound once.
+    Stores exactly what a Core insert would, but in bulk: COPY on PostgreSQL with psycopg,
+    the driver's executemany (`tenure.db.bulk`) elsewhere, the day's constants bound once.
     """
     values = (as_of, horizon, version, clock.now())
     day = dict(zip(_DAY_COLUMNS, values, strict=True))
-    frames = [scores] if isinstance(scores, pd.DataFrame) else scores
-    written = 0
     with engine.begin() as connection:
         connection.execute(delete(ChurnScore).where(ChurnScore.as_of == as_of))
-        for frame in frames:
-            if len(frame):
-                _insert_scores(connection, frame, day)
-                written += len(frame)
-    return written
-
-
-def _insert_scores(connection: Connection, scores: pd.DataFrame, day: dict[str, Any]) -> None:
-    """Insert scored rows on the connection's transaction, by COPY where the driver has it."""
-    if _copies(connection.dialect):
-        _copy_rows(connection, scores, day)
-    else:
-        columns = _row_values(connection.dialect, scores)
-        table = ChurnScore.__table__
-        bulk_insert_columns(connection, table, columns, raw={"reasons"}, constants=day)
+        if not len(scores):
+            return 0
+        if _copies(connection.dialect):
+            _copy_rows(connection, scores, day)
+        else:
+            columns = _row_values(connection.dialect, scores)
+            table = ChurnScore.__table__
+            bulk_insert_columns(connection, table, columns, raw={"reasons"}, constants=day)
+    return len(scores)
 
 
 def save_drift(settings: Settings, as_of: date, report: dict[str, Any]) -> None:
@@ -205,10 +168,8 @@ def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]
         features = read_feature_table(warehouse.con, as_of)
     if features.empty:
         raise InputError(f"no paying accounts on {as_of}: nothing to score")
-    chunks: list[pd.DataFrame] = []  # kept for the drift report and the summary
-    scored = _kept(score_chunks(loaded, features), chunks)
-    written = write_scores(engine, scored, as_of=as_of, horizon=horizon, version=loaded.version)
-    scores = pd.concat(chunks, ignore_index=True)
+    scores = score_frame(loaded, features)
+    written = write_scores(engine, scores, as_of=as_of, horizon=horizon, version=loaded.version)
     columns = loaded.model.columns  # a column the table lacks counts as all missing
     current = (
         features if set(columns) <= set(features.columns) else features.reindex(columns=columns)
@@ -230,13 +191,6 @@ def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]
         "drifted": report["drifted"],
         **gate,
     }
-
-
-def _kept(frames: Iterable[pd.DataFrame], into: list[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """Yield the frames, appending each to `into` as it passes."""
-    for frame in frames:
-        into.append(frame)
-        yield frame
 
 
 def scores_stage(context: Any) -> dict[str, Any]:
