@@ -178,13 +178,14 @@ def level_codes(values: pd.Series, levels: np.ndarray) -> np.ndarray:
     Matches scikit-learn's OneHotEncoder on object columns: None and NaN are distinct
     missing values, each with a level (sorted last) only if it was seen in training.
     """
-    missing = pd.isna(values).to_numpy()
+    cells = values.to_numpy(dtype=object)
+    distinct, seen = pd.factorize(cells)  # each distinct value hashed once; missing → -1
     known = [level for level in levels if not is_missing(level)]
-    codes = pd.Categorical(values.where(~missing), categories=known).codes.astype(np.int64)
+    per_value = pd.Categorical(seen, categories=known).codes.astype(np.int64)
+    codes = np.append(per_value, -1)[distinct]
     none_at = next((i for i, level in enumerate(levels) if level is None), -1)
     nan_at = next((i for i, level in enumerate(levels) if _is_nan(level)), -1)
-    cells = values.to_numpy(dtype=object)
-    for row in np.flatnonzero(missing):  # usually few: the missing kinds, one by one
+    for row in np.flatnonzero(distinct < 0):  # usually few: the missing kinds, one by one
         value = cells[row]
         codes[row] = none_at if value is None else nan_at if _is_nan(value) else -1
     return codes
