@@ -67,8 +67,13 @@ def bulk_insert_columns(
         params = _insert_multi_row(connection, compiled.string, params)
     elif not compiled.positiontup:  # named parameters (e.g. psycopg's %(name)s)
         params = [dict(zip(order, row, strict=True)) for row in params]
-    for start in range(0, len(params), BATCH):
-        connection.exec_driver_sql(compiled.string, params[start : start + BATCH])
+    _execute_in_batches(connection, compiled.string, params, BATCH)
+
+
+def _execute_in_batches(connection: Connection, sql: str, params: list[Any], size: int) -> None:
+    """Run the statement through the driver's executemany, `size` parameter sets per call."""
+    for start in range(0, len(params), size):
+        connection.exec_driver_sql(sql, params[start : start + size])
 
 
 def _insert_multi_row(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> list[Any]:
@@ -86,8 +91,7 @@ def _insert_multi_row(connection: Connection, sql: str, rows: list[tuple[Any, ..
     flat = list(itertools.chain.from_iterable(rows[:whole]))
     step = per_statement * width
     statements = [tuple(flat[start : start + step]) for start in range(0, len(flat), step)]
-    for start in range(0, len(statements), max(1, BATCH // per_statement)):
-        connection.exec_driver_sql(multi, statements[start : start + BATCH // per_statement])
+    _execute_in_batches(connection, multi, statements, max(1, BATCH // per_statement))
     return rows[whole:]
 
 
