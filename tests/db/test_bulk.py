@@ -66,3 +66,42 @@ def test_a_bad_row_in_a_multi_row_statement_rolls_back_the_batch(any_engine):
     with pytest.raises(IntegrityError), any_engine.begin() as conn:
         bulk.bulk_insert_columns(conn, Account.__table__, columns, constants={"source": "x"})
     assert _stored(any_engine, "dup_") == []
+
+
+def test_numpy_columns_and_list_values_bind_as_python_values(any_engine):
+    """NumPy int64/float64 columns and list-valued JSON rows store what Python lists store."""
+    import numpy as np
+
+    table = sa.Table(
+        "bulk_numbers",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("batch", sa.String(8)),
+        sa.Column("count", sa.BigInteger),
+        sa.Column("share", sa.Float),
+        sa.Column("tags", sa.JSON),
+    )
+    table.create(any_engine)
+    try:
+        counts = np.arange(2**40, 2**40 + 150, dtype=np.int64)
+        shares = np.linspace(0.0, 1.0, 150)
+        tags = [[i, "x"] if i % 2 else [] for i in range(150)]
+        with any_engine.begin() as conn:
+            bulk.bulk_insert_columns(
+                conn, table, {"count": counts, "share": shares, "tags": tags},
+                constants={"batch": "numpy"},
+            )  # fmt: skip
+            bulk.bulk_insert_columns(
+                conn, table, {"count": counts.tolist(), "share": shares.tolist(), "tags": tags},
+                constants={"batch": "lists"},
+            )  # fmt: skip
+        query = sa.select(table.c["count", "share", "tags"]).order_by(table.c.id)
+        with any_engine.connect() as conn:
+            stored = {
+                batch: [tuple(row) for row in conn.execute(query.where(table.c.batch == batch))]
+                for batch in ("numpy", "lists")
+            }
+        assert stored["numpy"] == stored["lists"]
+        assert stored["numpy"][3] == (2**40 + 3, shares[3], [3, "x"])
+    finally:
+        table.drop(any_engine)

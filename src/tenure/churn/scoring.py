@@ -96,11 +96,13 @@ def _row_values(dialect: Any, scores: pd.DataFrame) -> dict[str, list[Any]]:
     """Return the per-row columns as Python values, reasons as JSON text (kept if already text)."""
     serialize = dialect._json_serializer or _REASONS_JSON.encode
     reasons = scores["reasons"].tolist()
+    if pd.api.types.infer_dtype(scores["reasons"], skipna=False) != "string":  # not all text
+        reasons = [r if isinstance(r, str) else serialize(r) for r in reasons]
     return {
         "account_id": scores["account_id"].to_numpy(dtype=np.int64).tolist(),
         "probability": scores["probability"].to_numpy(dtype=float).tolist(),
         "risk_tier": scores["risk_tier"].astype(str).tolist(),
-        "reasons": [r if isinstance(r, str) else serialize(r) for r in reasons],
+        "reasons": reasons,
     }
 
 
