@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import itertools
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, Table, insert
 
 BATCH = 10_000  # rows per executemany call
@@ -53,23 +53,21 @@ def bulk_insert_columns(
     if not columns or not lengths.pop():
         return
     dialect = connection.dialect
-    bound: dict[str, np.ndarray] = {
-        name: _as_objects(values if name in raw else bind_column(table, name, values, dialect))
+    bound: dict[str, Iterable[Any]] = {
+        name: values if name in raw else bind_column(table, name, values, dialect)
         for name, values in columns.items()
     }
-    n_rows = len(next(iter(bound.values())))
     for name, value in (constants or {}).items():
-        bound[name] = _filled(n_rows, bind(table, name, value, dialect))
+        bound[name] = itertools.repeat(bind(table, name, value, dialect))
     compiled = insert(table).compile(dialect=dialect, column_keys=list(bound))
     order = compiled.positiontup or list(bound)
-    rows = np.column_stack([bound[name] for name in order])
+    # strict=False: the constants repeat forever, the row columns (equal lengths) end it
+    params: list[Any] = list(zip(*(bound[name] for name in order), strict=False))
     if dialect.paramstyle == "qmark":  # SQLite: many rows per statement, the rest one by one
-        _insert_multi_row(connection, compiled.string, rows)
-    elif compiled.positiontup:
-        _execute_in_batches(connection, compiled.string, _tuples(rows), BATCH)
-    else:  # named parameters (e.g. psycopg's %(name)s)
-        params = [dict(zip(order, row, strict=True)) for row in rows.tolist()]
-        _execute_in_batches(connection, compiled.string, params, BATCH)
+        params = _insert_multi_row(connection, compiled.string, params)
+    elif not compiled.positiontup:  # named parameters (e.g. psycopg's %(name)s)
+        params = [dict(zip(order, row, strict=True)) for row in params]
+    _execute_in_batches(connection, compiled.string, params, BATCH)
 
 
 def _execute_in_batches(connection: Connection, sql: str, params: list[Any], size: int) -> None:
@@ -78,39 +76,23 @@ def _execute_in_batches(connection: Connection, sql: str, params: list[Any], siz
         connection.exec_driver_sql(sql, params[start : start + size])
 
 
-def _tuples(rows: np.ndarray) -> list[tuple[Any, ...]]:
-    """Return the matrix rows as tuples of Python objects (what exec_driver_sql accepts)."""
-    return list(map(tuple, rows.tolist()))
-
-
-def _insert_multi_row(connection: Connection, sql: str, rows: np.ndarray) -> None:
-    """Insert the rows VALUES_ROWS per statement, any rows left over one per statement.
+def _insert_multi_row(connection: Connection, sql: str, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Insert the leading rows VALUES_ROWS at a time and return the rows left over.
 
     One statement step per 100 rows instead of per row; the values are bound the same.
     """
     head, values, row = sql.rpartition(" VALUES ")
-    n_rows, width = rows.shape
+    width = len(rows[0])
     per_statement = max(1, min(VALUES_ROWS, MAX_VARIABLES // width))
-    whole = n_rows - n_rows % per_statement if values and row.startswith("(") else 0
-    if whole:
-        multi = head + values + ", ".join([row] * per_statement)
-        statements = _tuples(rows[:whole].reshape(-1, per_statement * width))
-        _execute_in_batches(connection, multi, statements, max(1, BATCH // per_statement))
-    _execute_in_batches(connection, sql, _tuples(rows[whole:]), BATCH)
-
-
-def _filled(n_rows: int, value: Any) -> np.ndarray:
-    """Return an object column holding the same value (even a list or tuple) in every row."""
-    column = np.empty(n_rows, dtype=object)
-    column.fill(value)
-    return column
-
-
-def _as_objects(values: Sequence[Any]) -> np.ndarray:
-    """Return values as a 1-D object array of Python objects (a list or tuple kept whole)."""
-    if isinstance(values, np.ndarray):
-        return values.astype(object)  # NumPy numbers become Python int and float
-    return np.fromiter(values, dtype=object, count=len(values))
+    whole = len(rows) - len(rows) % per_statement
+    if not values or not row.startswith("(") or whole == 0:
+        return rows
+    multi = head + values + ", ".join([row] * per_statement)
+    flat = list(itertools.chain.from_iterable(rows[:whole]))
+    step = per_statement * width
+    statements = [tuple(flat[start : start + step]) for start in range(0, len(flat), step)]
+    _execute_in_batches(connection, multi, statements, max(1, BATCH // per_statement))
+    return rows[whole:]
 
 
 def bind_column(table: Table, column: str, values: Sequence[Any], dialect: Any) -> Sequence[Any]:
