@@ -64,7 +64,7 @@ def ibis_usage(warehouse, as_of: date, names: list[str], source: str = EVENTS) -
     events = backend.table(EVENTS_VIEW)
     grid = F.as_of_table([as_of])
     cutoff = datetime.combine(as_of + timedelta(days=1), dtime())
-    usage = F.usage_features(F.daily_event_counts(events, cutoff), grid, names)
+    usage = F.usage_features(F.daily_events(events, cutoff), grid, names)
     users = F.user_features(F.daily_active_users(events, cutoff), grid)
     joined = usage.left_join(
         users, [usage.as_of == users.as_of, usage.account_id == users.account_id]

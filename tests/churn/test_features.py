@@ -177,7 +177,7 @@ def test_usage_counts_names_outside_the_listed_ones() -> None:
     listed = names[:2]
     table = ibis.memtable(events)
     expr = features.usage_features(
-        features.daily_event_counts(table, cutoff), features.as_of_table([as_of]), listed
+        features.daily_events(table, cutoff), features.as_of_table([as_of]), listed
     )
     ours = ibis.duckdb.connect().execute(expr).set_index("account_id").sort_index()
     age = (pd.Timestamp(as_of) - events["ts"].dt.floor("D")).dt.days

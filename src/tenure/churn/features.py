@@ -79,7 +79,7 @@ def _days(value: ir.Value) -> ir.Value:
     return ibis.interval(days=value) if isinstance(value, int) else value
 
 
-def daily_event_counts(
+def daily_events(
     events: ir.Table, last_cutoff: datetime, first_cutoff: datetime | None = None
 ) -> ir.Table:
     """Return account_id, day, name: one row per event in the windows, on its UTC day.
@@ -153,7 +153,7 @@ def _other_names_30d(events: ir.Table, as_ofs: ir.Table, names: Sequence[str]) -
 
 
 def usage_features(daily: ir.Table, as_ofs: ir.Table, names: Sequence[str]) -> ir.Table:
-    """Return usage features per (as_of, account_id) from one row per event (daily_event_counts).
+    """Return usage features per (as_of, account_id) from one row per event (daily_events).
 
     One (account, day) table holds the day's events and a count per named event; each as-of
     sums it over its windows. Distinct names in 30 days = the named events seen there plus
@@ -322,7 +322,7 @@ def feature_table(
     grid = as_of_table(as_ofs)
     last_cutoff = datetime.combine(max(as_ofs) + timedelta(days=1), time())
     first_cutoff = datetime.combine(min(as_ofs) + timedelta(days=1), time())
-    daily = daily_event_counts(sources["events"], last_cutoff, first_cutoff)
+    daily = daily_events(sources["events"], last_cutoff, first_cutoff)
     table = subscription_features(sources["subscriptions"], grid)
     for part in (
         usage_features(daily, grid, event_names),

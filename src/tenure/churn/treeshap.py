@@ -1,12 +1,12 @@
 """Exact tree SHAP for shallow XGBoost models, vectorised over all accounts of a day.
 
 XGBoost's `pred_contribs` walks every tree for every row with per-row bookkeeping, about
-240 µs per account on one core for 800 depth-2 trees (the served model has 300). For a tree with at most three
-splits, a row's SHAP values depend only on which way it goes at each split: at most 8 decision
-patterns. So each tree's path-dependent SHAP values (the same cover-weighted value function as
-XGBoost's TreeSHAP) are computed once per pattern, by enumerating feature subsets, and scoring
-becomes array work: compare, pack the decision bits, look up, and sum per feature with a sparse
-matrix product. Deeper trees or categorical splits are not handled here (`from_booster` returns
+240 µs per account on one core for 800 depth-2 trees (the served model has 300). For a tree
+with at most three splits, a row's SHAP values depend only on which way it goes at each split:
+at most 8 decision patterns. So each tree's path-dependent SHAP values (the same
+cover-weighted value function as XGBoost's TreeSHAP) are computed once per pattern, by
+enumerating feature subsets, and scoring becomes array work: compare, pack the decision bits,
+look up, and sum per feature with a sparse matrix product. Deeper trees or categorical splits are not handled here (`from_booster` returns
 None) and scoring falls back to `pred_contribs`. Tests check the result against `pred_contribs`.
 """
 
