@@ -6,8 +6,9 @@ with at most three splits, a row's SHAP values depend only on which way it goes 
 at most 8 decision patterns. So each tree's path-dependent SHAP values (the same
 cover-weighted value function as XGBoost's TreeSHAP) are computed once per pattern, by
 enumerating feature subsets, and scoring becomes array work: compare, pack the decision bits,
-look up, and sum per feature with a sparse matrix product. Deeper trees or categorical splits are not handled here (`from_booster` returns
-None) and scoring falls back to `pred_contribs`. Tests check the result against `pred_contribs`.
+look up, and sum per feature with a sparse matrix product. Deeper trees or categorical splits
+are not handled here (`from_booster` returns None) and scoring falls back to `pred_contribs`.
+Tests check the result against `pred_contribs`.
 """
 
 from __future__ import annotations
