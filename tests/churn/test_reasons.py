@@ -44,16 +44,19 @@ def test_bulk_drivers_match_a_per_row_reference() -> None:
         for reason in describe(stored[i]):
             assert set(reason) == {"feature", "value", "contribution", "text"}
             j = names.index(reason["feature"])
-            expected = labels.at[i, "plan"] if j == 12 else numbers[i, j]
-            assert reason["value"] == expected
+            if j == 12:
+                assert reason["value"] == labels.at[i, "plan"]
+            else:  # the value as the model's float32 matrix held it, digits that read back exactly
+                assert np.float32(reason["value"]) == np.float32(numbers[i, j])
+                assert len(repr(reason["value"])) <= 16
     assert all(len(r) <= 3 and r and r[0][2] > 0 for r in stored[:500])
     assert all(len(r) <= 2 and r and r[0][2] < 0 for r in stored[500:1000])
 
 
 def test_missing_and_infinite_values_are_json_null_and_texts_come_on_read() -> None:
     """NaN and ±inf feature values become null (strict JSON); describe adds the texts."""
-    contributions = np.array([[0.9, -0.4, 0.2], [0.1, 0.0, -0.3]])
-    numbers = np.array([[np.nan, np.inf, 3.0], [2.0, 1.0, -np.inf]])
+    contributions = np.array([[0.9, -0.4, 0.2], [0.1, 0.05, -0.3]])
+    numbers = np.array([[np.nan, np.inf, 3.0], [2.0, 1e39, -np.inf]])  # 1e39: beyond float32
     texts = reasons_json(contributions, ["failed_payments_30d", "seats", "nps_last"], numbers,
                          pd.DataFrame(index=range(2)))  # fmt: skip
     first, second = (json.loads(t) for t in texts)  # strict: no NaN/Infinity tokens
@@ -62,7 +65,11 @@ def test_missing_and_infinite_values_are_json_null_and_texts_come_on_read() -> N
         ["seats", None, -0.4],
         ["nps_last", 3.0, 0.2],
     ]
-    assert second == [["nps_last", None, -0.3], ["failed_payments_30d", 2.0, 0.1]]
+    assert second == [
+        ["nps_last", None, -0.3],
+        ["failed_payments_30d", 2.0, 0.1],
+        ["seats", None, 0.05],
+    ]
     described = describe(first)
     assert described[0]["text"] == "no failed payments 30d on record"
     assert described[2]["text"] == "last NPS answer 3 (detractor)"

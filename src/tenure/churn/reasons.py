@@ -197,9 +197,11 @@ def _part_json(
         return ["[]"] * len(contributions)
     values, texts = _driver_values(candidates, names, numbers, labels)
     columns: dict[str, Any] = {"n": counts}
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, stored as null
+        seen = values.astype(np.float32)  # the value as the model's float32 matrix held it
     for k in range(candidates.shape[1]):
         columns[f"f{k}"] = candidates[:, k].astype(np.int32)
-        columns[f"v{k}"] = pa.array(values[:, k], mask=~np.isfinite(values[:, k]))
+        columns[f"v{k}"] = pa.array(seen[:, k], mask=~np.isfinite(seen[:, k]))
         columns[f"s{k}"] = pa.array(texts[:, k], type=pa.string())
         columns[f"c{k}"] = np.round(picked[:, k].astype(float), 4)
     with duckdb.connect(config={"threads": 1}) as con:  # one span per core already
@@ -211,12 +213,14 @@ def _part_json(
 def _json_query(width: int) -> str:
     """Return the query that writes each row's first n drivers as a JSON array of triples.
 
-    Names and labels arrive JSON-quoted; a DOUBLE cast to text is already a JSON number
-    (shortest round-trip digits; NaN and infinities never get here).
+    Names and labels arrive JSON-quoted. A FLOAT cast to text is already a JSON number (the
+    shortest digits that read back as the same float32; NaN and infinities never get here);
+    contributions are written with 4 decimals.
     """
     items = [
         f"CASE WHEN n > {k} THEN '[' || $names[f{k} + 1] || ',' || "
-        f"coalesce(s{k}, CAST(v{k} AS VARCHAR), 'null') || ',' || CAST(c{k} AS VARCHAR) || ']' END"
+        f"coalesce(s{k}, CAST(v{k} AS VARCHAR), 'null') || ',' || "
+        f"CAST(CAST(c{k} AS DECIMAL(18, 4)) AS VARCHAR) || ']' END"
         for k in range(width)
     ]
     return f"SELECT '[' || concat_ws(',', {', '.join(items)}) || ']' AS reasons FROM driver_rows"
