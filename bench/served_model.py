@@ -14,11 +14,13 @@ import argparse
 import json
 import tempfile
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tenure.churn.estimators import SERVED_XGBOOST_PARAMS, xgboost_model
 from tenure.churn.features import feature_columns
@@ -27,6 +29,7 @@ from tenure.churn.oracle import bayes_comparison, truth_for
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
 from tenure.churn.training import split_frames, time_split
 from tenure.db.session import get_engine
+from tenure.warehouse.catalog import SIM_TRUTH
 from tenure.warehouse.connection import open_warehouse
 from train import prepare
 
@@ -51,6 +54,56 @@ def validation_ratio(frames: dict, truth: Any, params: dict, seed: int) -> float
     return bayes_comparison(truth, held, probability)["ratio"]
 
 
+@dataclass
+class RollingBook:
+    """A simulated book's snapshots, its rolling validation days and their truths."""
+
+    frame: pd.DataFrame
+    as_ofs: list[date]
+    days: list[date]
+    served: date
+    truths: dict[date, Any]
+    horizon: int
+    hidden_states: pd.DataFrame | None = None
+
+    def frames(self, day: date) -> dict:
+        """Return fit/calibrate/validate frames validating on day, labels ending by then."""
+        history = [d for d in self.as_ofs if d <= day]
+        split = time_split(history, day + timedelta(days=self.horizon), self.horizon)
+        return split_frames(self.frame, split)
+
+
+def rolling_book(
+    root: Path, accounts: int, months: int, months_back: int, horizon: int, states: bool = False
+) -> RollingBook:
+    """Simulate and import a book; return snapshots before the served validation day.
+
+    With states, also the simulator's hidden state per (account, day) from its truth table.
+    """
+    settings = prepare(root, accounts, months, "monthly")
+    engine = get_engine(settings)
+    with open_warehouse(settings) as warehouse:
+        as_ofs, last = training_dates(warehouse.con, "monthly")
+        served = time_split(as_ofs, last, horizon).validate
+        complete = [d for d in as_ofs if d + timedelta(days=horizon) <= last]
+        days = [d for d in complete if d < served][-months_back:]
+        names = event_names(warehouse.con, served)
+        sources = open_sources(warehouse, engine, settings)
+        earlier = [d for d in as_ofs if d < served]
+        frame = labelled_snapshots(warehouse, sources, earlier, names, horizon)
+        truths = {day: truth_for(warehouse.con, day, horizon) for day in days}
+        hidden = (
+            warehouse.con.execute(
+                f"SELECT account_id AS external_id, date AS as_of, state FROM {SIM_TRUTH} "
+                "WHERE date IN (SELECT unnest(?))",
+                [earlier],
+            ).df()
+            if states
+            else None
+        )
+    return RollingBook(frame, as_ofs, days, served, truths, horizon, hidden)
+
+
 def main() -> None:
     """Run the comparison and print one JSON object."""
     parser = argparse.ArgumentParser()
@@ -61,31 +114,16 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-served-") as tmp:
-        settings = prepare(Path(tmp), args.accounts, args.months, "monthly")
-        engine = get_engine(settings)
-        with open_warehouse(settings) as warehouse:
-            as_ofs, last = training_dates(warehouse.con, "monthly")
-            served = time_split(as_ofs, last, args.horizon).validate
-            complete = [d for d in as_ofs if d + timedelta(days=args.horizon) <= last]
-            days = [d for d in complete if d < served][-args.months_back :]
-            names = event_names(warehouse.con, served)
-            sources = open_sources(warehouse, engine, settings)
-            frame = labelled_snapshots(
-                warehouse, sources, [d for d in as_ofs if d < served], names, args.horizon
-            )
-            truths = {day: truth_for(warehouse.con, day, args.horizon) for day in days}
+        book = rolling_book(Path(tmp), args.accounts, args.months, args.months_back, args.horizon)
     ratios: dict[str, list[float]] = {name: [] for name in SETTINGS}
-    for day in days:
-        history = [d for d in as_ofs if d <= day]
-        frames = split_frames(
-            frame, time_split(history, day + timedelta(days=args.horizon), args.horizon)
-        )
+    for day in book.days:
+        frames = book.frames(day)
         for name, change in SETTINGS.items():
             params = {**SERVED_XGBOOST_PARAMS, **change}
-            ratios[name] += [validation_ratio(frames, truths[day], params, s) for s in SEEDS]
+            ratios[name] += [validation_ratio(frames, book.truths[day], params, s) for s in SEEDS]
     print(json.dumps({
-        "accounts": args.accounts, "validation_days": [d.isoformat() for d in days],
-        "served_validation_day_left_out": served.isoformat(), "seeds": list(SEEDS),
+        "accounts": args.accounts, "validation_days": [d.isoformat() for d in book.days],
+        "served_validation_day_left_out": book.served.isoformat(), "seeds": list(SEEDS),
         "mean_ratio_to_bayes": {k: round(float(np.mean(v)), 4) for k, v in ratios.items()},
         "ratios": {k: [round(x, 4) for x in v] for k, v in ratios.items()},
         "seconds": round(time.perf_counter() - start, 1),
