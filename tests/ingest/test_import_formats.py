@@ -76,22 +76,10 @@ _LINE_CASES = {
     "non-utf8": (b"a2,B\xff\xfeta,2024-01-01\n", "name", "not valid UTF-8"),
     "quoted-newline": (b'a2,"Beta\nCorp",2024-01-01\n', None, None),
 }
-_BUGGY_LINES = {
-    "quoted-newline": "BUG: reader.csv_lines (and DuckDB's rejects line) count records, not "
-    "physical lines; a quoted field spanning two lines shifts every later line number by one",
-}
 
 
 @pytest.mark.usefixtures("frozen_clock")
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=_BUGGY_LINES[c]))
-        if c in _BUGGY_LINES
-        else c
-        for c in _LINE_CASES
-    ],
-)
+@pytest.mark.parametrize("case", list(_LINE_CASES))
 def test_csv_line_numbers_after_a_rejected_or_odd_line(
     settings, engine, files, run_cli, tools, case
 ):
@@ -119,6 +107,51 @@ def test_csv_line_numbers_after_a_rejected_or_odd_line(
         (8 + extra, "created_at", "unparseable timestamp 'someday'"),
     ]
     tools.assert_quarantined(settings, engine, path, expected)
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_csv_line_numbers_after_multi_line_records_with_rejects_and_escapes(
+    settings, engine, files, run_cli, tools
+):
+    """Fields spanning 2 and 3 lines, an escaped quote, then a record DuckDB rejects."""
+    path = files.raw(
+        "accounts.csv",
+        ACCOUNT_HEADER
+        + b'a1,"Acme ""Big""\nCorp",2024-01-01\n'  # lines 2-3
+        + b'a2,"Beta\n\nCorp",2024-01-01\n'  # lines 4-6 (a blank line inside the quotes)
+        + b"a3,Gamma,yesterday\n"  # line 7
+        + b"a4,Delta,2024-01-01,surplus\n"  # line 8: too many columns
+        + b"a5,Eps,tomorrow\n",  # line 9
+    )
+    result = run_cli(settings, "accounts", path)
+    assert result.exit_code == 3, result.output
+    tools.assert_quarantined(
+        settings,
+        engine,
+        path,
+        [
+            (7, "created_at", "unparseable timestamp 'yesterday'"),
+            (8, None, "too many columns"),
+            (9, "created_at", "unparseable timestamp 'tomorrow'"),
+        ],
+    )
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_csv_line_numbers_with_a_backslash_escape(settings, engine, files, run_cli, tools):
+    """With escape = "\\" a \\" inside quotes is no quote: the parity of quotes stays right."""
+    path = files.raw(
+        "semi.csv",
+        ACCOUNT_HEADER
+        + b'a1,"Acme \\"Big\nCorp",2024-01-01\n'  # lines 2-3: 2 quote characters on line 2
+        + b"a2,Beta,someday\n",  # line 4
+    )
+    mapping = files.raw("escape.toml", '[csv]\nescape = "\\\\"\n')
+    result = run_cli(settings, "accounts", path, "--mapping", str(mapping))
+    assert result.exit_code == 3, result.output
+    tools.assert_quarantined(
+        settings, engine, path, [(4, "created_at", "unparseable timestamp 'someday'")]
+    )
 
 
 # --- 11. JSONL and Parquet --------------------------------------------------------------------
@@ -425,3 +458,17 @@ def test_invalid_mapping_files_are_refused(files):
         load_mapping(files.raw("typo.toml", '[colums]\nname = "Name"\n'))
     with pytest.raises(InputError, match="does not exist"):
         load_mapping(files.path("absent.toml"))
+
+
+def test_lines_at_counts_newlines_across_read_chunks(tmp_path) -> None:
+    """Byte offsets map to the same lines whatever the read size (CRLF lines count once)."""
+    from tenure.ingest.reader import lines_at
+
+    data = b"h\r\nab\n\ncd\r\nef\n"
+    path = tmp_path / "lines.csv"
+    path.write_bytes(data)
+    offsets = [0, 3, 6, 7, 11, 14, 99]
+    expected = {o: data[:o].count(b"\n") + 1 for o in offsets}
+    for chunk in (1, 2, 3, 5, 1 << 24):
+        assert lines_at(path, offsets, chunk=chunk) == expected, chunk
+    assert expected[7] == 4 and expected[11] == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class RawTable:
     rows: int
     rejected: list[Rejected] = field(default_factory=list)
     file: InputFile | None = None
+    csv: dict[str, str] = field(default_factory=dict)  # the mapping's [csv] options
 
 
 def load_raw(con: duckdb.DuckDBPyConnection, file: InputFile, csv: dict[str, str]) -> RawTable:
@@ -49,7 +51,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, file: InputFile, csv: dict[str, str
         raise InputError(
             f"{file.original}: cannot read as {file.format}: {_first_line(exc)}"
         ) from exc
-    raw.file = file
+    raw.file, raw.csv = file, dict(csv)
     if raw.rows == 0 and not raw.rejected:
         raise InputError(f"{file.original}: no data rows (only a header or blank lines)")
     return raw
@@ -79,12 +81,22 @@ def _load_csv(
         f" rejects_scan = {literal(scans)}{_csv_options(csv)})",
         [str(path)],
     )
+    found = con.execute(
+        f"SELECT line, min(line_byte_position), any_value(column_name),"
+        f" string_agg(DISTINCT error_type, '; '), any_value(error_message), any_value(csv_line)"
+        f" FROM {errors} GROUP BY line ORDER BY line"
+    ).fetchall()
+    # DuckDB numbers records, not lines: a quoted field spanning lines would shift every later
+    # number, so each rejected record's line comes from the byte where it starts.
+    physical = lines_at(path, [start for _, start, *_ in found if start is not None])
     rejected = [
-        Rejected(line=int(line), field=column, reason=_reject_reason(kind, message), raw=csv_line)
-        for line, column, kind, message, csv_line in con.execute(
-            f"SELECT line, any_value(column_name), string_agg(DISTINCT error_type, '; '),"
-            f" any_value(error_message), any_value(csv_line) FROM {errors} GROUP BY line ORDER BY line"
-        ).fetchall()
+        Rejected(
+            line=physical.get(start, int(line)) if start is not None else int(line),
+            field=column,
+            reason=_reject_reason(kind, message),
+            raw=csv_line,
+        )
+        for line, start, column, kind, message, csv_line in found
     ]
     con.execute(f"DROP TABLE IF EXISTS {errors}; DROP TABLE IF EXISTS {scans}")
     con.execute(f"CREATE TEMP VIEW {name} AS SELECT rowid AS _row, * FROM {name}_data")
@@ -189,8 +201,29 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, _csv: d
     return _finish(con, name, [])
 
 
+def lines_at(path: Path, offsets: list[int], chunk: int = 1 << 24) -> dict[int, int]:
+    """Map byte offsets in a file to 1-based line numbers (newlines before them + 1), streaming."""
+    wanted = deque(sorted(set(offsets)))
+    found: dict[int, int] = {}
+    newlines, read = 0, 0
+    with open(path, "rb") as handle:
+        while wanted and (block := handle.read(chunk)):
+            while wanted and wanted[0] <= read + len(block):
+                offset = wanted.popleft()
+                found[offset] = newlines + block.count(b"\n", 0, offset - read) + 1
+            newlines += block.count(b"\n")
+            read += len(block)
+    found.update({offset: newlines + 1 for offset in wanted})  # at or past the end
+    return found
+
+
 def csv_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, rows: list[int]) -> dict[int, int]:
-    """Map CSV row positions (0-based, accepted rows) to physical line numbers."""
+    """Map CSV row positions (0-based, accepted rows) to the physical line each record starts on.
+
+    A line starts a record unless it begins inside a quoted field, i.e. unless the lines before
+    it hold an odd number of quote characters (escaped quotes removed first); a field spanning
+    lines thus keeps the later rows' line numbers right.
+    """
     if not rows:
         return {}
     skipped = sorted(r.line for r in raw.rejected)
@@ -204,11 +237,23 @@ def csv_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, rows: list[int]) ->
         f"CREATE TEMP TABLE {wanted}_text AS SELECT line FROM {_lines_sql(_LATIN1)}",
         [str(raw.file.path)],
     )
+    quote = raw.csv.get("quote", '"')
+    escape = raw.csv.get("escape", quote)
+    params = {"quote": quote} if quote else {}
+    unescaped = "text"
+    if quote and escape and escape != quote:  # e.g. backslash: \" is no quote, \\ no escape
+        unescaped = "replace(replace(text, $escape || $escape, ''), $escape || $quote, '')"
+        params["escape"] = escape
+    counted = f"length({unescaped}) - length(replace({unescaped}, $quote, ''))" if quote else "0"
     result = con.execute(
-        f"WITH lines AS (SELECT rowid + 1 AS line, line AS text FROM {wanted}_text),"
-        f" data AS (SELECT line, row_number() OVER (ORDER BY line) - 1 AS pos FROM lines"
-        f" WHERE line > 1 AND text IS NOT NULL{skip})"
-        f" SELECT d.pos, d.line FROM data d JOIN {wanted} w USING (pos)"
+        f"WITH lines AS (SELECT rowid + 1 AS line, line AS text,"
+        f" coalesce({counted}, 0) AS quotes FROM {wanted}_text),"
+        f" marked AS (SELECT line, text, coalesce(sum(quotes) OVER (ORDER BY line"
+        f" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) % 2 = 0 AS starts FROM lines),"
+        f" data AS (SELECT line, row_number() OVER (ORDER BY line) - 1 AS pos FROM marked"
+        f" WHERE starts AND line > 1 AND text IS NOT NULL{skip})"
+        f" SELECT d.pos, d.line FROM data d JOIN {wanted} w USING (pos)",
+        params,
     ).fetchall()
     con.execute(f"DROP TABLE {wanted}; DROP TABLE {wanted}_text")
     return dict(result)
