@@ -248,8 +248,8 @@ def csv_lines(con: duckdb.DuckDBPyConnection, raw: RawTable, rows: list[int]) ->
     result = con.execute(
         f"WITH lines AS (SELECT rowid + 1 AS line, line AS text,"
         f" coalesce({counted}, 0) AS quotes FROM {wanted}_text),"
-        f" marked AS (SELECT line, text, coalesce(sum(quotes) OVER (ORDER BY line"
-        f" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) % 2 = 0 AS starts FROM lines),"
+        f" marked AS (SELECT line, text,"
+        f" (sum(quotes) OVER (ORDER BY line) - quotes) % 2 = 0 AS starts FROM lines),"
         f" data AS (SELECT line, row_number() OVER (ORDER BY line) - 1 AS pos FROM marked"
         f" WHERE starts AND line > 1 AND text IS NOT NULL{skip})"
         f" SELECT d.pos, d.line FROM data d JOIN {wanted} w USING (pos)",
