@@ -11,16 +11,14 @@ the two is what the data do not reveal about the state.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from served_model import SEEDS, rolling_book, validation_ratio
+from served_model import SEEDS, book_arguments, ratio_summary, rolling_book, validation_ratio
 from tenure.churn.estimators import SERVED_XGBOOST_PARAMS
 from tenure.simulate.chain import STATES
 
@@ -38,12 +36,7 @@ def with_states(frame: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
 
 def main() -> None:
     """Run both fits per month and seed; print the mean ratios to the Bayes-optimal AUC."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--months", type=int, default=18)
-    parser.add_argument("--months-back", type=int, default=4)
-    parser.add_argument("--horizon", type=int, default=90)
-    args = parser.parse_args()
+    args = book_arguments()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-bayes-") as tmp:
         book = rolling_book(
@@ -64,14 +57,8 @@ def main() -> None:
             ratios["plus_true_state"].append(
                 validation_ratio(everything, truth, SERVED_XGBOOST_PARAMS, seed)
             )
-    print(json.dumps({
-        "accounts": args.accounts, "validation_days": [d.isoformat() for d in book.days],
-        "served_validation_day_left_out": book.served.isoformat(), "seeds": list(SEEDS),
-        "state_coverage": round(coverage, 4),
-        "mean_ratio_to_bayes": {k: round(float(np.mean(v)), 4) for k, v in ratios.items()},
-        "ratios": {k: [round(x, 4) for x in v] for k, v in ratios.items()},
-        "seconds": round(time.perf_counter() - start, 1),
-    }))  # fmt: skip
+    summary = ratio_summary(args, book, ratios, start)
+    print(json.dumps({**summary, "state_coverage": round(coverage, 4)}))
 
 
 if __name__ == "__main__":

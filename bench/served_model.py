@@ -104,14 +104,32 @@ def rolling_book(
     return RollingBook(frame, as_ofs, days, served, truths, horizon, hidden)
 
 
-def main() -> None:
-    """Run the comparison and print one JSON object."""
+def book_arguments() -> argparse.Namespace:
+    """Parse the simulated book's size and the rolling validation window."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=18)
     parser.add_argument("--months-back", type=int, default=4)
     parser.add_argument("--horizon", type=int, default=90)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def ratio_summary(
+    args: argparse.Namespace, book: RollingBook, ratios: dict[str, list[float]], start: float
+) -> dict[str, Any]:
+    """Return the JSON summary: validation days, seeds, mean and per-fit ratios, seconds."""
+    return {
+        "accounts": args.accounts, "validation_days": [d.isoformat() for d in book.days],
+        "served_validation_day_left_out": book.served.isoformat(), "seeds": list(SEEDS),
+        "mean_ratio_to_bayes": {k: round(float(np.mean(v)), 4) for k, v in ratios.items()},
+        "ratios": {k: [round(x, 4) for x in v] for k, v in ratios.items()},
+        "seconds": round(time.perf_counter() - start, 1),
+    }  # fmt: skip
+
+
+def main() -> None:
+    """Run the comparison and print one JSON object."""
+    args = book_arguments()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-served-") as tmp:
         book = rolling_book(Path(tmp), args.accounts, args.months, args.months_back, args.horizon)
@@ -121,13 +139,7 @@ def main() -> None:
         for name, change in SETTINGS.items():
             params = {**SERVED_XGBOOST_PARAMS, **change}
             ratios[name] += [validation_ratio(frames, book.truths[day], params, s) for s in SEEDS]
-    print(json.dumps({
-        "accounts": args.accounts, "validation_days": [d.isoformat() for d in book.days],
-        "served_validation_day_left_out": book.served.isoformat(), "seeds": list(SEEDS),
-        "mean_ratio_to_bayes": {k: round(float(np.mean(v)), 4) for k, v in ratios.items()},
-        "ratios": {k: [round(x, 4) for x in v] for k, v in ratios.items()},
-        "seconds": round(time.perf_counter() - start, 1),
-    }))  # fmt: skip
+    print(json.dumps(ratio_summary(args, book, ratios, start)))
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def _load_csv(
     physical = lines_at(path, [start for _, start, *_ in found if start is not None])
     rejected = [
         Rejected(
-            line=physical.get(start, int(line)) if start is not None else int(line),
+            line=physical[start] if start is not None else int(line),
             field=column,
             reason=_reject_reason(kind, message),
             raw=csv_line,
