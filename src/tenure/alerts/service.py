@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure import clock
@@ -19,6 +18,7 @@ from tenure.alerts.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert, AlertHi
 from tenure.alerts.routing import Routing, recipient
 from tenure.alerts.rules import DEFAULT_RULES, validate_rule
 from tenure.alerts.schemas import alert_dict, history_dict, rule_dict
+from tenure.db.bulk import dialect_insert
 from tenure.errors import InputError, NotFound
 from tenure.notifications import Notification, get_bus
 
@@ -289,10 +289,8 @@ def _insert_ignoring_open_duplicate(session: Session, values: dict[str, Any]) ->
     INSERT … ON CONFLICT DO NOTHING instead of a savepoint: pysqlite's SAVEPOINT outside an
     explicit BEGIN commits on RELEASE, which would break the alert + outbox atomicity.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Alert)
+        dialect_insert(session, Alert)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["open_key"])
         .returning(Alert.id)

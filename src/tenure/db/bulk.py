@@ -7,10 +7,27 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 BATCH = 10_000  # rows per executemany call
 VALUES_ROWS = 100  # rows per multi-row INSERT on qmark drivers (SQLite): fewer statement steps
 MAX_VARIABLES = 32_766  # SQLite's limit on parameters per statement (since 3.32)
+
+
+def dialect_insert(bind_or_session: Any, target: Any) -> Any:
+    """Return an INSERT for target that supports ON CONFLICT on the bind's dialect."""
+    get_bind = getattr(bind_or_session, "get_bind", None)
+    bound = get_bind() if get_bind is not None else bind_or_session
+    make = postgresql.insert if bound.dialect.name == "postgresql" else sqlite.insert
+    return make(target)
+
+
+def upsert(bind_or_session: Any, target: Any, *, keys: Sequence[str], update: Iterable[str]) -> Any:
+    """Return INSERT … ON CONFLICT (keys) DO UPDATE setting the update columns to the new row's."""
+    statement = dialect_insert(bind_or_session, target)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in update}
+    )
 
 
 def bind(table: Table, column: str, value: Any, dialect: Any) -> Any:

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.db.bulk import dialect_insert
 from tenure.db.session import session_scope
 from tenure.errors import InputError
 from tenure.events.models import InboxEvent
@@ -100,10 +100,8 @@ def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) ->
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[str]:
     """Insert rows, skipping message_ids already stored; return the new message_ids."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(InboxEvent)
+        dialect_insert(session, InboxEvent)
         .on_conflict_do_nothing(index_elements=["message_id"])
         .returning(InboxEvent.message_id)
     )

@@ -24,11 +24,11 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, case, event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.config import Settings, get_settings
+from tenure.db.bulk import dialect_insert
 from tenure.db.session import session_scope
 from tenure.health import service
 from tenure.health.flows import score_day
@@ -40,12 +40,6 @@ log = get_logger("health.realtime")
 TOUCHED = "tenure.health.touched"
 IDLE_SECONDS = 30.0  # a refresher with nothing to do for this long stops its thread
 POPULATION_KINDS = ("login_recency", "seat_utilisation", "support_load", "churn_probability")
-
-
-def _insert(db_session: Session) -> Any:
-    return (
-        postgresql.insert if db_session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
 
 
 def _later(new: Any, old: Any) -> Any:
@@ -89,7 +83,7 @@ def _upsert_days(db_session: Session, days: dict[tuple[int, date], dict[str, Any
         }
         for (account_id, day), v in sorted(days.items())
     ]
-    statement = _insert(db_session)(UsageDaily)
+    statement = dialect_insert(db_session, UsageDaily)
     table, new = UsageDaily.__table__.c, statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "day"],
@@ -106,7 +100,7 @@ def _upsert_days(db_session: Session, days: dict[tuple[int, date], dict[str, Any
 def _insert_sets(db_session: Session, model: Any, column: str, keys: set[tuple]) -> None:
     if keys:
         rows = [{"account_id": a, "day": d, column: v} for a, d, v in sorted(keys)]
-        db_session.execute(_insert(db_session)(model).on_conflict_do_nothing(), rows)
+        db_session.execute(dialect_insert(db_session, model).on_conflict_do_nothing(), rows)
 
 
 def after_record(db_session: Session, events: Iterable[Mapping[str, Any]]) -> None:

@@ -8,12 +8,11 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
-from tenure.db.bulk import bulk_insert
+from tenure.db.bulk import bulk_insert, upsert
 from tenure.errors import NotFound
 from tenure.health.models import HealthReference, HealthScore, UsageBase
 
@@ -94,13 +93,9 @@ def upsert_rows(db_session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert or update health rows on (account_id, as_of)."""
     if not rows:
         return
-    dialect = db_session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(HealthScore)
     columns = ("scorecard", "score", "tier", "measures", "reason", "change_7d", "change_30d")
-    statement = statement.on_conflict_do_update(
-        index_elements=["account_id", "as_of"],
-        set_={c: statement.excluded[c] for c in (*columns, "updated_at")},
+    statement = upsert(
+        db_session, HealthScore, keys=["account_id", "as_of"], update=(*columns, "updated_at")
     )
     db_session.execute(statement, rows)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import duckdb
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
+from tenure.db.bulk import upsert
 from tenure.metrics.models import MarketingSpend
 from tenure.warehouse.catalog import EVENTS
 
@@ -75,11 +75,8 @@ def _clean_json(text: str | None) -> dict[str, Any]:
 
 
 def _upsert_statement(session: Session, table: Table, columns: list[str]) -> Any:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    updates = {c: stmt.excluded[c] for c in columns if c != "external_id"}
-    return stmt.on_conflict_do_update(index_elements=["external_id"], set_=updates)
+    updates = [c for c in columns if c != "external_id"]
+    return upsert(session, table, keys=["external_id"], update=updates)
 
 
 def upsert_entities(
