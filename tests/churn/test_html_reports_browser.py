@@ -7,7 +7,6 @@ other request blocked, and the test counts drawn Plotly charts and console error
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from .conftest import LAST_DAY, copy_book
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 AS_OF = LAST_DAY.isoformat()
 # report file -> (CLI arguments, charts it must draw at least)
 REPORTS = {
@@ -29,20 +27,6 @@ REPORTS = {
     "survival.html": (["analyze", "survival", "--by", "employees", "--as-of", AS_OF], 1),
     "drivers.html": (["analyze", "drivers", "--as-of", AS_OF], 1),
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Launch headless chromium once for the module (never downloads a browser)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +43,9 @@ def reports(trained_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 @pytest.mark.parametrize("name", list(REPORTS))
-def test_report_draws_its_charts_offline_without_errors(browser, reports, name):
+def test_report_draws_its_charts_offline_without_errors(chromium, reports, name):
     """Each file draws every chart it carries, from inline Plotly.js, with no request out."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     outside: list[str] = []

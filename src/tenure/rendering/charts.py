@@ -234,39 +234,43 @@ def lift(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return figure(data, showlegend=False, hovermode="closest", xaxis={"title": {"text": "decile"}})
 
 
+def ranked_bars(
+    labels: Sequence[str],
+    values: Sequence[float],
+    colour: str | Sequence[str],
+    *,
+    hover: str = "%{y}: %{x:.3f}<extra></extra>",
+    **layout_extra: Any,
+) -> dict[str, Any]:
+    """Return horizontal bars listed top to bottom (Plotly draws the last label on top)."""
+    colours = colour if isinstance(colour, str) else list(reversed(colour))
+    bars = {
+        "type": "bar",
+        "orientation": "h",
+        "y": list(reversed(labels)),
+        "x": list(reversed(values)),
+        "marker": {"color": colours},
+        "hovertemplate": hover,
+    }
+    extra = {"margin": {"l": 170}, **layout_extra}
+    return figure([bars], showlegend=False, hovermode="closest", **extra)
+
+
 def importance(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Return mean |SHAP| per feature as horizontal bars, largest on top."""
-    ordered = list(reversed(rows))
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "y": [r["feature"] for r in ordered],
-            "x": [r["mean_abs_contribution"] for r in ordered],
-            "marker": {"color": COLOURS["nrr"]},
-            "hovertemplate": "%{y}: %{x:.3f}<extra></extra>",
-        }
-    ]
-    return figure(data, showlegend=False, hovermode="closest", margin={"l": 170})
+    values = [r["mean_abs_contribution"] for r in rows]
+    return ranked_bars([r["feature"] for r in rows], values, COLOURS["nrr"])
 
 
 def drift(psi: dict[str, float]) -> dict[str, Any]:
     """Return PSI per feature as bars, coloured by the usual 0.1 / 0.25 thresholds."""
-    names = sorted(psi, key=lambda k: psi[k])
+    names = sorted(psi, key=lambda k: -psi[k])
     colours = [
         "#dc2626" if psi[n] >= 0.25 else "#f59e0b" if psi[n] >= 0.1 else "#16a34a" for n in names
     ]
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "y": names,
-            "x": [psi[n] for n in names],
-            "marker": {"color": colours},
-            "hovertemplate": "%{y}: PSI %{x:.3f}<extra></extra>",
-        }
-    ]
-    return figure(data, showlegend=False, hovermode="closest", margin={"l": 160})
+    values = [psi[n] for n in names]
+    hover = "%{y}: PSI %{x:.3f}<extra></extra>"
+    return ranked_bars(names, values, colours, hover=hover, margin={"l": 160})
 
 
 def gains(points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -357,18 +361,8 @@ def survival_curves(groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def driver_scores(drivers: Sequence[Mapping[str, Any]], *, top: int = 20) -> dict[str, Any]:
     """Return each driver's score as horizontal bars, strongest on top."""
-    shown = list(reversed(drivers[:top]))
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "y": [d["metric"] for d in shown],
-            "x": [d["score"] for d in shown],
-            "marker": {"color": COLOURS["churn"]},
-            "hovertemplate": "%{y}: %{x:.3f}<extra></extra>",
-        }
-    ]
-    return figure(data, showlegend=False, hovermode="closest", margin={"l": 170})
+    shown = drivers[:top]
+    return ranked_bars([d["metric"] for d in shown], [d["score"] for d in shown], COLOURS["churn"])
 
 
 def cohort_curves(cohorts: Sequence[Mapping[str, Any]], matrix: str) -> dict[str, Any]:
@@ -401,21 +395,13 @@ def check_scores(checks: Sequence[Mapping[str, Any]], bar: float) -> dict[str, A
     names = [
         f"{c['table']}{'/' + c['source'] if c['source'] else ''} · {c['check']}" for c in scored
     ]
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "y": list(reversed(names)),
-            "x": [c["score"] for c in reversed(scored)],
-            "marker": {"color": [CHECK_COLOURS.get(c["status"], MUTED) for c in reversed(scored)]},
-            "hovertemplate": "%{y}: %{x:.2f} %<extra></extra>",
-        }
-    ]
+    colours = [CHECK_COLOURS.get(c["status"], MUTED) for c in scored]
     line = {"type": "line", "x0": bar, "x1": bar, "yref": "paper", "y0": 0, "y1": 1}
-    return figure(
-        data,
-        showlegend=False,
-        hovermode="closest",
+    return ranked_bars(
+        names,
+        [c["score"] for c in scored],
+        colours,
+        hover="%{y}: %{x:.2f} %<extra></extra>",
         margin={"l": 220},
         xaxis={"range": [0, 100.5], "ticksuffix": " %"},
         shapes=[{**line, "line": {"color": INK, "dash": "dot", "width": 1}}],
