@@ -84,3 +84,20 @@ def frozen_clock() -> Iterator[FrozenClock]:
 def cli() -> CliRunner:
     """Return a Typer CLI runner."""
     return CliRunner()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Launch Debian's chromium headless once per module (Playwright never downloads one)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        yield launched
+        launched.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_a_challenger_that_does_not_beat_the_champion_is_not_promoted(
 
 
 def test_report_json_and_self_contained_html(trained_book: Path, tmp_path: Path) -> None:
-    """`model report` prints one JSON object and writes HTML with inline SVG, no remote assets."""
+    """`model report` prints one JSON object and writes HTML with Plotly charts, no remote assets."""
     settings = copy_book(trained_book, tmp_path)
     page = tmp_path / "report.html"
     result = CliRunner().invoke(
@@ -124,7 +125,10 @@ def test_report_json_and_self_contained_html(trained_book: Path, tmp_path: Path)
         assert report[key], key
     assert report["drift"]["as_of"] == LAST_DAY.isoformat()
     text = page.read_text()
-    assert text.count("<svg") >= 3 and "http" not in text.replace("http-equiv", "")
+    # The model page's charts (same builders), drawn by Plotly.js inline: nothing remote.
+    for chart in ("reliability", "gains", "lift", "importance", "drift"):
+        assert f'id="chart-{chart}"' in text, chart
+    assert not re.search(r"<(script|link|img|iframe)[^>]*\b(src|href)=", text)
 
 
 def test_ece_lift_and_threshold_against_hand_computed_values() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -59,6 +60,8 @@ def test_html_report_is_written_self_contained_and_escaped(data_dir, tmp_path):
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>")
     assert "Below the 95&nbsp;% bar (2 checks" in page
-    assert "<script" not in page and "http" not in page
+    # Self-contained: Plotly.js is inline, nothing is loaded from elsewhere.
+    assert not re.search(r"<(script|link|img|iframe)[^>]*\b(src|href)=", page)
+    assert "Plotly.newPlot" in page and 'id="chart-dq-checks"' in page
     assert "priority 2" in page
     assert "&lt;b&gt;blank&lt;/b&gt;" in page and "<b>" not in page  # data is escaped

@@ -6,7 +6,6 @@ Screenshots of every page go to the test's tmp dir and are copied to /tmp/web-sh
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +22,6 @@ from tenure.web.assets import missing_assets
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS_COPY = Path("/tmp/web-shots")
 PAGES = {
     "overview": "/",
@@ -46,19 +44,11 @@ def app(book):
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Launch headless chromium once for the module (never downloads a browser)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+def browser(chromium) -> object:
+    """Return the shared headless chromium once the dashboard's scripts are installed."""
     if missing := missing_assets():
         pytest.skip(f"dashboard scripts {missing} missing: run python -m tenure.web.assets")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
+    return chromium
 
 
 @pytest.fixture(scope="module")

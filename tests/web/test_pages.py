@@ -93,6 +93,15 @@ def test_every_page_renders_for_a_viewer(login, people):
     assert "content-security-policy" in client.get("/").headers
 
 
+def test_quality_and_cohort_pages_draw_the_reports_charts(login, people):
+    """The DQ page and the cohorts page show the charts of their --html reports (same builders)."""
+    client = login(people.viewer)
+    quality = client.get("/quality").text
+    assert 'id="chart-dq-checks"' in quality and "data-chart=" in quality
+    net = client.get("/cohorts?matrix=net_mrr").text
+    assert 'id="chart-cohorts-net_mrr"' in net
+
+
 def test_overview_computes_the_months_itself_when_the_pipeline_stored_none(app, book):
     with session_scope(app.state.engine) as session:
         stored = overview.monthly_figures(db_session=session, settings=book)

@@ -12,9 +12,9 @@ from tenure.clock import FrozenClock, use_clock
 from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.notifications import Notification
+from tenure.rendering.charts import heat_class
 from tenure.web import assets
 from tenure.web.actions import safe_next
-from tenure.web.charts import heat_class
 from tenure.web.live import coalesce, describe, visible
 from tenure.web.service import parse_filters
 from tenure.web.session import (

@@ -1,17 +1,17 @@
-"""Self-contained HTML pages of the survival and drivers reports (no CDN, no template engine)."""
+"""Standalone HTML pages of the cohorts, survival and drivers reports (Jinja2, Plotly inline).
+
+The row builders here also feed the CLI's tables on stdout, so a number reads the same in
+the terminal and in the file.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from html import escape
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-    "table{border-collapse:collapse;margin:1em 0}"
-    "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
-    "th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}"
-)
+from tenure.metrics.cohorts import MATRICES
+from tenure.rendering import charts
+from tenure.rendering.standalone import render_report
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -21,33 +21,6 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
     return str(value)
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Return an HTML table; numbers are right-aligned and every cell is escaped."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{escape(fmt(c))}</td>'
-            if isinstance(c, int | float)
-            else f"<td>{escape(fmt(c))}</td>"
-            for c in row
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def page(title: str, sections: Iterable[tuple[str, str]]) -> str:
-    """Return a complete HTML document: a title and (heading, html) sections."""
-    parts = "".join(f"<h2>{escape(h)}</h2>{content}" for h, content in sections)
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{parts}</body></html>\n"
-    )
 
 
 def survival_group_rows(report: dict[str, Any]) -> list[list[Any]]:
@@ -95,27 +68,6 @@ def logrank_rows(report: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def survival_html(report: dict[str, Any]) -> str:
-    """Return the survival report as a self-contained HTML page."""
-    by = report["by"] or "all accounts"
-    references = ", ".join(f"{k} = {v}" for k, v in report["cox_reference_levels"].items())
-    sections = [
-        (
-            f"Kaplan–Meier by {by}",
-            f"<p>{report['accounts']:,} accounts, {report['events']:,} churned; median lifetime"
-            f" {escape(fmt(report['median_lifetime']))} months.</p>"
-            + table(GROUP_HEADERS, survival_group_rows(report)),
-        ),
-        ("Log-rank tests", table(["test", "χ²", "df", "p"], logrank_rows(report))),
-        (
-            "Cox proportional hazards",
-            f"<p>Reference levels: {escape(references or 'none')}.</p>"
-            + table(COX_HEADERS, cox_rows(report)),
-        ),
-    ]
-    return page("Survival", sections)
-
-
 def driver_rows(report: dict[str, Any]) -> list[list[Any]]:
     """Return one row per driver with its cohorts summarised."""
     return [
@@ -134,12 +86,63 @@ def driver_rows(report: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """Return a table for `_tables.html`: cells as text, numbers flagged to align right."""
+    return {
+        "headers": list(headers),
+        "rows": [[(fmt(c), isinstance(c, int | float)) for c in row] for row in rows],
+    }
+
+
+def survival_html(report: dict[str, Any]) -> str:
+    """Return the survival report as a standalone HTML page."""
+    references = ", ".join(f"{k} = {v}" for k, v in report["cox_reference_levels"].items())
+    context = {
+        "title": "Survival",
+        "report": report,
+        "by": report["by"] or "all accounts",
+        "median": fmt(report["median_lifetime"]),
+        "references": references or "none",
+        "groups": table(GROUP_HEADERS, survival_group_rows(report)),
+        "logrank": table(["test", "χ²", "df", "p"], logrank_rows(report)),
+        "cox": table(COX_HEADERS, cox_rows(report)),
+        "curves_chart": charts.survival_curves(report["groups"]) if report["groups"] else None,
+    }
+    return render_report("survival_report.html", context)
+
+
 def drivers_html(report: dict[str, Any]) -> str:
-    """Return the drivers report as a self-contained HTML page."""
-    intro = (
-        f"<p>{report['accounts']:,} accounts, churn rate {escape(fmt(report['churn_rate']))};"
-        f" score: {escape(report['score'])}.</p>"
-    )
-    return page(
-        "Churn drivers", [("Ranked drivers", intro + table(DRIVER_HEADERS, driver_rows(report)))]
-    )
+    """Return the drivers report as a standalone HTML page."""
+    context = {
+        "title": "Churn drivers",
+        "report": report,
+        "churn_rate": fmt(report["churn_rate"]),
+        "drivers": table(DRIVER_HEADERS, driver_rows(report)),
+        "scores_chart": charts.driver_scores(report["drivers"]) if report["drivers"] else None,
+    }
+    return render_report("drivers_report.html", context)
+
+
+def heat_colour(value: float) -> str:
+    """Return a CSS background: red at 0 %, amber at 50 %, green at 100 %, teal above."""
+    hue = 120 * min(max(value, 0.0), 1.0) + 60 * min(max(value - 1.0, 0.0), 1.0)
+    return f"hsl({hue:.0f},65%,78%)"
+
+
+def cohorts_html(report: Mapping[str, Any]) -> str:
+    """Return the logo, net and gross MRR matrices as a standalone HTML page."""
+    matrices = [
+        {
+            "key": key,
+            "title": title,
+            "chart": charts.cohort_curves(report["cohorts"], key) if report["cohorts"] else None,
+        }
+        for key, title in MATRICES.items()
+    ]
+    context = {
+        "title": "Signup cohorts",
+        "report": report,
+        "matrices": matrices,
+        "heat_colour": heat_colour,
+    }
+    return render_report("cohorts_report.html", context)

@@ -174,7 +174,7 @@ def cohorts_command(
     if not as_json:
         for key in ("logo",) if by == "logo" else ("net_mrr", "gross_mrr"):
             _print_cohort_table(context, report, key)
-    _emit(context, report, as_json, html, cohorts.cohorts_html(report))
+    _emit(context, report, as_json, html, render.cohorts_html(report))
 
 
 def _print_cohort_table(context: AppContext, report: dict[str, Any], matrix: str) -> None:

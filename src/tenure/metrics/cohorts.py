@@ -22,14 +22,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from html import escape
 from typing import Any
 
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tenure.analysis import render
 from tenure.metrics.currency import FX_RATES, minor_unit_factors, to_major_units
 from tenure.metrics.months import month_text
 from tenure.metrics.movements import connect_engine
@@ -119,38 +117,3 @@ def csv_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         for entry in report["cohorts"]
         for k in range(len(entry["logo"]))
     ]
-
-
-def heat_colour(value: float) -> str:
-    """Return a CSS background: red at 0 %, amber at 50 %, green at 100 %, teal above."""
-    hue = 120 * min(max(value, 0.0), 1.0) + 60 * min(max(value - 1.0, 0.0), 1.0)
-    return f"hsl({hue:.0f},65%,78%)"
-
-
-def heatmap_table(report: Mapping[str, Any], matrix: str) -> str:
-    """Return one matrix as an HTML table whose cells are coloured by value (inline CSS)."""
-    months = report["months_since"]
-    head = "<th>cohort</th><th>accounts</th>" + "".join(f"<th>{k}</th>" for k in months)
-    body = []
-    for entry in report["cohorts"]:
-        values = entry[matrix]
-        cells = "".join(
-            f'<td class="n" style="background:{heat_colour(v)}">{v:.0%}</td>' for v in values
-        )
-        cells += "<td></td>" * (len(months) - len(values))
-        body.append(
-            f'<tr><td>{escape(entry["cohort"])}</td><td class="n">{entry["size"]:,}</td>'
-            f"{cells}</tr>"
-        )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def cohorts_html(report: Mapping[str, Any]) -> str:
-    """Return the three matrices as a self-contained HTML page (no scripts, no CDN)."""
-    intro = (
-        "<p>Rows: signup month (first month-end with MRR &gt; 0). Columns: months since"
-        f" signup. MRR in {escape(report['currency'])} at month-ends.</p>"
-    )
-    sections = [(title, heatmap_table(report, key)) for key, title in MATRICES.items()]
-    sections[0] = (sections[0][0], intro + sections[0][1])
-    return render.page("Signup cohorts", sections)

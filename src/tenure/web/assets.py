@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from tenure.errors import ConfigError
+from tenure.rendering.standalone import plotly_bundle
 
 VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
 HTMX_PACKAGE = "htmx.org@2.0.11"
@@ -47,11 +48,8 @@ def missing_assets(vendor_dir: Path = VENDOR_DIR) -> list[str]:
 
 def copy_plotly(vendor_dir: Path) -> Path:
     """Copy plotly.min.js bundled with the `plotly` Python package into vendor_dir."""
-    source = resources.files("plotly") / "package_data" / "plotly.min.js"
-    if not source.is_file():
-        raise ConfigError("the installed plotly package has no package_data/plotly.min.js")
     target = vendor_dir / "plotly.min.js"
-    with resources.as_file(source) as path:
+    with resources.as_file(plotly_bundle()) as path:
         shutil.copyfile(path, target)
     return target
 

@@ -1,15 +1,13 @@
-"""Templates, display filters and the per-request page helper of the dashboard."""
+"""The dashboard's templates (the shared Jinja2 environment plus its nav) and page helper."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,9 +19,8 @@ from tenure import clock
 from tenure.auth.roles import can
 from tenure.config import Settings
 from tenure.db.session import session_scope
-from tenure.metrics.currency import to_major_units
+from tenure.rendering.environment import template_environment
 from tenure.web.assets import VENDOR_DIR, missing_assets, style_guard_ids
-from tenure.web.charts import heat_class
 from tenure.web.session import Viewer, read_viewer
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -38,69 +35,12 @@ NAV = (
 )
 
 
-def money(value: Any, currency: str = "", digits: int = 0) -> str:
-    """Return money with thousands separators: 12,345 USD; 1.2M when large."""
-    if value is None:
-        return "—"
-    size = abs(float(value))
-    if size >= 1e6:
-        text = f"{value / 1e6:.2f}M"
-    elif size >= 1e5:
-        text = f"{value / 1e3:.0f}k"
-    else:
-        text = f"{value:,.{digits}f}"
-    return f"{text} {currency}".strip()
-
-
-def percent(value: Any, digits: int = 1) -> str:
-    """Return a fraction as a percentage, or an em dash."""
-    return "—" if value is None else f"{float(value) * 100:.{digits}f} %"
-
-
-def signed_percent(value: Any, digits: int = 1) -> str:
-    """Return a change of a fraction in percentage points with its sign."""
-    return "" if value is None else f"{float(value) * 100:+.{digits}f} pt"
-
-
-def number(value: Any, digits: int = 0) -> str:
-    """Return a number with separators, or an em dash."""
-    if value is None:
-        return "—"
-    if not isinstance(value, int | float):
-        return str(value)
-    return f"{float(value):,.{digits}f}"
-
-
-def when(value: Any) -> str:
-    """Return a timestamp as 'YYYY-MM-DD HH:MM' (UTC) or a date as ISO text."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def chart_json(spec: dict[str, Any]) -> str:
-    """Return a figure spec as compact JSON for a data-chart attribute."""
-    return json.dumps(spec, separators=(",", ":"), default=str)
-
-
 def build_templates() -> Jinja2Templates:
     """Return the dashboard's Jinja2 templates with its filters."""
-    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    env = templates.env
-    env.filters.update(
-        money=money,
-        percent=percent,
-        signed_percent=signed_percent,
-        number=number,
-        when=when,
-        chart=chart_json,
-        urlquote=lambda v: quote(str(v), safe=""),
-        minor=to_major_units,
-        heat=heat_class,
+    templates = Jinja2Templates(env=template_environment([TEMPLATES_DIR]))
+    templates.env.globals.update(
+        nav=NAV, can=can, urlencode=urlencode, style_guards=style_guard_ids()
     )
-    env.globals.update(nav=NAV, can=can, urlencode=urlencode, style_guards=style_guard_ids())
     return templates
 
 

@@ -13,7 +13,9 @@ from tenure import clock
 from tenure.config import Settings
 from tenure.errors import InputError, NotFound
 from tenure.metrics.currency import settings_rates
-from tenure.web import alerts, charts, model_card, overview, profile, service
+from tenure.quality.rendering import quality_charts
+from tenure.rendering import charts
+from tenure.web import alerts, model_card, overview, profile, service
 from tenure.web.actions import add_action_routes
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
@@ -171,7 +173,10 @@ def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
             if matrix not in ("logo", "net_mrr", "gross_mrr"):
                 raise InputError(f"matrix must be logo, net_mrr or gross_mrr, got {matrix!r}")
             report = overview.cohort_matrix(db_session=db, settings=ui.settings)
-            return "cohorts.html", {"report": report, "matrix": matrix}
+            curves = (
+                charts.cohort_curves(report["cohorts"], matrix) if report.get("cohorts") else None
+            )
+            return "cohorts.html", {"report": report, "matrix": matrix, "curves_chart": curves}
 
         return show(ui, request, "cohorts", build)
 
@@ -194,7 +199,8 @@ def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
     def quality_page(request: Request) -> Response:
         def build(_db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
             report = overview.data_quality(engine=ui.engine(request), settings=ui.settings)
-            return "quality.html", {"report": report}
+            shown = quality_charts(report) if "checks" in report else {}
+            return "quality.html", {"report": report, **shown}
 
         return show(ui, request, "quality", build)
 

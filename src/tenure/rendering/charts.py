@@ -1,8 +1,15 @@
-"""Plotly figure specs (plain dicts) for the dashboard; the browser draws them from data-*."""
+"""Plotly figure specs (plain dicts) for the dashboard and the standalone reports.
+
+Pure functions: data in, a `{"data": [...], "layout": {...}}` dict out; no I/O. The page
+puts the spec in a `data-chart` attribute (the `chart` macro of `_figure.html`) and the
+browser draws it with Plotly.js (app.js on the dashboard, an inline script in a report).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 INK, MUTED, GRID = "#1f2937", "#6b7280", "#eef0f3"
@@ -227,36 +234,176 @@ def lift(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return figure(data, showlegend=False, hovermode="closest", xaxis={"title": {"text": "decile"}})
 
 
+def ranked_bars(
+    labels: Sequence[str],
+    values: Sequence[float],
+    colour: str | Sequence[str],
+    *,
+    hover: str = "%{y}: %{x:.3f}<extra></extra>",
+    **layout_extra: Any,
+) -> dict[str, Any]:
+    """Return horizontal bars listed top to bottom (Plotly draws the last label on top)."""
+    colours = colour if isinstance(colour, str) else list(reversed(colour))
+    bars = {
+        "type": "bar",
+        "orientation": "h",
+        "y": list(reversed(labels)),
+        "x": list(reversed(values)),
+        "marker": {"color": colours},
+        "hovertemplate": hover,
+    }
+    extra = {"margin": {"l": 170}, **layout_extra}
+    return figure([bars], showlegend=False, hovermode="closest", **extra)
+
+
 def importance(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Return mean |SHAP| per feature as horizontal bars, largest on top."""
-    ordered = list(reversed(rows))
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "y": [r["feature"] for r in ordered],
-            "x": [r["mean_abs_contribution"] for r in ordered],
-            "marker": {"color": COLOURS["nrr"]},
-            "hovertemplate": "%{y}: %{x:.3f}<extra></extra>",
-        }
-    ]
-    return figure(data, showlegend=False, hovermode="closest", margin={"l": 170})
+    values = [r["mean_abs_contribution"] for r in rows]
+    return ranked_bars([r["feature"] for r in rows], values, COLOURS["nrr"])
 
 
 def drift(psi: dict[str, float]) -> dict[str, Any]:
     """Return PSI per feature as bars, coloured by the usual 0.1 / 0.25 thresholds."""
-    names = sorted(psi, key=lambda k: psi[k])
+    names = sorted(psi, key=lambda k: -psi[k])
     colours = [
         "#dc2626" if psi[n] >= 0.25 else "#f59e0b" if psi[n] >= 0.1 else "#16a34a" for n in names
     ]
+    values = [psi[n] for n in names]
+    hover = "%{y}: PSI %{x:.3f}<extra></extra>"
+    return ranked_bars(names, values, colours, hover=hover, margin={"l": 160})
+
+
+def gains(points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Return cumulative gains: share of churners captured vs share of accounts contacted."""
     data = [
         {
-            "type": "bar",
-            "orientation": "h",
-            "y": names,
-            "x": [psi[n] for n in names],
-            "marker": {"color": colours},
-            "hovertemplate": "%{y}: PSI %{x:.3f}<extra></extra>",
-        }
+            "type": "scatter",
+            "mode": "lines",
+            "name": "random",
+            "x": [0, 1],
+            "y": [0, 1],
+            "line": {"color": "#9ca3af", "dash": "dot"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "model",
+            "x": [0, *(p["share_contacted"] for p in points)],
+            "y": [0, *(p["share_of_churners"] for p in points)],
+            "line": {"color": COLOURS["new"], "width": 2.5},
+        },
     ]
-    return figure(data, showlegend=False, hovermode="closest", margin={"l": 160})
+    return figure(
+        data,
+        hovermode="closest",
+        xaxis={"title": {"text": "share of accounts, highest risk first"}, "tickformat": ".0%"},
+        yaxis={"title": {"text": "share of churners"}, "tickformat": ".0%"},
+    )
+
+
+@dataclass(frozen=True)
+class ModelCharts:
+    """The churn model's charts, as drawn on the model page and in the model report."""
+
+    reliability: dict[str, Any] | None
+    gains: dict[str, Any] | None
+    lift: dict[str, Any] | None
+    importance: dict[str, Any] | None
+    drift: dict[str, Any] | None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def model_charts(
+    report: Mapping[str, Any], drift_report: Mapping[str, Any] | None, *, top: int = 12
+) -> ModelCharts:
+    """Return the charts of a model report (reliability, gains, lift, importance, drift)."""
+    curve = [
+        {"predicted": p["mean_probability"], "observed": p["observed_rate"]}
+        for p in report.get("reliability_curve") or []
+    ]
+    cumulative = report.get("gains") or []
+    deciles = [{"decile": round(g["share_contacted"] * 10), "lift": g["lift"]} for g in cumulative]
+    ranked = (report.get("importance") or [])[:top]
+    features = (drift_report or {}).get("features", [])[:15]
+    psi = {r["feature"]: r["psi"] for r in features if _finite(r["psi"])}
+    return ModelCharts(
+        reliability=reliability(curve) if curve else None,
+        gains=gains(cumulative) if cumulative else None,
+        lift=lift(deciles) if deciles else None,
+        importance=importance(ranked) if ranked else None,
+        drift=drift(psi) if psi else None,
+    )
+
+
+def survival_curves(groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Return one Kaplan–Meier step curve per group (share of accounts still paying)."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": group["label"],
+            "x": [p["t"] for p in group["curve"]],
+            "y": [p["survival"] for p in group["curve"]],
+            "line": {"shape": "hv", "width": 2.5, "color": FALLBACK[i % len(FALLBACK)]},
+            "hovertemplate": "month %{x}: %{y:.1%}",
+        }
+        for i, group in enumerate(groups)
+    ]
+    return figure(
+        data,
+        xaxis={"title": {"text": "months since signup"}},
+        yaxis={"title": {"text": "still paying"}, "tickformat": ".0%", "range": [0, 1.02]},
+    )
+
+
+def driver_scores(drivers: Sequence[Mapping[str, Any]], *, top: int = 20) -> dict[str, Any]:
+    """Return each driver's score as horizontal bars, strongest on top."""
+    shown = drivers[:top]
+    return ranked_bars([d["metric"] for d in shown], [d["score"] for d in shown], COLOURS["churn"])
+
+
+def cohort_curves(cohorts: Sequence[Mapping[str, Any]], matrix: str) -> dict[str, Any]:
+    """Return one retention line per signup cohort over months since signup."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": entry["cohort"],
+            "x": list(range(len(entry[matrix]))),
+            "y": list(entry[matrix]),
+            "line": {"color": FALLBACK[i % len(FALLBACK)]},
+            "hovertemplate": "%{y:.1%}",
+        }
+        for i, entry in enumerate(cohorts)
+    ]
+    return figure(
+        data,
+        xaxis={"title": {"text": "months since signup"}, "dtick": 1},
+        yaxis={"tickformat": ".0%", "rangemode": "tozero"},
+    )
+
+
+CHECK_COLOURS = {"pass": "#16a34a", "below_bar": "#dc2626"}
+
+
+def check_scores(checks: Sequence[Mapping[str, Any]], bar: float) -> dict[str, Any]:
+    """Return each scored data-quality check as a bar (%), coloured against the bar."""
+    scored = [c for c in checks if c["score"] is not None]
+    names = [
+        f"{c['table']}{'/' + c['source'] if c['source'] else ''} · {c['check']}" for c in scored
+    ]
+    colours = [CHECK_COLOURS.get(c["status"], MUTED) for c in scored]
+    line = {"type": "line", "x0": bar, "x1": bar, "yref": "paper", "y0": 0, "y1": 1}
+    return ranked_bars(
+        names,
+        [c["score"] for c in scored],
+        colours,
+        hover="%{y}: %{x:.2f} %<extra></extra>",
+        margin={"l": 220},
+        xaxis={"range": [0, 100.5], "ticksuffix": " %"},
+        shapes=[{**line, "line": {"color": INK, "dash": "dot", "width": 1}}],
+        height=max(240, 22 * len(scored) + 60),
+    )
