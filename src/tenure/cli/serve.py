@@ -10,6 +10,7 @@ import typer
 
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
+from tenure.tasks import build_huey, register_tasks
 
 FACTORY = "tenure.api.server:app_from_environment"
 WORKER_HEALTHCHECK_SECONDS = 60
@@ -25,8 +26,6 @@ def _check_tls(certfile: Path | None, keyfile: Path | None) -> None:
 
 def start_embedded_worker(context: AppContext) -> Any:
     """Start the task consumer in threads of this process (embedded mode); return it."""
-    from tenure.tasks import build_huey, register_tasks
-
     huey = build_huey(context.settings)
     register_tasks(huey, context.settings, context.engine)
     consumer = huey.create_consumer(

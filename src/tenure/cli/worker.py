@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tenure.cli.context import AppContext, app_context
+from tenure.tasks import build_huey, register_tasks
 
 
 def register(app: typer.Typer) -> None:
@@ -22,8 +23,6 @@ def worker_command(
     ] = True,
 ) -> None:
     """Run the task consumer until interrupted (SQLite queue, or Redis with TENURE_REDIS_URL)."""
-    from tenure.tasks import build_huey, register_tasks
-
     context: AppContext = app_context(ctx)
     huey = build_huey(context.settings)
     tasks = register_tasks(huey, context.settings, context.engine)
