@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from tenure.cli.context import AppContext, app_context
-from tenure.tasks import build_huey, register_tasks
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +22,10 @@ def worker_command(
     ] = True,
 ) -> None:
     """Run the task consumer until interrupted (SQLite queue, or Redis with TENURE_REDIS_URL)."""
+    # Imported here for start-up time, not a cycle: tenure.tasks loads Huey and redis-py
+    # (0.4-0.9 s measured), which `tenure --help` and the other commands should not pay.
+    from tenure.tasks import build_huey, register_tasks
+
     context: AppContext = app_context(ctx)
     huey = build_huey(context.settings)
     tasks = register_tasks(huey, context.settings, context.engine)
