@@ -33,14 +33,14 @@ from typer.testing import CliRunner
 
 from tenure.churn import features as F
 from tenure.churn.snapshots import EVENTS_VIEW, event_day_range, event_names
+from tenure.churn.stages import account_features
 from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.simulate import SimulationConfig, simulate
+from tenure.stage import StageContext
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
-from tenure.warehouse.pipeline import StageContext
-from tenure.warehouse.stages.features import features_stage
 
 SAMPLE = "bench_events_sample"  # the pandas comparison's events, as a table of their own
 COLUMNS = [
@@ -324,7 +324,7 @@ def measure_stage(settings: Settings, as_of: date) -> dict:
     """Time part (3), the whole `features` stage, on the imported book."""
     engine = get_engine(settings)
     t_stage, summary = timed(
-        lambda: features_stage(StageContext(settings=settings, engine=engine, as_of=as_of)),
+        lambda: account_features(StageContext(settings=settings, engine=engine, as_of=as_of)),
         repeat=1,
     )
     return {"features_stage_s": round(t_stage, 3), "feature_rows": summary["accounts"]}

@@ -31,13 +31,13 @@ from tenure.churn.reasons import reasons_json
 from tenure.churn.scoring import score_frame, write_scores
 from tenure.churn.service import train_churn_model
 from tenure.churn.snapshots import read_feature_table
+from tenure.churn.stages import account_features
 from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine, session_scope
 from tenure.simulate import SimulationConfig, simulate
+from tenure.stage import StageContext
 from tenure.warehouse.connection import open_warehouse
-from tenure.warehouse.pipeline import StageContext
-from tenure.warehouse.stages.features import features_stage
 
 DAY = date(2025, 6, 30)
 
@@ -56,7 +56,7 @@ def prepare(root: Path, accounts: int, database_url: str | None = None) -> Setti
     settings = Settings(data_dir=data, database_url=database_url)
     engine = get_engine(settings)
     train_churn_model(settings, engine)
-    features_stage(StageContext(settings=settings, engine=engine, as_of=DAY))
+    account_features(StageContext(settings=settings, engine=engine, as_of=DAY))
     return settings
 
 

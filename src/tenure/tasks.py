@@ -7,15 +7,27 @@ process that enqueues (task names are module-qualified, so both sides agree).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
+from redis.exceptions import RedisError
 from sqlalchemy import Engine
 
 from tenure import clock
+from tenure.alerts import outbox
+from tenure.alerts.delivery import deliver_due
+from tenure.alerts.digest import queue_digests
+from tenure.alerts.flows import tick
+from tenure.alerts.routing import routing_from_settings
 from tenure.config import Settings
+from tenure.db.session import get_engine, session_scope
+from tenure.errors import TenureError
+from tenure.logging import get_logger
+
+log = get_logger(__name__)
 
 QUEUE_NAME = "tenure"
 TASKS_FILE = "tasks.db"
@@ -46,18 +58,12 @@ def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None)
 
     def app_engine() -> Engine:
         if not engines:
-            from tenure.db.session import get_engine
-
             engines.append(get_engine(settings))
         return engines[0]
 
     @huey.task(name="deliver_alerts")
     def deliver_alerts() -> dict[str, int]:
         """Send every due alert delivery; come back when the next retry is due."""
-        from tenure.alerts import outbox
-        from tenure.alerts.delivery import deliver_due
-        from tenure.db.session import session_scope
-
         report = deliver_due(app_engine(), settings)
         with session_scope(app_engine()) as session:
             due = outbox.next_due_at(session, settings.alert_delivery_lease_seconds)
@@ -68,11 +74,6 @@ def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None)
     @huey.periodic_task(crontab(minute="*"), name="alerts_tick")
     def alerts_tick() -> dict[str, int]:
         """Every minute: wake snoozed alerts, escalate overdue ones, send what is due."""
-        from tenure.alerts.delivery import deliver_due
-        from tenure.alerts.flows import tick
-        from tenure.alerts.routing import routing_from_settings
-        from tenure.db.session import session_scope
-
         with session_scope(app_engine()) as session:
             changes = tick(session, routing_from_settings(settings))
         return {**changes, **deliver_due(app_engine(), settings).as_dict()}
@@ -82,13 +83,18 @@ def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None)
     )
     def alerts_digest() -> dict[str, int]:
         """Once a day: queue each owner's digest and send it."""
-        from tenure.alerts.delivery import deliver_due
-        from tenure.alerts.digest import queue_digests
-        from tenure.alerts.routing import routing_from_settings
-        from tenure.db.session import session_scope
-
         with session_scope(app_engine()) as session:
             queued = queue_digests(session, clock.now().date(), routing_from_settings(settings))
         return {"digests": queued, **deliver_due(app_engine(), settings).as_dict()}
 
     return Tasks(huey, deliver_alerts, alerts_tick, alerts_digest)
+
+
+def kick_delivery(settings: Settings) -> bool:
+    """Ask the task worker to send the queued alert deliveries now; False if unreachable."""
+    try:
+        register_tasks(build_huey(settings), settings).deliver_alerts()
+    except (OSError, sqlite3.Error, RedisError, TenureError) as exc:  # the minute tick sends
+        log.warning("could not enqueue alert delivery", error=str(exc))
+        return False
+    return True

@@ -15,7 +15,8 @@ from tenure.churn.models import ChurnScore
 from tenure.db.session import session_scope
 from tenure.events.models import InboxEvent
 from tenure.notifications import Notification, get_bus
-from tenure.warehouse.pipeline import StageContext
+from tenure.pipeline import run_day
+from tenure.stage import StageContext
 
 DAY = date(2025, 6, 30)
 
@@ -222,16 +223,20 @@ def test_last_logins_read_the_event_inbox(engine, book, settings):
 
 
 def test_stage_opens_alerts_once_and_queues_deliveries(engine, book, settings, frozen_clock):
-    """The pipeline stage installs default rules, opens alerts, and a re-run opens nothing."""
+    """The pipeline stage installs default rules, opens alerts, and a re-run opens nothing.
+
+    The stage itself leaves the task queue alone; the pipeline asks the worker to send.
+    """
     red = book.account("a")
     book.health(red, DAY - timedelta(days=1), 70, "yellow")
     book.health(red, DAY, 35, "red")
     context = StageContext(settings=settings, engine=engine, as_of=DAY)
-    first = flows.run_stage(context)
+    first = flows.opened_alerts(context)
     assert first["by_rule"] == {"health-red": 1, "health-drop": 1}
-    assert flows.run_stage(context)["opened"] == 0
+    assert not (settings.data_dir / "tasks.db").exists()
+    assert dict(run_day(context, [flows.opened_alerts]))["alerts"]["opened"] == 0
     old = StageContext(settings=settings, engine=engine, as_of=DAY - timedelta(days=30))
-    assert "skipped" in flows.run_stage(old)
+    assert "skipped" in flows.opened_alerts(old)
     with session_scope(engine) as session:
         assert len(service.list_rules(session)) == 8
         channels = session.scalars(sa.select(AlertDelivery.channel))
@@ -251,12 +256,14 @@ def test_stage_opens_alerts_once_and_queues_deliveries(engine, book, settings, f
 def test_listener_opens_alerts_on_tier_change(engine, book, settings, frozen_clock, payload, opens):
     """A tier_change published on the bus opens the tier rule's alert, off the caller's thread."""
     account = book.account("a")
-    listener = flows.install_listener(settings, engine)
+    woken: list[int] = []
+    listener = flows.install_listener(settings, engine, on_opened=lambda: woken.append(account))
     try:
         get_bus().publish(Notification("tier_change", account, {**payload, "score": 42.0}))
         listener.wait_idle()
     finally:
         listener.stop()
+    assert woken == ([account] if opens else [])
     with session_scope(engine) as session:
         alerts = session.scalars(sa.select(Alert)).all()
         assert [(a.rule, a.opened_at) for a in alerts] == (

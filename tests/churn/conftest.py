@@ -40,15 +40,15 @@ def trained_book(churn_book: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """Return a copy of the book with a trained champion and scores for the last day."""
     from tenure.churn.scoring import score_day
     from tenure.churn.service import train_churn_model
-    from tenure.warehouse.pipeline import StageContext
-    from tenure.warehouse.stages.features import features_stage
+    from tenure.churn.stages import account_features
+    from tenure.stage import StageContext
 
     data = tmp_path_factory.mktemp("trained") / "data"
     shutil.copytree(churn_book, data)
     settings = Settings(data_dir=data)
     engine = get_engine(settings)
     train_churn_model(settings, engine, horizon=90)
-    features_stage(StageContext(settings=settings, engine=engine, as_of=LAST_DAY))
+    account_features(StageContext(settings=settings, engine=engine, as_of=LAST_DAY))
     score_day(settings, engine, LAST_DAY)
     engine.dispose()
     return data

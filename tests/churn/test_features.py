@@ -15,11 +15,11 @@ from sqlalchemy import delete, update
 from tenure.accounts.models import Invoice, Subscription, SurveyResponse, Ticket
 from tenure.churn import snapshots
 from tenure.churn.labels import label_table
+from tenure.churn.stages import account_features
 from tenure.db.session import get_engine, session_scope
 from tenure.simulate.evaluate import churn_dates, label_truth
+from tenure.stage import StageContext
 from tenure.warehouse.connection import open_warehouse
-from tenure.warehouse.pipeline import StageContext
-from tenure.warehouse.stages.features import features_stage
 
 from .conftest import copy_book
 
@@ -30,7 +30,7 @@ CUTOFF = datetime(2025, 3, 16, tzinfo=UTC)
 def build(settings, as_of: date = AS_OF) -> pd.DataFrame:
     """Run the features stage for a day and return its table."""
     engine = get_engine(settings)
-    features_stage(StageContext(settings=settings, engine=engine, as_of=as_of))
+    account_features(StageContext(settings=settings, engine=engine, as_of=as_of))
     engine.dispose()
     with open_warehouse(settings, read_only=True) as warehouse:
         return snapshots.read_feature_table(warehouse.con, as_of)

@@ -16,12 +16,14 @@ from tenure.churn.models import ChurnScore
 from tenure.churn.reasons import reason_text, top_reasons
 from tenure.churn.scoring import ScoringRefused, score_day, score_frame
 from tenure.churn.snapshots import read_feature_table
+from tenure.churn.stages import account_features, churn_scores
 from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.errors import NotFound
+from tenure.pipeline import select_stages
+from tenure.stage import StageContext
 from tenure.warehouse.connection import open_warehouse
-from tenure.warehouse.pipeline import StageContext, select_stages
-from tenure.warehouse.stages.features import features_stage
 
 from .conftest import LAST_DAY, copy_book
 
@@ -76,7 +78,7 @@ def test_stale_inputs_refuse_scoring_and_keep_previous_scores(
     engine = get_engine(settings)
     before = _scores(engine)
     late = LAST_DAY + timedelta(days=10)
-    features_stage(StageContext(settings=settings, engine=engine, as_of=late))
+    account_features(StageContext(settings=settings, engine=engine, as_of=late))
     with pytest.raises(ScoringRefused, match="no events in the 3 days up to 2025-07-10"):
         score_day(settings, engine, late)
     assert _scores(engine) == before
@@ -144,14 +146,11 @@ def test_model_report_skips_an_unreadable_newer_drift_file(
 def test_scores_without_a_model_say_what_to_do(churn_book: Path, tmp_path: Path) -> None:
     """No champion yet: score_day raises a clear NotFound; the pipeline stage skips politely."""
     settings = copy_book(churn_book, tmp_path)
-    from tenure.churn.scoring import scores_stage
-    from tenure.errors import NotFound
-
     engine = get_engine(settings)
     with pytest.raises(NotFound, match="tenure model train"):
         score_day(settings, engine, LAST_DAY)
     context = StageContext(settings=settings, engine=engine, as_of=LAST_DAY)
-    assert scores_stage(context) == {
+    assert churn_scores(context) == {
         "scored": 0,
         "skipped": "no champion churn model yet: run `tenure model train`",
     }
@@ -160,7 +159,8 @@ def test_scores_without_a_model_say_what_to_do(churn_book: Path, tmp_path: Path)
 def test_pipeline_runs_features_then_scores_after_sync() -> None:
     """The daily pipeline has the two stages, right after sync."""
     stages = select_stages()
-    assert stages[:3] == ["sync", "features", "scores"]
+    assert [s.key for s in stages[:3]] == ["sync", "features", "scores"]
+    assert stages[1:3] == [account_features, churn_scores]
 
 
 def _add_accounts(engine, n: int) -> list[int]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tenure.db.session import session_scope
 from tenure.health.daily import recompute_day
 from tenure.health.models import HealthScore, UsageBase
-from tenure.warehouse.pipeline import STAGES
+from tenure.pipeline import STAGES
 
 from .conftest import DAY
 
@@ -40,7 +40,7 @@ def stored(engine, day) -> dict[str, HealthScore]:
 
 
 def test_health_runs_after_metrics_and_before_segments():
-    names = [n for n, _ in STAGES]
+    names = [s.key for s in STAGES]
     assert names.index("health") > names.index("sync")
     if "segments" in names:
         assert names.index("health") < names.index("segments")

@@ -1,12 +1,16 @@
-"""Alert flows: the daily pipeline stage, the periodic tick and the real-time listener."""
+"""Alert flows: the daily pipeline stage, the periodic tick and the real-time listener.
+
+Opening an alert queues its deliveries in the outbox; the task worker sends them. Whoever runs
+these flows at the boundary (the pipeline, the server) may ask the worker to send at once.
+"""
 
 from __future__ import annotations
 
 import queue
-import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -25,9 +29,9 @@ from tenure.errors import TenureError
 from tenure.events.models import InboxEvent
 from tenure.logging import get_logger
 from tenure.notifications import Notification, get_bus
-
-if TYPE_CHECKING:
-    from tenure.warehouse.pipeline import StageContext
+from tenure.stage import StageContext, StageSummary, stage
+from tenure.warehouse import catalog
+from tenure.warehouse.connection import open_warehouse
 
 log = get_logger(__name__)
 
@@ -38,8 +42,6 @@ LOGIN_EVENT = "login"
 
 def last_logins(settings: Settings, session: Session, day: date) -> dict[int, datetime]:
     """Return each account's last login up to day, from the warehouse and the event inbox."""
-    from tenure.warehouse.connection import open_warehouse
-
     end = evaluation.day_end(day)
     names = list(getattr(settings, "health_login_events", None) or [LOGIN_EVENT])
     found: dict[int, datetime] = {}
@@ -86,8 +88,25 @@ def tick(session: Session, routing: Routing) -> dict[str, int]:
     return {"woke": len(woke), "escalated": len(escalated)}
 
 
-def run_stage(context: StageContext) -> dict[str, Any]:
-    """Pipeline stage: open alerts for the day, apply time, queue deliveries, wake the worker."""
+@stage(
+    "alerts",
+    reads=(
+        catalog.ALERT_RULES,
+        catalog.ACCOUNTS,
+        catalog.SUBSCRIPTIONS,
+        catalog.INVOICES,
+        catalog.TICKETS,
+        catalog.SURVEY_RESPONSES,
+        catalog.CHURN_SCORES,
+        catalog.HEALTH_SCORES,
+        catalog.WAREHOUSE_EVENTS,
+        catalog.EVENT_INBOX,
+        catalog.ALERTS,
+    ),
+    writes=(catalog.ALERTS, catalog.ALERT_HISTORY, catalog.ALERT_DELIVERIES, catalog.ALERT_RULES),
+)
+def opened_alerts(context: StageContext) -> StageSummary:
+    """Open the day's alerts, apply the passage of time and queue their deliveries."""
     settings, day = context.settings, context.as_of
     routing = routing_from_settings(settings)
     if day < clock.now().date() - timedelta(days=LIVE_DAYS):
@@ -95,26 +114,11 @@ def run_stage(context: StageContext) -> dict[str, Any]:
     with session_scope(context.engine) as session:
         opened = evaluate_day(session, settings, day, routing)
         changes = tick(session, routing)
-    kick_delivery(settings)
     return {
         "opened": sum(opened.values()),
         **changes,
         "by_rule": {name: n for name, n in opened.items() if n},
     }
-
-
-def kick_delivery(settings: Settings) -> bool:
-    """Ask the task queue to drain the outbox now; False if the queue is unreachable."""
-    from redis.exceptions import RedisError
-
-    from tenure.tasks import build_huey, register_tasks
-
-    try:
-        register_tasks(build_huey(settings), settings).deliver_alerts()
-    except (OSError, sqlite3.Error, RedisError, TenureError) as exc:  # the minute tick sends
-        log.warning("could not enqueue alert delivery", error=str(exc))
-        return False
-    return True
 
 
 # --- real time: tier changes and score drops published by the health service ----------------
@@ -166,10 +170,16 @@ def handle_notification(session: Session, note: Notification, routing: Routing) 
 
 
 class AlertListener:
-    """Evaluate rules for health notifications off the publisher's thread, one at a time."""
+    """Evaluate rules for health notifications off the publisher's thread, one at a time.
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings, self.engine = settings, engine
+    `on_opened` is called after a notification opened alerts (the server asks the task worker
+    to send them at once; without it the worker's minute tick sends them).
+    """
+
+    def __init__(
+        self, settings: Settings, engine: Engine, on_opened: Callable[[], object] | None = None
+    ) -> None:
+        self.settings, self.engine, self.on_opened = settings, engine, on_opened
         self.routing = routing_from_settings(settings)
         self._queue: queue.Queue[Notification | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -193,8 +203,8 @@ class AlertListener:
                 with clock.use_clock(FrozenClock(note.at)), session_scope(self.engine) as session:
                     opened = handle_notification(session, note, self.routing)
                 self.opened += opened
-                if opened:
-                    kick_delivery(self.settings)
+                if opened and self.on_opened is not None:
+                    self.on_opened()
             except (SQLAlchemyError, TenureError) as exc:
                 log.error("alert evaluation failed", account=note.account_id, error=str(exc))
             finally:
@@ -214,9 +224,11 @@ class AlertListener:
             self._thread.join(timeout=10)
 
 
-def install_listener(settings: Settings, engine: Engine) -> AlertListener:
+def install_listener(
+    settings: Settings, engine: Engine, *, on_opened: Callable[[], object] | None = None
+) -> AlertListener:
     """Start evaluating alert rules on health notifications in this process; return it."""
-    return AlertListener(settings, engine).start()
+    return AlertListener(settings, engine, on_opened).start()
 
 
-__all__ = ["AlertListener", "digest", "evaluate_day", "install_listener", "run_stage"]
+__all__ = ["AlertListener", "digest", "evaluate_day", "install_listener", "opened_alerts"]

@@ -171,11 +171,6 @@ def sent_statement(delivery_id: int) -> sa.Update:
     )
 
 
-def mark_sent(session: Session, delivery_id: int) -> None:
-    """Record (in the session's transaction) that the channel accepted a delivery."""
-    session.execute(sent_statement(delivery_id))
-
-
 def record_sent(connection: sa.Connection, delivery_id: int) -> None:
     """Record at once, on an already open connection, that a delivery was accepted."""
     connection.execute(sent_statement(delivery_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import threading
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from tenure.api.errors import install_error_handlers
 from tenure.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
 from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.tasks import kick_delivery
 
 DESCRIPTION = (
     "Tenure's HTTP API: accounts, scores, metrics, segments, alerts; Segment-compatible"
@@ -92,7 +94,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from tenure.health.realtime import configure_realtime
 
     configure_realtime(app.state.engine, app.state.settings)
-    listener = install_listener(app.state.settings, app.state.engine)
+    settings = app.state.settings
+    listener = install_listener(
+        settings, app.state.engine, on_opened=functools.partial(kick_delivery, settings)
+    )
     try:
         yield
     finally:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 ROLES = ("admin", "manager", "csm", "analyst", "viewer")
 
 _READ = (
@@ -39,12 +36,3 @@ def can(role: str, permission: str) -> bool:
 def permissions_of(role: str) -> list[str]:
     """Return the permissions a role holds, sorted."""
     return sorted(p for p, roles in PERMISSIONS.items() if role in roles)
-
-
-def require(permission: str) -> Callable[..., Any]:
-    """Return a FastAPI dependency yielding the request's Principal if it holds permission."""
-    if permission not in PERMISSIONS:
-        raise ValueError(f"unknown permission {permission!r}")
-    from tenure.api.deps import permission_dependency
-
-    return permission_dependency(permission)

@@ -14,6 +14,8 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from tenure.errors import InputError
+
 HORIZONS = (30, 90)
 
 
@@ -55,8 +57,6 @@ def label_complete(as_of: date, horizon: int, data_end: date) -> bool:
 
 def check_horizon(horizon: int) -> int:
     """Return the horizon if supported, else raise InputError."""
-    from tenure.errors import InputError
-
     if horizon not in HORIZONS:
         raise InputError(f"--horizon must be one of {', '.join(map(str, HORIZONS))} days")
     return horizon

@@ -24,7 +24,7 @@ from tenure.churn.reasons import reasons_json
 from tenure.churn.snapshots import read_feature_table
 from tenure.config import Settings
 from tenure.db.bulk import bind, bind_column, bulk_insert_columns
-from tenure.errors import InputError, NotFound
+from tenure.errors import InputError
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
 
@@ -193,13 +193,3 @@ def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]
         "drifted": report["drifted"],
         **gate,
     }
-
-
-def scores_stage(context: Any) -> dict[str, Any]:
-    """Pipeline stage `scores`: score the as-of day with the champion (skipped without one)."""
-    try:
-        return score_day(context.settings, context.engine, context.as_of)
-    except NotFound as exc:
-        if "no champion" not in str(exc):
-            raise
-        return {"scored": 0, "skipped": "no champion churn model yet: run `tenure model train`"}

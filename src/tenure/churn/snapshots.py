@@ -17,16 +17,10 @@ from tenure.churn.features import MAX_EVENT_NAMES, WINDOW_DAYS, feature_table
 from tenure.churn.labels import label_table
 from tenure.config import Settings
 from tenure.errors import InputError
-from tenure.warehouse.catalog import EVENTS
+from tenure.warehouse.catalog import EVENTS, feature_table_name
 from tenure.warehouse.connection import Warehouse
 
-FEATURE_TABLE_PREFIX = "features_"
 EVENTS_VIEW = "churn_src_events"
-
-
-def feature_table_name(as_of: date) -> str:
-    """Return the warehouse table holding the features of one as-of day."""
-    return f"{FEATURE_TABLE_PREFIX}{as_of:%Y%m%d}"
 
 
 @dataclass

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tenure.cli import imports as import_cli
 from tenure.cli.context import AppContext, app_context
+from tenure.cli.import_output import import_progress, print_result
 from tenure.ingest.importers import bank, sparkify, telco
 from tenure.ingest.importers.common import worst_exit_code
 from tenure.ingest.service import ImportResult
@@ -30,7 +30,7 @@ def _run(
     **options: Any,
 ) -> list[ImportResult]:
     """Run importer(path, …) under a progress bar and print each file's counts."""
-    with import_cli.import_progress(context, "dataset") as report:
+    with import_progress(context, "dataset") as report:
 
         def on_progress(kind: str, phase: str, done: int, total: int | None) -> None:
             report(phase, done, total, kind)
@@ -43,7 +43,7 @@ def _run(
             **options,
         )
     for result in results:
-        import_cli.print_result(context, result)
+        print_result(context, result)
     return results
 
 

@@ -1,17 +1,15 @@
 """`tenure import KIND PATH`: load files; exit 0 clean, 3 partial, 2 nothing imported."""
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.datasets import register_datasets
+from tenure.cli.import_output import import_progress, print_result
 from tenure.db.session import session_scope
 from tenure.ingest.importers import worst_exit_code
 from tenure.ingest.mapping import load_mapping
@@ -24,38 +22,6 @@ import_app = typer.Typer(
     help="Load files: " + ", ".join(ALL_KINDS) + ", or a public data set / simulator folder.",
     no_args_is_help=True,
 )
-
-
-def progress_bar(context: AppContext) -> Progress:
-    """Return the import progress bar: phase, bar, rows or percent, elapsed time."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[amount]}"),
-        TimeElapsedColumn(),
-        console=context.console,
-        transient=True,
-    )
-
-
-def progress_amount(phase: str, done: int) -> str:
-    """Return what a progress report counts: rows while loading, else DuckDB's percent."""
-    return f"{done:,} rows" if phase == "loading" else f"{done} %"
-
-
-@contextlib.contextmanager
-def import_progress(context: AppContext, label: str) -> Iterator[Callable[..., None]]:
-    """Show the import progress bar; yield report(phase, done, total, name=label)."""
-    with progress_bar(context) as bar:
-        task = bar.add_task(f"{label}: reading", total=None, amount="")
-
-        def report(phase: str, done: int, total: int | None, name: str = label) -> None:
-            amount = progress_amount(phase, done)
-            bar.update(
-                task, description=f"{name}: {phase}", completed=done, total=total, amount=amount
-            )
-
-        yield report
 
 
 def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> ImportResult:
@@ -71,24 +37,6 @@ def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None)
         )
     print_result(context, result)
     return result
-
-
-def print_result(context: AppContext, result: ImportResult) -> None:
-    """Print one import's counts and where its quarantine went."""
-    line = (
-        f"{result.kind}: {result.rows_read:,} read, {result.rows_loaded:,} loaded "
-        f"({result.rows_inserted:,} new, {result.rows_updated:,} existing"
-    )
-    if result.rows_duplicate:
-        line += f", {result.rows_duplicate:,} duplicates ignored"
-    line += f"), {result.rows_quarantined:,} quarantined"
-    context.out.print(line, highlight=False)
-    if result.ignored_columns:
-        context.out.print(
-            f"  ignored columns: {', '.join(result.ignored_columns)}", highlight=False
-        )
-    if result.quarantine_csv:
-        context.out.print(f"  quarantine: {result.quarantine_csv}", highlight=False)
 
 
 def _kind_command(kind: str):

@@ -16,6 +16,10 @@ from tenure.churn.tabular import churn_table, read_table
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
 
+# The train, list, promote and report commands import tenure.churn.service, registry, drift and
+# report inside the command: those load MLflow (over a second), which `tenure --help` and every
+# other command would otherwise pay at start-up. It is start-up time, not an import cycle.
+
 MODEL_GROUPS = {"both": ("xgboost", "logistic"), "all": MODEL_NAMES}
 
 model_app = typer.Typer(

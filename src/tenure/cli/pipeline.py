@@ -9,7 +9,7 @@ import typer
 
 from tenure.cli.context import app_context
 from tenure.cli.options import parse_days
-from tenure.warehouse.pipeline import StageContext, run_day, select_stages
+from tenure.stage import StageContext
 
 pipeline_app = typer.Typer(help="The daily pipeline.", no_args_is_help=True)
 
@@ -29,6 +29,10 @@ def run_command(
     ] = False,
 ) -> None:
     """Run the pipeline stages (sync, then the daily stages) for a day or a range of days."""
+    # Imported here, not at the top: the stages pull in MLflow and Ibis (seconds of start-up
+    # that `tenure --help` and every other command should not pay).
+    from tenure.pipeline import run_day, select_stages
+
     context = app_context(ctx)
     days = parse_days(as_of, from_day, to_day)
     stages = select_stages(only, skip)

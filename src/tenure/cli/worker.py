@@ -22,6 +22,8 @@ def worker_command(
     ] = True,
 ) -> None:
     """Run the task consumer until interrupted (SQLite queue, or Redis with TENURE_REDIS_URL)."""
+    # Imported here for start-up time, not a cycle: tenure.tasks loads Huey and redis-py
+    # (0.4-0.9 s measured), which `tenure --help` and the other commands should not pay.
     from tenure.tasks import build_huey, register_tasks
 
     context: AppContext = app_context(ctx)

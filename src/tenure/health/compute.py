@@ -106,10 +106,3 @@ def score_population(
             ids = part["account_id"].to_numpy(dtype=np.int64)
             results.append(score_accounts(card, ids, part, dict(references)))
     return results
-
-
-def scores_series(results: list[ScoredAccounts]) -> pd.Series:
-    """Return the total score indexed by account id across scorecards."""
-    if not results:
-        return pd.Series(dtype=float)
-    return pd.concat([pd.Series(r.total, index=r.account_ids) for r in results]).sort_index()

@@ -15,8 +15,9 @@ from tenure.health import service
 from tenure.health.flows import score_day
 from tenure.health.inputs import population_flags, warehouse_usage
 from tenure.notifications import get_bus
+from tenure.stage import StageContext, StageSummary, stage
+from tenure.warehouse import catalog
 from tenure.warehouse.connection import open_warehouse
-from tenure.warehouse.pipeline import StageContext
 
 
 def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, Any]:
@@ -56,6 +57,25 @@ def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, An
     }
 
 
-def run_stage(context: StageContext) -> dict[str, Any]:
-    """Pipeline stage `health`: recompute the day's health scores."""
+@stage(
+    "health",
+    reads=(
+        catalog.WAREHOUSE_EVENTS,
+        catalog.ACCOUNTS,
+        catalog.SUBSCRIPTIONS,
+        catalog.INVOICES,
+        catalog.TICKETS,
+        catalog.SURVEY_RESPONSES,
+        catalog.CHURN_SCORES,
+        catalog.SCORECARDS,
+        catalog.SEGMENTS,
+        catalog.HEALTH_SCORES,
+        catalog.HEALTH_REFERENCES,
+        catalog.USAGE_BASE,
+    ),
+    writes=(catalog.HEALTH_SCORES, catalog.HEALTH_REFERENCES, catalog.USAGE_BASE),
+    reads_earlier_runs=(catalog.SEGMENT_MEMBERSHIPS,),
+)
+def health_scores(context: StageContext) -> StageSummary:
+    """Score every live account's health as of the day (replacing the day's scores)."""
     return recompute_day(context.settings, context.engine, context.as_of)

@@ -30,6 +30,8 @@ from tenure.metrics.months import month_of, month_text
 from tenure.metrics.movements import movements_report
 from tenure.metrics.spend import spend_figures
 from tenure.metrics.surveys import survey_figures
+from tenure.stage import StageContext, StageSummary, stage
+from tenure.warehouse import catalog
 from tenure.warehouse.stages.metrics import month_start
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
@@ -157,6 +159,17 @@ def stored_snapshot(session: Session, name: str) -> dict[str, Any]:
     return {"as_of": row.as_of.isoformat(), **row.payload}
 
 
-def run_stage(context: Any) -> dict[str, Any]:
-    """Pipeline stage: materialise the monthly metrics and cohorts as of the day."""
+@stage(
+    "metrics",
+    reads=(
+        catalog.SUBSCRIPTIONS,
+        catalog.ACCOUNTS,
+        catalog.MARKETING_SPEND,
+        catalog.SURVEY_RESPONSES,
+        catalog.TICKETS,
+    ),
+    writes=(catalog.METRICS_MONTHS, catalog.METRICS_SNAPSHOTS),
+)
+def retention_metrics(context: StageContext) -> StageSummary:
+    """Store the monthly retention metrics and the cohorts as known on the day."""
     return materialise(context.engine, context.settings, context.as_of)

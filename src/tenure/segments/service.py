@@ -25,6 +25,8 @@ from tenure.segments.figures import segment_figures
 from tenure.segments.frame import account_frame, account_mrr, month_before
 from tenure.segments.models import SEGMENT_KINDS, Segment, SegmentMembership
 from tenure.segments.rules import compile_rule, validate_rule
+from tenure.stage import StageContext, StageSummary, stage
+from tenure.warehouse import catalog
 
 SAMPLE_SIZE = 10
 
@@ -254,8 +256,21 @@ def segment_detail(
     return report
 
 
-def run_stage(context: Any) -> dict[str, Any]:
-    """Pipeline stage: evaluate every rule segment as of the day."""
+@stage(
+    "segments",
+    reads=(
+        catalog.SEGMENTS,
+        catalog.ACCOUNTS,
+        catalog.SUBSCRIPTIONS,
+        catalog.INVOICES,
+        catalog.TICKETS,
+        catalog.CHURN_SCORES,
+        catalog.HEALTH_SCORES,
+    ),
+    writes=(catalog.SEGMENT_MEMBERSHIPS,),
+)
+def segment_memberships(context: StageContext) -> StageSummary:
+    """Store which accounts each rule segment holds as of the day."""
     with session_scope(context.engine) as db_session:
         counts = evaluate_segments(
             db_session=db_session,

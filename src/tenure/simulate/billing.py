@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tenure.simulate import catalog as cat
+import tenure.simulate.catalog as cat
 from tenure.simulate.buffers import ColumnBuffer
 from tenure.simulate.config import MS_PER_DAY
 from tenure.simulate.population import Population

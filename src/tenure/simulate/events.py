@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from tenure.simulate import catalog as cat
+import tenure.simulate.catalog as cat
 from tenure.simulate.config import MS_PER_DAY
 from tenure.simulate.population import Population
 from tenure.simulate.writers import StreamingParquet, hex_ids

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tenure.simulate import catalog as cat
+import tenure.simulate.catalog as cat
 from tenure.simulate.billing import INVOICE_STATUSES, Billing
 from tenure.simulate.config import MS_PER_DAY
 from tenure.simulate.population import Population

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tenure.simulate import catalog as cat
+import tenure.simulate.catalog as cat
 from tenure.simulate.config import MS_PER_DAY, SimulationConfig
 
 MAX_TENURE_DAYS = 3650

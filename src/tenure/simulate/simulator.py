@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+import tenure.simulate.catalog as cat
+import tenure.simulate.outputs as out
 from tenure.errors import InputError
-from tenure.simulate import catalog as cat
-from tenure.simulate import outputs
 from tenure.simulate.billing import Billing
 from tenure.simulate.chain import MarkovChain
 from tenure.simulate.config import MS_PER_DAY, SimulationConfig
@@ -154,25 +154,23 @@ def write_tables(
     """Write every CSV file and return its row count."""
     pop, sinks, config = world.pop, world.sinks, world.config
     files = {
-        "accounts.csv": outputs.write_accounts(out_dir / "accounts.csv", pop, ids),
-        "contacts.csv": outputs.write_contacts(out_dir / "contacts.csv", pop, ids, contact_ids),
-        "subscriptions.csv": outputs.write_subscriptions(
+        "accounts.csv": out.write_accounts(out_dir / "accounts.csv", pop, ids),
+        "contacts.csv": out.write_contacts(out_dir / "contacts.csv", pop, ids, contact_ids),
+        "subscriptions.csv": out.write_subscriptions(
             out_dir / "subscriptions.csv", pop, ids, sinks.billing
         ),
-        "invoices.csv": outputs.write_invoices(out_dir / "invoices.csv", pop, ids, sinks.billing),
-        "tickets.csv": outputs.write_tickets(
+        "invoices.csv": out.write_invoices(out_dir / "invoices.csv", pop, ids, sinks.billing),
+        "tickets.csv": out.write_tickets(
             out_dir / "tickets.csv", ids, contact_ids, sinks.support, end_ms
         ),
-        "surveys.csv": outputs.write_surveys(
-            out_dir / "surveys.csv", ids, contact_ids, sinks.support
-        ),
-        "spend.csv": outputs.write_spend(
+        "surveys.csv": out.write_surveys(out_dir / "surveys.csv", ids, contact_ids, sinks.support),
+        "spend.csv": out.write_spend(
             out_dir / "spend.csv", pop, config.start_ms, end_ms, config.seed
         ),
     }
     if world.treatment_day is not None:
         start_ms = config.start_ms + world.treatment_day * MS_PER_DAY
-        files["assignments.csv"] = outputs.write_assignments(
+        files["assignments.csv"] = out.write_assignments(
             out_dir / "assignments.csv",
             pop,
             ids,

@@ -1,6 +1,10 @@
-"""The only module that knows warehouse table names and their DDL."""
+"""The only module that knows table names: the warehouse's DDL and every table a stage touches."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
 
 EVENTS = "events"
 
@@ -25,5 +29,85 @@ SCHEMA_DDL = (EVENTS_DDL,)
 SIM_TRUTH = "sim_truth"
 SIM_ASSIGNMENTS = "sim_assignments"
 
-# App-DB subscriptions (with account external_id and created_at), copied for the metrics stage.
-SUBSCRIPTIONS = "subscriptions"
+# One churn feature table per as-of day: features_YYYYMMDD.
+FEATURE_TABLE_PREFIX = "features_"
+
+
+def feature_table_name(as_of: date) -> str:
+    """Return the warehouse table holding the churn features of one as-of day."""
+    return f"{FEATURE_TABLE_PREFIX}{as_of:%Y%m%d}"
+
+
+# --- what the pipeline stages read and write --------------------------------------------------
+
+Store = Literal["warehouse", "app", "registry"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A table a pipeline stage reads or writes, where it lives, and who fills it.
+
+    `source` marks data filled from outside the pipeline (imports, the API, the dashboard,
+    `tenure model train`); every other dataset is written by a stage.
+    """
+
+    name: str
+    store: Store
+    source: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.store}.{self.name}"
+
+
+# Sources: imports, the event API, staff in the dashboard, model training.
+EVENT_INBOX = Dataset("event_inbox", "app", source=True)
+ACCOUNTS = Dataset("account", "app", source=True)
+SUBSCRIPTIONS = Dataset("subscription", "app", source=True)
+INVOICES = Dataset("invoice", "app", source=True)
+TICKETS = Dataset("ticket", "app", source=True)
+SURVEY_RESPONSES = Dataset("survey_response", "app", source=True)
+MARKETING_SPEND = Dataset("marketing_spend", "app", source=True)
+SCORECARDS = Dataset("scorecard", "app", source=True)
+SEGMENTS = Dataset("segment", "app", source=True)
+ALERT_RULES = Dataset("alert_rule", "app", source=True)
+CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
+
+# Written by the stages (the warehouse tables, then the app-DB serving tables).
+WAREHOUSE_EVENTS = Dataset(EVENTS, "warehouse")
+CHURN_FEATURES = Dataset(f"{FEATURE_TABLE_PREFIX}YYYYMMDD", "warehouse")
+CHURN_SCORES = Dataset("churn_score", "app")
+METRICS_MONTHS = Dataset("metrics_month", "app")
+METRICS_SNAPSHOTS = Dataset("metrics_snapshot", "app")
+HEALTH_SCORES = Dataset("health_score", "app")
+HEALTH_REFERENCES = Dataset("health_reference", "app")
+USAGE_BASE = Dataset("usage_base", "app")
+SEGMENT_MEMBERSHIPS = Dataset("segment_membership", "app")
+ALERTS = Dataset("alert", "app")
+ALERT_HISTORY = Dataset("alert_history", "app")
+ALERT_DELIVERIES = Dataset("alert_delivery", "app")
+
+DATASETS: tuple[Dataset, ...] = (
+    EVENT_INBOX,
+    ACCOUNTS,
+    SUBSCRIPTIONS,
+    INVOICES,
+    TICKETS,
+    SURVEY_RESPONSES,
+    MARKETING_SPEND,
+    SCORECARDS,
+    SEGMENTS,
+    ALERT_RULES,
+    CHURN_MODEL,
+    WAREHOUSE_EVENTS,
+    CHURN_FEATURES,
+    CHURN_SCORES,
+    METRICS_MONTHS,
+    METRICS_SNAPSHOTS,
+    HEALTH_SCORES,
+    HEALTH_REFERENCES,
+    USAGE_BASE,
+    SEGMENT_MEMBERSHIPS,
+    ALERTS,
+    ALERT_HISTORY,
+    ALERT_DELIVERIES,
+)

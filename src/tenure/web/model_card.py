@@ -26,6 +26,8 @@ def champion(settings: Settings) -> dict[str, Any] | None:
     """Return the champion's name, version, card and report, or None when none is trained."""
     if not (settings.data_dir / "mlflow.db").exists():
         return None
+    # Imported here: the registry loads MLflow (seconds), which only this page needs; the
+    # server's workers must start quickly (see cli/serve.py's health-check note).
     from tenure.churn import registry
 
     name = registry.model_name(settings.churn_horizon_days)

@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session
 from tenure import clock
 from tenure.config import Settings
 from tenure.errors import LockHeld, NotFound, TenureError
+from tenure.metrics import serving
 from tenure.metrics.months import last_complete_month
+from tenure.quality.flows import build_quality_report
+from tenure.segments.service import list_segments, segment_reports
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 HISTORY_MONTHS = 12
@@ -23,8 +26,6 @@ HISTORY_MONTHS = 12
 
 def monthly_figures(*, db_session: Session, settings: Settings) -> list[dict[str, Any]]:
     """Return up to the last 12 complete months' summaries, oldest first (stored or computed)."""
-    from tenure.metrics import serving
-
     stored = serving.stored_months(db_session)
     if stored:
         return stored[-HISTORY_MONTHS:]
@@ -55,8 +56,6 @@ def kpis(months: list[dict[str, Any]]) -> dict[str, Any]:
 
 def cohort_matrix(*, db_session: Session, settings: Settings) -> dict[str, Any]:
     """Return the signup-cohort matrices (stored by the pipeline, else computed now)."""
-    from tenure.metrics import serving
-
     try:
         return serving.stored_snapshot(db_session, "cohorts")
     except NotFound:
@@ -70,8 +69,6 @@ def cohort_matrix(*, db_session: Session, settings: Settings) -> dict[str, Any]:
 
 def segments(*, db_session: Session, settings: Settings) -> list[dict[str, Any]]:
     """Return every segment's accounts, MRR, logo churn and NRR over the trailing month."""
-    from tenure.segments.service import list_segments, segment_reports
-
     if not list_segments(db_session=db_session):
         return []
     return segment_reports(
@@ -81,8 +78,6 @@ def segments(*, db_session: Session, settings: Settings) -> list[dict[str, Any]]
 
 def data_quality(*, engine: Engine, settings: Settings) -> dict[str, Any]:
     """Return the data-quality report as a dict, or {"error": why} when it cannot be built."""
-    from tenure.quality.flows import build_quality_report
-
     if not settings.warehouse_path.exists():
         return {"error": "no warehouse yet: run `tenure init` and import some data"}
     try:

@@ -15,6 +15,8 @@ from tenure.churn.models import ChurnScore
 from tenure.db.session import session_scope
 from tenure.events.models import InboxEvent
 from tenure.health.models import HealthScore
+from tenure.tasks import build_huey
+from tenure.warehouse.models import PipelineRun
 
 router = APIRouter(tags=["operations"])
 
@@ -89,10 +91,6 @@ class _ServingCollector:
 
 def _pipeline_runs(engine: Any) -> Any:
     """Yield when each pipeline stage last finished, by outcome, and the as-of day it ran for."""
-    try:
-        from tenure.warehouse.models import PipelineRun
-    except ImportError:
-        return
     query = select(
         PipelineRun.stage,
         PipelineRun.status,
@@ -123,10 +121,6 @@ def _pipeline_runs(engine: Any) -> Any:
 
 def _queue_depth(settings: Any) -> int | None:
     """Return how many tasks wait in the queue (SQLite or Redis), or None when unreachable."""
-    try:
-        from tenure.tasks import build_huey
-    except ImportError:
-        return None
     try:
         return int(build_huey(settings).pending_count())
     except Exception:

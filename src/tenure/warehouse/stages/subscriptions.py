@@ -1,4 +1,4 @@
-"""Copy the app-DB subscriptions (the MRR history) into Arrow and into the warehouse."""
+"""Read the app-DB subscriptions (the MRR history, with account fields) into Arrow."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from tenure.accounts.models import Account, Subscription
-from tenure.warehouse.catalog import SUBSCRIPTIONS
 
 APP_SUBSCRIPTION_SCHEMA = pa.schema(
     [
@@ -61,15 +60,3 @@ def app_db_subscriptions(engine: Engine) -> pa.Table:
             for name, value in zip(names, row, strict=True):
                 data[name].append(naive_utc(value) if name in _TIMES else value)
     return pa.table(data, schema=APP_SUBSCRIPTION_SCHEMA)
-
-
-def load_subscriptions(con: Any, table: pa.Table) -> int:
-    """Replace the warehouse subscriptions table with `table` (timestamps are naive UTC)."""
-    con.register("_subscriptions_arrow", table)
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {SUBSCRIPTIONS} AS SELECT * FROM _subscriptions_arrow"
-        )
-    finally:
-        con.unregister("_subscriptions_arrow")
-    return table.num_rows

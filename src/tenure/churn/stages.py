@@ -1,0 +1,69 @@
+"""The churn pipeline stages: the day's feature table, then the champion's scores.
+
+The event names that get their own feature columns come from the champion model's card when
+there is one (so the day's table has exactly the columns the model reads), else from the most
+frequent names before the as-of.
+"""
+
+from __future__ import annotations
+
+from tenure.churn import registry
+from tenure.churn.scoring import score_day
+from tenure.churn.snapshots import build_features, event_names, open_sources, write_feature_tables
+from tenure.config import Settings
+from tenure.errors import NotFound
+from tenure.stage import StageContext, StageSummary, stage
+from tenure.warehouse import catalog
+from tenure.warehouse.catalog import feature_table_name
+from tenure.warehouse.connection import open_warehouse
+
+# What the feature and scoring queries read from the app DB (registered on DuckDB as views).
+ACCOUNT_RECORDS = (
+    catalog.ACCOUNTS,
+    catalog.SUBSCRIPTIONS,
+    catalog.INVOICES,
+    catalog.TICKETS,
+    catalog.SURVEY_RESPONSES,
+)
+
+
+def champion_event_names(settings: Settings) -> list[str] | None:
+    """Return the champion's event names, or None without a champion."""
+    name = registry.model_name(settings.churn_horizon_days)
+    try:
+        loaded = registry.load_version(settings, name)
+    except NotFound:
+        return None
+    return list(loaded.card["features"]["event_names"])
+
+
+@stage(
+    "features",
+    reads=(catalog.WAREHOUSE_EVENTS, *ACCOUNT_RECORDS, catalog.CHURN_MODEL),
+    writes=(catalog.CHURN_FEATURES,),
+)
+def account_features(context: StageContext) -> StageSummary:
+    """Build and write the day's churn feature table; return its name and row count."""
+    names = champion_event_names(context.settings)
+    with open_warehouse(context.settings) as warehouse:
+        sources = open_sources(warehouse, context.engine, context.settings)
+        if names is None:
+            names = event_names(warehouse.con, context.as_of)
+        expr = build_features(sources, [context.as_of], names)
+        rows = write_feature_tables(warehouse, sources, expr, [context.as_of])
+    return {"table": feature_table_name(context.as_of), "accounts": rows}
+
+
+@stage(
+    "scores",
+    reads=(catalog.CHURN_FEATURES, catalog.WAREHOUSE_EVENTS, catalog.CHURN_MODEL),
+    writes=(catalog.CHURN_SCORES,),
+)
+def churn_scores(context: StageContext) -> StageSummary:
+    """Score the as-of day with the champion (skipped without one)."""
+    try:
+        return score_day(context.settings, context.engine, context.as_of)
+    except NotFound as exc:
+        if "no champion" not in str(exc):
+            raise
+        return {"scored": 0, "skipped": "no champion churn model yet: run `tenure model train`"}

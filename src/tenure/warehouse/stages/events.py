@@ -1,0 +1,24 @@
+"""Pipeline stage `sync`: move the app-DB event inbox into the warehouse's events table."""
+
+from __future__ import annotations
+
+from tenure.events.service import sync_inbox
+from tenure.stage import StageContext, StageSummary, stage
+from tenure.warehouse import catalog
+from tenure.warehouse.connection import open_warehouse
+
+
+@stage(
+    "sync",
+    reads=(catalog.EVENT_INBOX, catalog.ACCOUNTS),
+    writes=(catalog.WAREHOUSE_EVENTS, catalog.EVENT_INBOX),
+)
+def warehouse_events(context: StageContext) -> StageSummary:
+    """Move the inbox's events into the warehouse, once each (idempotent)."""
+    with open_warehouse(context.settings) as warehouse:
+        result = sync_inbox(engine=context.engine, warehouse=warehouse)
+    return {
+        "moved": result.moved,
+        "already_in_warehouse": result.already_in_warehouse,
+        "waiting_for_account": result.waiting_for_account,
+    }
