@@ -50,11 +50,16 @@ def sync_stage(context: StageContext) -> dict[str, Any]:
     from tenure.warehouse.connection import open_warehouse
 
     with open_warehouse(context.settings) as warehouse:
-        result = sync_inbox(engine=context.engine, warehouse=warehouse)
+        result = sync_inbox(
+            engine=context.engine,
+            warehouse=warehouse,
+            unknown_account_days=context.settings.inbox_unknown_account_days,
+        )
     return {
         "moved": result.moved,
         "already_in_warehouse": result.already_in_warehouse,
         "waiting_for_account": result.waiting_for_account,
+        "expired_unknown_account": result.expired_unknown_account,
     }
 
 
