@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from tenure.accounts.models import Account, Subscription
+from tenure.accounts.schemas import Money
+from tenure.accounts.service import mrr_history, tier_distribution
 from tenure.churn.models import ChurnScore
 from tenure.db.session import session_scope
 from tenure.health.models import HealthScore
-from tenure.accounts.schemas import Money
-from tenure.accounts.service import mrr_history, tier_distribution
 from tenure.web.service import list_accounts, parse_filters
 
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
