@@ -10,7 +10,7 @@ from typing import Any
 
 from tenure.auth.roles import can
 from tenure.config import Settings
-from tenure.metrics.currency import settings_rates
+from tenure.metrics.currency import FX_RATES, settings_rates
 from tenure.money import minor_exponent
 
 # Ids the API accepts (Path(le=2**62)); larger ones can name no row, and overflow SQLite.
@@ -23,6 +23,11 @@ class Money:
 
     currency: str
     rates: Mapping[str, Decimal]
+
+    @classmethod
+    def default(cls) -> Money:
+        """Return US dollars with the built-in rates (for callers without settings)."""
+        return cls("USD", FX_RATES)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Money:
@@ -116,6 +121,14 @@ class AccountPage:
     offset: int
     health_day: date | None = None
     churn_day: date | None = None
+
+
+@dataclass(frozen=True)
+class InForce:
+    """An account's MRR in force on a day (reporting minor units) and the seats of those rows."""
+
+    mrr: int
+    seats: int
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ alerts of their own accounts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from tenure.accounts.schemas import (
     AccountPage,
     AccountRow,
     AccountView,
+    InForce,
     Money,
     MrrPoint,
     Reader,
@@ -43,19 +45,19 @@ def currencies_in_use(*, db_session: Session) -> list[str]:
 
 
 def mrr_in_force_query(*, db_session: Session, day: date, money: Money) -> sa.Select:
-    """Return a select (account_id, mrr) of MRR in force on day, reporting minor units.
+    """Return a select (account_id, mrr, seats) of MRR in force on day, reporting minor units.
 
     Raises MissingExchangeRate when a stored subscription's currency has no rate.
     """
     factors = conversion_factors(
         currencies_in_use(db_session=db_session), money.currency, money.rates
     )
+    mrr = converted_mrr(Subscription.mrr, Subscription.currency, factors)
     return (
         sa.select(
             Subscription.account_id.label("account_id"),
-            sa.func.sum(converted_mrr(Subscription.mrr, Subscription.currency, factors)).label(
-                "mrr"
-            ),
+            sa.func.sum(mrr).label("mrr"),
+            sa.func.sum(Subscription.quantity).label("seats"),
         )
         .where(in_force(Subscription.started_at, Subscription.ended_at, instant_after(day)))
         .group_by(Subscription.account_id)
@@ -69,7 +71,20 @@ def mrr_in_force(
     query = mrr_in_force_query(db_session=db_session, day=day, money=money)
     if account_ids is not None:
         query = query.where(Subscription.account_id.in_(account_ids))
-    return {account_id: int(mrr) for account_id, mrr in db_session.execute(query)}
+    return {account_id: int(mrr) for account_id, mrr, _seats in db_session.execute(query)}
+
+
+def in_force_by_account(
+    *, db_session: Session, day: date, money: Money, account_ids: Collection[int] | None = None
+) -> dict[int, InForce]:
+    """Return account id -> MRR in force on day and its seats (accounts with a live row only).
+
+    db_session may also be a Connection (segments read through one).
+    """
+    query = mrr_in_force_query(db_session=db_session, day=day, money=money)
+    if account_ids is not None:
+        query = query.where(Subscription.account_id.in_(list(account_ids)))
+    return {i: InForce(mrr=int(m), seats=int(n)) for i, m, n in db_session.execute(query)}
 
 
 def latest_day(db_session: Session, model: type[HealthScore] | type[ChurnScore]) -> date | None:
