@@ -138,10 +138,16 @@ def _column(values: list[Any]) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
-def account_frame(conn: Connection, as_of: date, *, currency: str = "USD") -> pa.Table:
+def account_frame(
+    conn: Connection,
+    as_of: date,
+    *,
+    currency: str = "USD",
+    rates: Mapping[str, Decimal] = FX_RATES,
+) -> pa.Table:
     """Return one row per account that exists as of the date, with BASE_FIELDS + attributes.*."""
     end = instant_after(as_of)
-    billing = account_mrr(conn, as_of, currency=currency)
+    billing = account_mrr(conn, as_of, currency=currency, rates=rates)
     scores = latest_scores(conn, as_of)
     query = select(Account).where(Account.created_at < end).order_by(Account.id)
     accounts = list(conn.execute(query))
