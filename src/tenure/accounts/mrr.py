@@ -16,8 +16,8 @@ A currency without a configured rate is never counted as 0 or NULL: `conversion_
 raises `MissingExchangeRate` naming the currency and the `fx_rates` setting to add, so every
 reader (API 500 problem+json, dashboard error page, CLI exit 78, pipeline run) stops with the
 same message. Imports already quarantine codes that are not ISO 4217 currencies; an ISO
-currency without a rate is reported as a data-quality finding (`unrated_currencies`) before a
-reader trips on it.
+currency without a rate is reported by the data-quality report (subscription consistency rule
+"currency without an exchange rate") before a reader trips on it.
 
 `in_force` and `converted_mrr` take columns of either SQLAlchemy (app DB) or Ibis (DuckDB
 warehouse) and build the same predicate and conversion for both, so the rule is written once.

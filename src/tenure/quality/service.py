@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from math import isfinite
 from typing import Any
@@ -26,6 +26,7 @@ from tenure.churn import drift
 from tenure.config import Settings
 from tenure.events.models import InboxEvent
 from tenure.ingest.models import ImportRun, QuarantinedRow
+from tenure.metrics.currency import FX_RATES
 from tenure.quality.rules import APP_TABLES, NULL_TOKENS, TableSpec, table_for_import_kind
 from tenure.quality.scoring import Figure, Ratio, Recency, describe_missing
 
@@ -47,12 +48,21 @@ def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def app_figures(connection: Connection, *, now: datetime, tolerance: timedelta) -> list[Figure]:
-    """Measure completeness, uniqueness, freshness, references, consistency and validity."""
+def app_figures(
+    connection: Connection,
+    *,
+    now: datetime,
+    tolerance: timedelta,
+    rated: Collection[str] = tuple(FX_RATES),
+) -> list[Figure]:
+    """Measure completeness, uniqueness, freshness, references, consistency and validity.
+
+    rated: the currencies with a configured exchange rate (MRR in force needs one per row).
+    """
     figures: list[Figure] = []
     for spec in APP_TABLES:
         figures += profile_figures(connection, spec)
-        figures += consistency_figures(connection, spec, future_limit=now + tolerance)
+        figures += consistency_figures(connection, spec, future_limit=now + tolerance, rated=rated)
     figures += account_reference_figures(connection)
     figures += contact_reference_figures(connection)
     figures += inbox_reference_figures(connection)
@@ -135,7 +145,9 @@ def profile_from_counts(
     return figures
 
 
-def consistency_rules(spec: TableSpec, future_limit: datetime) -> dict[str, ColumnElement[bool]]:
+def consistency_rules(
+    spec: TableSpec, future_limit: datetime, rated: Collection[str] = tuple(FX_RATES)
+) -> dict[str, ColumnElement[bool]]:
     """Return, per rule, the predicate true for rows that *break* it."""
     table = TABLES[spec.name]
     c = table.c
@@ -145,6 +157,9 @@ def consistency_rules(spec: TableSpec, future_limit: datetime) -> dict[str, Colu
     if spec.name == "subscription":
         rules["ended_at before started_at"] = c.ended_at < c.started_at
         rules["negative mrr"] = c.mrr < 0
+        rules["currency without an exchange rate (add it to fx_rates)"] = func.upper(
+            c.currency
+        ).not_in(sorted(rated))
         rules["overlaps another subscription of the same account and plan"] = _overlap(table)
     elif spec.name == "invoice":
         rules["paid_at before issued_at"] = c.paid_at < c.issued_at
@@ -175,10 +190,14 @@ def _overlap(subscription: Table) -> ColumnElement[bool]:
 
 
 def consistency_figures(
-    connection: Connection, spec: TableSpec, *, future_limit: datetime
+    connection: Connection,
+    spec: TableSpec,
+    *,
+    future_limit: datetime,
+    rated: Collection[str] = tuple(FX_RATES),
 ) -> list[Figure]:
     """Measure the share of a table's rows that break none of its consistency rules."""
-    rules = consistency_rules(spec, future_limit)
+    rules = consistency_rules(spec, future_limit, rated)
     table = TABLES[spec.name]
     stmt = select(
         func.count().label("rows"),
