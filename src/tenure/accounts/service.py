@@ -39,21 +39,28 @@ from tenure.metrics.months import month_of
 from tenure.segments.models import Segment, SegmentMembership
 
 
-def currencies_in_use(*, db_session: Session) -> list[str]:
-    """Return the distinct currencies of the subscriptions."""
-    return sorted(db_session.scalars(sa.select(Subscription.currency).distinct()))
+def currencies_in_use(
+    *, db_session: Session, account_ids: Collection[int] | None = None
+) -> list[str]:
+    """Return the distinct currencies of the subscriptions (of some accounts only)."""
+    query = sa.select(Subscription.currency).distinct()
+    if account_ids is not None:
+        query = query.where(Subscription.account_id.in_(list(account_ids)))
+    return sorted(db_session.scalars(query))
 
 
-def mrr_in_force_query(*, db_session: Session, day: date, money: Money) -> sa.Select:
+def mrr_in_force_query(
+    *, db_session: Session, day: date, money: Money, account_ids: Collection[int] | None = None
+) -> sa.Select:
     """Return a select (account_id, mrr, seats) of MRR in force on day, reporting minor units.
 
-    Raises MissingExchangeRate when a stored subscription's currency has no rate.
+    Raises MissingExchangeRate when a subscription's currency (of account_ids, if given) has no
+    rate. Restricting to a page's accounts keeps the currency check off the whole table.
     """
-    factors = conversion_factors(
-        currencies_in_use(db_session=db_session), money.currency, money.rates
-    )
+    in_use = currencies_in_use(db_session=db_session, account_ids=account_ids)
+    factors = conversion_factors(in_use, money.currency, money.rates)
     mrr = converted_mrr(Subscription.mrr, Subscription.currency, factors)
-    return (
+    query = (
         sa.select(
             Subscription.account_id.label("account_id"),
             sa.func.sum(mrr).label("mrr"),
@@ -62,15 +69,16 @@ def mrr_in_force_query(*, db_session: Session, day: date, money: Money) -> sa.Se
         .where(in_force(Subscription.started_at, Subscription.ended_at, instant_after(day)))
         .group_by(Subscription.account_id)
     )
+    if account_ids is not None:
+        query = query.where(Subscription.account_id.in_(list(account_ids)))
+    return query
 
 
 def mrr_in_force(
     *, db_session: Session, day: date, money: Money, account_ids: list[int] | None = None
 ) -> dict[int, int]:
     """Return account id -> MRR in force on day (reporting minor units; absent when none)."""
-    query = mrr_in_force_query(db_session=db_session, day=day, money=money)
-    if account_ids is not None:
-        query = query.where(Subscription.account_id.in_(account_ids))
+    query = mrr_in_force_query(db_session=db_session, day=day, money=money, account_ids=account_ids)
     return {account_id: int(mrr) for account_id, mrr, _seats in db_session.execute(query)}
 
 
@@ -81,9 +89,7 @@ def in_force_by_account(
 
     db_session may also be a Connection (segments read through one).
     """
-    query = mrr_in_force_query(db_session=db_session, day=day, money=money)
-    if account_ids is not None:
-        query = query.where(Subscription.account_id.in_(list(account_ids)))
+    query = mrr_in_force_query(db_session=db_session, day=day, money=money, account_ids=account_ids)
     return {i: InForce(mrr=int(m), seats=int(n)) for i, m, n in db_session.execute(query)}
 
 
@@ -283,9 +289,8 @@ def mrr_history(
 ) -> list[MrrPoint]:
     """Return MRR in force at each of the last complete month-ends and today (one query)."""
     points = [*month_end_days(today, months), (None, today)]
-    factors = conversion_factors(
-        currencies_in_use(db_session=db_session), money.currency, money.rates
-    )
+    in_use = currencies_in_use(db_session=db_session, account_ids=[account_id])
+    factors = conversion_factors(in_use, money.currency, money.rates)
     value = converted_mrr(Subscription.mrr, Subscription.currency, factors)
     parts = [
         sa.select(sa.literal(i).label("point"), sa.func.sum(value).label("mrr")).where(
