@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from tenure.accounts.schemas import MAX_ID
 from tenure.auth.roles import can
 from tenure.auth.service import AuthenticationFailed, audit, authenticate
 from tenure.errors import InputError, NotFound
@@ -178,5 +179,7 @@ def add_action_routes(router: APIRouter, ui: Dashboard) -> None:
             viewer = ui.viewer(request, db)
         if viewer is None:
             return login_redirect(request)
+        if not 1 <= alert_id <= MAX_ID:
+            return ui.error(request, viewer, 404, f"no alert with id {alert_id}")
         change = AlertChange(viewer, alert_id, action, csrf_token, days or None)
         return change_alert(ui, request, change)
