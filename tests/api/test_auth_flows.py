@@ -56,7 +56,7 @@ def test_wrong_password_is_401_problem(client: TestClient, app_engine: Any) -> N
         response = _token(client, grant_type="password", username=username, password="wrong pass")
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["detail"] == "wrong email or password"
+        assert response.json()["detail"] == service.LOGIN_REFUSED
 
 
 def test_lockout_after_repeated_failures(
