@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("tenure-timing-equaliser")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 10
 # One reply for a wrong password, an unknown email and a locked account: none reveals a user.
@@ -71,6 +71,16 @@ class LoginAttempt:
     password_hash: str
     active: bool
     counted: int | None  # None: refused uncounted (locked, or every allowed attempt taken)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash_of(hasher: PasswordHasher) -> str:
+    return hasher.hash("tenure-timing-equaliser")
+
+
+def _dummy_hash() -> str:
+    """Return a hash with the current cost, verified in place of a missing one (same timing)."""
+    return _dummy_hash_of(_HASHER)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -186,7 +196,7 @@ def _record_failure(
 
 def _refuse_locked(engine: Engine, email: str, password: str, ip: str | None) -> NoReturn:
     """Refuse a login of a locked user as slowly, and in the same words, as a wrong password."""
-    _verify(_DUMMY_HASH, password)
+    _verify(_dummy_hash(), password)
     with session_scope(engine) as session:
         audit(session, actor=email, action="login_refused_locked", ip=ip)
     raise AccountLocked(LOGIN_REFUSED)
@@ -217,7 +227,7 @@ def authenticate(
     attempt = _count_attempt(engine, email, settings)
     if attempt is not None and attempt.counted is None:
         _refuse_locked(engine, email, password, ip)
-    ok = _verify(attempt.password_hash if attempt else _DUMMY_HASH, password)
+    ok = _verify(attempt.password_hash if attempt else _dummy_hash(), password)
     if attempt is None or not ok or not attempt.active:
         _record_failure(engine, email, attempt, ip, settings)
         raise AuthenticationFailed(LOGIN_REFUSED)
@@ -264,7 +274,7 @@ def verify_client(session: Session, client_id: str, secret: str, *, ip: str | No
     connection: call this with a session that holds no connection yet.
     """
     client = _find_client(session.get_bind(), client_id)
-    ok = _verify(client.secret_hash if client else _DUMMY_HASH, secret)
+    ok = _verify(client.secret_hash if client else _dummy_hash(), secret)
     if client is None or not ok or not client.active:
         _apart(session, lambda o: audit(o, actor=client_id, action="login_failed", ip=ip))
         raise AuthenticationFailed("wrong client id or secret")
