@@ -219,6 +219,8 @@ def test_password_grant_refuses_wrong_client_credentials(
     assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
     right = _token(client, **login, client_id=client_id, client_secret=secret)
     assert right.status_code == 200 and _token(client, **login).status_code == 200
+    empty = _token(client, **login, client_id="", client_secret="")  # as some clients send
+    assert empty.status_code == 200
 
 
 def _timed_login(client: TestClient, email: str) -> tuple[float, Any]:

@@ -69,8 +69,8 @@ def _check_client(
     """Refuse a grant whose client credentials, when given, are wrong (RFC 6749 5.2)."""
     basic = _basic_credentials(request)
     cid, secret = basic if basic else (client_id, secret)
-    if cid is None and secret is None:
-        return
+    if not cid and not secret:
+        return  # none given (empty form fields, as some OAuth2 clients send, count as none)
     try:
         service.verify_client(session, cid or "", secret or "", ip=ip)
     except AuthenticationFailed:
@@ -118,7 +118,11 @@ def _refresh_grant(
     return service.refresh_tokens(settings, session, token_value, ip=ip)
 
 
-GRANTS = {"password": _password_grant, "client_credentials": _client_grant}
+GRANTS = {
+    "password": _password_grant,
+    "client_credentials": _client_grant,
+    "refresh_token": _refresh_grant,
+}
 
 
 @router.post(
@@ -151,9 +155,8 @@ def token(
         "client_secret": client_secret,
         "refresh_token": refresh_token,
     }
-    grant = GRANTS.get(grant_type, _refresh_grant)
     try:
-        return grant(request, session, settings, form)
+        return GRANTS[grant_type](request, session, settings, form)
     except TooManyAttempts as exc:
         headers = {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"}
         return problem(429, str(exc), headers=headers)
