@@ -277,3 +277,17 @@ def test_logins_are_throttled_per_username_and_address(app_settings: Any, app_en
         others = [_token(client, **{**right, "username": f"x{i}@a.com"}) for i in range(3)]
         assert [a.status_code for a in others] == [401, 401, 429]  # the address's is full
     app.state.engine.dispose()
+
+
+def test_dashboard_logins_are_throttled_too(app_settings: Any, app_engine: Any) -> None:
+    """The dashboard's login form shares the throttle: past the limit it answers 429."""
+    email = _one_user(app_engine)
+    app = create_app(app_settings.model_copy(update={"login_throttle_per_username": 2}))
+    with TestClient(app) as browser:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+        form = {"email": email, "password": "not the one", "csrf_token": csrf.group(1)}
+        answers = [browser.post("/login", data=form) for _ in range(3)]
+        assert [a.status_code for a in answers] == [401, 401, 429]
+        assert int(answers[-1].headers["retry-after"]) > 0
+        assert "too many login attempts" in answers[-1].text
+    app.state.engine.dispose()
