@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +55,7 @@ __all__ = [
 ]
 
 _HASHER = PasswordHasher()
+_HASH_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 2)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 10
 # One reply for a wrong password, an unknown email and a locked account: none reveals a user.
@@ -84,10 +87,16 @@ def _dummy_hash() -> str:
 
 
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    """Check a password against its argon2 hash, at most one check per CPU at a time.
+
+    A check costs its hash's memory (64 MiB by default) and a CPU for its duration: a flood
+    of logins queues here instead of taking all memory, and other requests keep a CPU.
+    """
+    with _HASH_SLOTS:
+        try:
+            return _HASHER.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def _check_role(role: str) -> str:
