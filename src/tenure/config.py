@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_throttle_seconds: int = Field(default=300, ge=1, description="Login throttle window")
+    login_throttle_per_address: int = Field(
+        default=30, ge=1, description="Failed or pending logins per client address per window"
+    )
+    login_throttle_per_username: int = Field(
+        default=10, ge=1, description="Failed or pending logins per username per window"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of TLS-terminating proxies whose X-Forwarded-Proto is believed",
+    )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
     secure_cookies: bool = True

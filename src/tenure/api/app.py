@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from tenure.api.errors import install_error_handlers
 from tenure.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from tenure.auth.throttle import LoginThrottle
 from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.tasks import kick_delivery
@@ -118,6 +119,7 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
     app.state.engine = get_engine(settings)
     app.state.registry = CollectorRegistry()
     app.state.inbox_lock = _inbox_lock(app.state.engine)
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     install_error_handlers(app)
     _add_docs(app)
     _include_routers(app, settings)
@@ -126,5 +128,7 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
     _mount_static(app)
     app.add_middleware(RequestMetrics, registry=app.state.registry)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(
+        SecurityHeaders, hsts=settings.secure_cookies, trusted_proxies=settings.trusted_proxies
+    )
     return app
