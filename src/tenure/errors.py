@@ -29,9 +29,3 @@ class LockHeld(TenureError):
     """Another process holds a lock that this operation needs."""
 
     exit_code = 75
-
-
-class PartialImport(TenureError):
-    """Some rows were quarantined; the valid ones landed."""
-
-    exit_code = 3
