@@ -28,6 +28,7 @@ OPERATORS = frozenset(("=", "==", "!=", "<", "<=", ">", ">="))
 VALUE = "a value (a quoted string, a number, true or false)"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?\Z")
+_DOT = re.compile(r"\.\Z")
 _STRING_OR_QUOTE = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|["'`]""")
 _SHOWN = 60  # characters of a long rule shown either side of an error
 
@@ -113,12 +114,11 @@ def _classify(rule: str, token: SqlToken) -> str:
     raise RuleError(f"unexpected {what}", rule, token.start)
 
 
-def _glued(found: list[SqlToken], index: int, follows: str, rule: str) -> bool:
-    """Tell whether token index+1 starts right after token index and reads as follows."""
+def _glued(rule: str, found: list[SqlToken], index: int, follows: re.Pattern[str]) -> bool:
+    """Tell whether token index+1 starts right after token index and its text matches follows."""
     if index + 1 >= len(found) or found[index + 1].start != found[index].end + 1:
         return False
-    text = rule[found[index + 1].start : found[index + 1].end + 1]
-    return (_WORD if follows == "word" else _NUMBER).match(text) is not None or text == follows
+    return follows.match(rule[found[index + 1].start : found[index + 1].end + 1]) is not None
 
 
 def lex_rule(rule: str) -> list[RuleToken]:
@@ -126,11 +126,11 @@ def lex_rule(rule: str) -> list[RuleToken]:
     found, merged, index = _sqlglot_tokens(rule), [], 0
     while index < len(found):
         first, kind = found[index], _classify(rule, found[index])
-        while kind == "word" and _glued(found, index, ".", rule):
-            if not _glued(found, index + 1, "word", rule):
+        while kind == "word" and _glued(rule, found, index, _DOT):
+            if not _glued(rule, found, index + 1, _WORD):
                 break
             index += 2
-        if kind == "-" and _glued(found, index, "number", rule):
+        if kind == "-" and _glued(rule, found, index, _NUMBER):
             kind, index = "number", index + 1
         if kind in (".", "-"):
             raise RuleError(f"unexpected character {kind!r}", rule, first.start)
