@@ -23,6 +23,7 @@ from .conftest import AS_OF
 HUGE_RULE = " or ".join(f"mrr = {i}" for i in range(1_000))  # 12,886 characters
 DEEP_RULE = "(" * 1_500 + "mrr > 1" + ")" * 1_500
 PASSWORD = "correct horse battery"
+CREATED = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def legacy(engine, book):
     with session_scope(engine) as session:
         service.create_segment(db_session=session, name="retail", rule='industry = "retail"')
         for name, rule in (("huge", HUGE_RULE), ("deep", DEEP_RULE)):
-            session.add(Segment(name=name, rule=rule, kind="rule", created_at=datetime.now(UTC)))
+            session.add(Segment(name=name, rule=rule, kind="rule", created_at=CREATED))
     return book
 
 
