@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, case, func, literal, or_, select, update
+from sqlalchemy import Engine, case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenure import clock
@@ -395,8 +395,3 @@ def disable_client(session: Session, client_id: str) -> ApiClient:
         raise NotFound(f"no client with id {client_id!r}")
     client.active = False
     return client
-
-
-def count_users(session: Session) -> int:
-    """Return how many staff users exist."""
-    return session.scalar(select(func.count()).select_from(User)) or 0
