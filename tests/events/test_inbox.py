@@ -27,7 +27,7 @@ def _account(engine, external_id: str) -> None:
 
 def _record(engine, batch):
     with session_scope(engine) as session:
-        return record_events(batch, db_session=session)
+        return record_events(batch, db_session=session, login_events=["login"])
 
 
 def _events(settings) -> list[tuple]:
