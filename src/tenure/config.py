@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     health_score_drop_points: float = Field(
         default=10.0, gt=0, description="A fall of this many points in a day is a score_drop"
     )
+    health_refresh_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Real-time health: wait this long after an account's first change before"
+        " refreshing its score (coalesces bursts; queued changes survive a crash)",
+    )
     alert_fallback_owner: str = Field(
         default="cs-team@localhost", description="Who gets alerts of accounts without a CSM"
     )
