@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from tenure import clock
 from tenure.auth import service
 from tenure.db.session import session_scope
 from tenure.events.models import InboxEvent
@@ -239,3 +240,29 @@ def test_an_account_with_the_deepest_accepted_properties_is_still_served(
         client.post("/v1/track", json=body, headers=_auth(write_key))
     response = client.get(f"/v1/accounts/{account_id}", headers=role_headers["admin"])
     assert response.status_code == 200, response.text
+
+
+def test_a_deep_row_stored_before_the_bounds_is_withheld_not_a_500(
+    client: TestClient, app_engine: Any, make_account: Any, role_headers: Any
+) -> None:
+    """The 360 serves an inbox row too deep to serialise with a note in place of its properties."""
+    with session_scope(app_engine) as session:
+        account = make_account(session, "OLDDEEP")
+        now = clock.now()
+        session.add(
+            InboxEvent(
+                message_id="legacy-deep",
+                account_external_id="OLDDEEP",
+                account_id=account.id,
+                name="e",
+                ts=now,
+                properties=_nested(260),
+                source="api",
+                received_at=now,
+            )
+        )
+        account_id = account.id
+    response = client.get(f"/v1/accounts/{account_id}", headers=role_headers["admin"])
+    assert response.status_code == 200, response.text
+    (event,) = [e for e in response.json()["recent_events"] if e["message_id"] == "legacy-deep"]
+    assert "nested more than 32 levels" in event["properties"]["_withheld"]

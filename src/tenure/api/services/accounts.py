@@ -13,7 +13,9 @@ from tenure.accounts.mrr import instant_after
 from tenure.accounts.schemas import AccountPage, AccountRow, AccountView
 from tenure.alerts.service import alert_dict
 from tenure.churn.models import ChurnScore
+from tenure.errors import InputError
 from tenure.events.models import InboxEvent
+from tenure.events.schemas import bounded_json
 from tenure.health.models import HealthScore
 from tenure.metrics.currency import to_major_units
 
@@ -90,13 +92,25 @@ def _subscription_out(row: Subscription) -> dict[str, Any]:
     }
 
 
+def servable_properties(properties: Any) -> Any:
+    """Return stored properties, or a note in their place when they nest too deep to serve.
+
+    Tracking refuses such JSON since the bounds were added; rows stored before may hold it.
+    """
+    try:
+        bounded_json(properties or {}, "properties")
+    except InputError as exc:
+        return {"_withheld": str(exc)}
+    return properties
+
+
 def _event_out(e: InboxEvent) -> dict[str, Any]:
     return {
         "message_id": e.message_id,
         "event": e.name,
         "ts": e.ts,
         "contact_id": e.contact_external_id,
-        "properties": e.properties,
+        "properties": servable_properties(e.properties),
         "source": e.source,
     }
 
