@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,7 @@ LEAK_AUC = 0.99
 WARN_AUC = 0.90
 MAX_LEVELS = 50
 ENCODING_FOLDS = 5
+ATTRIBUTE_PREFIX = "attr_"
 MISSING_LABELS = frozenset(("(missing)",))
 MISSING_KEY = "\0missing"
 LEAK_KINDS = ("copy", "missingness", "value", "values")
@@ -308,3 +311,45 @@ def _mean_finding(found: list[Finding], of_folds: int) -> Finding:
         first.column, first.kind, mean("auc"), first.level, mean("churn_share"),
         mean("other_share"), first.levels, folds=len(found), of_folds=of_folds,
     )  # fmt: skip
+
+
+def screen_snapshots(
+    frame: pd.DataFrame, training_days: Iterable[date]
+) -> tuple[pd.DataFrame, Screening]:
+    """Return the labelled snapshots less the account attributes that leak the label.
+
+    Attributes are an account's current values, not as of the snapshot: one written at
+    cancellation (a reason, a status) travels back in time. They are screened on the training
+    days' rows only, per row and per account (an account is a churner if it churned on any
+    training day), and a leak found either way is dropped from every row.
+    """
+    attributes = [c for c in frame.columns if c.startswith(ATTRIBUTE_PREFIX)]
+    rows = frame[frame["as_of"].isin(set(training_days))]
+    if not attributes or rows.empty:
+        return frame, Screening()
+    per_row = screen(rows[attributes], rows["churned"].fillna(0).to_numpy(dtype=int))
+    accounts = rows.groupby("account_id", sort=False)
+    labels = accounts["churned"].max().fillna(0).to_numpy(dtype=int)
+    found = _union(per_row, screen(accounts[attributes].last(), labels))
+    return frame.drop(columns=found.dropped), found
+
+
+def card_fields(screening: Screening) -> dict[str, list[Any]]:
+    """Return what a model card records of the checks: leaks dropped and warnings."""
+    return {
+        "leaks": [
+            {"column": f.column, "reason": f.reason, "evidence": f.message()}
+            for f in screening.leaks
+        ],
+        "leak_warnings": [f.message() for f in screening.warnings],
+    }
+
+
+def _union(first: Screening, second: Screening) -> Screening:
+    """Return both screenings' findings, each column's leak once (the first one found)."""
+    leaks = {f.column: f for f in [*second.leaks, *first.leaks]}
+    warnings = {(f.column, f.kind): f for f in [*second.warnings, *first.warnings]}
+    return Screening(
+        leaks=list(leaks.values()),
+        warnings=[f for f in warnings.values() if f.column not in leaks],
+    )
