@@ -131,6 +131,8 @@ def _table(report: dict[str, Any], csv_path: Path) -> Table:
     table.caption = f"dropped: {dropped}; model: {report['model']}"
     if "selection_note" in report:
         table.caption += " (best by AUC, chosen on these same folds, so optimistic)"
+    if report["suspicious"]:
+        table.caption += "; suspicious: AUC of 0.99 or more, see the warnings"
     return table
 
 
