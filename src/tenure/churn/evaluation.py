@@ -106,7 +106,7 @@ def leak_report(screening: leakage.Screening) -> dict[str, Any]:
 
 def top_features(
     table: ChurnTable, model: str, screening: leakage.Screening, seed: int
-) -> list[dict[str, float]]:
+) -> list[dict[str, Any]]:
     """Return the features whose shuffling costs the most AUC on a held-out half of the rows."""
     splitter = StratifiedKFold(n_splits=2, shuffle=True, random_state=seed)
     train, test = next(splitter.split(table.features, table.target))
@@ -123,7 +123,7 @@ def top_features(
     return [{"feature": c, "auc_drop": float(v)} for c, v in ranked[:TOP_FEATURES]]
 
 
-def suspicious_warning(auc: float, features: list[dict[str, float]]) -> str:
+def suspicious_warning(auc: float, features: list[dict[str, Any]]) -> str:
     """Return the "too good to be true" warning, naming the features that carry the score."""
     listed = ", ".join(f"{f['feature']} ({f['auc_drop']:.3f})" for f in features)
     return (
