@@ -20,10 +20,10 @@ import pytest
 from sklearn.model_selection import StratifiedKFold
 from typer.testing import CliRunner
 
-from tenure.churn import evaluation
+from tenure.churn import evaluation, leakage
 from tenure.churn.estimators import ensemble_model
 from tenure.churn.evaluation import choose_threshold, evaluate_churn_model
-from tenure.churn.tabular import TargetLeakWarning, churn_table, read_table
+from tenure.churn.tabular import churn_table, read_table
 from tenure.cli import model
 from tenure.cli.main import app
 from tenure.datasets import find_dataset
@@ -199,12 +199,14 @@ def test_a_copy_of_the_target_is_dropped_with_a_warning(tmp_path):
     assert 0.7 < report["auc"] < 0.95
 
 
-def test_leak_guard_warns_in_the_library():
+def test_leak_guard_finds_the_copy_in_the_library():
+    # The check moved from churn_table (all rows) to each training fold (tenure.churn.leakage).
     frame = _accounts()
     frame["label_copy"] = frame["churned"].map({"Yes": "gone", "No": "here"})
-    with pytest.warns(TargetLeakWarning, match="label_copy"):
-        table = churn_table(frame, target="churned")
-    assert "label_copy" not in table.features.columns
+    table = churn_table(frame, target="churned")
+    screening = leakage.screen(table.features, table.target)
+    assert screening.dropped == ["label_copy"]
+    assert "label_copy" in screening.messages()[0]
 
 
 @pytest.mark.parametrize("name", ["logistic", "xgboost", "ensemble"])

@@ -4,6 +4,8 @@ For each outer fold, the model (preprocessing included, and for the ensemble its
 fitted on the training folds only. The decision threshold behind accuracy and F1 is chosen from
 out-of-fold scores computed *inside the training folds* (an inner stratified split), so the test
 fold never influences it. Ranking and probability metrics (AUC, PR-AUC, Brier) need no threshold.
+Target leaks are screened on each fold's training rows too (`tenure.churn.leakage`), and a mean
+AUC of 0.99 or more is flagged as too good to be true, with the features that carry it.
 
 BLAS runs single-threaded during evaluation: the matrices are small, and BLAS threads that
 spin-wait on shared cores made the spline logistic several times slower.
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.inspection import permutation_importance
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -27,6 +30,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from tenure.churn import leakage
 from tenure.churn.estimators import churn_model
 from tenure.churn.tabular import ChurnTable
 from tenure.errors import InputError
@@ -35,6 +39,8 @@ METRICS = ("auc", "pr_auc", "brier", "accuracy", "f1")
 OBJECTIVES = ("accuracy", "f1")
 THRESHOLD_GRID = np.round(np.linspace(0.05, 0.95, 91), 2)
 INNER_FOLDS = 3
+SUSPICIOUS_AUC = 0.99
+TOP_FEATURES = 5
 
 
 def evaluate_churn_model(
@@ -47,13 +53,16 @@ def evaluate_churn_model(
 ) -> dict[str, Any]:
     """Return mean ± std of AUC, PR-AUC, Brier, accuracy and F1 over stratified k folds."""
     _check_folds(table, folds)
-    estimator = churn_model(model, table.numeric, table.categorical, seed=seed)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    per_fold, screenings = [], []
     with threadpool_limits(limits=1, user_api="blas"):
-        per_fold = [
-            fold_metrics(estimator, table.features, table.target, train, test, seed, objective)
-            for train, test in splitter.split(table.features, table.target)
-        ]
+        for train, test in splitter.split(table.features, table.target):
+            screening = screen_fold(table, train, seed)
+            estimator = fold_model(table, model, screening.dropped, seed)
+            screenings.append(screening)
+            per_fold.append(
+                fold_metrics(estimator, table.features, table.target, train, test, seed, objective)
+            )
     result: dict[str, Any] = {"model": model, "n_rows": table.n_rows}
     result["positive_rate"] = table.positive_rate
     for name in (*METRICS, "threshold"):
@@ -61,7 +70,67 @@ def evaluate_churn_model(
         result[name] = float(values.mean())
         result[f"{name}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
     result.update(folds=folds, seed=seed, threshold_objective=objective, fold_metrics=per_fold)
+    screening = leakage.combine(screenings)
+    result.update(leak_report(screening))
+    if result["auc"] >= SUSPICIOUS_AUC:
+        result["suspicious"] = True
+        result["top_features"] = top_features(table, model, screening, seed)
+        result["warnings"].append(suspicious_warning(result["auc"], result["top_features"]))
     return result
+
+
+def screen_fold(table: ChurnTable, train: np.ndarray, seed: int) -> leakage.Screening:
+    """Return the leak findings on one fold's training rows (the test rows are never read)."""
+    return leakage.screen(
+        table.features.iloc[train], table.target[train], keep=table.keep, seed=seed
+    )
+
+
+def fold_model(table: ChurnTable, model: str, leaks: list[str], seed: int) -> BaseEstimator:
+    """Return the unfitted model on the table's columns less this fold's leaks."""
+    numeric = [name for name in table.numeric if name not in leaks]
+    categorical = [name for name in table.categorical if name not in leaks]
+    if not numeric and not categorical:
+        raise InputError(f"every feature column was dropped as a leak: {', '.join(leaks)}")
+    return churn_model(model, numeric, categorical, seed=seed)
+
+
+def leak_report(screening: leakage.Screening) -> dict[str, Any]:
+    """Return the JSON fields of the leak checks: leaks (column → reason), warnings, suspicious."""
+    return {
+        "leaks": {finding.column: finding.reason for finding in screening.leaks},
+        "warnings": screening.messages(),
+        "suspicious": False,
+    }
+
+
+def top_features(
+    table: ChurnTable, model: str, screening: leakage.Screening, seed: int
+) -> list[dict[str, Any]]:
+    """Return the features whose shuffling costs the most AUC on a held-out half of the rows."""
+    splitter = StratifiedKFold(n_splits=2, shuffle=True, random_state=seed)
+    train, test = next(splitter.split(table.features, table.target))
+    estimator = fold_model(table, model, screening.dropped, seed)
+    columns = [c for c in table.numeric + table.categorical if c not in screening.dropped]
+    features = table.features[columns]
+    with threadpool_limits(limits=1, user_api="blas"):
+        fitted = clone(estimator).fit(features.iloc[train], table.target[train])
+        found = permutation_importance(
+            fitted, features.iloc[test], table.target[test], scoring="roc_auc",
+            n_repeats=2, random_state=seed,
+        )  # fmt: skip
+    ranked = sorted(zip(columns, found.importances_mean, strict=True), key=lambda cv: -cv[1])
+    return [{"feature": c, "auc_drop": float(v)} for c, v in ranked[:TOP_FEATURES]]
+
+
+def suspicious_warning(auc: float, features: list[dict[str, Any]]) -> str:
+    """Return the "too good to be true" warning, naming the features that carry the score."""
+    listed = ", ".join(f"{f['feature']} ({f['auc_drop']:.3f})" for f in features)
+    return (
+        f"cross-validated AUC {auc:.3f} is too good to be true for churn: real churn tables "
+        "rarely exceed 0.95; check the top features by importance (AUC lost when shuffled) for "
+        f"a leak and pass --drop COL to drop one: {listed}"
+    )
 
 
 def fold_metrics(

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy import Engine
 
 from tenure import clock
-from tenure.churn import drift, registry, validation
+from tenure.churn import drift, leakage, registry, validation
 from tenure.churn.labels import check_horizon
 from tenure.churn.oracle import bayes_comparison, truth_for
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
@@ -96,6 +96,8 @@ def build_card(
         "calibration": report["calibration"],
         "threshold": report["threshold"],
         "risk_tiers": report["risk_tiers"],
+        "leaks": report.get("leaks", []),
+        "leak_warnings": report.get("leak_warnings", []),
         "drift_reference": drift.build_references(fit_rows, model.numeric, model.categorical),
         "score_reference": drift.numeric_reference(pd.Series(result.validation_probability)),
         "drift_weights": drift.importance_weights(report["importance"]),
@@ -130,6 +132,7 @@ def train_churn_model(
         frame = labelled_snapshots(warehouse, sources, days, names, horizon)
         truth = truth_for(warehouse.con, split.validate, horizon)
     # the warehouse lock is released: training never blocks the pipeline's writers
+    frame, leaks = leakage.screen_snapshots(frame, [*split.fit, split.calibrate])
     result = train_models(frame, split, seed=seed)
     bayes = bayes_comparison(truth, result.frames["validate"], result.validation_probability)
     window = {
@@ -139,6 +142,7 @@ def train_churn_model(
     }
     window["rows"] = {part: len(rows) for part, rows in result.frames.items()}
     report = build_report(result, bayes, window)
+    report.update(leakage.card_fields(leaks))
     card = build_card(result, report, horizon, names)
     name = registry.model_name(horizon)
     champion, champion_auc = champion_auc_on(settings, name, result)

@@ -9,7 +9,7 @@ happen later, inside each fold's Pipeline.
 from __future__ import annotations
 
 import re
-import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +29,6 @@ ID_NAME = re.compile(r"(^|[_\s])id$|[a-z]Id$|ID$|^id[_\s]|number$|^row", re.IGNO
 MISSING_CATEGORY = "(missing)"
 
 
-class TargetLeakWarning(UserWarning):
-    """A feature column determines the target exactly, so it was dropped."""
-
-
 @dataclass
 class ChurnTable:
     """A churn table ready for modelling: features, binary target, and what was dropped."""
@@ -44,6 +40,7 @@ class ChurnTable:
     numeric: list[str]
     categorical: list[str]
     dropped: dict[str, str] = field(default_factory=dict)
+    keep: list[str] = field(default_factory=list)  # vouched for: never dropped as a leak
 
     @property
     def n_rows(self) -> int:
@@ -72,23 +69,42 @@ def churn_table(
     target: str,
     positive: str | None = None,
     id_column: str | None = None,
+    keep: Sequence[str] = (),
+    drop: Sequence[str] = (),
 ) -> ChurnTable:
-    """Return the modelling table: typed features, 0/1 target, and the dropped columns."""
+    """Return the modelling table: typed features, 0/1 target, and the dropped columns.
+
+    Target leaks are not judged here but on each training fold (`tenure.churn.leakage`);
+    `keep` lists columns vouched for there, `drop` columns the user drops up front.
+    """
     if target not in frame.columns:
         listed = ", ".join(map(str, frame.columns))
         raise InputError(f"target column {target!r} is not in the table; columns: {listed}")
-    if id_column is not None and id_column not in frame.columns:
-        listed = ", ".join(map(str, frame.columns))
-        raise InputError(f"--id column {id_column!r} is not in the table; columns: {listed}")
+    for option, names in (
+        ("--id", [id_column] if id_column else []),
+        ("--keep", keep),
+        ("--drop", drop),
+    ):
+        _check_columns(frame, option, names)
     labelled = frame[frame[target].notna()].reset_index(drop=True)
     y, positive_value = binary_target(labelled[target], positive)
     dropped: dict[str, str] = {}
     if len(labelled) < len(frame):
         dropped[target] = f"{len(frame) - len(labelled)} rows without a target value skipped"
-    features = labelled.drop(columns=[target])
+    dropped.update({str(name): "dropped by --drop" for name in drop if name != target})
+    features = labelled.drop(columns=[target, *(name for name in drop if name != target)])
     features, numeric, categorical = _typed_features(features, id_column, dropped)
-    features = _drop_target_leaks(features, y, dropped, numeric, categorical)
-    return ChurnTable(features, y, target, positive_value, numeric, categorical, dropped)
+    table = ChurnTable(features, y, target, positive_value, numeric, categorical, dropped)
+    table.keep = [str(name) for name in keep]
+    return table
+
+
+def _check_columns(frame: pd.DataFrame, option: str, names: Sequence[str]) -> None:
+    """Refuse an option naming a column the table does not have."""
+    for name in names:
+        if name not in frame.columns:
+            listed = ", ".join(map(str, frame.columns))
+            raise InputError(f"{option} column {name!r} is not in the table; columns: {listed}")
 
 
 def binary_target(values: pd.Series, positive: str | None) -> tuple[np.ndarray, str]:
@@ -180,31 +196,3 @@ def _looks_like_id(name: object, column: pd.Series) -> bool:
     if pd.api.types.is_float_dtype(column):
         return False
     return not pd.api.types.is_numeric_dtype(column) or bool(ID_NAME.search(str(name)))
-
-
-def _drop_target_leaks(
-    features: pd.DataFrame,
-    y: np.ndarray,
-    dropped: dict[str, str],
-    numeric: list[str],
-    categorical: list[str],
-) -> pd.DataFrame:
-    """Drop, with a warning, any two-valued column that maps one-to-one onto the target."""
-    leaks = []
-    for name in features.columns:
-        column = features[name]
-        if column.nunique(dropna=False) != 2:
-            continue
-        classes_per_value = pd.Series(y).groupby(column.to_numpy(), dropna=False).nunique()
-        if (classes_per_value == 1).all():
-            leaks.append(name)
-    for name in leaks:
-        dropped[str(name)] = "identical to the target (leak)"
-        (numeric if name in numeric else categorical).remove(name)
-        warnings.warn(
-            f"column {name!r} determines the target exactly, so it was dropped as a leak; "
-            "check that it is not the label (or derived from it) under another name",
-            TargetLeakWarning,
-            stacklevel=3,
-        )
-    return features.drop(columns=leaks)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +50,13 @@ def evaluate_command(
     objective: Annotated[
         str, typer.Option("--threshold-for", help="Threshold maximises accuracy or f1")
     ] = "accuracy",
+    keep: Annotated[
+        list[str] | None,
+        typer.Option("--keep", help="Keep this column even if it looks like a leak (repeatable)"),
+    ] = None,
+    drop: Annotated[
+        list[str] | None, typer.Option("--drop", help="Drop this column (repeatable)")
+    ] = None,
 ) -> None:
     """Cross-validate churn models on a CSV: AUC, PR-AUC, Brier, accuracy and F1."""
     context: AppContext = app_context(ctx)
@@ -58,16 +64,17 @@ def evaluate_command(
     if objective not in OBJECTIVES:
         raise InputError(f"--threshold-for must be one of {', '.join(OBJECTIVES)}")
     frame = read_table(csv_path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        table = churn_table(frame, target=target, positive=positive, id_column=id_column)
-    for warning in caught:
-        context.console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+    table = churn_table(
+        frame, target=target, positive=positive, id_column=id_column, keep=keep or (),
+        drop=drop or (),
+    )  # fmt: skip
     results = [
         evaluate_churn_model(table, name, folds=folds, seed=seed, objective=objective)
         for name in names
     ]
     report = _report(results, table.numeric + table.categorical, table.dropped, table.positive)
+    for warning in report["warnings"]:
+        context.console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -90,7 +97,10 @@ def _report(
     """Return one JSON-able object: the best model by mean AUC on top, every model listed."""
     best = max(results, key=lambda result: result["auc"])
     report = {key: value for key, value in best.items() if key != "fold_metrics"}
-    report.update(positive_value=positive, features=features, dropped_columns=dropped)
+    used = [name for name in features if name not in best["leaks"]]
+    report.update(
+        positive_value=positive, features=used, dropped_columns={**dropped, **best["leaks"]}
+    )
     if len(results) > 1:
         report["selected_by"] = "highest mean CV AUC among the models listed"
         report["selection_note"] = (
@@ -121,6 +131,8 @@ def _table(report: dict[str, Any], csv_path: Path) -> Table:
     table.caption = f"dropped: {dropped}; model: {report['model']}"
     if "selection_note" in report:
         table.caption += " (best by AUC, chosen on these same folds, so optimistic)"
+    if report["suspicious"]:
+        table.caption += "; suspicious: AUC of 0.99 or more, see the warnings"
     return table
 
 
