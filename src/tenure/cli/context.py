@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
 from tenure.config import Settings
-from tenure.db.migrate import migrate
-from tenure.db.session import get_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass
@@ -26,6 +27,11 @@ class AppContext:
     @cached_property
     def engine(self) -> Engine:
         """Return the app-DB engine, migrated to the newest schema."""
+        # SQLAlchemy and Alembic load here, not at start-up: `--help` and commands that never
+        # open the app DB skip them (start-up time, not an import cycle).
+        from tenure.db.migrate import migrate
+        from tenure.db.session import get_engine
+
         engine = get_engine(self.settings)
         migrate(engine)
         return engine
