@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         default=300, description="How far past now a timestamp may be before it is rejected"
     )
     import_memory_limit: str = Field(default="1GB", description="DuckDB memory cap for imports")
+    inbox_unknown_account_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days an inbox event naming an unknown account waits before it is dropped",
+    )
     fx_rates: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_FX_RATES),
         description="Fixed exchange rates: value of one unit of each currency in a common base"

@@ -35,3 +35,15 @@ class PartialImport(TenureError):
     """Some rows were quarantined; the valid ones landed."""
 
     exit_code = 3
+
+
+class InvalidFields(InputError):
+    """Named fields of a definition are out of range or mistyped (HTTP 422)."""
+
+    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class StateConflict(InputError):
+    """The target's current state does not allow the change (HTTP 409)."""

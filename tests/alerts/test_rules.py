@@ -24,7 +24,7 @@ def test_params_merge_over_kind_defaults():
         ({"name": "x", "kind": "churn"}, "unknown kind 'churn'"),
         ({"name": "Bad Name", "kind": "no_login"}, "name must be"),
         ({"name": "x", "kind": "no_login", "params": {"dayz": 3}}, "unknown param 'dayz'"),
-        ({"name": "x", "kind": "no_login", "params": {"days": -1}}, "non-negative number"),
+        ({"name": "x", "kind": "no_login", "params": {"days": -1}}, "whole number from 1 to 3650"),
         ({"name": "x", "kind": "no_login", "params": {"days": 2.5}}, "whole number"),
         ({"name": "x", "kind": "tier_change", "params": {"to": ""}}, "non-empty text"),
         ({"name": "x", "kind": "no_login", "severity": "urgent"}, "severity must be"),

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tenure.alerts.models import Alert
+from tenure.alerts import flows
+from tenure.alerts.models import Alert, AlertRule
+from tenure.alerts.routing import Routing
 from tenure.db.session import session_scope
 from tenure.metrics.models import MetricsMonth, MetricsSnapshot
 
@@ -46,7 +48,12 @@ def test_alert_lifecycle_is_recorded_and_audited(
     assert snoozed["status"] == "snoozed" and snoozed["snoozed_until"]
     assert client.post(f"/v1/alerts/{alert_id}/resolve", headers=csm).json()["status"] == "resolved"
     again = client.post(f"/v1/alerts/{alert_id}/resolve", headers=csm)
-    assert again.status_code == 400 and "already resolved" in again.json()["detail"]
+    assert again.status_code == 409 and "already resolved" in again.json()["detail"]
+    assert again.headers["content-type"] == "application/problem+json"
+    for action in ("ack", "snooze"):
+        body = {"hours": 1} if action == "snooze" else None
+        late = client.post(f"/v1/alerts/{alert_id}/{action}", json=body, headers=csm)
+        assert (late.status_code, late.json()["status"]) == (409, 409)
     detail = client.get(f"/v1/alerts/{alert_id}", headers=csm).json()
     assert [h["to_status"] for h in detail["history"]][-3:] == [
         "acknowledged",
@@ -74,6 +81,59 @@ def test_snooze_needs_exactly_one_of_until_or_hours(
     assert client.post(url, json={"until": "2099-01-01T00:00:00"}, headers=h).status_code == 422
     past = client.post(url, json={"until": "2001-01-01T00:00:00Z"}, headers=h)
     assert past.status_code == 400 and "not in the future" in past.json()["detail"]
+
+
+def test_snooze_is_capped_at_a_year(client: TestClient, role_headers: Any, alert_id: int) -> None:
+    """An until more than 365 days ahead is a 422 naming until; the alert stays open."""
+    h = role_headers["manager"]
+    url = f"/v1/alerts/{alert_id}/snooze"
+    far = client.post(url, json={"until": "9999-12-31T00:00:00Z"}, headers=h)
+    assert far.status_code == 422 and "more than 365 days ahead" in far.json()["detail"]
+    assert [e["loc"] for e in far.json()["errors"]] == ["until"]
+    assert client.get(f"/v1/alerts/{alert_id}", headers=h).json()["status"] == "open"
+    assert client.post(url, json={"hours": 24 * 365}, headers=h).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [({"days": 100_000_000_000}, "days"), ({"days": -3}, "days"), ({"dayz": 3}, "dayz")],
+)
+def test_rule_params_out_of_range_are_422(
+    client: TestClient, role_headers: Any, params: dict, field: str
+) -> None:
+    """PUT /v1/alert-rules with days=1e11 is a 422 naming params.days; nothing is stored."""
+    h = role_headers["manager"]
+    body = {"kind": "no_login", "params": params}
+    answer = client.put("/v1/alert-rules/quiet", json=body, headers=h)
+    assert answer.status_code == 422, answer.text
+    assert [e["loc"] for e in answer.json()["errors"]] == [f"params.{field}"]
+    assert "quiet" not in [r["name"] for r in client.get("/v1/alert-rules", headers=h).json()]
+
+
+def test_metrics_expose_alert_rule_failures(
+    client: TestClient, role_headers: Any, app_settings: Any, app_engine: Any
+) -> None:
+    """A stored rule that fails at evaluation shows in tenure_alert_rule_failures_total."""
+    now = datetime(2025, 6, 30, tzinfo=UTC)
+    with session_scope(app_engine) as session:
+        session.add(
+            AlertRule(
+                name="legacy-metric",
+                kind="failed_payment",
+                params={"days": 10**11},
+                severity="high",
+                route="owner",
+                channels=["email"],
+                cooldown_hours=72,
+                enabled=True,
+                updated_at=now,
+            )
+        )
+    with session_scope(app_engine) as session:
+        day = flows.evaluate_day(session, app_settings, date(2025, 6, 30), Routing())
+    assert list(day.failed) == ["legacy-metric"]
+    text = client.get("/metrics").text
+    assert 'tenure_alert_rule_failures_total{rule="legacy-metric"} 1.0' in text
 
 
 def test_metrics_endpoints_read_what_the_pipeline_stored(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
@@ -20,6 +22,14 @@ from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
 
 EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 4}
+# Valid date-times are those the import rules accept (1900-01-01 up to now): positive cases of
+# the tracking calls stay valid; negative cases still send anything.
+schemathesis.openapi.format(
+    "date-time",
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2024, 12, 31)).map(
+        lambda moment: moment.replace(tzinfo=UTC).isoformat()
+    ),
+)
 TRACKING = ("/v1/track", "/v1/identify", "/v1/group", "/v1/page", "/v1/screen", "/v1/batch")
 
 

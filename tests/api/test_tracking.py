@@ -166,3 +166,22 @@ def test_known_accounts_get_a_live_notification(
         client.post("/v1/track", json=body, headers=_auth(write_key))
         notes = [n for n in subscription.drain() if n.kind == "events_recorded"]
     assert [(n.account_id, n.payload["count"]) for n in notes] == [(account_id, 1)]
+
+
+def test_track_with_year_one_is_a_400(client: TestClient, app_engine: Any, write_key: str) -> None:
+    """A year-1 timestamp (out of range once shifted to UTC) is a 400 naming it, not a 500."""
+    message = {
+        "type": "track",
+        "event": "x",
+        "userId": "u",
+        "properties": {"account_id": "ACME"},
+        "timestamp": "0001-01-01T00:30:00+01:00",
+    }
+    answer = client.post("/v1/track", json=message, headers=_auth(write_key))
+    assert answer.status_code == 400, answer.text
+    assert "timestamp" in answer.json()["detail"]
+    far = client.post(
+        "/v1/track", json={**message, "timestamp": "9999-12-31T00:00:00Z"}, headers=_auth(write_key)
+    )
+    assert far.status_code == 400 and "in the future" in far.json()["detail"]
+    assert _inbox(app_engine) == []

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.orm import Session, aliased
 
 from tenure.accounts.models import Account, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.alerts.models import AlertRule
+from tenure.alerts.rules import KINDS, check_params
 from tenure.alerts.service import Trigger
 from tenure.churn.models import ChurnScore
+from tenure.errors import InputError
 from tenure.health.models import HealthScore
+from tenure.logging import get_logger
+
+log = get_logger(__name__)
+
+# Failures of rule evaluation in this process, exposed at /metrics next to the app's counters.
+RULE_METRICS = CollectorRegistry(auto_describe=True)
+RULE_FAILURES = Counter(
+    "tenure_alert_rule_failures",
+    "Alert rules whose evaluation failed (the other rules still ran), by rule",
+    ["rule"],
+    registry=RULE_METRICS,
+)
 
 
 def day_end(day: date) -> datetime:
@@ -307,5 +323,51 @@ def evaluate_rule(
     session: Session, rule: AlertRule, day: date, *, active: set[int], last_logins: Any = None
 ) -> list[Trigger]:
     """Return the triggers of one rule as of day, for active accounts only."""
-    triggers = EVALUATORS[rule.kind](session, day, rule.params, last_logins)
+    triggers = EVALUATORS[rule.kind](session, day, stored_params(rule), last_logins)
     return [t for t in triggers if t.account_id in active]
+
+
+def stored_params(rule: AlertRule) -> dict[str, Any]:
+    """Return a stored rule's params checked as a save checks them (older rows may be out of range)."""
+    if rule.kind not in KINDS:
+        raise InputError(f"alert rule {rule.name!r}: unknown kind {rule.kind!r}")
+    return check_params(rule.kind, rule.params, f"alert rule {rule.name!r}")
+
+
+@dataclass
+class RulesOutcome:
+    """The triggers of each rule that ran, and why each failed rule did not."""
+
+    triggers: dict[str, list[Trigger]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+# What one bad rule can raise: bad stored params, dates out of range, odd values in its data.
+RULE_ERRORS = (InputError, ArithmeticError, ValueError, TypeError, LookupError)
+
+
+def evaluate_rules(
+    session: Session,
+    rules: Sequence[AlertRule],
+    day: date,
+    *,
+    active: set[int],
+    last_logins: Any = None,
+) -> RulesOutcome:
+    """Evaluate each rule as of day; a rule that fails is logged and counted, the others run."""
+    outcome = RulesOutcome()
+    for rule in rules:
+        try:
+            outcome.triggers[rule.name] = evaluate_rule(
+                session, rule, day, active=active, last_logins=last_logins
+            )
+        except RULE_ERRORS as exc:
+            record_failure(rule.name, exc)
+            outcome.failed[rule.name] = str(exc)
+    return outcome
+
+
+def record_failure(rule_name: str, exc: Exception) -> None:
+    """Log a rule's failure and count it in tenure_alert_rule_failures_total."""
+    log.error("alert rule failed", rule=rule_name, error=str(exc), error_type=type(exc).__name__)
+    RULE_FAILURES.labels(rule=rule_name).inc()

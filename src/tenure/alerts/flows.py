@@ -9,6 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -64,21 +65,29 @@ def last_logins(settings: Settings, session: Session, day: date) -> dict[int, da
     return found
 
 
-def evaluate_day(
-    session: Session, settings: Settings, day: date, routing: Routing
-) -> dict[str, int]:
-    """Evaluate every enabled rule as of day and open the alerts; return counts per rule."""
+@dataclass(frozen=True)
+class DayAlerts:
+    """Alerts opened per rule for a day, and the rules that failed (rule -> why)."""
+
+    opened: dict[str, int]
+    failed: dict[str, str]
+
+
+def evaluate_day(session: Session, settings: Settings, day: date, routing: Routing) -> DayAlerts:
+    """Evaluate every enabled rule as of day and open the alerts; a failing rule stops no other."""
     service.ensure_default_rules(session)
     rules = [r for r in service.list_rules(session) if r.enabled]
     active = evaluation.active_account_ids(session, day)
     logins = None
     if any(r.kind == "no_login" for r in rules):
         logins = last_logins(settings, session, day)
-    opened: dict[str, int] = {}
-    for rule in rules:
-        triggers = evaluation.evaluate_rule(session, rule, day, active=active, last_logins=logins)
-        opened[rule.name] = len(service.open_alerts(session, rule, triggers, routing))
-    return opened
+    outcome = evaluation.evaluate_rules(session, rules, day, active=active, last_logins=logins)
+    opened = {
+        rule.name: len(service.open_alerts(session, rule, outcome.triggers[rule.name], routing))
+        for rule in rules
+        if rule.name in outcome.triggers
+    }
+    return DayAlerts(opened, outcome.failed)
 
 
 def tick(session: Session, routing: Routing) -> dict[str, int]:
@@ -112,12 +121,13 @@ def opened_alerts(context: StageContext) -> StageSummary:
     if day < clock.now().date() - timedelta(days=LIVE_DAYS):
         return {"skipped": f"{day} is a backfill day; alerts are raised only for live days"}
     with session_scope(context.engine) as session:
-        opened = evaluate_day(session, settings, day, routing)
+        day_alerts = evaluate_day(session, settings, day, routing)
         changes = tick(session, routing)
     return {
-        "opened": sum(opened.values()),
+        "opened": sum(day_alerts.opened.values()),
         **changes,
-        "by_rule": {name: n for name, n in opened.items() if n},
+        "by_rule": {name: n for name, n in day_alerts.opened.items() if n},
+        **({"failed_rules": day_alerts.failed} if day_alerts.failed else {}),
     }
 
 
@@ -125,7 +135,7 @@ def opened_alerts(context: StageContext) -> StageSummary:
 
 
 def _score_drop_for(session: Session, rule: AlertRule, account_id: int, day: date) -> list[Trigger]:
-    triggers = evaluation.score_drop(session, day, rule.params, None)
+    triggers = evaluation.score_drop(session, day, evaluation.stored_params(rule), None)
     return [t for t in triggers if t.account_id == account_id]
 
 
@@ -145,7 +155,7 @@ def triggers_for_note(session: Session, rule: AlertRule, note: Notification) -> 
     if rule.kind == "tier_change" and note.kind == "tier_change":
         old = payload.get("from_tier", payload.get("from"))
         new = payload.get("to_tier", payload.get("to"))
-        if new != rule.params["to"] or old == new:
+        if new != evaluation.stored_params(rule)["to"] or old == new:
             return []
         score = payload.get("score")
         text = f"health tier changed from {old} to {new}" + (
@@ -164,7 +174,11 @@ def handle_notification(session: Session, note: Notification, routing: Routing) 
     service.ensure_default_rules(session)
     opened = 0
     for rule in service.list_rules(session):
-        triggers = triggers_for_note(session, rule, note)
+        try:
+            triggers = triggers_for_note(session, rule, note)
+        except evaluation.RULE_ERRORS as exc:
+            evaluation.record_failure(rule.name, exc)
+            continue
         opened += len(service.open_alerts(session, rule, triggers, routing))
     return opened
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from tenure.errors import InputError
+import annotated_types
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from tenure.errors import InputError, InvalidFields
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -32,6 +36,7 @@ KIND_HELP = {
     "nps_detractor": "an NPS answer of `max_score` or less within the last `days` days",
     "renewal": "an annual renewal within `days` days while the tier is not `healthy_tier`",
 }
+MAX_DAYS = 3650  # ten years: any window longer than that is a typo, and dates stay in range
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 FIELDS = (
     "name",
@@ -47,35 +52,151 @@ FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class InvalidParam:
+    """What is wrong with one param, and its name."""
+
+    text: str
+    key: str
+
+
+def _whole(value: Any) -> Any:
+    """Turn a whole float (7.0) into an int; leave anything else for the type check."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _where(spec: dict[str, Any]) -> str:
     name = spec.get("name")
     return f"alert rule {name!r}" if name else "alert rule"
 
 
-def _check_params(kind: str, params: Any, where: str) -> dict[str, Any]:
-    """Return the params merged over the kind's defaults; raise on unknown or mistyped ones."""
+Days = Annotated[int, BeforeValidator(_whole), Field(strict=True, ge=1, le=MAX_DAYS)]
+TierName = Annotated[str, Field(strict=True, min_length=1, max_length=64, pattern=r"\S")]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierChangeParams(_Params):
+    """tier_change: the tier an account moved to."""
+
+    to: TierName
+
+
+class ScoreDropParams(_Params):
+    """score_drop: a fall of `points` (of the 0–100 health score) within `days` days."""
+
+    points: Annotated[Number, Field(gt=0, le=100)]
+    days: Days
+
+
+class ChurnProbabilityParams(_Params):
+    """churn_probability: a probability threshold and the oldest score to trust."""
+
+    min_probability: Annotated[Number, Field(ge=0, le=1)]
+    max_age_days: Annotated[int, BeforeValidator(_whole), Field(strict=True, ge=0, le=MAX_DAYS)]
+
+
+class DaysParams(_Params):
+    """no_login and failed_payment: a window of `days` days."""
+
+    days: Days
+
+
+class TicketSpikeParams(_Params):
+    """ticket_spike: a recent window, a minimum count, a ratio over a baseline window."""
+
+    days: Days
+    min_tickets: Annotated[int, BeforeValidator(_whole), Field(strict=True, ge=1, le=1_000_000)]
+    ratio: Annotated[Number, Field(ge=0, le=1000)]
+    baseline_days: Days
+
+
+class NpsDetractorParams(_Params):
+    """nps_detractor: the highest NPS answer (0–10) that counts, within `days` days."""
+
+    max_score: Annotated[int, BeforeValidator(_whole), Field(strict=True, ge=0, le=10)]
+    days: Days
+
+
+class RenewalParams(_Params):
+    """renewal: renewals within `days` days while the tier is not `healthy_tier`."""
+
+    days: Days
+    healthy_tier: TierName
+
+
+PARAM_MODELS: dict[str, type[_Params]] = {
+    "tier_change": TierChangeParams,
+    "score_drop": ScoreDropParams,
+    "churn_probability": ChurnProbabilityParams,
+    "no_login": DaysParams,
+    "failed_payment": DaysParams,
+    "ticket_spike": TicketSpikeParams,
+    "nps_detractor": NpsDetractorParams,
+    "renewal": RenewalParams,
+}
+
+
+def _describe(model: type[_Params], key: str) -> str:
+    """Return what a param must be, from its type and bounds ("a whole number from 1 to 3650")."""
+    info = model.model_fields[key]
+    if info.annotation is str:
+        return "a non-empty text of at most 64 characters"
+    low = high = None
+    strict_low = False
+    for bound in info.metadata:
+        if isinstance(bound, annotated_types.Ge | annotated_types.Gt):
+            low = bound.ge if isinstance(bound, annotated_types.Ge) else bound.gt
+            strict_low = isinstance(bound, annotated_types.Gt)
+        elif isinstance(bound, annotated_types.Le):
+            high = bound.le
+    what = "a whole number" if info.annotation is int else "a number"
+    if strict_low:
+        return f"{what} above {low:g} and at most {high:g}"
+    return f"{what} from {low:g} to {high:g}"
+
+
+def _first_error(
+    model: type[_Params], exc: ValidationError, params: dict[str, Any]
+) -> InvalidParam:
+    error = exc.errors()[0]
+    key = str(error["loc"][0]) if error["loc"] else ""
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(model.model_fields)
+        return InvalidParam(f"unknown param {key!r} ({known})", key)
+    if key not in model.model_fields:
+        return InvalidParam(str(error["msg"]), key)
+    return InvalidParam(
+        f"param {key} must be {_describe(model, key)}, not {params.get(key)!r}", key
+    )
+
+
+def check_params(kind: str, params: Any, where: str) -> dict[str, Any]:
+    """Return the params merged over the kind's defaults; raise InvalidFields naming the param."""
     if params is None:
         params = {}
     if not isinstance(params, dict):
-        raise InputError(f"{where}: params must be a table of values, not {params!r}")
-    defaults = KINDS[kind]
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        known = ", ".join(defaults)
-        raise InputError(f"{where}: unknown param {unknown[0]!r} for kind {kind} ({known})")
-    merged = {**defaults, **params}
-    for key, default in defaults.items():
-        value = merged[key]
-        if isinstance(default, str):
-            if not isinstance(value, str) or not value.strip():
-                raise InputError(f"{where}: param {key} must be a non-empty text")
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise InputError(f"{where}: param {key} must be a non-negative number, not {value!r}")
-        elif isinstance(default, int) and not isinstance(default, bool):
-            if value != int(value):
-                raise InputError(f"{where}: param {key} must be a whole number, not {value!r}")
-            merged[key] = int(value)
-    return merged
+        raise InvalidFields(
+            f"{where}: params must be a table of values, not {params!r}",
+            [{"loc": "params", "msg": "must be a table of values"}],
+        )
+    model = PARAM_MODELS[kind]
+    merged = {**KINDS[kind], **params}
+    try:
+        return model.model_validate(merged).model_dump()
+    except ValidationError as exc:
+        problem = _first_error(model, exc, merged)
+        if problem.key not in model.model_fields:
+            problem = InvalidParam(f"{problem.text} for kind {kind}", problem.key)
+        raise InvalidFields(
+            f"{where}: {problem.text}",
+            [{"loc": f"params.{problem.key}", "msg": problem.text}],
+        ) from None
 
 
 def _check_route(route: Any, where: str) -> str:
@@ -136,7 +257,7 @@ def validate_rule(spec: dict[str, Any]) -> dict[str, Any]:
         "name": name,
         "kind": kind,
         "description": description if isinstance(description, str) else None,
-        "params": _check_params(kind, spec.get("params"), where),
+        "params": check_params(kind, spec.get("params"), where),
         "severity": severity,
         "route": _check_route(spec.get("route", "owner"), where),
         "channels": _check_channels(spec.get("channels"), where),

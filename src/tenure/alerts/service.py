@@ -19,10 +19,11 @@ from tenure.alerts.routing import Routing, recipient
 from tenure.alerts.rules import DEFAULT_RULES, validate_rule
 from tenure.alerts.schemas import alert_dict, history_dict, rule_dict
 from tenure.db.bulk import dialect_insert
-from tenure.errors import InputError, NotFound
+from tenure.errors import InputError, InvalidFields, NotFound, StateConflict
 from tenure.notifications import Notification, get_bus
 
 SYSTEM = "system"
+MAX_SNOOZE = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def acknowledge(session: Session, alert_id: int, *, actor: str) -> Alert:
     actor = _check_actor(actor)
     alert = get_alert(session, alert_id)
     if alert.status not in ("open", "snoozed"):
-        raise InputError(
+        raise StateConflict(
             f"alert {alert_id} is {alert.status}; only open or snoozed alerts can be acknowledged"
         )
     before, alert.status = alert.status, "acknowledged"
@@ -203,16 +204,23 @@ def acknowledge(session: Session, alert_id: int, *, actor: str) -> Alert:
     return alert
 
 
-def snooze(session: Session, alert_id: int, *, until: datetime, actor: str) -> Alert:
-    """Hide an active alert until a later time; it re-opens then."""
-    actor = _check_actor(actor)
-    alert = get_alert(session, alert_id)
+def _check_snooze_until(until: datetime) -> None:
     if until.tzinfo is None:
         raise InputError("snooze until must carry a time zone (UTC)")
     if until <= clock.now():
         raise InputError(f"snooze until {until.isoformat()} is not in the future")
+    if until > clock.now() + MAX_SNOOZE:
+        text = f"snooze until {until.isoformat()} is more than {MAX_SNOOZE.days} days ahead"
+        raise InvalidFields(text, [{"loc": "until", "msg": text}])
+
+
+def snooze(session: Session, alert_id: int, *, until: datetime, actor: str) -> Alert:
+    """Hide an active alert until a later time; it re-opens then."""
+    actor = _check_actor(actor)
+    alert = get_alert(session, alert_id)
+    _check_snooze_until(until)
     if alert.status not in ACTIVE_STATUSES:
-        raise InputError(f"alert {alert_id} is {alert.status}; it cannot be snoozed")
+        raise StateConflict(f"alert {alert_id} is {alert.status}; it cannot be snoozed")
     before, alert.status = alert.status, "snoozed"
     alert.snoozed_until, alert.escalate_at = until, None
     _record(session, alert, "snoozed", actor, before, note=f"until {until.isoformat()}")
@@ -225,7 +233,7 @@ def resolve(session: Session, alert_id: int, *, actor: str) -> Alert:
     actor = _check_actor(actor)
     alert = get_alert(session, alert_id)
     if alert.status not in ACTIVE_STATUSES:
-        raise InputError(f"alert {alert_id} is already {alert.status}")
+        raise StateConflict(f"alert {alert_id} is already {alert.status}")
     before, alert.status = alert.status, "resolved"
     alert.resolved_at, alert.open_key = clock.now(), None
     alert.snoozed_until = alert.escalate_at = None

@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenure.auth.tokens import AuthenticationFailed
-from tenure.errors import ConfigError, InputError, LockHeld, NotFound, TenureError
+from tenure.errors import (
+    ConfigError,
+    InputError,
+    InvalidFields,
+    LockHeld,
+    NotFound,
+    StateConflict,
+    TenureError,
+)
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -40,6 +48,8 @@ STATUS: dict[type[TenureError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    StateConflict: 409,
+    InvalidFields: 422,
     PayloadTooLarge: 413,
     InputError: 400,
     LockHeld: 503,
@@ -72,7 +82,8 @@ async def _tenure_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": challenge} if status == 401 else None
     if status >= 500:
         log.error("server error on %s: %s", request.url.path, exc)
-    return problem(status, str(exc), headers=headers)
+    extra = {"errors": exc.errors} if isinstance(exc, InvalidFields) else {}
+    return problem(status, str(exc), headers=headers, **extra)
 
 
 def _where(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tenure import clock
 from tenure.accounts.models import Account, Invoice, Subscription
 from tenure.auth.models import StripeEvent
+from tenure.billing.schemas import check_event
 from tenure.errors import InputError
 
 TOLERANCE_SECONDS = 300
@@ -35,6 +36,8 @@ STATUS = {
     "canceled": "canceled",
     "incomplete_expired": "canceled",
 }
+MAX_MRR = 10**15  # minor units a month: beyond any real subscription, inside BIGINT
+MAX_QUANTITY = 2**31 - 1  # the quantity column is a 32-bit INTEGER on PostgreSQL
 MONTHS_PER = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "year": 12.0}
 
 
@@ -161,6 +164,11 @@ def subscription_terms(sub: dict[str, Any]) -> tuple[int, str, str, int]:
         plan = plan or price.get("nickname") or price.get("lookup_key") or price.get("id")
     if len(currency) != 3:
         raise InputError("the Stripe subscription has no currency")
+    if abs(mrr) > MAX_MRR or quantity > MAX_QUANTITY:
+        raise InputError(
+            "Stripe event field data.object.items: the subscription's MRR or total quantity"
+            f" is out of range (MRR {mrr:.0f} minor units, quantity {quantity})"
+        )
     return round(mrr), currency, str(plan or "stripe")[:64], max(quantity, 1)
 
 
@@ -271,6 +279,7 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], datetime], str]] = {
 
 def apply_event(session: Session, event: dict[str, Any]) -> tuple[str, bool]:
     """Apply one Stripe event once; return (outcome, whether it was a duplicate)."""
+    check_event(event)
     event_id = _required(event, "id")
     kind = _required(event, "type")
     seen = session.get(StripeEvent, event_id)

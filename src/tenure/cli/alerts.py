@@ -173,13 +173,15 @@ def evaluate_command(
     day = parse_date(as_of, "--as-of") or clock.now().date()
     routing = routing_from_settings(context.settings)
     with session_scope(context.engine) as session:
-        opened = flows.evaluate_day(session, context.settings, day, routing)
+        day_alerts = flows.evaluate_day(session, context.settings, day, routing)
         changes = flows.tick(session, routing)
+    opened = day_alerts.opened
     summary = {
         "as_of": day.isoformat(),
         "opened": sum(opened.values()),
         **changes,
         "by_rule": opened,
+        "failed_rules": day_alerts.failed,
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -190,6 +192,8 @@ def evaluate_command(
         f"woke {changes['woke']}, escalated {changes['escalated']}",
         highlight=False,
     )
+    for name, reason in day_alerts.failed.items():
+        context.console.print(f"alert rule {name} failed: {reason}", highlight=False, markup=False)
 
 
 @alerts_app.command("deliver")

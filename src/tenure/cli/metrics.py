@@ -22,7 +22,7 @@ from tenure.errors import InputError, NotFound
 from tenure.metrics.currency import settings_rates
 from tenure.metrics.daily import daily_account_mrr, daily_totals
 from tenure.metrics.months import last_complete_month, month_range, parse_month
-from tenure.metrics.serving import month_reports
+from tenure.metrics.serving import month_reports, priced_subscriptions
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
 metrics_app = typer.Typer(help="MRR movements and retention metrics.", no_args_is_help=True)
@@ -168,7 +168,7 @@ def mrr_command(
     """MRR, paying customers and ARPA at the end of each day (or one account's daily MRR)."""
     context: AppContext = app_context(ctx)
     days = parse_days(as_of, first, last, max_days=MAX_DAYS)
-    subscriptions = app_db_subscriptions(context.engine)
+    subscriptions = priced_subscriptions(app_db_subscriptions(context.engine), context.settings)
     account_ids = None
     if account is not None:
         account_ids = _account_ids(subscriptions, account)

@@ -14,11 +14,17 @@ warehouse_app = typer.Typer(help="The analytics warehouse (DuckDB).", no_args_is
 def run_sync(context: AppContext) -> None:
     """Move inbox events into the warehouse and print the counts."""
     with open_warehouse(context.settings) as warehouse:
-        result = sync_inbox(engine=context.engine, warehouse=warehouse)
+        result = sync_inbox(
+            engine=context.engine,
+            warehouse=warehouse,
+            unknown_account_days=context.settings.inbox_unknown_account_days,
+        )
         total = warehouse.con.execute("SELECT count(*) FROM events").fetchone()[0]
     context.out.print(
         f"warehouse sync: {result.moved:,} events moved, {result.already_in_warehouse:,} already"
-        f" there, {result.waiting_for_account:,} waiting for an unknown account;"
+        f" there, {result.waiting_for_account:,} waiting for an unknown account,"
+        f" {result.expired_unknown_account:,} expired after"
+        f" {context.settings.inbox_unknown_account_days} days unknown;"
         f" {total:,} events in the warehouse",
         highlight=False,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tenure import clock
@@ -21,10 +21,12 @@ from tenure.errors import InputError
 from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
 from tenure.health.realtime import after_record
+from tenure.logging import get_logger
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import Warehouse
 
 SYNC_BATCH = 50_000
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SyncResult:
     moved: int
     already_in_warehouse: int
     waiting_for_account: int
+    expired_unknown_account: int = 0
 
 
 def parse_events(batch: Iterable[EventIn | Mapping[str, Any]]) -> list[EventIn]:
@@ -147,8 +150,19 @@ def _append(warehouse: Warehouse, frame: pd.DataFrame) -> int:
     return con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0] - before
 
 
-def sync_inbox(*, engine: Engine, warehouse: Warehouse) -> SyncResult:
-    """Move every inbox event whose account is known into the warehouse, idempotently."""
+def sync_inbox(
+    *, engine: Engine, warehouse: Warehouse, unknown_account_days: int | None = None
+) -> SyncResult:
+    """Move every inbox event whose account is known into the warehouse, idempotently.
+
+    With unknown_account_days, events of accounts still unknown after that many days are
+    dropped first (`expire_unknown_account_events`).
+    """
+    expired = 0
+    if unknown_account_days is not None:
+        expired = expire_unknown_account_events(
+            engine=engine, older_than=timedelta(days=unknown_account_days)
+        )
     moved = skipped = 0
     after_id = 0
     while True:
@@ -171,7 +185,26 @@ def sync_inbox(*, engine: Engine, warehouse: Warehouse) -> SyncResult:
         waiting = session.scalar(
             select(func.count()).select_from(InboxEvent).where(InboxEvent.synced_at.is_(None))
         )
-    return SyncResult(moved=moved, already_in_warehouse=skipped, waiting_for_account=waiting)
+    return SyncResult(
+        moved=moved,
+        already_in_warehouse=skipped,
+        waiting_for_account=waiting,
+        expired_unknown_account=expired,
+    )
+
+
+def expire_unknown_account_events(*, engine: Engine, older_than: timedelta) -> int:
+    """Drop unsynced inbox events received over older_than ago whose account is still unknown."""
+    cutoff = clock.now() - older_than
+    known = select(Account.id).where(Account.external_id == InboxEvent.account_external_id)
+    stale = delete(InboxEvent).where(
+        InboxEvent.synced_at.is_(None), InboxEvent.received_at < cutoff, ~known.exists()
+    )
+    with session_scope(engine) as session:
+        expired = session.execute(stale).rowcount or 0
+    if expired:
+        log.warning("inbox events for unknown accounts expired", events=expired, cutoff=cutoff)
+    return expired
 
 
 def purge_synced(*, engine: Engine, older_than: timedelta) -> int:

@@ -20,7 +20,7 @@ from tenure.accounts.models import Account, Contact
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.errors import InputError
-from tenure.ingest import load, quarantine
+from tenure.ingest import load, quarantine, runs
 from tenure.ingest.files import prepared_input
 from tenure.ingest.mapping import Mapping
 from tenure.ingest.models import ImportRun, QuarantinedRow
@@ -272,13 +272,14 @@ def _existing_keys(con, session: Session, spec: KindSpec, staged: StagedTable) -
 
 def _start_run(engine: Engine, *, kind: str, path: str, source: str) -> int:
     with session_scope(engine) as session:
+        runs.fail_orphaned_runs(db_session=session)
         run = ImportRun(
             kind=kind,
             source=source,
             path=str(path),
             started_at=clock.now(),
             status="running",
-            details={},
+            details={"owner": runs.current_owner()},
         )
         session.add(run)
         session.flush()

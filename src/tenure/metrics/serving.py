@@ -22,8 +22,14 @@ from tenure import clock
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.errors import NotFound
+from tenure.logging import get_logger
 from tenure.metrics import cohorts
-from tenure.metrics.currency import settings_rates
+from tenure.metrics.currency import (
+    missing_rate_text,
+    rated_rows,
+    settings_rates,
+    unrated_currencies,
+)
 from tenure.metrics.lifetime import account_lifetimes, mean_lifetime_months, survival_ltv
 from tenure.metrics.models import MetricsMonth, MetricsSnapshot
 from tenure.metrics.months import month_of, month_text
@@ -34,6 +40,8 @@ from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 from tenure.warehouse.stages.metrics import month_start
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
+log = get_logger(__name__)
 
 SERVED_MONTHS = 36  # months of history the metrics stage keeps materialised
 COHORT_MONTHS = 12
@@ -59,11 +67,26 @@ def lifetime_figures(subscriptions: pa.Table, month: int, arpa: float | None) ->
     }
 
 
+def priced_subscriptions(subscriptions: pa.Table, settings: Settings) -> pa.Table:
+    """Return the subscriptions in a currency with an exchange rate; log what is left out."""
+    rates = settings_rates(settings.fx_rates)
+    left_out = unrated_currencies(subscriptions, rates)
+    if not left_out:
+        return subscriptions
+    log.warning(
+        "subscriptions left out of the metrics (listed by `tenure dq report`): "
+        + missing_rate_text(left_out, rates),
+        rows=left_out,
+    )
+    return rated_rows(subscriptions, rates)
+
+
 def month_reports(
     engine: Engine, settings: Settings, subscriptions: pa.Table, first: int, last: int
 ) -> list[dict[str, Any]]:
     """Return each month's movements, rates, LTVs, NPS/CSAT and CAC, first … last."""
     currency, rates = settings.reporting_currency, settings_rates(settings.fx_rates)
+    subscriptions = priced_subscriptions(subscriptions, settings)
     rows = movements_report(subscriptions, first, last, currency=currency, rates=rates)
     for month, row in zip(range(first, last + 1), rows, strict=True):
         row |= lifetime_figures(subscriptions, month, row["arpa"])
@@ -78,7 +101,7 @@ def cohort_report(settings: Settings, subscriptions: pa.Table, last: int) -> dic
     """Return the signup-cohort matrices (logo, net and gross MRR) of the last 12 months."""
     first = last - COHORT_MONTHS + 1
     cells = cohorts.cohort_cells(
-        subscriptions,
+        priced_subscriptions(subscriptions, settings),
         first,
         last,
         currency=settings.reporting_currency,

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 
 from tenure import clock
 from tenure.config import Settings
+from tenure.metrics.currency import settings_rates
+from tenure.quality.currency import unrated_currency_figures
 from tenure.quality.events import event_figures
 from tenure.quality.scoring import QualityReport, build_report
 from tenure.quality.service import account_ids, app_figures, model_drift_summary
@@ -23,6 +25,7 @@ def build_quality_report(
     tolerance = timedelta(seconds=settings.future_tolerance_seconds)
     with engine.connect() as connection:
         figures = app_figures(connection, now=now, tolerance=tolerance)
+        figures += unrated_currency_figures(connection, rates=settings_rates(settings.fx_rates))
         ids = account_ids(connection)
     with open_warehouse(settings, read_only=True) as warehouse:
         figures += event_figures(warehouse.con, account_ids=ids, now=now, tolerance=tolerance)

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
+from tenure.alerts.evaluation import RULE_METRICS
 from tenure.churn.models import ChurnScore
 from tenure.db.session import session_scope
 from tenure.events.models import InboxEvent
@@ -133,4 +134,5 @@ def metrics(request: Request) -> Response:
     serving = CollectorRegistry(auto_describe=False)
     serving.register(_ServingCollector(request))
     payload = generate_latest(request.app.state.registry) + generate_latest(serving)
+    payload += generate_latest(RULE_METRICS)
     return Response(payload, media_type=CONTENT_TYPE_LATEST)

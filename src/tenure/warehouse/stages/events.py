@@ -16,9 +16,14 @@ from tenure.warehouse.connection import open_warehouse
 def warehouse_events(context: StageContext) -> StageSummary:
     """Move the inbox's events into the warehouse, once each (idempotent)."""
     with open_warehouse(context.settings) as warehouse:
-        result = sync_inbox(engine=context.engine, warehouse=warehouse)
+        result = sync_inbox(
+            engine=context.engine,
+            warehouse=warehouse,
+            unknown_account_days=context.settings.inbox_unknown_account_days,
+        )
     return {
         "moved": result.moved,
         "already_in_warehouse": result.already_in_warehouse,
         "waiting_for_account": result.waiting_for_account,
+        "expired_unknown_account": result.expired_unknown_account,
     }
