@@ -9,7 +9,7 @@ from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.datasets import register_datasets
-from tenure.cli.import_output import import_progress, print_result
+from tenure.cli.import_output import import_progress, print_result, quarantine_table
 from tenure.db.session import session_scope
 from tenure.ingest.importers import worst_exit_code
 from tenure.ingest.mapping import load_mapping
@@ -116,19 +116,15 @@ def quarantine_command(
     """Show the rows an import quarantined: line, field and reason."""
     context = app_context(ctx)
     with session_scope(context.engine) as session:
+        quarantined = quarantined_rows(db_session=session, run_id=run_id, limit=limit)
+    if as_json:
         rows = [
             {"file": q.file, "line": q.line, "field": q.field, "reason": q.reason, "raw": q.raw}
-            for q in quarantined_rows(db_session=session, run_id=run_id, limit=limit)
+            for q in quarantined
         ]
-    if as_json:
         typer.echo(json.dumps({"run_id": run_id, "rows": rows}, indent=2))
         return
-    table = Table(title=f"Quarantined rows of import {run_id}")
-    for column in ("line", "field", "reason"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(str(r["line"] or ""), r["field"] or "", r["reason"])
-    context.out.print(table)
+    context.out.print(quarantine_table(f"Quarantined rows of import {run_id}", quarantined))
 
 
 register_datasets(import_app)
