@@ -6,17 +6,21 @@ import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tenure.cli.context import AppContext
-from tenure.db.session import session_scope
-from tenure.ingest.models import QuarantinedRow
-from tenure.ingest.runs import quarantined_rows
-from tenure.ingest.service import ImportResult
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tenure.ingest.models import QuarantinedRow
+    from tenure.ingest.service import ImportResult
+
+# SQLAlchemy and the ingest modules (DuckDB, PyArrow) are imported inside the functions that
+# read the quarantine, so `tenure import --help` does not load them (start-up time).
 
 # How many reason groups and rejected lines an import prints; `tenure import quarantine` has all.
 SHOWN_REASONS = 10
@@ -89,6 +93,10 @@ def print_result(context: AppContext, result: ImportResult) -> None:
 
 def quarantine_reasons(*, db_session: Session, run_id: int) -> list[ReasonCount]:
     """Return the quarantine of one run grouped by field and reason, most rows first."""
+    from sqlalchemy import func, select
+
+    from tenure.ingest.models import QuarantinedRow
+
     first_line = func.min(func.coalesce(QuarantinedRow.line, 0))
     query = (
         select(QuarantinedRow.field, QuarantinedRow.reason, func.count())
@@ -137,6 +145,9 @@ def print_quarantine(context: AppContext, result: ImportResult) -> None:
     """Print why an import quarantined rows: grouped reasons, then its first rejected lines."""
     if not result.rows_quarantined:
         return
+    from tenure.db.session import session_scope
+    from tenure.ingest.runs import quarantined_rows
+
     with session_scope(context.engine) as session:
         reasons = quarantine_reasons(db_session=session, run_id=result.run_id)
         first = quarantined_rows(db_session=session, run_id=result.run_id, limit=SHOWN_LINES)
