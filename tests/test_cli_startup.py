@@ -13,7 +13,8 @@ from tenure.cli.main import COMMANDS, app
 
 HEAVY = (
     "pandas", "numpy", "pyarrow", "scipy", "duckdb", "ibis", "sklearn", "xgboost", "mlflow",
-    "lifelines", "huey", "fastapi", "uvicorn", "sqlalchemy", "alembic", "plotly",
+    "lifelines", "huey", "fastapi", "uvicorn", "sqlalchemy", "alembic", "plotly", "structlog",
+    "pydantic_settings",
 )  # fmt: skip
 
 # `init` opens the warehouse (DuckDB) and `simulate` needs NumPy for its options' defaults:

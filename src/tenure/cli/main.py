@@ -10,8 +10,12 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from tenure.cli.context import open_app_context
 from tenure.cli.lazy import Command, LazyCommands, LazyEntry
 from tenure.errors import TenureError
+
+# Set on the root context when the arguments ask for a sub-command's help.
+HELP_ONLY = "tenure.help_only"
 
 # Every top-level command, in help order. A command's module (and what it imports: pandas,
 # DuckDB, Ibis, scikit-learn, MLflow...) is imported only when that command is looked up, so
@@ -100,6 +104,8 @@ class TenureGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         """Run the command; print Tenure errors plainly and exit with their code."""
+        remaining = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        ctx.meta[HELP_ONLY] = any(arg in ctx.help_option_names for arg in remaining)
         try:
             return super().invoke(ctx)
         except TenureError as exc:
@@ -128,14 +134,11 @@ def root(
     ] = None,
 ) -> None:
     """Tenure: customer retention for SaaS, with honest numbers."""
-    # Imported here, not at the top: settings load pydantic and the app-DB helpers SQLAlchemy,
-    # which `tenure --help` never needs (start-up time, not an import cycle).
-    from tenure.cli.context import AppContext, build_settings
-    from tenure.logging import configure_logging
-
-    settings = build_settings(data_dir)
-    configure_logging(level=settings.log_level, fmt=settings.log_format)
-    ctx.obj = AppContext(settings=settings)
+    if ctx.meta.get(HELP_ONLY):
+        # `tenure GROUP [COMMAND] --help` prints and exits while parsing: skip reading settings
+        # (pydantic, structlog); app_context() would still open them if a command asked.
+        return
+    ctx.obj = open_app_context(data_dir)
 
 
 def main() -> None:
