@@ -29,7 +29,7 @@ from tenure.db.migrate import migrate
 from tenure.db.session import create_db_engine, get_engine, session_scope
 from tenure.events.service import record_events
 from tenure.health.daily import recompute_day
-from tenure.health.realtime import configure_realtime, get_refresher
+from tenure.health.refresher import ScoreRefresher
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
 
@@ -142,9 +142,10 @@ def baseline_seconds(settings: Settings, engine, day, accounts: int) -> float:
     return time.perf_counter() - started
 
 
-def realtime(engine, accounts: int, rate: int, seconds: float, batch: int) -> dict:
+def realtime(
+    engine, refresher, settings, accounts: int, rate: int, seconds: float, batch: int
+) -> dict:
     """Record events at `rate` per second in batches; return latency percentiles."""
-    refresher = get_refresher(engine)
     refresher.latencies.clear()
     rng = random.Random(7)
     sent, started, lag = 0, time.perf_counter(), []
@@ -166,7 +167,10 @@ def realtime(engine, accounts: int, rate: int, seconds: float, batch: int) -> di
         ]
         t0 = time.perf_counter()
         with session_scope(engine) as db_session:
-            record_events(events, db_session=db_session)
+            recorded = record_events(
+                events, db_session=db_session, login_events=settings.health_login_events
+            )
+        refresher.submit(recorded.touched_accounts)
         lag.append(time.perf_counter() - t0)
         sent += batch
     elapsed = time.perf_counter() - started
@@ -225,7 +229,6 @@ def main() -> None:
         settings = Settings(data_dir=Path(tmp), database_url=url)
         engine = get_engine(settings)
         migrate(engine)
-        configure_realtime(engine, settings)
         t0 = time.perf_counter()
         build_app_db(engine, args.accounts, day)
         events = build_events(settings, args.accounts, day, args.events_per_day)
@@ -236,7 +239,11 @@ def main() -> None:
         t1 = time.perf_counter()
         summary = recompute_day(settings, engine, day)
         daily = time.perf_counter() - t1
-        live = realtime(engine, args.accounts, args.rate, args.seconds, args.batch)
+        refresher = ScoreRefresher(engine, settings).start()
+        live = realtime(
+            engine, refresher, settings, args.accounts, args.rate, args.seconds, args.batch
+        )
+        refresher.stop()
         engine.dispose()
     result = {
         "accounts": args.accounts,

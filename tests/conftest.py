@@ -16,7 +16,6 @@ from tenure.clock import FrozenClock, use_clock
 from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import create_db_engine, get_engine
-from tenure.health.realtime import flush_all
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -32,7 +31,6 @@ def _migrated_engine(settings: Settings) -> Iterator[sa.Engine]:
     eng = get_engine(settings)
     migrate(eng)
     yield eng
-    flush_all()  # let background health refreshes finish before the engine goes away
     eng.dispose()
 
 
@@ -52,7 +50,6 @@ def pg_url() -> Iterator[str]:
     try:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
-        flush_all()  # a background health refresh may still hold a connection to the schema
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()

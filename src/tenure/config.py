@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     health_score_drop_points: float = Field(
         default=10.0, gt=0, description="A fall of this many points in a day is a score_drop"
     )
+    health_refresh_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Real-time health: wait this long after an account's first change before"
+        " refreshing its score (coalesces bursts; queued changes survive a crash)",
+    )
     alert_fallback_owner: str = Field(
         default="cs-team@localhost", description="Who gets alerts of accounts without a CSM"
     )
@@ -111,6 +117,17 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_throttle_seconds: int = Field(default=300, ge=1, description="Login throttle window")
+    login_throttle_per_address: int = Field(
+        default=30, ge=1, description="Failed or pending logins per client address per window"
+    )
+    login_throttle_per_username: int = Field(
+        default=10, ge=1, description="Failed or pending logins per username per window"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of TLS-terminating proxies whose X-Forwarded-Proto is believed",
+    )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
     secure_cookies: bool = True

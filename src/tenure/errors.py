@@ -31,12 +31,6 @@ class LockHeld(TenureError):
     exit_code = 75
 
 
-class PartialImport(TenureError):
-    """Some rows were quarantined; the valid ones landed."""
-
-    exit_code = 3
-
-
 class InvalidFields(InputError):
     """Named fields of a definition are out of range or mistyped (HTTP 422)."""
 

@@ -194,11 +194,6 @@ _EXPONENT = {
 }
 
 
-def is_currency(code: str) -> bool:
-    """Tell whether code is an active ISO 4217 currency."""
-    return code.upper() in ISO_4217
-
-
 def minor_exponent(code: str) -> int:
     """Return how many decimal places the currency's minor unit has."""
     return _EXPONENT.get(code.upper(), 2)
@@ -208,11 +203,6 @@ def to_minor(amount: Decimal | str | float, code: str) -> int:
     """Convert a major-unit amount to integer minor units, rounding half to even."""
     scale = Decimal(10) ** minor_exponent(code)
     return int((Decimal(str(amount)) * scale).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-
-def to_major(minor: int, code: str) -> Decimal:
-    """Convert integer minor units back to a major-unit Decimal."""
-    return Decimal(minor) / (Decimal(10) ** minor_exponent(code))
 
 
 def exponent_sql_case(column: str) -> str:

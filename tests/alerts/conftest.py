@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tenure.accounts.models import Account, Subscription
 from tenure.db.session import session_scope
-from tenure.health.models import HealthScore
+
+from ..factories import add_account, add_health_score, add_subscription
 
 DAY = date(2025, 6, 30)  # the frozen clock's day
 
@@ -46,45 +46,29 @@ class Book:
     ) -> int:
         """Write an account with one open subscription; return its id."""
         with session_scope(self.engine) as session:
-            account = Account(
-                external_id=external_id,
-                name=f"Account {external_id}",
-                created_at=created or at(2024, 1, 1),
-                owner=owner,
-                attributes={},
+            account = add_account(
+                session, external_id, created_at=created or at(2024, 1, 1), owner=owner
             )
-            session.add(account)
-            session.flush()
-            session.add(
-                Subscription(
-                    account_id=account.id,
-                    external_id=f"sub-{external_id}",
-                    plan="pro",
-                    status="active",
-                    mrr=50_000,
-                    currency="USD",
-                    quantity=5,
-                    billing_interval=interval,
-                    started_at=started or at(2024, 1, 1),
-                    ended_at=None,
-                )
+            add_subscription(
+                session,
+                account,
+                mrr=50_000,
+                quantity=5,
+                billing_interval=interval,
+                started_at=started or at(2024, 1, 1),
             )
             return account.id
 
     def health(self, account_id: int, as_of: date, score: float, tier: str) -> None:
         """Write one day's health score."""
         with session_scope(self.engine) as session:
-            session.add(
-                HealthScore(
-                    account_id=account_id,
-                    as_of=as_of,
-                    scorecard="default",
-                    score=score,
-                    tier=tier,
-                    measures={},
-                    reason=None,
-                    updated_at=at(as_of.year, as_of.month, as_of.day, 6),
-                )
+            add_health_score(
+                session,
+                account_id,
+                as_of=as_of,
+                score=score,
+                tier=tier,
+                updated_at=at(as_of.year, as_of.month, as_of.day, 6),
             )
 
     def add(self, *rows: Any) -> None:

@@ -13,15 +13,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tenure.accounts.models import Account, Subscription, Ticket
+from tenure.accounts.models import Account
 from tenure.api.app import create_app
 from tenure.auth import service
 from tenure.auth.roles import ROLES
-from tenure.churn.models import ChurnScore
 from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
-from tenure.health.models import HealthScore
+
+from .. import factories
 
 PASSWORD = "correct horse battery"
 SECRET = "test-signing-key-" + "x" * 32
@@ -114,9 +114,10 @@ def add_account(
     churn: tuple[float, str] | None = None,
     as_of: date = date(2025, 6, 29),
 ) -> Account:
-    """Add an account with one running subscription and optional latest scores."""
-    account = Account(
-        external_id=external_id,
+    """Add an account with one running subscription, an open ticket and optional latest scores."""
+    account = factories.add_account(
+        session,
+        external_id,
         name=name or f"Account {external_id}",
         created_at=T0,
         owner=owner,
@@ -124,60 +125,39 @@ def add_account(
         region="EU",
         attributes={"plan_tier": "pro"},
     )
-    session.add(account)
-    session.flush()
-    session.add(
-        Subscription(
-            account_id=account.id,
-            external_id=f"sub-{external_id}",
-            plan="pro",
-            status="active",
-            mrr=mrr,
-            currency=currency,
-            quantity=1,
-            started_at=T0,
-            ended_at=None,
-        )
-    )
+    factories.add_subscription(session, account, mrr=mrr, currency=currency, started_at=T0)
     if health:
-        session.add(
-            HealthScore(
-                account_id=account.id,
-                as_of=as_of,
-                scorecard="default",
-                score=health[0],
-                tier=health[1],
-                measures={"logins": {"value": 3.0, "score": 40.0, "weight": 1.0}},
-                reason="logins fell",
-                change_7d=-4.0,
-                change_30d=-9.0,
-                updated_at=T0,
-            )
+        factories.add_health_score(
+            session,
+            account,
+            as_of=as_of,
+            score=health[0],
+            tier=health[1],
+            measures={"logins": {"value": 3.0, "score": 40.0, "weight": 1.0}},
+            reason="logins fell",
+            change_7d=-4.0,
+            change_30d=-9.0,
+            updated_at=T0,
         )
     if churn:
-        session.add(
-            ChurnScore(
-                account_id=account.id,
-                as_of=as_of,
-                horizon_days=90,
-                model_version="churn-v3",
-                probability=churn[0],
-                risk_tier=churn[1],
-                reasons=[["logins_30d", 2.0, 0.4]],  # stored as bulk scoring stores it
-                scored_at=T0,
-            )
+        factories.add_churn_score(
+            session,
+            account,
+            as_of=as_of,
+            model_version="churn-v3",
+            probability=churn[0],
+            risk_tier=churn[1],
+            reasons=[["logins_30d", 2.0, 0.4]],  # stored as bulk scoring stores it
+            scored_at=T0,
         )
-    session.add(
-        Ticket(
-            account_id=account.id,
-            external_id=f"t-{external_id}",
-            subject="Export broken",
-            opened_at=T0,
-            priority="high",
-            status="open",
-        )
+    factories.add_ticket(
+        session,
+        account,
+        external_id=f"t-{external_id}",
+        subject="Export broken",
+        opened_at=T0,
+        priority="high",
     )
-    session.flush()
     return account
 
 

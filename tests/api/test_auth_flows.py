@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import base64
+import re
+import time
 from typing import Any
 
+import jwt
+import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+from tenure.api.app import create_app
 from tenure.auth import service
 from tenure.auth.models import AuditEntry, RefreshToken, User
 from tenure.db.session import session_scope
+from tenure.web.session import SESSION_COOKIE
 
 
 def _token(client: TestClient, **form: str) -> Any:
@@ -56,7 +63,7 @@ def test_wrong_password_is_401_problem(client: TestClient, app_engine: Any) -> N
         response = _token(client, grant_type="password", username=username, password="wrong pass")
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["detail"] == "wrong email or password"
+        assert response.json()["detail"] == service.LOGIN_REFUSED
 
 
 def test_lockout_after_repeated_failures(
@@ -166,3 +173,121 @@ def test_audit_log_records_logins_writes_and_is_admin_only(
     only = client.get("/v1/audit?action=login_failed", headers=role_headers["admin"]).json()
     assert {e["action"] for e in only["items"]} == {"login_failed"}
     assert client.get("/v1/audit", headers=role_headers["manager"]).status_code == 403
+
+
+def test_a_disabled_or_demoted_users_token_loses_its_rights_at_once(
+    client: TestClient, app_engine: Any
+) -> None:
+    """The owner's state and role are read on each request, not trusted from the token."""
+    with session_scope(app_engine) as session:
+        for email in ("gone@example.com", "demoted@example.com"):
+            service.create_user(session, email, "a long password 1", "admin")
+    tokens = {
+        email: _token(
+            client, grant_type="password", username=email, password="a long password 1"
+        ).json()["access_token"]
+        for email in ("gone@example.com", "demoted@example.com")
+    }
+    with session_scope(app_engine) as session:
+        service.disable_user(session, "gone@example.com")
+        session.scalar(sa.select(User).where(User.email == "demoted@example.com")).role = "viewer"
+    new_admin = {"email": "new@example.com", "password": "a long password 2", "role": "admin"}
+    headers = {e: {"Authorization": f"Bearer {t}"} for e, t in tokens.items()}
+    gone = client.post("/v1/users", json=new_admin, headers=headers["gone@example.com"])
+    assert gone.status_code == 401 and "no longer active" in gone.json()["detail"]
+    demoted = client.post("/v1/users", json=new_admin, headers=headers["demoted@example.com"])
+    assert demoted.status_code == 403
+    assert _me(client, tokens["demoted@example.com"]).json()["role"] == "viewer"
+    with session_scope(app_engine) as session:
+        assert session.scalar(sa.select(User).where(User.email == "new@example.com")) is None
+
+
+def test_password_grant_refuses_wrong_client_credentials(
+    client: TestClient, app_engine: Any
+) -> None:
+    """Client credentials sent with a password grant must be right (RFC 6749 invalid_client)."""
+    email = _one_user(app_engine)
+    with session_scope(app_engine) as session:
+        api_client, secret = service.create_client(session, "portal", "viewer")
+        client_id = api_client.client_id
+    login = {"grant_type": "password", "username": email, "password": "a long password 1"}
+    for wrong in ({"client_id": client_id, "client_secret": "cs_nope"}, {"client_id": "tc_x"}):
+        refused = _token(client, **login, **wrong)
+        assert refused.status_code == 401 and refused.json()["detail"].startswith("invalid_client")
+    basic = base64.b64encode(f"{client_id}:cs_nope".encode()).decode()
+    refused = client.post("/v1/auth/token", data=login, headers={"Authorization": f"Basic {basic}"})
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    right = _token(client, **login, client_id=client_id, client_secret=secret)
+    assert right.status_code == 200 and _token(client, **login).status_code == 200
+    empty = _token(client, **login, client_id="", client_secret="")  # as some clients send
+    assert empty.status_code == 200
+
+
+def _timed_login(client: TestClient, email: str) -> tuple[float, Any]:
+    started = time.perf_counter()
+    response = _token(client, grant_type="password", username=email, password="not the one")
+    return time.perf_counter() - started, response
+
+
+def test_locked_and_unknown_users_get_the_same_reply_as_slowly(
+    client: TestClient, app_engine: Any, app_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A locked account answers like an unknown email, after a password check of equal cost."""
+    monkeypatch.setattr(service, "_HASHER", PasswordHasher(time_cost=2, memory_cost=16384))
+    email = _one_user(app_engine)
+    for _ in range(app_settings.login_max_failures):
+        _token(client, grant_type="password", username=email, password="not it at all")
+    unknown = [_timed_login(client, "nobody@example.com") for _ in range(3)]
+    locked = [_timed_login(client, email) for _ in range(3)]
+    assert {(r.status_code, r.text) for _, r in unknown + locked} == {(401, unknown[0][1].text)}
+    assert min(s for s, _ in locked) >= 0.5 * min(s for s, _ in unknown), (unknown, locked)
+
+
+def test_dashboard_logout_revokes_the_session_cookie(app_settings: Any, app_engine: Any) -> None:
+    """After logging out of the dashboard, a copy of the old session cookie is refused."""
+    email = _one_user(app_engine)
+    app = create_app(app_settings)
+    with TestClient(app) as browser:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+        form = {"email": email, "password": "a long password 1", "csrf_token": csrf.group(1)}
+        assert browser.post("/login", data=form, follow_redirects=False).status_code == 303
+        cookie = browser.cookies[SESSION_COOKIE]
+        assert browser.get("/login", follow_redirects=False).status_code == 303  # logged in
+        session_csrf = jwt.decode(cookie, options={"verify_signature": False})["csrf"]
+        out = browser.post("/logout", data={"csrf_token": session_csrf}, follow_redirects=False)
+        assert out.status_code == 303
+    with TestClient(app, cookies={SESSION_COOKIE: cookie}) as replay:
+        assert replay.get("/login", follow_redirects=False).status_code == 200  # not logged in
+    app.state.engine.dispose()
+
+
+def test_logins_are_throttled_per_username_and_address(app_settings: Any, app_engine: Any) -> None:
+    """Past the limits a login is 429 with Retry-After; logins that succeed are not counted."""
+    email = _one_user(app_engine)
+    limits = {"login_throttle_per_username": 3, "login_throttle_per_address": 5}
+    app = create_app(app_settings.model_copy(update=limits), dashboard=False)
+    right = {"grant_type": "password", "username": email, "password": "a long password 1"}
+    with TestClient(app) as client:
+        for _ in range(4):
+            assert _token(client, **right).status_code == 200
+        answers = [_token(client, **{**right, "password": "nope nope"}) for _ in range(4)]
+        assert [a.status_code for a in answers] == [401, 401, 401, 429]
+        assert 0 < int(answers[-1].headers["retry-after"]) <= app_settings.login_throttle_seconds
+        assert _token(client, **right).status_code == 429  # the username's window is full
+        others = [_token(client, **{**right, "username": f"x{i}@a.com"}) for i in range(3)]
+        assert [a.status_code for a in others] == [401, 401, 429]  # the address's is full
+    app.state.engine.dispose()
+
+
+def test_dashboard_logins_are_throttled_too(app_settings: Any, app_engine: Any) -> None:
+    """The dashboard's login form shares the throttle: past the limit it answers 429."""
+    email = _one_user(app_engine)
+    app = create_app(app_settings.model_copy(update={"login_throttle_per_username": 2}))
+    with TestClient(app) as browser:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+        form = {"email": email, "password": "not the one", "csrf_token": csrf.group(1)}
+        answers = [browser.post("/login", data=form) for _ in range(3)]
+        assert [a.status_code for a in answers] == [401, 401, 429]
+        assert int(answers[-1].headers["retry-after"]) > 0
+        assert "too many login attempts" in answers[-1].text
+    app.state.engine.dispose()

@@ -211,3 +211,30 @@ def test_viewer_does_not_see_events_analyst_does(
     url = f"/v1/accounts/{world['account_id']}"
     assert client.get(url, headers=role_headers["viewer"]).json()["recent_events"] is None
     assert client.get(url, headers=role_headers["analyst"]).json()["recent_events"] == []
+
+
+def test_the_360_shows_a_csm_only_the_alerts_it_may_open(
+    client: TestClient, role_headers: dict[str, dict[str, str]], world: dict[str, Any], app_engine
+) -> None:
+    """The 360's alerts and events follow /v1/alerts/{id} and events:read (as the dashboard)."""
+    with session_scope(app_engine) as session:
+        other = session.get(Alert, world["alert_id"])
+        theirs = Alert(
+            account_id=world["account_id"], rule=other.rule, kind=other.kind, severity="low",
+            owner="manager@example.com", status="open", message="Seats fell", facts={},
+            opened_at=other.opened_at, updated_at=other.updated_at,
+        )  # fmt: skip
+        session.add(theirs)
+        session.flush()
+        theirs_id = theirs.id
+    url = f"/v1/accounts/{world['account_id']}"
+    for role in ROLES:
+        view = client.get(url, headers=role_headers[role]).json()
+        seen = {a["id"] for a in view["alerts"]}
+        allowed = {
+            i
+            for i in (world["alert_id"], theirs_id)
+            if client.get(f"/v1/alerts/{i}", headers=role_headers[role]).status_code == 200
+        }
+        assert seen == allowed, role
+        assert (view["recent_events"] is None) is (role == "viewer"), role

@@ -64,12 +64,24 @@ def test_security_headers_on_every_response(client: TestClient) -> None:
         assert "strict-transport-security" not in headers  # plain-HTTP test settings
 
 
-def test_hsts_when_cookies_are_secure(app_settings: Any, app_engine: Any) -> None:
-    """With secure cookies (production) responses carry HSTS."""
-    app = create_app(app_settings.model_copy(update={"secure_cookies": True}), dashboard=False)
-    with TestClient(app) as client:
+def test_hsts_only_over_https(app_settings: Any, app_engine: Any) -> None:
+    """With secure cookies, HSTS goes with HTTPS responses only (TLS or a trusted proxy's word)."""
+    secure = {"secure_cookies": True, "trusted_proxies": ["testclient"]}
+    app = create_app(app_settings.model_copy(update=secure), dashboard=False)
+    with TestClient(app, base_url="https://testserver") as client:
         assert "max-age" in client.get("/healthz").headers["strict-transport-security"]
+    with TestClient(app) as client:
+        assert "strict-transport-security" not in client.get("/healthz").headers
+        proxied = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert "max-age" in proxied.headers["strict-transport-security"]
+    untrusted = create_app(
+        app_settings.model_copy(update={"secure_cookies": True}), dashboard=False
+    )
+    with TestClient(untrusted) as client:
+        forged = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert "strict-transport-security" not in forged.headers
     app.state.engine.dispose()
+    untrusted.state.engine.dispose()
 
 
 def test_readiness_follows_the_warehouse(client: TestClient, app_settings: Any) -> None:

@@ -185,3 +185,57 @@ def test_track_with_year_one_is_a_400(client: TestClient, app_engine: Any, write
     )
     assert far.status_code == 400 and "in the future" in far.json()["detail"]
     assert _inbox(app_engine) == []
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    """Return an object nesting `depth` levels of objects (itself being the first)."""
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def test_deep_or_large_json_is_400_naming_the_field_and_nothing_lands(
+    client: TestClient, app_engine: Any, write_key: str
+) -> None:
+    """properties/traits/context nested past 32 levels or over 32 KB are refused on every call."""
+    base = {"messageId": "m-deep", "userId": "u", "context": {"groupId": "A"}}
+    cases = [
+        ("/v1/track", {**base, "event": "e", "properties": _nested(260)}, "properties"),
+        ("/v1/page", {**base, "properties": _nested(33)}, "properties"),
+        ("/v1/identify", {**base, "traits": {"x": [_nested(40)]}}, "traits"),
+        ("/v1/group", {**base, "groupId": "A", "context": _nested(33)}, "context"),
+        ("/v1/track", {**base, "event": "e", "properties": {"x": "y" * 33_000}}, "properties"),
+        (
+            "/v1/batch",
+            {"batch": [{**base, "type": "track", "event": "e"}], "context": _nested(40)},
+            "context",
+        ),
+        (
+            "/v1/batch",
+            {"batch": [{**base, "type": "screen", "properties": _nested(50)}]},
+            "properties of message m-deep",
+        ),
+    ]
+    for path, body, field in cases:
+        response = client.post(path, json=body, headers=_auth(write_key))
+        assert response.status_code == 400, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"].startswith(field), response.json()["detail"]
+    assert _inbox(app_engine) == []
+    at_limit = {**base, "event": "e", "properties": _nested(32)}
+    assert client.post("/v1/track", json=at_limit, headers=_auth(write_key)).status_code == 200
+
+
+def test_an_account_with_the_deepest_accepted_properties_is_still_served(
+    client: TestClient, app_engine: Any, write_key: str, make_account: Any, role_headers: Any
+) -> None:
+    """What ingestion accepts, GET /v1/accounts/{id} can serve (issue 18 §1.4: was 500)."""
+    with session_scope(app_engine) as session:
+        account_id = make_account(session, "DEEP").id
+    for depth in (32, 260):
+        body = {"event": "e", "userId": "u", "context": {"groupId": "DEEP"}}
+        body["properties"] = _nested(depth)
+        client.post("/v1/track", json=body, headers=_auth(write_key))
+    response = client.get(f"/v1/accounts/{account_id}", headers=role_headers["admin"])
+    assert response.status_code == 200, response.text

@@ -27,7 +27,7 @@ def _account(engine, external_id: str) -> None:
 
 def _record(engine, batch):
     with session_scope(engine) as session:
-        return record_events(batch, db_session=session)
+        return record_events(batch, db_session=session, login_events=["login"])
 
 
 def _events(settings) -> list[tuple]:
@@ -78,6 +78,43 @@ def test_invalid_items_name_item_and_field_and_nothing_is_recorded(engine):
     assert "item 1, field timestamp" in str(error.value)
     with engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(InboxEvent)) == 0
+
+
+def test_deep_or_large_properties_name_item_and_field_and_nothing_is_recorded(engine):
+    deep: dict = {"leaf": 1}
+    for _ in range(40):
+        deep = {"a": deep}
+    batch = [
+        {"account_id": "a1", "event": "ok", "timestamp": T0, "properties": {"a": [[1]]}},
+        {
+            "message_id": "m-deep",
+            "account_id": "a1",
+            "event": "x",
+            "timestamp": T0,
+            "properties": deep,
+        },
+        {"account_id": "a1", "event": "x", "timestamp": T0, "properties": {"x": "y" * 40_000}},
+    ]
+    with pytest.raises(InputError) as error:
+        _record(engine, batch)
+    assert "item 1, field properties of message m-deep: nested more than 32 levels" in str(
+        error.value
+    )
+    assert "item 2, field properties: 40,008 bytes as JSON; at most 32,768" in str(error.value)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(InboxEvent)) == 0
+
+
+def test_recording_returns_the_accounts_whose_usage_moved(engine):
+    _account(engine, "a1")
+    batch = [
+        {"message_id": "k1", "account_id": "a1", "event": "login", "timestamp": T0},
+        {"message_id": "k2", "account_id": "unknown", "event": "login", "timestamp": T0},
+    ]
+    with engine.connect() as conn:
+        a1 = conn.scalar(sa.select(Account.id).where(Account.external_id == "a1"))
+    assert _record(engine, batch).touched_accounts == {a1}
+    assert _record(engine, batch).touched_accounts == frozenset()  # duplicates move nothing
 
 
 @pytest.mark.usefixtures("frozen_clock")

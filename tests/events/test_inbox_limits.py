@@ -51,7 +51,7 @@ def test_timestamps_inside_the_range_pass_and_the_tolerance_comes_from_context()
 
 def _record(engine, batch) -> None:
     with session_scope(engine) as session:
-        record_events(batch, db_session=session)
+        record_events(batch, db_session=session, login_events=["login"])
 
 
 def test_unknown_account_events_expire_after_the_setting(settings, engine, frozen_clock):

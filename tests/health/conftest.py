@@ -8,11 +8,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tenure.accounts.models import Account, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.config import Settings
 from tenure.db.session import session_scope
-from tenure.warehouse.catalog import EVENTS
-from tenure.warehouse.connection import open_warehouse
+
+from ..factories import (
+    add_account,
+    add_invoice,
+    add_subscription,
+    add_survey,
+    add_ticket,
+    add_warehouse_events,
+)
 
 DAY = date(2025, 6, 30)  # the frozen clock's day
 
@@ -43,24 +49,15 @@ class Book:
     ) -> int:
         """Add an account with one subscription; return its id."""
         with session_scope(self.engine) as s:
-            account = Account(
-                external_id=external_id, name=external_id.title(), created_at=at(created)
-            )
-            s.add(account)
-            s.flush()
-            s.add(
-                Subscription(
-                    account_id=account.id,
-                    external_id=f"sub-{external_id}",
-                    plan="pro",
-                    status="active",
-                    mrr=mrr,
-                    currency="USD",
-                    quantity=seats,
-                    billing_interval=interval,
-                    started_at=at(started or created, 0),
-                    ended_at=None if ended is None else at(ended, 0),
-                )
+            account = add_account(s, external_id, name=external_id.title(), created_at=at(created))
+            add_subscription(
+                s,
+                account,
+                mrr=mrr,
+                quantity=seats,
+                billing_interval=interval,
+                started_at=at(started or created, 0),
+                ended_at=None if ended is None else at(ended, 0),
             )
             self.ids[external_id] = account.id
             return account.id
@@ -70,57 +67,49 @@ class Book:
         with session_scope(self.engine) as s:
             s.add_all(rows)
 
+    def _serial(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}{self._n}"
+
     def ticket(self, external_id: str, opened: date, priority: str = "normal", **kw: Any) -> None:
         """Add a ticket to an account."""
-        self._n += 1
-        self.add(
-            Ticket(
-                account_id=self.ids[external_id],
-                external_id=f"t{self._n}",
+        with session_scope(self.engine) as s:
+            add_ticket(
+                s,
+                self.ids[external_id],
+                external_id=self._serial("t"),
                 opened_at=at(opened),
                 priority=priority,
-                status=kw.pop("status", "open"),
                 **kw,
             )
-        )
 
     def survey(self, external_id: str, kind: str, score: int, day: date) -> None:
         """Add an NPS or CSAT answer."""
-        self._n += 1
-        self.add(
-            SurveyResponse(
-                account_id=self.ids[external_id],
-                external_id=f"s{self._n}",
+        with session_scope(self.engine) as s:
+            add_survey(
+                s,
+                self.ids[external_id],
+                external_id=self._serial("s"),
                 kind=kind,
                 score=score,
                 responded_at=at(day),
             )
-        )
 
     def failed_invoice(self, external_id: str, day: date) -> None:
         """Add a failed invoice."""
-        self._n += 1
-        self.add(
-            Invoice(
-                account_id=self.ids[external_id],
-                external_id=f"i{self._n}",
-                amount=100,
-                currency="USD",
+        with session_scope(self.engine) as s:
+            add_invoice(
+                s,
+                self.ids[external_id],
+                external_id=self._serial("i"),
                 status="failed",
                 issued_at=at(day),
             )
-        )
 
     def events(self, external_id: str, rows: list[tuple[str, datetime, str | None]]) -> None:
         """Append (name, ts, contact) events of an account to the warehouse."""
-        account_id = self.ids[external_id]
-        with open_warehouse(self.settings) as warehouse:
-            for name, ts, contact in rows:
-                self._n += 1
-                warehouse.con.execute(
-                    f"INSERT INTO {EVENTS} VALUES (?, ?, ?, ?, ?, ?, NULL, 'test', ?, NULL)",
-                    [f"m{self._n}", account_id, external_id, contact, name, ts, ts],
-                )
+        numbered = [(self._serial("m"), name, ts, contact) for name, ts, contact in rows]
+        add_warehouse_events(self.settings, self.ids[external_id], external_id, numbered)
 
     def daily_events(
         self, external_id: str, first: date, last: date, names: list[str], users: list[str]

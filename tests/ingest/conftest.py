@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -271,6 +271,36 @@ def assert_quarantined(
     return found
 
 
+class Checked(NamedTuple):
+    """An import's result and its quarantined (file, line, field, reason) rows."""
+
+    result: Any
+    quarantined: list[tuple[str, int | None, str | None, str]]
+
+
+@pytest.fixture
+def check_import(run_cli, run_import, request: pytest.FixtureRequest) -> Callable[..., Checked]:
+    """Return check(kind, path, quarantined, *options, code=3, cli=True, settings=, engine=).
+
+    It imports path as kind (through the CLI, or through the service with cli=False) into the
+    test's `settings`/`engine` (or those given), asserts the exit code, and that exactly the
+    quarantined (line, field, reason fragment) rows went to quarantine, in the DB and its CSV.
+    """
+
+    def check(kind, path, quarantined, *options, code=3, cli=True, settings=None, engine=None):
+        settings = settings or request.getfixturevalue("settings")
+        engine = engine or request.getfixturevalue("engine")
+        if cli:
+            result = run_cli(settings, kind, path, *options)
+            assert result.exit_code == code, result.output
+        else:
+            result = run_import(settings, engine, kind, path)
+            assert result.exit_code == code, result
+        return Checked(result, assert_quarantined(settings, engine, path, quarantined))
+
+    return check
+
+
 def warehouse_events(settings: Settings) -> list[dict[str, Any]]:
     """Return every event in the warehouse as dicts, ordered by message_id."""
     with open_warehouse(settings, read_only=True) as wh:
@@ -292,6 +322,14 @@ def seeded(settings: Settings, engine: sa.Engine, files: InputFiles, run_import)
         result = run_import(settings, engine, kind, files.sample(kind, f"seed-{kind}.csv"))
         assert result.exit_code == 0, result
     return settings
+
+
+@pytest.fixture
+def any_seeded(any_settings: Settings, any_engine: sa.Engine, files: InputFiles, run_import):
+    """Import the sample accounts into any_settings' app DB (SQLite or PostgreSQL)."""
+    result = run_import(any_settings, any_engine, "accounts", files.sample("accounts", "seed.csv"))
+    assert result.exit_code == 0
+    return any_settings
 
 
 class Tools:

@@ -186,3 +186,12 @@ def test_future_timestamps_and_malformed_emails_break_consistency(factory, repor
     assert events.score == 0.0
     assert "ts later than received_at: 1" in events.detail
     assert "ts in the future: 1" in events.detail
+
+
+def test_a_subscription_currency_without_an_exchange_rate_is_a_finding(factory, report_of):
+    account = factory.account()
+    factory.subscription(account, plan="pro", currency="JPY")  # ISO, but no configured rate
+    factory.subscription(account, plan="team", currency="EUR")
+    subscriptions = find(report_of(), "subscription", "validity")
+    assert subscriptions.score == 50.0
+    assert "no exchange rate for: JPY 1" in subscriptions.detail

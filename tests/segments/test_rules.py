@@ -123,3 +123,70 @@ def test_compiled_rules_select_exact_members(rule, members):
 def test_type_mismatch_is_an_input_error(rule, value):
     with pytest.raises(RuleError, match=rf"holds .* values; cannot compare with {value}"):
         _members(rule)
+
+
+def _or_terms(count: int) -> str:
+    return " or ".join(f"mrr = {i}" for i in range(count))
+
+
+@pytest.mark.parametrize(
+    ("rule", "position", "fragment"),
+    [
+        (" or ".join(["mrr=1"] * 201), 200 * 9 + 1, "at most 200 comparisons"),
+        (_or_terms(1_000), 4_001, "at most 4,000 characters long, this one has 12,886"),
+        ("(" * 17 + "mrr > 1" + ")" * 17, 17, "at most 16 levels deep"),
+        ("(" * 1_900 + "mrr > 1" + ")" * 1_900, 17, "at most 16 levels deep"),
+        ("not " * 900 + "mrr > 1", 65, "at most 16 levels deep"),
+        ("not (" * 9 + "mrr > 1" + ")" * 9, 41, "at most 16 levels deep"),
+        ("mrr = 1 or " + "x" * 4_000, 4_001, "at most 4,000 characters long, this one has 4,011"),
+    ],
+)
+def test_oversized_rules_are_refused_where_they_cross_the_limit(rule, position, fragment):
+    with pytest.raises(RuleError) as caught:
+        validate_rule(rule, KNOWN)
+    assert caught.value.position + 1 == position and fragment in str(caught.value)
+    assert len(str(caught.value)) < 400  # a window of the rule around the position, not all of it
+
+
+def test_rules_at_the_limits_load_and_select_exact_members():
+    assert _members(_or_terms(200).replace("mrr = 0 ", "mrr = 50 ")) == [3]
+    nested = "((" + "not (" * 7 + "mrr > 100" + ")" * 9  # 16 levels: 7 nots, 9 parentheses
+    assert _members(nested) == [3, 4]
+    chain = " and ".join(["mrr >= 0"] * 199 + ["plan = 'pro'"])
+    assert _members(chain) == [1]
+
+
+@pytest.mark.parametrize(
+    ("rule", "position", "fragment"),
+    [
+        ('upper(plan) = "x"', 6, "expected a comparison"),
+        ("mrr is null", 5, "expected a comparison"),
+        ("mrr between 1 and 2", 5, "got 'between'"),
+        ("mrr = 1; drop table account", 8, "unexpected character ';'"),
+        ("mrr = 1 -- comment", 9, "unexpected character '-'"),
+        ("mrr # 1", 5, "unexpected character '#'"),
+        ("mrr = `plan`", 7, "unexpected '`plan`'"),
+        ('plan = "open', 8, "unexpected character '\"'"),
+        ("mrr <> 1", 5, "unexpected '<>'"),
+        ("mrr = 1e3", 7, "unexpected '1e3'"),
+        ("plan in (select 1)", 10, "expected a value"),
+        ("plan = 'a' || 'b'", 12, "unexpected '||'"),
+    ],
+)
+def test_only_the_rule_language_is_let_through(rule, position, fragment):
+    with pytest.raises(RuleError) as caught:
+        parse_rule(rule)
+    assert caught.value.position + 1 == position
+    assert fragment in str(caught.value)
+
+
+def test_fields_named_like_sql_keywords_and_escapes_keep_their_meaning():
+    node = parse_rule('select = 1 and attributes.order = \'a\\nb\' and date != "x\\"y"')
+    assert node == And(
+        (
+            Compare("select", "=", 1, 0),
+            Compare("attributes.order", "=", "anb", 15),
+            Compare("date", "!=", 'x"y', 45),
+        )
+    )
+    assert parse_rule("not plan not in (1)") == Not(In("plan", (1,), True, 4))

@@ -94,7 +94,7 @@ def test_membership_history_is_replaced_per_date(engine, book, frozen_clock):
         sub = s.scalars(sa.select(Subscription).where(Subscription.account_id == book["a1"])).one()
         sub.ended_at = sub.started_at.replace(2025, 6, 30)
     with session_scope(engine) as s:
-        assert service.evaluate_segments(db_session=s, as_of=AS_OF) == {"big": 1}
+        assert service.evaluate_segments(db_session=s, as_of=AS_OF).counts == {"big": 1}
     assert _stored(engine) == expected - {(book["a1"], AS_OF)}
 
 

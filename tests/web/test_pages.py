@@ -151,7 +151,7 @@ def test_bad_filters_get_a_clear_400(login, people, query, message):
 
 def test_missing_account_is_a_404_page(login, people):
     response = login(people.viewer).get("/accounts/999999")
-    assert response.status_code == 404 and "account 999999 does not exist" in response.text
+    assert response.status_code == 404 and "no account with id 999999" in response.text
 
 
 def _alert_of(app, owner: str, status: str = "open") -> int:

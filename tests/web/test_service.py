@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 
 from tenure.accounts.models import Account, Subscription
+from tenure.accounts.schemas import Money
+from tenure.accounts.service import mrr_history, tier_distribution
 from tenure.churn.models import ChurnScore
 from tenure.db.session import session_scope
 from tenure.health.models import HealthScore
-from tenure.web.profile import month_end_mrr
-from tenure.web.service import Money, list_accounts, parse_filters, tier_distribution
+from tenure.web.service import list_accounts, parse_filters
 
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
 DAY = date(2025, 6, 30)
@@ -71,8 +72,8 @@ def _churn(account_id, probability):
 
 def _rows(engine, **query):
     with session_scope(engine) as session:
-        page = list_accounts(db_session=session, filters=parse_filters(query), money=MONEY, now=NOW)
-    return page.total, [(r["name"], round(r["mrr"], 2), round(r["at_risk"], 2)) for r in page.rows]
+        page = list_accounts(db_session=session, filters=parse_filters(query), money=MONEY, day=DAY)
+    return page.total, [(r.name, round(r.mrr, 2), round(r.at_risk, 2)) for r in page.rows]
 
 
 def test_accounts_are_ranked_by_mrr_at_risk_in_the_reporting_currency(book):
@@ -94,26 +95,34 @@ def test_filters_combine(book):
 def test_tier_distribution_counts_the_latest_day(book):
     with session_scope(book) as session:
         tiers = tier_distribution(db_session=session)
-    assert {t: v["accounts"] for t, v in tiers["health"].items()} == {
+    assert {t: v["accounts"] for t, v in tiers.health.items()} == {
         "red": 1,
         "green": 1,
         "yellow": 1,
     }
-    assert tiers["risk"] == {"high": 1, "medium": 1, "low": 1}
-    assert tiers["health_day"] == tiers["churn_day"] == DAY
+    assert tiers.risk == {"high": 1, "medium": 1, "low": 1}
+    assert tiers.health_day == tiers.churn_day == DAY
 
 
-def test_month_end_mrr_follows_the_subscription_rows():
-    rows = [
-        _subscription(1, "a", 10_000, "USD", datetime(2025, 3, 10, tzinfo=UTC)),
-        _subscription(1, "b", 12_000, "USD", None),
-    ]
-    rows[1].started_at = datetime(2025, 3, 10, tzinfo=UTC)
-    points = month_end_mrr(rows, MONEY, NOW, months=4)
-    assert points == [
-        {"month": "2025-02", "mrr": 100.0},
-        {"month": "2025-03", "mrr": 120.0},
-        {"month": "2025-04", "mrr": 120.0},
-        {"month": "2025-05", "mrr": 120.0},
-        {"month": "now", "mrr": 120.0},
+def test_month_end_mrr_follows_the_subscription_rows(any_engine):
+    with session_scope(any_engine) as session:
+        account = Account(external_id="m", name="M", owner=None, created_at=NOW, attributes={})
+        session.add(account)
+        session.flush()
+        rows = [
+            _subscription(account.id, "a", 10_000, "USD", datetime(2025, 3, 10, tzinfo=UTC)),
+            _subscription(account.id, "b", 12_000, "USD", None),
+        ]
+        rows[1].started_at = datetime(2025, 3, 10, tzinfo=UTC)
+        session.add_all(rows)
+        session.flush()
+        points = mrr_history(
+            db_session=session, account_id=account.id, money=MONEY, today=DAY, months=4
+        )
+    assert [(p.day.isoformat(), p.mrr) for p in points] == [
+        ("2025-02-28", 100.0),
+        ("2025-03-31", 120.0),
+        ("2025-04-30", 120.0),
+        ("2025-05-31", 120.0),
+        ("2025-06-30", 120.0),
     ]

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import jwt
 import pytest
 
+from tenure.auth.models import RevokedToken
 from tenure.clock import FrozenClock, use_clock
 from tenure.config import Settings
 from tenure.errors import InputError
@@ -64,20 +65,34 @@ def _request(token: str) -> SimpleNamespace:
 
 
 class _Users:
-    """A stand-in session whose get() returns an active user."""
+    """A stand-in session whose get() returns an active user and no revoked session."""
 
-    def get(self, _model, user_id):
-        return SimpleNamespace(id=user_id, email="a@example.com", role="admin", active=True)
+    def get(self, model, key):
+        if model is RevokedToken:
+            return None
+        return SimpleNamespace(id=key, email="a@example.com", role="admin", active=True)
 
 
 def test_sessions_must_be_signed_for_the_dashboard_and_unexpired(tmp_path):
     settings = Settings(data_dir=tmp_path, secret_key="s" * 40)
     now = datetime(2025, 6, 30, 12, tzinfo=UTC)
-    claims = {"sub": "7", "aud": AUDIENCE, "csrf": "t", "exp": int(now.timestamp()) + 60}
+    exp = int(now.timestamp()) + 60
+    claims = {"sub": "7", "aud": AUDIENCE, "csrf": "t", "exp": exp, "jti": "s1"}
     good = jwt.encode(claims, session_key(settings), algorithm="HS256")
     with use_clock(FrozenClock(now)):
         viewer = read_viewer(settings, _request(good), _Users())
-        assert viewer == Viewer(user_id=7, email="a@example.com", role="admin", csrf="t")
+        assert viewer == Viewer(
+            user_id=7,
+            email="a@example.com",
+            role="admin",
+            csrf="t",
+            session_id="s1",
+            expires_at=datetime.fromtimestamp(exp, tz=UTC),
+        )
+        # A session without an id (it could not be revoked) is refused.
+        unnamed = {k: v for k, v in claims.items() if k != "jti"}
+        no_id = jwt.encode(unnamed, session_key(settings), algorithm="HS256")
+        assert read_viewer(settings, _request(no_id), _Users()) is None
         # An API token (signed with the app key itself, no dashboard audience) is not a session.
         api_token = jwt.encode({**claims, "aud": "api"}, settings.secret_key, algorithm="HS256")
         assert read_viewer(settings, _request(api_token), _Users()) is None

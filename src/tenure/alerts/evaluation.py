@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.orm import Session, aliased
 
 from tenure.accounts.models import Account, Invoice, Subscription, SurveyResponse, Ticket
+from tenure.accounts.mrr import in_force
 from tenure.alerts.models import AlertRule
 from tenure.alerts.rules import KINDS, check_params
 from tenure.alerts.service import Trigger
@@ -41,8 +42,7 @@ def active_account_ids(session: Session, day: date) -> set[int]:
     """Return accounts with a subscription in force at the end of day."""
     end = day_end(day)
     query = sa.select(Subscription.account_id).where(
-        Subscription.started_at < end,
-        sa.or_(Subscription.ended_at.is_(None), Subscription.ended_at >= end),
+        in_force(Subscription.started_at, Subscription.ended_at, end)
     )
     return set(session.scalars(query.distinct()))
 
@@ -268,8 +268,7 @@ def renewal(session: Session, day: date, params: dict[str, Any], _: Any) -> list
     end = day_end(day)
     subscriptions = sa.select(Subscription.account_id, Subscription.started_at).where(
         Subscription.billing_interval == "year",
-        Subscription.started_at < end,
-        sa.or_(Subscription.ended_at.is_(None), Subscription.ended_at >= end),
+        in_force(Subscription.started_at, Subscription.ended_at, end),
     )
     due: dict[int, date] = {}
     for account_id, started in session.execute(subscriptions):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,11 +15,27 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
+from tenure.alerts.flows import install_listener
 from tenure.api.errors import install_error_handlers
 from tenure.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from tenure.api.routers import (
+    accounts,
+    admin,
+    alerts,
+    auth,
+    health,
+    metrics,
+    scores,
+    segments,
+    stripe,
+    tracking,
+)
+from tenure.auth.throttle import LoginThrottle
 from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.health.refresher import ScoreRefresher
 from tenure.tasks import kick_delivery
+from tenure.web.routes import build_router
 
 DESCRIPTION = (
     "Tenure's HTTP API: accounts, scores, metrics, segments, alerts; Segment-compatible"
@@ -29,32 +44,12 @@ DESCRIPTION = (
 )
 
 
-def _include_routers(app: FastAPI, settings: Settings) -> None:
-    from tenure.api.routers import (
-        accounts,
-        admin,
-        alerts,
-        auth,
-        health,
-        metrics,
-        scores,
-        segments,
-        stripe,
-        tracking,
-    )
-
+def _include_routers(app: FastAPI) -> None:
+    """Add the API's routers."""
     for module in (health, auth, accounts, scores, metrics, segments, alerts, admin):
         app.include_router(module.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)
-
-
-def _include_dashboard(app: FastAPI, settings: Settings) -> None:
-    """Add the dashboard's routes when the web package provides them."""
-    if importlib.util.find_spec("tenure.web.routes") is not None:
-        from tenure.web.routes import build_router
-
-        app.include_router(build_router(settings))
 
 
 def _mount_static(app: FastAPI) -> None:
@@ -89,18 +84,16 @@ def _inbox_lock(engine: Any) -> Any:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Wire the real-time path: health refreshes with these settings, alerts on notifications."""
-    from tenure.alerts.flows import install_listener
-    from tenure.health.realtime import configure_realtime
-
-    configure_realtime(app.state.engine, app.state.settings)
+    """Own the real-time path: the health refresher (which picks up queued accounts) and alerts."""
     settings = app.state.settings
+    app.state.refresher = ScoreRefresher(app.state.engine, settings).start()
     listener = install_listener(
         settings, app.state.engine, on_opened=functools.partial(kick_delivery, settings)
     )
     try:
         yield
     finally:
+        app.state.refresher.stop()  # refreshes what is pending; its notifications reach alerts
         listener.stop()
 
 
@@ -118,13 +111,16 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
     app.state.engine = get_engine(settings)
     app.state.registry = CollectorRegistry()
     app.state.inbox_lock = _inbox_lock(app.state.engine)
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     install_error_handlers(app)
     _add_docs(app)
-    _include_routers(app, settings)
+    _include_routers(app)
     if dashboard:
-        _include_dashboard(app, settings)
+        app.include_router(build_router(settings))
     _mount_static(app)
     app.add_middleware(RequestMetrics, registry=app.state.registry)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(
+        SecurityHeaders, hsts=settings.secure_cookies, trusted_proxies=settings.trusted_proxies
+    )
     return app

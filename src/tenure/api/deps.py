@@ -10,11 +10,12 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from tenure.api.errors import Forbidden
+from tenure.api.errors import Forbidden, Unavailable
 from tenure.auth.roles import can
 from tenure.auth.tokens import AuthenticationFailed, Principal, principal_from_token
 from tenure.config import Settings
 from tenure.db.session import session_scope
+from tenure.health.refresher import ScoreRefresher
 
 bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
@@ -30,8 +31,17 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_refresher(request: Request) -> ScoreRefresher:
+    """Return the app's health refresher (started by the app's lifespan)."""
+    refresher = getattr(request.app.state, "refresher", None)
+    if refresher is None:
+        raise Unavailable("the health refresher is not running: serve the app with its lifespan")
+    return refresher
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+RefresherDep = Annotated[ScoreRefresher, Depends(get_refresher)]
 
 
 def client_ip(request: Request) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -27,12 +27,33 @@ DOCS_CSP = (
 )
 
 
-class SecurityHeaders:
-    """Add CSP, nosniff, frame-ancestors, referrer policy (and HSTS when secure) to responses."""
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+
+class SecurityHeaders:
+    """Add CSP, nosniff, frame-ancestors, referrer policy (and HSTS over HTTPS) to responses.
+
+    HSTS only means something over HTTPS: it is sent when the request came over TLS, or
+    through a trusted proxy (by address) that says so in X-Forwarded-Proto.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool, trusted_proxies: Iterable[str] = ()) -> None:
         self.app = app
         self.hsts = hsts
+        self.trusted_proxies = frozenset(trusted_proxies)
+
+    def _over_https(self, scope: Scope) -> bool:
+        if scope.get("scheme") == "https":
+            return True
+        peer = scope.get("client") or (None, None)
+        if peer[0] not in self.trusted_proxies:
+            return False
+        forwarded = (_header(scope, b"x-forwarded-proto") or "").split(",")[0]
+        return forwarded.strip().lower() == "https"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,7 +67,7 @@ class SecurityHeaders:
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"cross-origin-opener-policy", b"same-origin"),
         ]
-        if self.hsts:
+        if self.hsts and self._over_https(scope):
             extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
 
         async def send_with_headers(message: Message) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tenure import clock
 from tenure.errors import InputError
+from tenure.events.schemas import bounded_json_field
 
 CallType = Literal["track", "identify", "group", "page", "screen"]
 Id = str | int
@@ -41,6 +42,8 @@ class SegmentMessage(BaseModel):
     timestamp: datetime | None = None
     originalTimestamp: datetime | None = None
 
+    _bounded = field_validator("properties", "traits", "context")(bounded_json_field)
+
 
 class SegmentBatch(BaseModel):
     """A Segment batch call: messages with their own type, plus shared context."""
@@ -49,6 +52,8 @@ class SegmentBatch(BaseModel):
 
     batch: list[SegmentMessage] = Field(max_length=5000)
     context: dict[str, Any] = Field(default_factory=dict)
+
+    _bounded = field_validator("context")(bounded_json_field)
 
 
 def _text(value: Any) -> str | None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import threading
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenure import clock
@@ -27,6 +31,7 @@ from tenure.auth.tokens import (
     revoke_family,
 )
 from tenure.config import Settings, get_settings
+from tenure.db.base import UTCDateTime
 from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound
 
@@ -45,24 +50,53 @@ __all__ = [
     "refresh_tokens",
     "revoke_access",
     "user_principal",
+    "verify_client",
     "write_key_valid",
 ]
 
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("tenure-timing-equaliser")
+_HASH_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 2)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 10
+# One reply for a wrong password, an unknown email and a locked account: none reveals a user.
+LOGIN_REFUSED = "wrong email or password, or too many failed logins: try again later"
 
 
 class AccountLocked(AuthenticationFailed):
     """Too many failed logins: the user is locked out for a while (HTTP 401)."""
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A counted login attempt: the user it names (if any) and its number in the window."""
+
+    user_id: int
+    password_hash: str
+    active: bool
+    counted: int | None  # None: refused uncounted (locked, or every allowed attempt taken)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash_of(hasher: PasswordHasher) -> str:
+    return hasher.hash("tenure-timing-equaliser")
+
+
+def _dummy_hash() -> str:
+    """Return a hash with the current cost, verified in place of a missing one (same timing)."""
+    return _dummy_hash_of(_HASHER)
+
+
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    """Check a password against its argon2 hash, at most one check per CPU at a time.
+
+    A check costs its hash's memory (64 MiB by default) and a CPU for its duration: a flood
+    of logins queues here instead of taking all memory, and other requests keep a CPU.
+    """
+    with _HASH_SLOTS:
+        try:
+            return _HASHER.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def _check_role(role: str) -> str:
@@ -89,7 +123,11 @@ def audit(
 
 
 def _apart(session: Session, work: Callable[[Session], None]) -> None:
-    """Run work in its own committed transaction, so a later error cannot roll it back."""
+    """End the caller's transaction (it is about to fail) and run work in a committed one.
+
+    The caller's connection goes back to the pool first, so a request never holds two.
+    """
+    session.rollback()
     with session_scope(session.get_bind()) as other:
         work(other)
 
@@ -117,48 +155,92 @@ def create_user(session: Session, email: str, password: str, role: str) -> User:
     return user
 
 
-def _record_failure(session: Session, email: str, ip: str | None, settings: Settings) -> bool:
-    """Count a failed login apart from the caller's transaction; return whether it locked."""
-    locked = False
+def _count_attempt(engine: Engine, email: str, settings: Settings) -> LoginAttempt | None:
+    """Count a login attempt before its password is checked, in one conditional update.
 
-    def work(other: Session) -> None:
-        nonlocal locked
-        now = clock.now()
-        window = timedelta(minutes=settings.login_lockout_minutes)
-        user = other.scalar(select(User).where(User.email == email))
-        if user is not None:
-            if user.first_failure_at is None or now - user.first_failure_at > window:
-                user.failed_logins, user.first_failure_at = 0, now
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until, locked = now + window, True
+    The count starts again once the window has passed; no attempt is counted (or verified)
+    while the user is locked or once login_max_failures attempts are counted in the window.
+    """
+    now = clock.now()
+    stale = or_(
+        User.first_failure_at.is_(None),
+        User.first_failure_at <= now - timedelta(minutes=settings.login_lockout_minutes),
+    )
+    with session_scope(engine) as session:
+        counted = session.execute(
+            update(User)
+            .where(User.email == email)
+            .where(or_(User.locked_until.is_(None), User.locked_until <= now))
+            .where(or_(stale, User.failed_logins < settings.login_max_failures))
+            .values(
+                failed_logins=case((stale, 1), else_=User.failed_logins + 1),
+                first_failure_at=case(
+                    (stale, literal(now, UTCDateTime())), else_=User.first_failure_at
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        return None
+    number = user.failed_logins if counted == 1 else None
+    return LoginAttempt(user.id, user.password_hash, user.active, number)
+
+
+def _record_failure(
+    engine: Engine, email: str, attempt: LoginAttempt | None, ip: str | None, settings: Settings
+) -> None:
+    """Audit a failed login; the attempt that used up the allowance locks the user."""
+    now = clock.now()
+    locked = attempt is not None and (attempt.counted or 0) >= settings.login_max_failures
+    with session_scope(engine) as session:
+        if attempt is not None and locked:
+            until = now + timedelta(minutes=settings.login_lockout_minutes)
+            session.execute(
+                update(User).where(User.id == attempt.user_id).values(locked_until=until)
+            )
         action = "login_locked" if locked else "login_failed"
-        audit(other, actor=email, action=action, target=email, ip=ip)
+        audit(session, actor=email, action=action, target=email, ip=ip)
 
-    _apart(session, work)
-    return locked
+
+def _refuse_locked(engine: Engine, email: str, password: str, ip: str | None) -> NoReturn:
+    """Refuse a login of a locked user as slowly, and in the same words, as a wrong password."""
+    _verify(_dummy_hash(), password)
+    with session_scope(engine) as session:
+        audit(session, actor=email, action="login_refused_locked", ip=ip)
+    raise AccountLocked(LOGIN_REFUSED)
+
+
+def _record_success(session: Session, user_id: int, ip: str | None, now: datetime) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise AuthenticationFailed(LOGIN_REFUSED)
+    user.failed_logins, user.first_failure_at, user.locked_until = 0, None, None
+    user.last_login_at = now
+    audit(session, actor=user.email, action="login", target=user.email, ip=ip)
+    return user
 
 
 def authenticate(
     session: Session, email: str, password: str, *, ip: str | None, settings: Settings | None = None
 ) -> User:
-    """Return the user whose email and password match; raise AuthenticationFailed otherwise."""
+    """Return the user whose email and password match; raise AuthenticationFailed otherwise.
+
+    The attempt is counted (its own transaction) before the password is checked, the hash is
+    verified holding no connection, and the outcome is written after: call this with a
+    session that holds no connection yet.
+    """
     settings = settings or get_settings()
     email = email.strip().lower()
-    user = session.scalar(select(User).where(User.email == email))
-    now = clock.now()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        _apart(session, lambda o: audit(o, actor=email, action="login_refused_locked", ip=ip))
-        raise AccountLocked("too many failed logins: try again later")
-    ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok or not user.active:
-        if _record_failure(session, email, ip, settings):
-            raise AccountLocked("too many failed logins: try again later")
-        raise AuthenticationFailed("wrong email or password")
-    user.failed_logins, user.first_failure_at, user.locked_until = 0, None, None
-    user.last_login_at = now
-    audit(session, actor=email, action="login", target=email, ip=ip)
-    return user
+    engine = session.get_bind()
+    attempt = _count_attempt(engine, email, settings)
+    if attempt is not None and attempt.counted is None:
+        _refuse_locked(engine, email, password, ip)
+    ok = _verify(attempt.password_hash if attempt else _dummy_hash(), password)
+    if attempt is None or not ok or not attempt.active:
+        _record_failure(engine, email, attempt, ip, settings)
+        raise AuthenticationFailed(LOGIN_REFUSED)
+    return _record_success(session, attempt.user_id, ip, clock.now())
 
 
 def user_principal(user: User) -> Principal:
@@ -189,15 +271,30 @@ def create_client(session: Session, name: str, role: str) -> tuple[ApiClient, st
     return client, secret
 
 
-def authenticate_client(
-    session: Session, client_id: str, secret: str, *, ip: str | None
-) -> ApiClient:
-    """Return the active client matching id and secret; raise AuthenticationFailed otherwise."""
-    client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
-    ok = _verify(client.secret_hash if client else _DUMMY_HASH, secret)
+def _find_client(engine: Engine, client_id: str) -> ApiClient | None:
+    with session_scope(engine) as session:
+        return session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+
+
+def verify_client(session: Session, client_id: str, secret: str, *, ip: str | None) -> ApiClient:
+    """Return the active client matching id and secret; raise AuthenticationFailed otherwise.
+
+    The client is read in a short transaction of its own and the secret verified holding no
+    connection: call this with a session that holds no connection yet.
+    """
+    client = _find_client(session.get_bind(), client_id)
+    ok = _verify(client.secret_hash if client else _dummy_hash(), secret)
     if client is None or not ok or not client.active:
         _apart(session, lambda o: audit(o, actor=client_id, action="login_failed", ip=ip))
         raise AuthenticationFailed("wrong client id or secret")
+    return client
+
+
+def authenticate_client(
+    session: Session, client_id: str, secret: str, *, ip: str | None
+) -> ApiClient:
+    """Return the active client matching id and secret (audited); raise AuthenticationFailed."""
+    client = verify_client(session, client_id, secret, ip=ip)
     audit(session, actor=client_id, action="login", target=client.name, ip=ip)
     return client
 
@@ -205,19 +302,29 @@ def authenticate_client(
 def refresh_tokens(
     settings: Settings, session: Session, token: str, *, ip: str | None
 ) -> dict[str, Any]:
-    """Rotate a refresh token; a reused one revokes its whole login (theft detection)."""
+    """Rotate a refresh token; a reused one revokes its whole login (theft detection).
+
+    The token is marked used by one conditional update, so of two simultaneous refreshes
+    with the same token one wins and the other is treated as reuse.
+    """
     stored = find_refresh_token(session, token)
     now = clock.now()
     if stored is None or stored.expires_at <= now:
         raise AuthenticationFailed("the refresh token is not valid")
-    if stored.used_at is not None or stored.revoked_at is not None:
-        family = stored.family
+    family = stored.family
+    claimed = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == stored.id, RefreshToken.used_at.is_(None))
+        .where(RefreshToken.revoked_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
         _apart(session, lambda o: (revoke_family(o, family), _reuse_audit(o, family, ip)))
         raise AuthenticationFailed("the refresh token was already used; the login is revoked")
     principal = _principal_of(session, stored.kind, stored.user_id, stored.client_id)
-    stored.used_at = now
     audit(session, actor=principal.subject, action="token_refresh", ip=ip)
-    return issue_tokens(settings, session, principal, family=stored.family)
+    return issue_tokens(settings, session, principal, family=family)
 
 
 def _reuse_audit(session: Session, family: str, ip: str | None) -> None:
@@ -288,8 +395,3 @@ def disable_client(session: Session, client_id: str) -> ApiClient:
         raise NotFound(f"no client with id {client_id!r}")
     client.active = False
     return client
-
-
-def count_users(session: Session) -> int:
-    """Return how many staff users exist."""
-    return session.scalar(select(func.count()).select_from(User)) or 0

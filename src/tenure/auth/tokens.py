@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.auth.models import RefreshToken, RevokedToken
+from tenure.auth.models import ApiClient, RefreshToken, RevokedToken, User
 from tenure.config import Settings
 from tenure.errors import ConfigError, TenureError
 
@@ -28,6 +28,14 @@ class AuthenticationFailed(TenureError):
     """Credentials or a token were not accepted (HTTP 401)."""
 
     exit_code = 2
+
+
+class InvalidClient(AuthenticationFailed):
+    """Client credentials sent with a grant were wrong (RFC 6749 invalid_client, HTTP 401)."""
+
+    def __init__(self, message: str, *, challenge: str = "Bearer") -> None:
+        super().__init__(message)
+        self.challenge = challenge
 
 
 @dataclass(frozen=True)
@@ -167,11 +175,27 @@ def decode_access_token(settings: Settings, token: str) -> Principal:
 
 
 def principal_from_token(settings: Settings, session: Session, token: str) -> Principal:
-    """Return the Principal of a valid, unrevoked access token; raise AuthenticationFailed."""
+    """Return the Principal of a valid, unrevoked access token whose owner is still active.
+
+    The role is the owner's current one, so a disabled or demoted user loses its rights at
+    once, not when the token expires.
+    """
     principal = decode_access_token(settings, token)
     if session.get(RevokedToken, principal.jti) is not None:
         raise AuthenticationFailed("the access token has been revoked")
-    return principal
+    return replace(principal, role=_current_role(session, principal))
+
+
+def _current_role(session: Session, principal: Principal) -> str:
+    """Return the role the token's owner holds now; raise AuthenticationFailed if inactive."""
+    owner: User | ApiClient | None = None
+    if principal.kind == "user" and principal.user_id is not None:
+        owner = session.get(User, principal.user_id)
+    elif principal.kind == "client" and principal.client_id is not None:
+        owner = session.get(ApiClient, principal.client_id)
+    if owner is None or not owner.active:
+        raise AuthenticationFailed("the access token's owner is no longer active")
+    return owner.role
 
 
 def revoke_family(session: Session, family: str) -> int:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from tenure.errors import InputError
-from tenure.money import is_currency
+from tenure.money import ISO_4217
 
 # Epoch seconds from 1900-01-01 to 2100-01-01: a wider range cannot be a real Stripe time.
 Epoch = Annotated[int, Field(ge=-2_208_988_800, le=4_102_444_800)]
@@ -26,7 +26,7 @@ MetadataValue = str | int | float | bool | None
 
 
 def _iso_currency(code: str) -> str:
-    if not is_currency(code):
+    if code.upper() not in ISO_4217:
         raise ValueError(f"unknown currency {code!r} (not an ISO 4217 code)")
     return code
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from tenure.accounts.models import Account, Invoice, Subscription
 from tenure.auth.models import StripeEvent
 from tenure.billing.schemas import check_event
 from tenure.errors import InputError
+from tenure.health.realtime import queue_refresh
 
 TOLERANCE_SECONDS = 300
 STATUS = {
@@ -39,6 +41,15 @@ STATUS = {
 MAX_MRR = 10**15  # minor units a month: beyond any real subscription, inside BIGINT
 MAX_QUANTITY = 2**31 - 1  # the quantity column is a 32-bit INTEGER on PostgreSQL
 MONTHS_PER = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "year": 12.0}
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    """What applying a Stripe event did; touched_accounts need a health refresh after commit."""
+
+    outcome: str
+    duplicate: bool
+    touched_accounts: frozenset[int] = frozenset()
 
 
 class SignatureInvalid(InputError):
@@ -275,25 +286,41 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], datetime], str]] = {
     "invoice.paid": lambda s, o, at: apply_invoice(s, o, at, paid=True),
     "invoice.payment_failed": lambda s, o, at: apply_invoice(s, o, at, paid=False),
 }
+# Events that change what health scores read: seats, MRR, lifecycle, failed payments.
+HEALTH_INPUTS = frozenset(
+    k for k in HANDLERS if k.startswith(("customer.subscription.", "invoice."))
+)
 
 
-def apply_event(session: Session, event: dict[str, Any]) -> tuple[str, bool]:
-    """Apply one Stripe event once; return (outcome, whether it was a duplicate)."""
+def _health_input_of(session: Session, kind: str, obj: dict[str, Any]) -> frozenset[int]:
+    """Return the account whose health inputs (subscriptions, invoices) an applied event changed."""
+    customer = obj.get("customer")
+    if kind not in HEALTH_INPUTS or not isinstance(customer, str):
+        return frozenset()
+    account = _linked(session, customer)
+    return frozenset() if account is None else frozenset({account.id})
+
+
+def apply_event(session: Session, event: dict[str, Any]) -> AppliedEvent:
+    """Apply one Stripe event once and queue its account's health refresh; caller commits."""
     check_event(event)
     event_id = _required(event, "id")
     kind = _required(event, "type")
     seen = session.get(StripeEvent, event_id)
     if seen is not None:
-        return seen.outcome, True
+        return AppliedEvent(seen.outcome, duplicate=True)
     at = _time(event.get("created")) or clock.now()
     obj = (event.get("data") or {}).get("object")
     handler = HANDLERS.get(kind)
+    touched: frozenset[int] = frozenset()
     if handler is None:
         outcome = f"ignored: {kind} is not applied"
     elif not isinstance(obj, dict):
         raise InputError("the Stripe event has no data.object")
     else:
         outcome = handler(session, obj, at)
+        touched = _health_input_of(session, kind, obj)
+    queue_refresh(db_session=session, account_ids=touched)
     session.add(
         StripeEvent(
             id=event_id[:255],
@@ -304,4 +331,4 @@ def apply_event(session: Session, event: dict[str, Any]) -> tuple[str, bool]:
         )
     )
     session.flush()
-    return outcome, False
+    return AppliedEvent(outcome, duplicate=False, touched_accounts=touched)

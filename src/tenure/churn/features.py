@@ -24,6 +24,8 @@ from datetime import date, datetime, time, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from tenure.accounts.mrr import in_force
+
 MAX_EVENT_NAMES = 12
 WINDOW_DAYS = 90
 EPOCH = date(1970, 1, 1)
@@ -211,7 +213,7 @@ def subscription_features(subs: ir.Table, as_ofs: ir.Table) -> ir.Table:
     known_end = ibis.ifelse(j.ended_at < j.cutoff, j.ended_at, ibis.null("timestamp"))
     active = known_end.isnull() & (j.mrr > 0)
     ago = j.cutoff - ibis.interval(days=WINDOW_DAYS)
-    was_active = (j.started_at < ago) & (j.ended_at.isnull() | (j.ended_at >= ago))
+    was_active = in_force(j.started_at, j.ended_at, ago)
     grouped = j.group_by(["as_of", "account_id"]).aggregate(
         mrr=j.mrr.sum(where=active),
         mrr_90d_ago=j.mrr.sum(where=was_active & (j.mrr > 0)),

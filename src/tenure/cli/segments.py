@@ -1,4 +1,4 @@
-"""`tenure segments load|evaluate|list|show|cluster|grid`: segments and their figures."""
+"""`tenure segments load|evaluate|list|show|delete|cluster|grid`: segments and their figures."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import typer
 from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
-from tenure.errors import InputError
+from tenure.errors import InputError, NotFound
 
-# The segment modules and the app-DB session (SQLAlchemy, DuckDB, scikit-learn) are imported inside
-# the commands that use them, so `tenure segments --help` and the other commands do not load them
-# (start-up time, not an import cycle).
+# The segment modules and the app-DB session (SQLAlchemy, DuckDB, scikit-learn) are imported
+# inside the functions that use them, so `tenure segments --help` and the other commands do not
+# load them (start-up time, not an import cycle).
 
 segments_app = typer.Typer(help="Rule segments, clusters, value × risk grid.", no_args_is_help=True)
 
@@ -62,10 +62,16 @@ def evaluate_command(ctx: typer.Context, as_of: AsOf = None) -> None:
     day = parse_as_of(as_of)
     currency = context.settings.reporting_currency
     with session_scope(context.engine) as db_session:
-        counts = service.evaluate_segments(db_session=db_session, as_of=day, currency=currency)
-    for name, count in counts.items():
+        evaluation = service.evaluate_segments(db_session=db_session, as_of=day, currency=currency)
+    for name, count in evaluation.counts.items():
         context.out.print(f"{name}: {count} accounts as of {day.isoformat()}")
-    context.out.print(f"segments evaluate: {len(counts)} rule segments as of {day.isoformat()}")
+    for name, error in evaluation.errors.items():
+        context.out.print(f"{name}: skipped, {error}", highlight=False, markup=False)
+    summary = f"segments evaluate: {len(evaluation.counts)} rule segments as of {day.isoformat()}"
+    skipped = (
+        f", {len(evaluation.errors)} skipped (fix or delete them)" if evaluation.errors else ""
+    )
+    context.out.print(summary + skipped)
 
 
 @segments_app.command("list")
@@ -86,6 +92,9 @@ def list_command(ctx: typer.Context, as_of: AsOf = None, as_json: AsJson = False
     for column in ("name", "kind", "accounts", "mrr", "logo churn", "nrr"):
         table.add_column(column, justify="left" if column in ("name", "kind") else "right")
     for r in reports:
+        if r["error"]:
+            table.add_row(r["name"], r["kind"], "rule error", "—", "—", "—")
+            continue
         table.add_row(
             r["name"],
             r["kind"],
@@ -95,6 +104,9 @@ def list_command(ctx: typer.Context, as_of: AsOf = None, as_json: AsJson = False
             _rate(r["nrr"]),
         )
     context.out.print(table)
+    for r in reports:
+        if r["error"]:
+            context.out.print(f"{r['name']}: {r['error']}", highlight=False, markup=False)
 
 
 @segments_app.command("show")
@@ -118,6 +130,21 @@ def show_command(
     _print_detail(context, report, currency)
 
 
+@segments_app.command("delete")
+def delete_command(ctx: typer.Context, name: str) -> None:
+    """Delete a segment and its membership history (e.g. one whose rule no longer works)."""
+    from tenure.db.session import session_scope
+    from tenure.segments import service
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        try:
+            service.delete_segment(db_session=db_session, name=name)
+        except NotFound as exc:
+            raise InputError(str(exc)) from None
+    context.out.print(f"segments delete: {name} deleted")
+
+
 def _print_detail(context: AppContext, report: dict[str, Any], currency: str) -> None:
     out = context.out
     out.print(f"[bold]{report['name']}[/] ({report['kind']}) as of {report['as_of']}")
@@ -125,6 +152,9 @@ def _print_detail(context: AppContext, report: dict[str, Any], currency: str) ->
         out.print(f"rule: {report['rule']}", highlight=False)
     if report["description"]:
         out.print(report["description"], highlight=False)
+    if report["error"]:
+        out.print(f"skipped: {report['error']}", highlight=False, markup=False)
+        return
     out.print(
         f"accounts {report['accounts']:,} · MRR {report['mrr']:,.2f} {currency} · logo churn "
         f"{_rate(report['logo_churn_rate'])} · NRR {_rate(report['nrr'])} (trailing month from "

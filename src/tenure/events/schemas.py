@@ -18,11 +18,53 @@ from pydantic import (
 
 from tenure import clock
 from tenure.config import Settings
+from tenure.errors import InputError
 
 # The import's timestamp rules (tenure.ingest.validate): from 1900-01-01 up to now plus the
 # future tolerance (a validation context's `future_tolerance_seconds`, else the setting's default).
 EARLIEST_TIMESTAMP = datetime(1900, 1, 1, tzinfo=UTC)
 DEFAULT_FUTURE_TOLERANCE = Settings.model_fields["future_tolerance_seconds"].default
+
+MAX_JSON_DEPTH = 32  # levels of nested objects and arrays in properties, traits or context
+MAX_JSON_BYTES = 32 * 1024  # their size as compact JSON text
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Return True if value nests objects/arrays more than limit levels deep (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def bounded_json(value: dict[str, Any], field: str) -> dict[str, Any]:
+    """Return value if it nests and weighs little enough to store and serve; else raise InputError.
+
+    InputError (not ValueError) leaves pydantic unwrapped, so the API answers 400 naming the field.
+    """
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise InputError(
+            f"{field}: nested more than {MAX_JSON_DEPTH} levels deep (objects or arrays);"
+            " flatten it before sending"
+        )
+    size = len(json.dumps(value, separators=(",", ":"), default=str).encode("utf-8"))
+    if size > MAX_JSON_BYTES:
+        raise InputError(
+            f"{field}: {size:,} bytes as JSON; at most {MAX_JSON_BYTES:,} are accepted"
+        )
+    return value
+
+
+def bounded_json_field(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    """Field validator: bound a JSON object field, naming it (and the message, when known)."""
+    message_id = (info.data or {}).get("messageId") or (info.data or {}).get("message_id")
+    where = f"{info.field_name} of message {message_id}" if message_id else str(info.field_name)
+    return bounded_json(value, where)
 
 
 class EventIn(BaseModel):
@@ -37,6 +79,8 @@ class EventIn(BaseModel):
     timestamp: datetime
     properties: dict[str, Any] = Field(default_factory=dict)
     source: str = Field(default="api", max_length=32)
+
+    _bounded = field_validator("properties")(bounded_json_field)
 
     @field_validator("timestamp")
     @classmethod

@@ -1,9 +1,14 @@
-"""The event inbox: record events durably (de-duplicated) and move them to the warehouse."""
+"""The event inbox: record events durably (de-duplicated) and move them to the warehouse.
+
+`record_events` also rolls the new events up for real-time health and queues their accounts for a
+score refresh, all in the caller's transaction; the caller hands `touched_accounts` to the health
+refresher after it commits (see `tenure.health.refresher`).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +25,7 @@ from tenure.db.session import session_scope
 from tenure.errors import InputError
 from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
-from tenure.health.realtime import after_record
+from tenure.health.realtime import queue_refresh, roll_up
 from tenure.logging import get_logger
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import Warehouse
@@ -31,10 +36,11 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class RecordResult:
-    """How many events of a batch were new and how many were already recorded."""
+    """What recording a batch did: new and already recorded events, accounts whose usage moved."""
 
     accepted: int
     duplicates: int
+    touched_accounts: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -60,15 +66,24 @@ def parse_events(batch: Iterable[EventIn | Mapping[str, Any]]) -> list[EventIn]:
             for error in exc.errors():
                 where = ".".join(str(p) for p in error["loc"])
                 problems.append(f"item {index}, field {where}: {error['msg']}")
+        except InputError as exc:  # a bounded JSON field (tenure.events.schemas.bounded_json)
+            problems.append(f"item {index}, field {exc}")
     if problems:
         raise InputError("invalid events, none recorded: " + "; ".join(problems[:20]))
     return events
 
 
 def record_events(
-    batch: Iterable[EventIn | Mapping[str, Any]], *, db_session: Session
+    batch: Iterable[EventIn | Mapping[str, Any]],
+    *,
+    db_session: Session,
+    login_events: Collection[str],
 ) -> RecordResult:
-    """Store a batch in the inbox, ignoring message_ids already recorded; caller commits."""
+    """Store a batch in the inbox (ignoring known message_ids), roll it up, queue its refreshes.
+
+    login_events are the event names that count as logins (`Settings.health_login_events`).
+    The caller commits, then refreshes the result's touched_accounts.
+    """
     events = parse_events(batch)
     if not events:
         return RecordResult(accepted=0, duplicates=0)
@@ -83,8 +98,14 @@ def record_events(
     for e in events:
         rows.setdefault(e.resolved_message_id(), _inbox_row(e, account_ids, received_at))
     new_ids = _insert_ignoring_duplicates(db_session, list(rows.values()))
-    after_record(db_session, [rows[message_id] for message_id in new_ids])  # real-time health
-    return RecordResult(accepted=len(new_ids), duplicates=len(events) - len(new_ids))
+    new_rows = [rows[message_id] for message_id in new_ids]
+    touched = roll_up(new_rows, db_session=db_session, login_events=login_events)
+    queue_refresh(db_session=db_session, account_ids=touched)
+    return RecordResult(
+        accepted=len(new_ids),
+        duplicates=len(events) - len(new_ids),
+        touched_accounts=frozenset(touched),
+    )
 
 
 def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) -> dict[str, Any]:
@@ -205,11 +226,3 @@ def expire_unknown_account_events(*, engine: Engine, older_than: timedelta) -> i
     if expired:
         log.warning("inbox events for unknown accounts expired", events=expired, cutoff=cutoff)
     return expired
-
-
-def purge_synced(*, engine: Engine, older_than: timedelta) -> int:
-    """Delete inbox events moved to the warehouse more than older_than ago; return the count."""
-    cutoff = clock.now() - older_than
-    with session_scope(engine) as session:
-        result = session.execute(InboxEvent.__table__.delete().where(InboxEvent.synced_at < cutoff))
-        return result.rowcount or 0

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Subscription
+from tenure.accounts.schemas import Money
 from tenure.churn.models import ChurnScore
 from tenure.config import Settings
 from tenure.db.session import session_scope
@@ -91,17 +92,20 @@ def gather(
 ) -> list[PastDay]:
     """Collect every past day's measure values and churn outcome."""
     logins = list(settings.health_login_events)
+    money = Money.from_settings(settings)
     out = []
     segments = {c.applies_to.segment for c in cards if c.applies_to.segment}
     with open_warehouse(settings, read_only=True) as warehouse, session_scope(engine) as db_session:
         for day in days:
-            accounts = active_accounts(db_session, day)
+            accounts = active_accounts(db_session, day, money=money)
             if accounts.empty:
                 continue
             usage = warehouse_usage(warehouse.con, day, logins)
             flags = population_has(db_session, day) | population_flags(warehouse.con, day, logins)
-            values = measure_values(accounts, usage, app_inputs(db_session, day), day, flags)
-            later = set(active_accounts(db_session, day + timedelta(days=horizon))["account_id"])
+            app = app_inputs(db_session, day, money=money)
+            values = measure_values(accounts, usage, app, day, flags)
+            later = active_accounts(db_session, day + timedelta(days=horizon), money=money)
+            later = set(later["account_id"])
             churned = ~accounts["account_id"].isin(later).to_numpy()
             members = segment_members(db_session, day, segments)
             out.append(PastDay(day, accounts, values, build_references(values), members, churned))

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tenure.accounts.schemas import Money
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.health import service
@@ -36,6 +37,7 @@ def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, An
             available,
             drop_points=settings.health_score_drop_points,
             as_text=True,
+            money=Money.from_settings(settings),
         )
         scored = time.perf_counter()
         service.replace_day(db_session, day, scores.rows)

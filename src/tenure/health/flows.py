@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from tenure.accounts.schemas import Money
 from tenure.health import service
 from tenure.health.compute import build_references, measure_values, score_population
 from tenure.health.inputs import active_accounts, app_inputs, population_has, segment_members
@@ -49,15 +50,16 @@ def score_day(
     references: dict[str, list[float]] | None = None,
     source: str = "daily",
     as_text: bool = False,
+    money: Money | None = None,
 ) -> DayScores:
     """Score the live accounts (all, or account_ids) as of day; store nothing.
 
     With as_text the rows carry their measures as JSON text (for tenure.db.bulk.bulk_insert).
     """
-    accounts = active_accounts(db_session, day, account_ids)
+    accounts = active_accounts(db_session, day, account_ids, money=money)
     if accounts.empty:
         return DayScores(day)
-    app = app_inputs(db_session, day, account_ids)
+    app = app_inputs(db_session, day, account_ids, money=money)
     if account_ids is None:
         available = {**population_has(db_session, day), **available}
     values = measure_values(accounts, usage, app, day, available)

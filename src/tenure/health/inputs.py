@@ -2,7 +2,8 @@
 
 "As of D" is the end of day D: the instant T = D + 1 day at 00:00 UTC; only data before T is
 read. Accounts scored are those with a subscription live at the last instant of D
-(started_at < T ≤ coalesce(ended_at, ∞)). Usage comes from the warehouse `events` table (daily
+(started_at < T ≤ coalesce(ended_at, ∞)); their MRR is MRR in force (`tenure.accounts.mrr`),
+converted to one currency. Usage comes from the warehouse `events` table (daily
 stage, backtest) or from the real-time roll-ups (`tenure.health.realtime`); the rest comes from
 the app DB with one grouped query per source, optionally restricted to some accounts.
 """
@@ -19,6 +20,9 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account, Invoice, Subscription, SurveyResponse, Ticket
+from tenure.accounts.mrr import conversion_factors, converted_mrr, in_force, priced
+from tenure.accounts.schemas import Money
+from tenure.accounts.service import currencies_in_use, in_force_by_account
 from tenure.churn.models import ChurnScore
 from tenure.segments.models import Segment, SegmentMembership
 from tenure.warehouse.catalog import EVENTS
@@ -42,25 +46,37 @@ def _frame(db_session: Session, query: Select, columns: list[str]) -> pd.DataFra
 
 
 def active_accounts(
-    db_session: Session, day: date, account_ids: Collection[int] | None = None
+    db_session: Session,
+    day: date,
+    account_ids: Collection[int] | None = None,
+    *,
+    money: Money | None = None,
 ) -> pd.DataFrame:
-    """Return live accounts: account_id, created_at, seats, mrr, and their lifecycle stage."""
-    end = end_of(day)
-    live = and_(
-        Subscription.started_at < end,
-        or_(Subscription.ended_at.is_(None), Subscription.ended_at >= end),
+    """Return live accounts: account_id, created_at, seats, mrr, and their lifecycle stage.
+
+    mrr is MRR in force (`tenure.accounts.mrr`) in minor units of money's reporting currency
+    (default: US dollars at the built-in rates).
+    """
+    money = money or Money.default()
+    live = in_force(Subscription.started_at, Subscription.ended_at, end_of(day))
+    factors = conversion_factors(
+        currencies_in_use(db_session=db_session), money.currency, money.rates
     )
     query = select(
         Subscription.account_id,
         Subscription.quantity,
-        Subscription.mrr,
+        converted_mrr(Subscription.mrr, Subscription.currency, factors),
         Subscription.billing_interval,
         Subscription.started_at,
         Account.created_at,
     ).join(Account, Account.id == Subscription.account_id)
     subs = _frame(
         db_session,
-        _only(query.where(live), Subscription.account_id, account_ids),
+        _only(
+            query.where(live, priced(Subscription.currency, factors)),
+            Subscription.account_id,
+            account_ids,
+        ),
         ["account_id", "seats", "mrr", "interval", "started_at", "created_at"],
     )
     if subs.empty:
@@ -190,7 +206,11 @@ def population_flags(con: Any, day: date, login_events: list[str]) -> dict[str, 
 
 
 def app_inputs(
-    db_session: Session, day: date, account_ids: Collection[int] | None = None
+    db_session: Session,
+    day: date,
+    account_ids: Collection[int] | None = None,
+    *,
+    money: Money | None = None,
 ) -> pd.DataFrame:
     """Return per-account support, survey, billing and churn inputs from the app DB."""
     parts = [
@@ -198,7 +218,7 @@ def app_inputs(
         _csat(db_session, day, account_ids),
         _nps(db_session, day, account_ids),
         _failed_payments(db_session, day, account_ids),
-        _downgrades(db_session, day, account_ids),
+        _downgrades(db_session, day, account_ids, money or Money.default()),
         _churn(db_session, day, account_ids),
     ]
     frame = pd.DataFrame(columns=["account_id"])
@@ -271,22 +291,18 @@ def _failed_payments(db_session: Session, day: date, ids: Collection[int] | None
     )
 
 
-def _mrr_at(db_session: Session, at: datetime, ids: Collection[int] | None) -> pd.DataFrame:
-    query = (
-        select(Subscription.account_id, func.sum(Subscription.mrr))
-        .where(
-            Subscription.started_at < at,
-            or_(Subscription.ended_at.is_(None), Subscription.ended_at >= at),
-        )
-        .group_by(Subscription.account_id)
-    )
-    return _frame(db_session, _only(query, Subscription.account_id, ids), ["account_id", "mrr"])
+def _mrr_at(
+    db_session: Session, day: date, ids: Collection[int] | None, money: Money
+) -> pd.DataFrame:
+    found = in_force_by_account(db_session=db_session, day=day, money=money, account_ids=ids)
+    return pd.DataFrame([(i, f.mrr) for i, f in found.items()], columns=["account_id", "mrr"])
 
 
-def _downgrades(db_session: Session, day: date, ids: Collection[int] | None) -> pd.DataFrame:
-    end = end_of(day)
-    now = _mrr_at(db_session, end, ids)
-    then = _mrr_at(db_session, end - timedelta(days=90), ids)
+def _downgrades(
+    db_session: Session, day: date, ids: Collection[int] | None, money: Money
+) -> pd.DataFrame:
+    now = _mrr_at(db_session, day, ids, money)
+    then = _mrr_at(db_session, day - timedelta(days=90), ids, money)
     both = now.merge(then, on="account_id", suffixes=("", "_90d"))
     both["downgrades"] = ((both["mrr"] > 0) & (both["mrr"] < both["mrr_90d"])).astype(int)
     return both[["account_id", "downgrades"]]

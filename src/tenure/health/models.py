@@ -116,3 +116,18 @@ class HealthReference(Base):
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
     measure: Mapped[str] = mapped_column(String(64), primary_key=True)
     quantiles: Mapped[list[float]] = mapped_column(JSONType, default=list)
+
+
+class HealthRefreshQueue(Base):
+    """An account whose score for today waits for a real-time refresh (written with its events).
+
+    The refresher deletes the row in the transaction that stores the refreshed score, so a crash
+    in between leaves it here for the next start-up to pick up.
+    """
+
+    __tablename__ = "health_refresh_queue"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime]  # the latest change; a refresh that read an older one keeps it

@@ -1,10 +1,12 @@
-"""Real-time health: inbox events → daily roll-ups → today's score for the touched accounts.
+"""Real-time health: inbox events → daily roll-ups and the refresh queue, in the events' transaction.
 
-`record_events` calls `roll_up` in its own transaction (counters are upserted, so concurrent
-writers add up). When that transaction commits, the touched accounts go to this process's
-`ScoreRefresher` for the engine: a background thread that coalesces pending accounts and
-recomputes their score for today in one go, upserts today's `health_score` rows and publishes
-`tier_change` / `score_drop` notifications after its own commit.
+`tenure.events.service.record_events` calls `roll_up` and `queue_refresh` in the transaction that
+stores the events (counters are upserted, so concurrent writers add up), and returns the touched
+accounts. After its commit the caller hands them to the app's `ScoreRefresher`
+(`tenure.health.refresher`), which recomputes their score for today from `rollup_usage`, stores
+it and deletes their queue rows in one transaction, then publishes `tier_change` /
+`score_drop` notifications. A crash between the two leaves the queue rows; the next refresher
+picks them up when it starts.
 
 Today's usage is the warehouse baseline the daily stage stored (`usage_base`, up to its day)
 plus the roll-ups of later days. It is exact when the pipeline ran for yesterday; events with a
@@ -14,41 +16,38 @@ timestamp on or before the baseline's day that arrive later count from the next 
 from __future__ import annotations
 
 import json
-import threading
-import time
-import weakref
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, case, event, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.config import Settings, get_settings
-from tenure.db.bulk import dialect_insert
-from tenure.db.session import session_scope
-from tenure.health import service
-from tenure.health.flows import score_day
-from tenure.health.models import UsageBase, UsageDaily, UsageDailyFeature, UsageDailyUser
-from tenure.logging import get_logger
-from tenure.notifications import get_bus
-
-log = get_logger("health.realtime")
-TOUCHED = "tenure.health.touched"
-IDLE_SECONDS = 30.0  # a refresher with nothing to do for this long stops its thread
-POPULATION_KINDS = ("login_recency", "seat_utilisation", "support_load", "churn_probability")
+from tenure.db.bulk import dialect_insert, upsert
+from tenure.health.models import (
+    HealthRefreshQueue,
+    UsageBase,
+    UsageDaily,
+    UsageDailyFeature,
+    UsageDailyUser,
+)
 
 
 def _later(new: Any, old: Any) -> Any:
     return case((old.is_(None) | (new > old), new), else_=old)
 
 
-def roll_up(db_session: Session, events: Iterable[Mapping[str, Any]]) -> set[int]:
-    """Add events (account_id, name, ts, contact_external_id) to the daily roll-ups."""
-    logins = set(refresher_settings(db_session.get_bind()).health_login_events)
+def roll_up(
+    events: Iterable[Mapping[str, Any]], *, db_session: Session, login_events: Collection[str]
+) -> set[int]:
+    """Add events (account_id, name, ts, contact_external_id) to the daily roll-ups.
+
+    Return the accounts whose roll-ups changed; login_events are the names counted as logins.
+    """
+    logins = set(login_events)
     days: dict[tuple[int, date], dict[str, Any]] = {}
     features, users = set(), set()
     for e in events:
@@ -101,32 +100,6 @@ def _insert_sets(db_session: Session, model: Any, column: str, keys: set[tuple])
     if keys:
         rows = [{"account_id": a, "day": d, column: v} for a, d, v in sorted(keys)]
         db_session.execute(dialect_insert(db_session, model).on_conflict_do_nothing(), rows)
-
-
-def after_record(db_session: Session, events: Iterable[Mapping[str, Any]]) -> None:
-    """Roll events up now and refresh the touched accounts' scores once the session commits."""
-    touched = roll_up(db_session, events)
-    if not touched:
-        return
-    pending: set[int] = db_session.info.setdefault(TOUCHED, set())
-    if not pending:
-        event.listen(db_session, "after_commit", _on_commit, once=True)
-        event.listen(db_session, "after_rollback", _on_rollback, once=True)
-    pending |= touched
-
-
-def _on_commit(db_session: Session) -> None:
-    touched = db_session.info.pop(TOUCHED, set())
-    if event.contains(db_session, "after_rollback", _on_rollback):
-        event.remove(db_session, "after_rollback", _on_rollback)
-    while touched and not get_refresher(db_session.get_bind()).submit(touched):
-        pass  # that refresher had just stopped; the next call starts a new one
-
-
-def _on_rollback(db_session: Session) -> None:
-    db_session.info.pop(TOUCHED, None)
-    if event.contains(db_session, "after_commit", _on_commit):
-        event.remove(db_session, "after_commit", _on_commit)
 
 
 def rollup_usage(db_session: Session, day: date, ids: Collection[int]) -> pd.DataFrame:
@@ -215,130 +188,34 @@ def _add_day(
         entry["login"] = row.last_login_at
 
 
-def refresh_scores(engine: Engine, ids: Collection[int], settings: Settings) -> int:
-    """Recompute today's health of accounts from the roll-ups, store it, publish changes."""
-    day = clock.now().date()
-    with session_scope(engine) as db_session:
-        references = service.latest_references(db_session, day)
-        available = {k: k in references for k in POPULATION_KINDS} if references else {}
-        usage = rollup_usage(db_session, day, ids)
-        scores = score_day(
-            db_session,
-            day,
-            usage,
-            available,
-            drop_points=settings.health_score_drop_points,
-            account_ids=ids,
-            references=references or {},
-            source="realtime",
+def queue_refresh(*, db_session: Session, account_ids: Collection[int]) -> None:
+    """Queue accounts for a refresh of today's score, durably with the caller's transaction."""
+    if account_ids:
+        now = clock.now()
+        rows = [{"account_id": a, "queued_at": now} for a in sorted(account_ids)]
+        db_session.execute(
+            upsert(db_session, HealthRefreshQueue, keys=["account_id"], update=["queued_at"]), rows
         )
-        service.upsert_rows(db_session, scores.rows)
-    for note in scores.notes:
-        get_bus().publish(note)
-    return len(scores.rows)
 
 
-class ScoreRefresher:
-    """A background thread recomputing the scores of accounts touched by committed events."""
-
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine, self.settings = engine, settings
-        self.latencies: deque[float] = deque(maxlen=100_000)  # seconds, submit → stored
-        self._pending: dict[int, float] = {}
-        self._clock: clock.Clock = clock.get_clock()
-        self._busy = self._closed = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="health-refresher", daemon=True)
-        self._thread.start()
-
-    def submit(self, ids: Iterable[int]) -> bool:
-        """Queue accounts for a refresh; return False if this refresher has stopped."""
-        now = time.monotonic()
-        with self._cond:
-            if self._closed:
-                return False
-            self._clock = clock.get_clock()  # threads do not inherit a test's frozen clock
-            for account_id in ids:
-                self._pending.setdefault(account_id, now)  # keeps an account's first time
-            self._cond.notify_all()
-        return True
-
-    @property
-    def closed(self) -> bool:
-        """Return True once the thread has stopped after being idle."""
-        with self._cond:
-            return self._closed
-
-    def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until nothing is pending or being refreshed; return False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._pending or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if not self._pending:
-                    self._cond.wait(IDLE_SECONDS)
-                self._closed = not self._pending  # idle: stop, releasing the engine
-                if self._closed:
-                    break
-                batch, self._pending, self._busy = self._pending, {}, True
-                frozen = self._clock
-            try:
-                with clock.use_clock(frozen):
-                    refresh_scores(self.engine, list(batch), self.settings)
-            except Exception:  # keep serving other accounts; the daily stage repairs this one
-                log.exception("health refresh failed", accounts=len(batch))
-            done = time.monotonic()
-            with self._cond:
-                self.latencies.extend(done - t for t in batch.values())
-                self._busy = False
-                self._cond.notify_all()
-        _forget(self)
+def queued_accounts(*, db_session: Session) -> list[int]:
+    """Return every account waiting for a refresh (what a crash or a stop left behind)."""
+    return list(db_session.scalars(select(HealthRefreshQueue.account_id)))
 
 
-_refreshers: weakref.WeakKeyDictionary[Engine, ScoreRefresher] = weakref.WeakKeyDictionary()
-_settings: weakref.WeakKeyDictionary[Engine, Settings] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+def queue_marks(*, db_session: Session, account_ids: Collection[int]) -> dict[int, datetime]:
+    """Return when each of these accounts was last queued (read before their usage)."""
+    query = select(HealthRefreshQueue.account_id, HealthRefreshQueue.queued_at).where(
+        HealthRefreshQueue.account_id.in_(sorted(account_ids))
+    )
+    return dict(db_session.execute(query).all())
 
 
-def _forget(refresher: ScoreRefresher) -> None:
-    with _lock:
-        if _refreshers.get(refresher.engine) is refresher:
-            del _refreshers[refresher.engine]
-
-
-def configure_realtime(engine: Engine, settings: Settings) -> None:
-    """Use these settings (login events, drop threshold) for the engine's real-time path."""
-    with _lock:
-        _settings[engine] = settings
-
-
-def refresher_settings(engine: Any) -> Settings:
-    """Return the settings configured for an engine (process settings by default)."""
-    engine = getattr(engine, "engine", engine)
-    with _lock:
-        return _settings.get(engine) or get_settings()
-
-
-def get_refresher(engine: Any) -> ScoreRefresher:
-    """Return this process's refresher for an engine, started on first use."""
-    engine = getattr(engine, "engine", engine)
-    settings = refresher_settings(engine)
-    with _lock:
-        if engine not in _refreshers or _refreshers[engine].closed:
-            _refreshers[engine] = ScoreRefresher(engine, settings)
-        return _refreshers[engine]
-
-
-def flush_all(timeout: float = 30.0) -> bool:
-    """Wait until every refresher of this process is idle (before disposing of an engine)."""
-    with _lock:
-        refreshers = list(_refreshers.values())
-    return all(refresher.flush(timeout) for refresher in refreshers)
+def dequeue(*, db_session: Session, marks: Mapping[int, datetime]) -> None:
+    """Delete the queue rows a refresh covered; rows queued again since marks stay."""
+    if marks:
+        queue = HealthRefreshQueue.__table__.c
+        statement = delete(HealthRefreshQueue.__table__).where(
+            queue.account_id == bindparam("a"), queue.queued_at <= bindparam("t")
+        )
+        db_session.execute(statement, [{"a": a, "t": t} for a, t in sorted(marks.items())])

@@ -2,8 +2,8 @@
 
 "As of D" means the state at the end of day D: the instant T = D + 1 day, 00:00 UTC. An
 account is in the frame when created before T. Its `mrr` is the sum of the subscription rows
-live at the last instant of D (started_at < T ≤ coalesce(ended_at, ∞), the month-end snapshot
-convention of `warehouse.stages.metrics`) in reporting-currency major units; `seats` the sum of
+live at the last instant of D (started_at < T ≤ coalesce(ended_at, ∞): MRR in force, the one rule
+of `tenure.accounts.mrr`) in reporting-currency major units; `seats` the sum of
 their quantities; `plan` the plan of the latest row started before T. `tenure_months` counts
 whole calendar months from created_at to D. Keys of `attributes` appear as `attributes.KEY`.
 `health_score`/`health_tier` and `churn_probability`/`churn_risk` are each account's latest
@@ -15,15 +15,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Connection, func, select
 
 from tenure.accounts.models import Account, Invoice, Subscription, Ticket
+from tenure.accounts.schemas import Money
+from tenure.accounts.service import in_force_by_account
 from tenure.churn.models import ChurnScore
 from tenure.health.models import HealthScore
-from tenure.metrics.currency import minor_unit_factors, to_major_units
+from tenure.metrics.currency import FX_RATES, to_major_units
 
 BASE_FIELDS = (
     "account_id",
@@ -74,29 +77,23 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def account_mrr(conn: Connection, as_of: date, *, currency: str) -> dict[int, dict[str, Any]]:
-    """Return per account: mrr (minor units, reporting currency), seats and plan as of a date."""
+def account_mrr(
+    conn: Connection, as_of: date, *, currency: str, rates: Mapping[str, Decimal] = FX_RATES
+) -> dict[int, dict[str, Any]]:
+    """Return per account: mrr (minor units, reporting currency), seats and plan as of a date.
+
+    mrr and seats are the read model's MRR in force (`tenure.accounts.mrr`); plan is the plan
+    of the latest row started before T.
+    """
     end = instant_after(as_of)
-    rows = select(
-        Subscription.account_id,
-        Subscription.plan,
-        Subscription.mrr,
-        Subscription.currency,
-        Subscription.quantity,
-        Subscription.started_at,
-        Subscription.ended_at,
-        Subscription.id,
-    ).where(Subscription.started_at < end)
-    found = list(conn.execute(rows.order_by(Subscription.started_at, Subscription.id)))
-    factors = minor_unit_factors({r.currency.upper() for r in found}, currency)
+    money = Money(currency.upper(), rates)
+    live = in_force_by_account(db_session=conn, day=as_of, money=money)
+    plans = select(Subscription.account_id, Subscription.plan).where(Subscription.started_at < end)
     state: dict[int, dict[str, Any]] = defaultdict(lambda: {"mrr": 0, "seats": 0, "plan": None})
-    for r in found:
-        account = state[r.account_id]
-        account["plan"] = r.plan
-        ended = _aware(r.ended_at)
-        if ended is None or ended >= end:
-            account["mrr"] += int(r.mrr * factors[r.currency.upper()] + 0.5)
-            account["seats"] += r.quantity
+    for account_id, plan in conn.execute(plans.order_by(Subscription.started_at, Subscription.id)):
+        state[account_id]["plan"] = plan
+    for account_id, found in live.items():
+        state[account_id] |= {"mrr": found.mrr, "seats": found.seats}
     return dict(state)
 
 
@@ -141,10 +138,16 @@ def _column(values: list[Any]) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
-def account_frame(conn: Connection, as_of: date, *, currency: str = "USD") -> pa.Table:
+def account_frame(
+    conn: Connection,
+    as_of: date,
+    *,
+    currency: str = "USD",
+    rates: Mapping[str, Decimal] = FX_RATES,
+) -> pa.Table:
     """Return one row per account that exists as of the date, with BASE_FIELDS + attributes.*."""
     end = instant_after(as_of)
-    billing = account_mrr(conn, as_of, currency=currency)
+    billing = account_mrr(conn, as_of, currency=currency, rates=rates)
     scores = latest_scores(conn, as_of)
     query = select(Account).where(Account.created_at < end).order_by(Account.id)
     accounts = list(conn.execute(query))

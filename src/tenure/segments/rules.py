@@ -15,50 +15,58 @@ Dates and times are compared with ISO strings: `created_at >= "2025-01-01"` (UTC
 `not` binds tighter than `and`, which binds tighter than `or`. A comparison with a missing
 (NULL) field value is false, so `industry != "software"` leaves out accounts without an
 industry while `not industry = "software"` keeps them.
+
+sqlglot parses a rule (after `rule_syntax` has checked its tokens and size limits), and only
+the node kinds above are taken from sqlglot's tree: anything else is a RuleError at its
+position. `and`/`or` chains are flattened and combined pairwise, so a rule of the largest
+allowed size compiles to a shallow expression.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import ibis.expr.types as ir
+from sqlglot import exp
+from sqlglot.errors import ParseError
 
-from tenure.errors import InputError
-
-OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
-KEYWORDS = frozenset(("and", "or", "not", "in", "true", "false"))
-_TOKEN = re.compile(
-    r"""(?P<space>\s+)
-      | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-      | (?P<number>-?\d+(?:\.\d+)?)
-      | (?P<op><=|>=|!=|==|=|<|>)
-      | (?P<punct>[(),])
-      | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
-    """,
-    re.VERBOSE,
+from tenure.segments.rule_syntax import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_RULE_LENGTH,
+    RuleDialect,
+    RuleError,
+    check_grammar,
+    lex_rule,
 )
 
+__all__ = [
+    "MAX_CONDITIONS",
+    "MAX_DEPTH",
+    "MAX_RULE_LENGTH",
+    "And",
+    "Compare",
+    "In",
+    "Not",
+    "Or",
+    "RuleError",
+    "compile_rule",
+    "parse_rule",
+    "validate_rule",
+]
 
-class RuleError(InputError):
-    """A rule cannot be parsed or refers to an unknown field; says where."""
-
-    def __init__(self, message: str, rule: str, position: int) -> None:
-        self.position = position
-        pointer = f"\n  {rule}\n  {' ' * position}^"
-        super().__init__(f"rule error at position {position + 1}: {message}{pointer}")
-
-
-@dataclass(frozen=True)
-class Token:
-    """One lexical token and the offset where it starts."""
-
-    kind: str
-    text: str
-    position: int
+COMPARISONS: dict[type[exp.Expression], str] = {
+    exp.EQ: "=",
+    exp.NEQ: "!=",
+    exp.LT: "<",
+    exp.LTE: "<=",
+    exp.GT: ">",
+    exp.GTE: ">=",
+}
 
 
 @dataclass(frozen=True)
@@ -102,125 +110,91 @@ class Not:
     part: Any
 
 
-def tokenize(rule: str) -> list[Token]:
-    """Split a rule into tokens, or raise RuleError at the first character that fits none."""
-    tokens, position = [], 0
-    while position < len(rule):
-        match = _TOKEN.match(rule, position)
-        if match is None:
-            raise RuleError(f"unexpected character {rule[position]!r}", rule, position)
-        kind = match.lastgroup or ""
-        text = match.group()
-        if kind == "word" and text.lower() in KEYWORDS:
-            kind, text = "keyword", text.lower()
-        if kind != "space":
-            tokens.append(Token(kind, "=" if text == "==" else text, position))
-        position = match.end()
-    tokens.append(Token("end", "", len(rule)))
-    return tokens
-
-
-class _Parser:
-    def __init__(self, rule: str) -> None:
-        self.rule = rule
-        self.tokens = tokenize(rule)
-        self.index = 0
-
-    @property
-    def current(self) -> Token:
-        return self.tokens[self.index]
-
-    def fail(self, expected: str) -> RuleError:
-        token = self.current
-        got = "the end of the rule" if token.kind == "end" else repr(token.text)
-        return RuleError(f"expected {expected}, got {got}", self.rule, token.position)
-
-    def accept(self, kind: str, text: str | None = None) -> Token | None:
-        token = self.current
-        if token.kind == kind and (text is None or token.text == text):
-            self.index += 1
-            return token
-        return None
-
-    def expect(self, kind: str, text: str, expected: str) -> Token:
-        token = self.accept(kind, text)
-        if token is None:
-            raise self.fail(expected)
-        return token
-
-    def parse(self) -> Any:
-        if self.current.kind == "end":
-            raise self.fail("a condition")
-        node = self.parse_or()
-        if self.current.kind != "end":
-            raise self.fail("'and', 'or' or the end of the rule")
-        return node
-
-    def parse_or(self) -> Any:
-        parts = [self.parse_and()]
-        while self.accept("keyword", "or"):
-            parts.append(self.parse_and())
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
-
-    def parse_and(self) -> Any:
-        parts = [self.parse_not()]
-        while self.accept("keyword", "and"):
-            parts.append(self.parse_not())
-        return parts[0] if len(parts) == 1 else And(tuple(parts))
-
-    def parse_not(self) -> Any:
-        if self.accept("keyword", "not"):
-            return Not(self.parse_not())
-        if self.accept("punct", "("):
-            node = self.parse_or()
-            self.expect("punct", ")", "')'")
-            return node
-        return self.parse_comparison()
-
-    def parse_comparison(self) -> Any:
-        field = self.accept("word")
-        if field is None:
-            raise self.fail("a field name, 'not' or '('")
-        if op := self.accept("op"):
-            return Compare(field.text, op.text, self.parse_value(), field.position)
-        negated = self.accept("keyword", "not") is not None
-        if not self.accept("keyword", "in"):
-            raise self.fail("'in'" if negated else "a comparison (=, !=, <, <=, >, >=, in)")
-        self.expect("punct", "(", "'(' after 'in'")
-        values = [self.parse_value()]
-        while self.accept("punct", ","):
-            values.append(self.parse_value())
-        self.expect("punct", ")", "',' or ')'")
-        return In(field.text, tuple(values), negated, field.position)
-
-    def parse_value(self) -> Any:
-        token = self.current
-        if token.kind == "string":
-            self.index += 1
-            return re.sub(r"\\(.)", r"\1", token.text[1:-1])
-        if token.kind == "number":
-            self.index += 1
-            return float(token.text) if "." in token.text else int(token.text)
-        if token.kind == "keyword" and token.text in ("true", "false"):
-            self.index += 1
-            return token.text == "true"
-        raise self.fail("a value (a quoted string, a number, true or false)")
-
-
 def parse_rule(rule: str) -> Any:
     """Return the syntax tree of a rule, or raise RuleError saying where it goes wrong."""
-    return _Parser(rule).parse()
+    found = lex_rule(rule)
+    negated = check_grammar(rule, found)
+    try:
+        (tree,) = RuleDialect().parser().parse([t.token for t in found if t.token], rule)
+    except (ParseError, ValueError) as exc:  # the grammar check lets through only valid rules
+        raise RuleError(f"cannot parse the rule ({exc})", rule, 0) from None
+    return _Converter(rule, negated).node(tree)
+
+
+class _Converter:
+    """Turn the allowed kinds of sqlglot node into the rule tree; reject any other."""
+
+    def __init__(self, rule: str, negated: set[int]) -> None:
+        self.rule, self.negated = rule, negated
+
+    def node(self, tree: exp.Expression) -> Any:
+        while isinstance(tree, exp.Paren):
+            tree = tree.this
+        if isinstance(tree, exp.And | exp.Or):
+            parts = tuple(self.node(part) for part in _chain(tree, type(tree)))
+            return And(parts) if isinstance(tree, exp.And) else Or(parts)
+        if isinstance(tree, exp.Not):
+            if isinstance(tree.this, exp.In) and self.position(tree.this) in self.negated:
+                return self.membership(tree.this, negated=True)
+            return Not(self.node(tree.this))
+        if isinstance(tree, exp.In):
+            return self.membership(tree, negated=False)
+        if type(tree) in COMPARISONS:
+            field, position = self.field(tree.this)
+            return Compare(field, COMPARISONS[type(tree)], self.value(tree.expression), position)
+        raise self.reject(tree)
+
+    def membership(self, tree: exp.In, *, negated: bool) -> In:
+        if any(tree.args.get(key) for key in ("query", "unnest", "field")):
+            raise self.reject(tree)
+        field, position = self.field(tree.this)
+        return In(field, tuple(self.value(v) for v in tree.expressions), negated, position)
+
+    def field(self, tree: exp.Expression) -> tuple[str, int]:
+        if not isinstance(tree, exp.Column) or tree.table or not tree.this:
+            raise self.reject(tree)
+        return tree.name, self.position(tree)
+
+    def value(self, tree: exp.Expression) -> Any:
+        if isinstance(tree, exp.Boolean):
+            return bool(tree.this)
+        if not isinstance(tree, exp.Literal):
+            raise self.reject(tree)
+        if tree.is_string:
+            return tree.this
+        return float(tree.this) if "." in tree.this else int(tree.this)
+
+    def position(self, tree: exp.Expression) -> int:
+        starts = [item.meta["start"] for item in tree.walk() if "start" in item.meta]
+        return min(starts, default=0)
+
+    def reject(self, tree: exp.Expression) -> RuleError:
+        return RuleError(f"not allowed in a rule: {tree.sql()!r}", self.rule, self.position(tree))
+
+
+def _chain(tree: exp.Expression, kind: type[exp.Expression]) -> list[exp.Expression]:
+    """Return the operands of a chain of one connective (`a or b or c`), left to right."""
+    parts, pending = [], [tree]
+    while pending:
+        item = pending.pop()
+        if type(item) is kind:
+            pending.extend((item.expression, item.this))
+        else:
+            parts.append(item)
+    return parts
 
 
 def comparisons(node: Any) -> Iterable[Compare | In]:
     """Yield every comparison in a syntax tree, left to right."""
-    if isinstance(node, Compare | In):
-        yield node
-    elif isinstance(node, Not):
-        yield from comparisons(node.part)
-    else:
-        for part in node.parts:
-            yield from comparisons(part)
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Compare | In):
+            yield item
+        elif isinstance(item, Not):
+            pending.append(item.part)
+        else:
+            pending.extend(reversed(item.parts))
 
 
 def check_fields(rule: str, node: Any, known: Sequence[str]) -> None:
@@ -254,13 +228,18 @@ def _literal(rule: str, column: ir.Column, node: Compare | In, value: Any) -> An
     raise RuleError(message, rule, node.position)
 
 
+def _pairwise(parts: list[ir.BooleanValue], join: Callable[..., Any]) -> ir.BooleanValue:
+    """Join parts in a balanced tree (depth log2 n), not a chain n deep."""
+    while len(parts) > 1:
+        paired = [join(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        parts = paired + parts[len(parts) - len(parts) % 2 :]
+    return parts[0]
+
+
 def _compile(rule: str, table: ir.Table, node: Any) -> ir.BooleanValue:
     if isinstance(node, And | Or):
         parts = [_compile(rule, table, part) for part in node.parts]
-        result = parts[0]
-        for part in parts[1:]:
-            result = (result & part) if isinstance(node, And) else (result | part)
-        return result
+        return _pairwise(parts, operator.and_ if isinstance(node, And) else operator.or_)
     if isinstance(node, Not):
         return ~_compile(rule, table, node.part)
     column = table[node.field]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,26 @@ from sqlalchemy.orm import Session
 from tenure import clock
 from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound
+from tenure.logging import get_logger
 from tenure.metrics.currency import to_major_units
 from tenure.metrics.movements import connect_engine
 from tenure.segments.figures import segment_figures
 from tenure.segments.frame import account_frame, account_mrr, month_before
 from tenure.segments.models import SEGMENT_KINDS, Segment, SegmentMembership
-from tenure.segments.rules import compile_rule, validate_rule
+from tenure.segments.rules import RuleError, compile_rule, validate_rule
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 
 SAMPLE_SIZE = 10
+log = get_logger("segments")
+
+
+@dataclass(frozen=True)
+class SegmentEvaluation:
+    """Members stored per rule segment, and the segments skipped because their rule fails."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 def today() -> date:
@@ -94,6 +105,14 @@ def get_segment(*, db_session: Session, name: str) -> Segment:
     return segment
 
 
+def delete_segment(*, db_session: Session, name: str) -> None:
+    """Remove the segment with this name and its membership history, or raise NotFound."""
+    segment = get_segment(db_session=db_session, name=name)
+    db_session.execute(delete(SegmentMembership).where(SegmentMembership.segment_id == segment.id))
+    db_session.delete(segment)
+    db_session.flush()
+
+
 def load_segments_file(*, db_session: Session, path: Path) -> list[Segment]:
     """Create or update the `[[segment]]` entries (name, rule, description) of a TOML file."""
     try:
@@ -150,16 +169,32 @@ def replace_membership(
     return len(rows)
 
 
-def evaluate_segments(*, db_session: Session, as_of: date, currency: str = "USD") -> dict[str, int]:
-    """Evaluate every rule segment as of a date and store its members (idempotent per date)."""
+def evaluate_segments(
+    *, db_session: Session, as_of: date, currency: str = "USD"
+) -> SegmentEvaluation:
+    """Evaluate every rule segment as of a date and store its members (idempotent per date).
+
+    A segment whose stored rule no longer parses or compiles is skipped, logged and reported
+    in the result's errors; the others are evaluated.
+    """
     frame = account_frame(db_session.connection(), as_of, currency=currency)
-    counts = {}
+    evaluation = SegmentEvaluation()
     for segment in list_segments(db_session=db_session, kind="rule"):
-        members = rule_members(frame, segment.rule or "")
-        counts[segment.name] = replace_membership(
+        try:
+            members = rule_members(frame, segment.rule or "")
+        except RuleError as exc:
+            evaluation.errors[segment.name] = _skipped(segment, exc)
+            continue
+        evaluation.counts[segment.name] = replace_membership(
             db_session=db_session, segment=segment, as_of=as_of, account_ids=members
         )
-    return counts
+    return evaluation
+
+
+def _skipped(segment: Segment, exc: RuleError) -> str:
+    """Log that a segment's rule fails and return the reason to show on that segment."""
+    log.warning("segment skipped: its rule fails", segment=segment.name, error=str(exc))
+    return str(exc)
 
 
 def stored_members(*, db_session: Session, segment: Segment, as_of: date) -> list[int] | None:
@@ -222,7 +257,21 @@ def _report(segment: Segment, members: list[int], start: Collection[int], snap: 
         "as_of": snap.as_of.isoformat(),
         "trailing_month_start": snap.start.isoformat(),
         **segment_figures(members, start, snap.mrr_start, snap.mrr_end),
+        "error": None,
     }
+
+
+def _members_and_report(
+    db_session: Session, segment: Segment, snap: _Snapshot
+) -> tuple[list[int], dict[str, Any]]:
+    """Return a segment's members and report; a failing rule gives no figures and its error."""
+    try:
+        members, start = _members(db_session, segment, snap)
+    except RuleError as exc:
+        report = _report(segment, [], [], snap)
+        report.update(accounts=None, mrr=None, error=_skipped(segment, exc))
+        return [], report
+    return members, _report(segment, members, start, snap)
 
 
 def segment_reports(
@@ -230,11 +279,10 @@ def segment_reports(
 ) -> list[dict[str, Any]]:
     """Return every segment's accounts, MRR, logo churn and NRR over the trailing month."""
     snap = _Snapshot(db_session, as_of or today(), currency)
-    reports = []
-    for segment in list_segments(db_session=db_session):
-        members, start = _members(db_session, segment, snap)
-        reports.append(_report(segment, members, start, snap))
-    return reports
+    return [
+        _members_and_report(db_session, segment, snap)[1]
+        for segment in list_segments(db_session=db_session)
+    ]
 
 
 def segment_detail(
@@ -243,8 +291,7 @@ def segment_detail(
     """Return one segment's figures, a sample of its members and its stored dates."""
     segment = get_segment(db_session=db_session, name=name)
     snap = _Snapshot(db_session, as_of or today(), currency)
-    members, start = _members(db_session, segment, snap)
-    report = _report(segment, members, start, snap)
+    members, report = _members_and_report(db_session, segment, snap)
     wanted = set(members[:SAMPLE_SIZE])
     rows = [r for r in snap.frame.to_pylist() if r["account_id"] in wanted]
     report["members_sample"] = [
@@ -272,9 +319,10 @@ def segment_detail(
 def segment_memberships(context: StageContext) -> StageSummary:
     """Store which accounts each rule segment holds as of the day."""
     with session_scope(context.engine) as db_session:
-        counts = evaluate_segments(
+        evaluation = evaluate_segments(
             db_session=db_session,
             as_of=context.as_of,
             currency=context.settings.reporting_currency,
         )
-    return {"segments": len(counts), "memberships": sum(counts.values())}
+    counts, skipped = evaluation.counts, len(evaluation.errors)
+    return {"segments": len(counts), "memberships": sum(counts.values()), "skipped": skipped}

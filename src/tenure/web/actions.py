@@ -13,8 +13,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from tenure.accounts.schemas import MAX_ID
 from tenure.auth.roles import can
 from tenure.auth.service import AuthenticationFailed, audit, authenticate
+from tenure.auth.throttle import TooManyAttempts
 from tenure.errors import InputError, NotFound
 from tenure.web import alerts
 from tenure.web.rendering import Dashboard, login_redirect
@@ -69,6 +71,19 @@ def _login_form(
     context["email"] = email.strip()[:320]
     response = ui.render(request, "login.html", context, viewer=None, status_code=status_code)
     set_login_cookie(ui.settings, response, token)
+    return response
+
+
+def _log_in(ui: Dashboard, request: Request, email: str, password: str, target: str) -> Response:
+    """Check a login (throttled per address and email) and start a session on success."""
+    throttle = request.app.state.login_throttle
+    ip = client_ip(request)
+    throttle.admit(ip, email)
+    with ui.db(request) as db:
+        user = authenticate(db, email, password, ip=ip, settings=ui.settings)
+        response = RedirectResponse(target, status_code=303)
+        start_session(ui.settings, response, user)
+    throttle.succeeded(ip, email)
     return response
 
 
@@ -139,12 +154,13 @@ def add_action_routes(router: APIRouter, ui: Dashboard) -> None:
                 ui, request, next_url=target, error=message, status_code=403, email=email
             )
         try:
-            with ui.db(request) as db:
-                user = authenticate(
-                    db, email, password, ip=client_ip(request), settings=ui.settings
-                )
-                response = RedirectResponse(target, status_code=303)
-                start_session(ui.settings, response, user)
+            response = _log_in(ui, request, email, password, target)
+        except TooManyAttempts as exc:
+            refused = _login_form(
+                ui, request, next_url=target, error=str(exc), status_code=429, email=email
+            )
+            refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
         except AuthenticationFailed as exc:
             return _login_form(
                 ui, request, next_url=target, error=str(exc), status_code=401, email=email
@@ -160,8 +176,8 @@ def add_action_routes(router: APIRouter, ui: Dashboard) -> None:
             if not csrf_valid(viewer, request, csrf_token):
                 return ui.error(request, viewer, 403, "the form has expired: reload and try again")
             audit(db, actor=viewer.email, action="logout", ip=client_ip(request))
-        response = RedirectResponse("/login", status_code=303)
-        end_session(ui.settings, response)
+            response = RedirectResponse("/login", status_code=303)
+            end_session(ui.settings, response, viewer, db_session=db)
         return response
 
     @router.post("/alerts/{alert_id}/{action}")
@@ -178,5 +194,7 @@ def add_action_routes(router: APIRouter, ui: Dashboard) -> None:
             viewer = ui.viewer(request, db)
         if viewer is None:
             return login_redirect(request)
+        if not 1 <= alert_id <= MAX_ID:
+            return ui.error(request, viewer, 404, f"no alert with id {alert_id}")
         change = AlertChange(viewer, alert_id, action, csrf_token, days or None)
         return change_alert(ui, request, change)

@@ -1,10 +1,8 @@
-"""The alerts inbox for the dashboard, through `tenure.alerts.service` when it is installed."""
+"""The alerts inbox for the dashboard, through `tenure.alerts.service`."""
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,20 +10,13 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.alerts import service
 from tenure.errors import InputError
 
 STATUSES = ("active", "open", "acknowledged", "snoozed", "resolved")
 ACTIONS = ("acknowledge", "snooze", "resolve")
 SNOOZE_DAYS = (1, 3, 7)
 INBOX_LIMIT = 100
-
-
-def alerts_service() -> ModuleType | None:
-    """Return the alerts service module, or None while it is not built."""
-    try:
-        return importlib.import_module("tenure.alerts.service")
-    except ImportError:
-        return None
 
 
 def _as_dict(alert: Any, names: dict[int, str]) -> dict[str, Any]:
@@ -47,11 +38,8 @@ def _names(db_session: Session, ids: set[int]) -> dict[int, str]:
 
 def inbox(
     *, db_session: Session, status: str | None = None, owner: str | None = None
-) -> list[dict[str, Any]] | None:
-    """Return alerts (newest first) as dicts with the account name; None if no alerts service."""
-    service = alerts_service()
-    if service is None:
-        return None
+) -> list[dict[str, Any]]:
+    """Return alerts (newest first) as dicts with the account name."""
     if status and status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     alerts = service.list_alerts(db_session, status=status or None, owner=owner, limit=INBOX_LIMIT)
@@ -59,20 +47,8 @@ def inbox(
     return [_as_dict(a, names) for a in alerts]
 
 
-def alerts_for_account(*, db_session: Session, account_id: int) -> list[dict[str, Any]]:
-    """Return one account's alerts, newest first (empty without an alerts service)."""
-    service = alerts_service()
-    if service is None:
-        return []
-    alerts = service.list_alerts(db_session, account_id=account_id, limit=20)
-    return [_as_dict(a, {}) for a in alerts]
-
-
 def get_alert(*, db_session: Session, alert_id: int) -> dict[str, Any]:
     """Return one alert as a dict, or raise NotFound."""
-    service = alerts_service()
-    if service is None:
-        raise InputError("alerts are not available in this build")
     alert = service.get_alert(db_session, alert_id)
     return _as_dict(alert, _names(db_session, {alert.account_id}))
 
@@ -89,9 +65,6 @@ def act(
     *, db_session: Session, alert_id: int, action: str, actor: str, days: str | None = None
 ) -> dict[str, Any]:
     """Acknowledge, snooze or resolve an alert as actor; return it after the change."""
-    service = alerts_service()
-    if service is None:
-        raise InputError("alerts are not available in this build")
     if action == "acknowledge":
         service.acknowledge(db_session, alert_id, actor=actor)
     elif action == "snooze":

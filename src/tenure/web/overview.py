@@ -6,7 +6,6 @@ are computed on demand from the app DB's subscriptions (fast for a demo-sized bo
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
@@ -86,8 +85,3 @@ def data_quality(*, engine: Engine, settings: Settings) -> dict[str, Any]:
         return {"error": "the warehouse is being written by the pipeline; try again shortly"}
     except TenureError as exc:
         return {"error": str(exc)}
-
-
-def as_of_text(day: date | None) -> str:
-    """Return a day as text, or an em dash."""
-    return day.isoformat() if day else "—"

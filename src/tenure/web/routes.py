@@ -10,12 +10,14 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.accounts import service as accounts
+from tenure.accounts.schemas import Money, Reader
+from tenure.api.errors import Forbidden
 from tenure.config import Settings
 from tenure.errors import InputError, NotFound
-from tenure.metrics.currency import settings_rates
 from tenure.quality.rendering import quality_charts
 from tenure.rendering import charts
-from tenure.web import alerts, model_card, overview, profile, service
+from tenure.web import alerts, model_card, overview, service
 from tenure.web.actions import add_action_routes
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
@@ -24,8 +26,8 @@ from tenure.web.session import Viewer
 Build = Callable[[Session, Viewer], tuple[str, dict[str, Any]]]
 
 
-def _money(settings: Settings) -> service.Money:
-    return service.Money(settings.reporting_currency, settings_rates(settings.fx_rates))
+def _reader(viewer: Viewer) -> Reader:
+    return Reader(role=viewer.role, email=viewer.email)
 
 
 def show(ui: Dashboard, request: Request, page: str, build: Build) -> Response:
@@ -38,6 +40,8 @@ def show(ui: Dashboard, request: Request, page: str, build: Build) -> Response:
             template, context = build(db, viewer)
         except NotFound as exc:
             return ui.error(request, viewer, 404, str(exc))
+        except Forbidden as exc:
+            return ui.error(request, viewer, 403, str(exc))
         except InputError as exc:
             return ui.error(request, viewer, 400, str(exc))
         return ui.render(request, template, {"page": page, **context}, viewer=viewer)
@@ -46,9 +50,9 @@ def show(ui: Dashboard, request: Request, page: str, build: Build) -> Response:
 def overview_context(ui: Dashboard, db: Session) -> dict[str, Any]:
     """Return the overview: KPIs, movements and rates charts, tiers, the accounts most at risk."""
     months = overview.monthly_figures(db_session=db, settings=ui.settings)
-    tiers = service.tier_distribution(db_session=db)
-    health_counts = {t: v["accounts"] for t, v in tiers["health"].items()}
-    money = _money(ui.settings)
+    tiers = accounts.tier_distribution(db_session=db)
+    health_counts = {t: v["accounts"] for t, v in tiers.health.items()}
+    money = Money.from_settings(ui.settings)
     return {
         "months": months,
         "kpis": overview.kpis(months),
@@ -56,8 +60,8 @@ def overview_context(ui: Dashboard, db: Session) -> dict[str, Any]:
         "rates_chart": charts.retention_rates(months) if months else None,
         "tiers": tiers,
         "health_chart": charts.tier_bars(health_counts) if health_counts else None,
-        "risk_chart": charts.tier_bars(tiers["risk"]) if tiers["risk"] else None,
-        "at_risk": service.at_risk_accounts(db_session=db, money=money, now=clock.now()),
+        "risk_chart": charts.tier_bars(tiers.risk) if tiers.risk else None,
+        "at_risk": accounts.at_risk_accounts(db_session=db, money=money, day=clock.now().date()),
     }
 
 
@@ -65,52 +69,18 @@ def accounts_context(ui: Dashboard, db: Session, request: Request) -> dict[str, 
     """Return one page of the filtered accounts list and the filter choices."""
     filters = service.parse_filters(request.query_params)
     result = service.list_accounts(
-        db_session=db, filters=filters, money=_money(ui.settings), now=clock.now()
+        db_session=db,
+        filters=filters,
+        money=Money.from_settings(ui.settings),
+        day=clock.now().date(),
     )
     return {
         "result": result,
         "filters": filters,
-        "owners": service.owners(db_session=db),
-        "tiers": service.tiers(db_session=db),
+        "owners": accounts.owners(db_session=db),
+        "tiers": accounts.tiers(db_session=db),
         "sorts": service.SORTS,
     }
-
-
-def account_context(ui: Dashboard, db: Session, account_id: int) -> dict[str, Any]:
-    """Return the account 360 with its charts."""
-    view = profile.account_360(
-        db_session=db, account_id=account_id, money=_money(ui.settings), now=clock.now()
-    )
-    mrr = view["mrr_history"]
-    health, churn = view["health_history"], view["churn_history"]
-    view["mrr_chart"] = charts.line_history(
-        [p["month"] for p in mrr], [p["mrr"] for p in mrr], name="MRR", colour="#2563eb"
-    )
-    view["health_chart"] = (
-        charts.line_history(
-            [h.as_of for h in health],
-            [h.score for h in health],
-            name="health",
-            colour="#16a34a",
-            range=[0, 100],
-        )
-        if len(health) > 1
-        else None
-    )
-    view["churn_chart"] = (
-        charts.line_history(
-            [c.as_of for c in churn],
-            [c.probability for c in churn],
-            name="churn probability",
-            colour="#dc2626",
-            fmt=".1%",
-            tickformat=".0%",
-            rangemode="tozero",
-        )
-        if len(churn) > 1
-        else None
-    )
-    return view
 
 
 def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
@@ -133,17 +103,23 @@ def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
 
     @router.get("/accounts/{account_id}")
     def account_page(request: Request, account_id: int) -> Response:
-        return show(
-            ui,
-            request,
-            "accounts",
-            lambda db, _v: ("account.html", account_context(ui, db, account_id)),
-        )
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            context = service.account_context(
+                db_session=db, account_id=account_id, reader=_reader(viewer),
+                money=Money.from_settings(ui.settings), today=clock.now().date(),
+            )  # fmt: skip
+            return "account.html", context
+
+        return show(ui, request, "accounts", build)
 
     @router.get("/accounts/{account_id}/events")
     def account_events(request: Request, account_id: int) -> Response:
-        def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
-            events = profile.recent_events(db_session=db, account_id=account_id)
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            events = accounts.recent_events(
+                db_session=db, account_id=account_id, reader=_reader(viewer), limit=service.RECENT
+            )
+            if events is None:
+                raise Forbidden("your role may not read product events")
             return "_account_events.html", {"events": events}
 
         return show(ui, request, "accounts", build)

@@ -1,28 +1,29 @@
-"""Read the app DB for the dashboard: the account book with its latest health and churn risk.
+"""The dashboard's account pages: query-string filters in, template context out.
 
-Every function takes the session keyword-only and only reads. Money comes out in major units
-of the reporting currency (converted with the fixed rates of the settings).
+Presentation only: every number comes from the account read model (`tenure.accounts.service`),
+which the API uses too; MRR is MRR in force (`tenure.accounts.mrr`) in reporting major units.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts.models import Account, Subscription
-from tenure.churn.models import ChurnScore
+from tenure.accounts import schemas
+from tenure.accounts import service as accounts
+from tenure.accounts.schemas import AccountRow, AccountView, Money, Reader
 from tenure.errors import InputError
-from tenure.health.models import HealthScore
-from tenure.metrics.currency import minor_unit_factors
-from tenure.money import minor_exponent
+from tenure.metrics.months import month_text
+from tenure.rendering import charts
 
 PAGE_SIZE = 25
+HISTORY_MONTHS = 12
+RECENT = 15
+# the dashboard's sort choices: label, and the read model's sort
 SORTS = {
     "name": "name",
     "mrr": "mrr desc",
@@ -30,19 +31,8 @@ SORTS = {
     "at_risk": "MRR at risk desc",
     "health": "health asc",
 }
-
-
-@dataclass(frozen=True)
-class Money:
-    """How to show the reporting currency: code and number of minor-unit digits."""
-
-    currency: str
-    rates: Mapping[str, Decimal]
-
-    @property
-    def digits(self) -> int:
-        """Return the currency's minor-unit exponent."""
-        return minor_exponent(self.currency)
+_BOOK_SORTS = {"name": "name", "mrr": "-mrr", "risk": "-churn", "at_risk": "-at_risk"}
+_BOOK_SORTS |= {"health": "health"}
 
 
 @dataclass
@@ -63,16 +53,23 @@ class AccountFilters:
         values = {**self.__dict__, **changes}
         return {k: v for k, v in values.items() if v not in ("", None)}
 
+    def book(self, page: int) -> schemas.AccountFilters:
+        """Return the read model's filters for one page of PAGE_SIZE rows."""
+        return schemas.AccountFilters(
+            q=self.q, tier=self.tier, owner=self.owner, risk=self.risk,
+            mrr_min=self.mrr_min, mrr_max=self.mrr_max, sort=_BOOK_SORTS[self.sort],
+            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        )  # fmt: skip
+
 
 @dataclass
 class AccountPage:
     """One page of the accounts list."""
 
-    rows: list[dict[str, Any]]
+    rows: list[AccountRow]
     total: int
     filters: AccountFilters
     pages: int = 1
-    as_of: dict[str, date | None] = field(default_factory=dict)
 
 
 def _number(params: Mapping[str, str], name: str) -> float | None:
@@ -111,167 +108,57 @@ def parse_filters(params: Mapping[str, str]) -> AccountFilters:
     )
 
 
-def latest_day(db_session: Session, model: type[HealthScore] | type[ChurnScore]) -> date | None:
-    """Return the newest as_of day of a score table, or None when it is empty."""
-    return db_session.scalar(sa.select(sa.func.max(model.as_of)))
-
-
-def current_mrr(money: Money, now: datetime, currencies: list[str]) -> sa.Subquery:
-    """Return a subquery (account_id, mrr) of MRR in force now, in reporting minor units."""
-    factors = minor_unit_factors(currencies, money.currency, money.rates)
-    factor = sa.case(
-        *((Subscription.currency == code, value) for code, value in sorted(factors.items())),
-        else_=0.0,
-    )
-    return (
-        sa.select(Subscription.account_id, sa.func.sum(Subscription.mrr * factor).label("mrr"))
-        .where(Subscription.started_at <= now)
-        .where(sa.or_(Subscription.ended_at.is_(None), Subscription.ended_at > now))
-        .group_by(Subscription.account_id)
-        .subquery("current_mrr")
-    )
-
-
-def currencies_in_use(db_session: Session) -> list[str]:
-    """Return the distinct currencies of the subscriptions."""
-    return list(db_session.scalars(sa.select(Subscription.currency).distinct()))
-
-
-def book_query(db_session: Session, money: Money, now: datetime) -> tuple[sa.Select, dict]:
-    """Return the select of every account with MRR, latest health and churn, and its days."""
-    mrr = current_mrr(money, now, currencies_in_use(db_session))
-    health_day, churn_day = latest_day(db_session, HealthScore), latest_day(db_session, ChurnScore)
-    mrr_value = sa.func.coalesce(mrr.c.mrr, 0.0)
-    query = (
-        sa.select(
-            Account.id,
-            Account.external_id,
-            Account.name,
-            Account.owner,
-            Account.industry,
-            mrr_value.label("mrr"),
-            HealthScore.score.label("health"),
-            HealthScore.tier.label("tier"),
-            HealthScore.change_30d.label("health_change"),
-            ChurnScore.probability.label("churn"),
-            ChurnScore.risk_tier.label("risk"),
-            (mrr_value * sa.func.coalesce(ChurnScore.probability, 0.0)).label("at_risk"),
-        )
-        .outerjoin(mrr, mrr.c.account_id == Account.id)
-        .outerjoin(
-            HealthScore, (HealthScore.account_id == Account.id) & (HealthScore.as_of == health_day)
-        )
-        .outerjoin(
-            ChurnScore, (ChurnScore.account_id == Account.id) & (ChurnScore.as_of == churn_day)
-        )
-    )
-    return query, {"health": health_day, "churn": churn_day}
-
-
-def _filtered(query: sa.Select, filters: AccountFilters, money: Money) -> sa.Select:
-    scale = 10**money.digits
-    columns = query.selected_columns
-    if filters.q:
-        pattern = f"%{filters.q.lower()}%"
-        query = query.where(
-            sa.func.lower(Account.name).like(pattern)
-            | sa.func.lower(Account.external_id).like(pattern)
-        )
-    if filters.tier:
-        query = query.where(columns.tier == filters.tier)
-    if filters.owner:
-        query = query.where(Account.owner == filters.owner)
-    if filters.risk:
-        query = query.where(columns.risk == filters.risk)
-    if filters.mrr_min is not None:
-        query = query.where(columns.mrr >= filters.mrr_min * scale)
-    if filters.mrr_max is not None:
-        query = query.where(columns.mrr <= filters.mrr_max * scale)
-    return query
-
-
-def _ordered(query: sa.Select, sort: str) -> sa.Select:
-    c = query.selected_columns
-    orders = {
-        "name": [c.name.asc()],
-        "mrr": [c.mrr.desc()],
-        "risk": [sa.func.coalesce(c.churn, -1.0).desc()],
-        "at_risk": [c.at_risk.desc(), c.mrr.desc()],
-        "health": [sa.func.coalesce(c.health, 1000.0).asc()],
-    }
-    return query.order_by(*orders[sort], c.id.asc())
-
-
-def account_row(row: Mapping[str, Any], money: Money) -> dict[str, Any]:
-    """Return a list row with money in major units."""
-    scale = 10**money.digits
-    out = dict(row)
-    out["mrr"] = float(row["mrr"] or 0) / scale
-    out["at_risk"] = float(row["at_risk"] or 0) / scale
-    return out
-
-
 def list_accounts(
-    *, db_session: Session, filters: AccountFilters, money: Money, now: datetime
+    *, db_session: Session, filters: AccountFilters, money: Money, day: date
 ) -> AccountPage:
-    """Return one page of accounts matching the filters, sorted as asked."""
-    base, days = book_query(db_session, money, now)
-    query = _filtered(base, filters, money)
-    total = db_session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(filters.page, pages)
-    rows = db_session.execute(
-        _ordered(query, filters.sort).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).mappings()
-    filters.page = page
-    return AccountPage(
-        rows=[account_row(r, money) for r in rows],
-        total=total,
-        filters=filters,
-        pages=pages,
-        as_of=days,
+    """Return one page of the book (a page past the end shows the last page)."""
+    found = accounts.list_accounts(
+        db_session=db_session, filters=filters.book(filters.page), money=money, day=day
     )
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    if filters.page > pages:
+        filters.page = pages
+        found = accounts.list_accounts(
+            db_session=db_session, filters=filters.book(pages), money=money, day=day
+        )
+    return AccountPage(rows=found.rows, total=found.total, filters=filters, pages=pages)
 
 
-def at_risk_accounts(
-    *, db_session: Session, money: Money, now: datetime, limit: int = 10
-) -> list[dict[str, Any]]:
-    """Return the accounts with the most MRR at risk (MRR × churn probability)."""
-    query, _days = book_query(db_session, money, now)
-    query = query.where(query.selected_columns.churn.is_not(None))
-    rows = db_session.execute(_ordered(query, "at_risk").limit(limit)).mappings()
-    return [account_row(r, money) for r in rows]
+def mrr_labels(view: AccountView) -> list[str]:
+    """Return the MRR chart's labels: each month-end's month, then "now"."""
+    return ["now" if p.month is None else month_text(p.month) for p in view.mrr_history]
 
 
-def owners(*, db_session: Session) -> list[str]:
-    """Return the distinct account owners (CSMs), sorted."""
-    query = sa.select(Account.owner).where(Account.owner.is_not(None)).distinct()
-    return sorted(db_session.scalars(query))
-
-
-def tiers(*, db_session: Session) -> list[str]:
-    """Return the health tiers present in the latest scores."""
-    day = latest_day(db_session, HealthScore)
-    query = sa.select(HealthScore.tier).where(HealthScore.as_of == day).distinct()
-    return sorted(db_session.scalars(query))
-
-
-def tier_distribution(*, db_session: Session) -> dict[str, Any]:
-    """Return the latest day's count of accounts per health tier and per churn-risk tier."""
-    health_day, churn_day = latest_day(db_session, HealthScore), latest_day(db_session, ChurnScore)
-    health = db_session.execute(
-        sa.select(HealthScore.tier, sa.func.count(), sa.func.avg(HealthScore.score))
-        .where(HealthScore.as_of == health_day)
-        .group_by(HealthScore.tier)
-    ).all()
-    risk = db_session.execute(
-        sa.select(ChurnScore.risk_tier, sa.func.count())
-        .where(ChurnScore.as_of == churn_day)
-        .group_by(ChurnScore.risk_tier)
-    ).all()
+def account_context(
+    *, db_session: Session, account_id: int, reader: Reader, money: Money, today: date
+) -> dict[str, Any]:
+    """Return the account page's context: the 360 the reader may see, with its charts."""
+    view = accounts.account_360(
+        db_session=db_session, account_id=account_id, reader=reader, money=money, today=today,
+        history=400, months=HISTORY_MONTHS, events=RECENT,
+    )  # fmt: skip
+    health, churn = view.health_history, view.churn_history
+    mrr_chart = charts.line_history(
+        mrr_labels(view), [p.mrr for p in view.mrr_history], name="MRR", colour="#2563eb"
+    )
+    health_chart = churn_chart = None
+    if len(health) > 1:
+        health_chart = charts.line_history(
+            [h.as_of for h in health], [h.score for h in health],
+            name="health", colour="#16a34a", range=[0, 100],
+        )  # fmt: skip
+    if len(churn) > 1:
+        churn_chart = charts.line_history(
+            [c.as_of for c in churn], [c.probability for c in churn], name="churn probability",
+            colour="#dc2626", fmt=".1%", tickformat=".0%", rangemode="tozero",
+        )  # fmt: skip
     return {
-        "health_day": health_day,
-        "churn_day": churn_day,
-        "health": {tier: {"accounts": n, "mean": float(mean)} for tier, n, mean in health},
-        "risk": dict(risk),
+        **view.__dict__,
+        "health": view.health,
+        "churn": view.churn,
+        "subscriptions": view.subscriptions[-8:][::-1],
+        "tickets": view.tickets[:RECENT],
+        "mrr_chart": mrr_chart,
+        "health_chart": health_chart,
+        "churn_chart": churn_chart,
     }

@@ -2,7 +2,8 @@
 
 The cookie holds a JWT signed with a key derived from the app's signing key for this one
 purpose (so an API access token is never accepted as a session, nor the reverse). Every
-request re-reads the user, so a deactivated user or a changed role takes effect at once.
+request re-reads the user, so a deactivated user or a changed role takes effect at once, and
+checks the session's id against the revoked ones, so a logged-out cookie is dead at once.
 Before login, a random token in its own cookie must match the login form's hidden field
 (double submit); after login, forms and HTMX requests carry the session's token.
 """
@@ -13,14 +14,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.auth.models import User
+from tenure.auth.models import RevokedToken, User
 from tenure.auth.tokens import signing_key
 from tenure.config import Settings
 
@@ -40,6 +41,8 @@ class Viewer:
     email: str
     role: str
     csrf: str
+    session_id: str = ""
+    expires_at: datetime | None = None
 
 
 def session_key(settings: Settings) -> str:
@@ -57,6 +60,7 @@ def start_session(settings: Settings, response: Response, user: User) -> None:
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(hours=SESSION_HOURS)).timestamp()),
         "csrf": secrets.token_urlsafe(24),
+        "jti": secrets.token_hex(12),
     }
     token = jwt.encode(claims, session_key(settings), algorithm="HS256")
     response.set_cookie(
@@ -71,8 +75,13 @@ def start_session(settings: Settings, response: Response, user: User) -> None:
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
 
 
-def end_session(settings: Settings, response: Response) -> None:
-    """Clear the session cookie."""
+def end_session(
+    settings: Settings, response: Response, viewer: Viewer, *, db_session: Session
+) -> None:
+    """Revoke the viewer's session (the cookie is refused from now on) and clear the cookie."""
+    expires = viewer.expires_at or clock.now() + timedelta(hours=SESSION_HOURS)
+    if viewer.session_id and db_session.get(RevokedToken, viewer.session_id) is None:
+        db_session.add(RevokedToken(jti=viewer.session_id, family=None, expires_at=expires))
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
     )
@@ -90,16 +99,30 @@ def read_viewer(settings: Settings, request: Request, db_session: Session) -> Vi
             algorithms=["HS256"],
             audience=AUDIENCE,
             # Expiry is checked against tenure.clock below, not PyJWT's wall clock.
-            options={"require": ["exp", "sub", "aud"], "verify_exp": False, "verify_iat": False},
+            options={
+                "require": ["exp", "sub", "aud", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError:
         return None
     if not isinstance(claims["exp"], int | float) or claims["exp"] <= clock.now().timestamp():
         return None
+    session_id = str(claims["jti"])
+    if db_session.get(RevokedToken, session_id) is not None:
+        return None
     user = db_session.get(User, int(claims["sub"])) if str(claims["sub"]).isdigit() else None
     if user is None or not user.active:
         return None
-    return Viewer(user_id=user.id, email=user.email, role=user.role, csrf=str(claims["csrf"]))
+    return Viewer(
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        csrf=str(claims["csrf"]),
+        session_id=session_id,
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+    )
 
 
 def login_token(request: Request) -> str:

@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
+from tenure import clock
+from tenure.accounts import service
+from tenure.accounts.schemas import MAX_ID, AccountFilters, Money, Reader
 from tenure.api.deps import SessionDep, SettingsDep, requires
 from tenure.api.schemas import Account360, AccountPage
-from tenure.api.services.account360 import account_360
-from tenure.api.services.accounts import AccountQuery, list_accounts
-from tenure.auth.roles import can
+from tenure.api.services.accounts import account_360_out, page_out
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -26,7 +27,7 @@ Sort = Literal[
     "created_at",
     "-created_at",
 ]
-AccountId = Annotated[int, Path(ge=1, le=2**62, description="Tenure's account id")]
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="Tenure's account id")]
 
 
 @router.get("", response_model=AccountPage, summary="List accounts")
@@ -46,21 +47,25 @@ def accounts(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """Return accounts with MRR, latest health and churn risk; filter, sort and page them."""
-    query = AccountQuery(
-        tier=tier,
-        segment=segment,
-        owner=owner,
-        risk=risk,
+    filters = AccountFilters(
+        tier=tier or "",
+        segment=segment or "",
+        owner=owner or "",
+        risk=risk or "",
         mrr_min=mrr_min,
         mrr_max=mrr_max,
-        q=q,
+        q=q or "",
         sort=sort,
         limit=limit,
         offset=offset,
     )
-    return list_accounts(
-        session, query, rates=settings.fx_rates, currency=settings.reporting_currency
+    page = service.list_accounts(
+        db_session=session,
+        filters=filters,
+        money=Money.from_settings(settings),
+        day=clock.now().date(),
     )
+    return page_out(page)
 
 
 @router.get("/{account_id}", response_model=Account360, summary="Account 360")
@@ -71,10 +76,12 @@ def account(
     principal: requires("accounts:read"),
 ) -> dict[str, Any]:
     """Return profile, MRR history, health and churn with reasons, events, tickets, alerts."""
-    return account_360(
-        session,
-        account_id,
-        rates=settings.fx_rates,
-        currency=settings.reporting_currency,
-        with_events=can(principal.role, "events:read"),
+    now = clock.now()
+    view = service.account_360(
+        db_session=session,
+        account_id=account_id,
+        reader=Reader(role=principal.role, email=principal.subject),
+        money=Money.from_settings(settings),
+        today=now.date(),
     )
+    return account_360_out(view, now)

@@ -10,9 +10,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from tenure.api.deps import RefresherDep
 from tenure.api.errors import Unavailable
 from tenure.api.schemas import WebhookOut
-from tenure.billing.stripe import apply_event, verify_signature
+from tenure.billing.stripe import AppliedEvent, apply_event, verify_signature
 from tenure.db.session import session_scope
 from tenure.errors import InputError
 
@@ -33,7 +34,7 @@ def _event(payload: bytes) -> dict[str, Any]:
     return event
 
 
-def _apply(engine: Engine, event: dict[str, Any]) -> tuple[str, bool]:
+def _apply(engine: Engine, event: dict[str, Any]) -> AppliedEvent:
     with session_scope(engine) as session:
         return apply_event(session, event)
 
@@ -57,8 +58,8 @@ def _apply(engine: Engine, event: dict[str, Any]) -> tuple[str, bool]:
         ],
     },
 )
-async def stripe_webhook(request: Request) -> dict[str, Any]:
-    """Verify the Stripe-Signature header and apply the event once."""
+async def stripe_webhook(request: Request, refresher: RefresherDep) -> dict[str, Any]:
+    """Verify the Stripe-Signature header, apply the event once, then refresh its account's health."""
     secret = request.app.state.settings.stripe_webhook_secret
     if not secret:
         raise WebhooksNotConfigured("Stripe webhooks are off: set TENURE_STRIPE_WEBHOOK_SECRET")
@@ -66,7 +67,13 @@ async def stripe_webhook(request: Request) -> dict[str, Any]:
     verify_signature(payload, request.headers.get("stripe-signature"), secret)
     event = _event(payload)
     try:
-        outcome, duplicate = await run_in_threadpool(_apply, request.app.state.engine, event)
+        applied = await run_in_threadpool(_apply, request.app.state.engine, event)
     except IntegrityError:  # the same event delivered twice at once: the other one applied it
-        outcome, duplicate = "applied by a concurrent delivery", True
-    return {"received": True, "event_id": event["id"], "outcome": outcome, "duplicate": duplicate}
+        applied = AppliedEvent("applied by a concurrent delivery", duplicate=True)
+    refresher.submit(applied.touched_accounts)  # committed: today's score follows off-request
+    return {
+        "received": True,
+        "event_id": event["id"],
+        "outcome": applied.outcome,
+        "duplicate": applied.duplicate,
+    }

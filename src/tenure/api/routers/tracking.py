@@ -12,12 +12,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from tenure.accounts.models import Account
+from tenure.api.deps import RefresherDep
 from tenure.api.schemas import Accepted
 from tenure.api.segment import SegmentBatch, SegmentMessage, batch_events, to_event
 from tenure.auth.service import write_key_valid
 from tenure.auth.tokens import AuthenticationFailed
 from tenure.db.session import session_scope
 from tenure.events.service import record_events
+from tenure.health.refresher import ScoreRefresher
 from tenure.notifications import Notification, get_bus
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
@@ -42,13 +44,18 @@ def _write_key(request: Request, credentials: HTTPBasicCredentials | None) -> st
     raise WriteKeyRejected("tracking needs a write key: HTTP basic auth with the key as user name")
 
 
-def _store(request: Request, key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """Check the key, record the events and commit before answering; then notify."""
-    engine = request.app.state.engine
+def _store(
+    request: Request, key: str, events: list[dict[str, Any]], refresher: ScoreRefresher
+) -> dict[str, Any]:
+    """Check the key, record the events and commit before answering; then refresh and notify."""
+    engine, settings = request.app.state.engine, request.app.state.settings
     with request.app.state.inbox_lock, session_scope(engine) as session:
         if write_key_valid(session, key) is None:
             raise WriteKeyRejected("the write key is not valid")
-        result = record_events(events, db_session=session)
+        result = record_events(
+            events, db_session=session, login_events=settings.health_login_events
+        )
+    refresher.submit(result.touched_accounts)  # committed: today's scores follow off-request
     _notify(engine, events)
     return {"success": True, "accepted": result.accepted, "duplicates": result.duplicates}
 
@@ -72,9 +79,14 @@ Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
 
 
 def _one(call: str):
-    def endpoint(message: SegmentMessage, request: Request, credentials: Credentials) -> Any:
+    def endpoint(
+        message: SegmentMessage,
+        request: Request,
+        credentials: Credentials,
+        refresher: RefresherDep,
+    ) -> Any:
         key = _write_key(request, credentials)
-        return _store(request, key, [to_event(message, call, 0)])
+        return _store(request, key, [to_event(message, call, 0)], refresher)
 
     endpoint.__name__ = call
     endpoint.__doc__ = f"Record a Segment {call} call (acknowledged once stored)."
@@ -92,7 +104,9 @@ for _call in ("track", "identify", "group", "page", "screen"):
 
 
 @router.post("/batch", response_model=Accepted, summary="Segment batch")
-def batch(body: SegmentBatch, request: Request, credentials: Credentials) -> Any:
+def batch(
+    body: SegmentBatch, request: Request, credentials: Credentials, refresher: RefresherDep
+) -> Any:
     """Record a Segment batch; duplicate messageIds are accepted and ignored."""
     key = _write_key(request, credentials)
-    return _store(request, key, batch_events(body))
+    return _store(request, key, batch_events(body), refresher)

@@ -1,203 +1,45 @@
-"""Accounts for the API: the filtered, sorted book and the 360 view of one account."""
+"""The API's JSON for the account read model (`tenure.accounts.service`): presentation only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure import clock
-from tenure.accounts.models import Account, Subscription
+from tenure.accounts import service
+from tenure.accounts.models import Subscription, Ticket
+from tenure.accounts.mrr import instant_after
+from tenure.accounts.schemas import AccountPage, AccountRow, AccountView
+from tenure.alerts.service import alert_dict
 from tenure.churn.models import ChurnScore
-from tenure.errors import InputError, NotFound
+from tenure.events.models import InboxEvent
 from tenure.health.models import HealthScore
-from tenure.metrics.currency import minor_unit_factors, settings_rates
-from tenure.money import minor_exponent
-from tenure.segments.models import Segment, SegmentMembership
-
-SORTS = ("name", "mrr", "health", "churn", "created_at")
+from tenure.metrics.currency import to_major_units
 
 
-@dataclass(frozen=True)
-class AccountQuery:
-    """Filters, sort and page of the accounts list."""
-
-    tier: str | None = None
-    segment: str | None = None
-    owner: str | None = None
-    risk: str | None = None
-    mrr_min: float | None = None
-    mrr_max: float | None = None
-    q: str | None = None
-    sort: str = "name"
-    limit: int = 50
-    offset: int = 0
-
-
-def mrr_factor(currency_column: Any, rates: dict[str, float], reporting: str) -> Any:
-    """Return a SQL expression: reporting-currency minor units per minor unit of the row."""
-    factors = minor_unit_factors(rates.keys(), reporting, settings_rates(rates))
-    return sa.case(*((currency_column == code, f) for code, f in factors.items()), else_=None)
-
-
-def current_mrr_query(rates: dict[str, float], reporting: str, at: datetime) -> sa.Select:
-    """Return a query (account_id, mrr) of each account's MRR running at a time."""
-    factor = mrr_factor(Subscription.currency, rates, reporting)
-    return (
-        sa.select(
-            Subscription.account_id.label("account_id"),
-            sa.func.sum(Subscription.mrr * factor).label("mrr"),
-        )
-        .where(
-            Subscription.started_at <= at,
-            sa.or_(Subscription.ended_at.is_(None), Subscription.ended_at > at),
-        )
-        .group_by(Subscription.account_id)
-    )
-
-
-def current_mrr(rates: dict[str, float], reporting: str, at: datetime) -> Any:
-    """Return a subquery (account_id, mrr) of each account's MRR running at a time."""
-    return current_mrr_query(rates, reporting, at).subquery("current_mrr")
-
-
-def latest_day(session: Session, column: Any) -> date | None:
-    """Return the newest as-of day of a score table."""
-    return session.scalar(sa.select(sa.func.max(column)))
-
-
-def _segment_members(session: Session, name: str) -> Any:
-    segment = session.scalar(sa.select(Segment).where(Segment.name == name))
-    if segment is None:
-        raise InputError(f"segment: no segment named {name!r}")
-    day = session.scalar(
-        sa.select(sa.func.max(SegmentMembership.as_of)).where(
-            SegmentMembership.segment_id == segment.id
-        )
-    )
-    return sa.select(SegmentMembership.account_id).where(
-        SegmentMembership.segment_id == segment.id, SegmentMembership.as_of == day
-    )
-
-
-def _order(sort: str, mrr: Any) -> list[Any]:
-    descending = sort.startswith("-")
-    key = sort.lstrip("-")
-    if key not in SORTS:
-        raise InputError(f"sort must be one of {', '.join(SORTS)} (prefix - for descending)")
-    column = {
-        "name": Account.name,
-        "mrr": mrr,
-        "health": HealthScore.score,
-        "churn": ChurnScore.probability,
-        "created_at": Account.created_at,
-    }[key]
-    ordered = column.desc() if descending else column.asc()
-    return [ordered.nulls_last(), Account.id]
-
-
-def _filtered(session: Session, query: AccountQuery, mrr: Any, digits: int) -> Any:
-    health_day = latest_day(session, HealthScore.as_of)
-    churn_day = latest_day(session, ChurnScore.as_of)
-    statement = (
-        sa.select(Account, mrr, HealthScore, ChurnScore)
-        .outerjoin(
-            HealthScore, (HealthScore.account_id == Account.id) & (HealthScore.as_of == health_day)
-        )
-        .outerjoin(
-            ChurnScore, (ChurnScore.account_id == Account.id) & (ChurnScore.as_of == churn_day)
-        )
-    )
-    conditions = []
-    if query.tier:
-        conditions.append(HealthScore.tier == query.tier)
-    if query.risk:
-        conditions.append(ChurnScore.risk_tier == query.risk)
-    if query.owner:
-        conditions.append(sa.func.lower(Account.owner) == query.owner.strip().lower())
-    if query.segment:
-        conditions.append(Account.id.in_(_segment_members(session, query.segment)))
-    if query.q:
-        pattern = "%" + query.q.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
-        conditions.append(
-            sa.or_(
-                sa.func.lower(Account.name).like(pattern, escape="\\"),
-                sa.func.lower(Account.external_id).like(pattern, escape="\\"),
-            )
-        )
-    if query.mrr_min is not None:
-        conditions.append(sa.func.coalesce(mrr, 0) >= query.mrr_min * 10**digits)
-    if query.mrr_max is not None:
-        conditions.append(sa.func.coalesce(mrr, 0) <= query.mrr_max * 10**digits)
-    return statement.where(*conditions)
-
-
-def list_accounts(
-    session: Session, query: AccountQuery, *, rates: dict[str, float], currency: str
-) -> dict[str, Any]:
-    """Return one page of accounts with MRR, latest health and churn risk, and the total.
-
-    MRR is joined for every account only when it filters or sorts; otherwise it is read for the
-    page's accounts alone (the list of 100k accounts stays fast).
-    """
-    now, digits = clock.now(), minor_exponent(currency)
-    by_mrr = (
-        query.sort.lstrip("-") == "mrr" or query.mrr_min is not None or query.mrr_max is not None
-    )
-    if by_mrr:
-        current = current_mrr(rates, currency, now)
-        mrr = current.c.mrr
-        statement = _filtered(session, query, mrr, digits).outerjoin(
-            current, current.c.account_id == Account.id
-        )
-    else:
-        mrr = sa.null().label("mrr")
-        statement = _filtered(session, query, mrr, digits)
-    total = session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
-    page = statement.order_by(*_order(query.sort, mrr)).limit(query.limit).offset(query.offset)
-    rows = session.execute(page).all()
-    if not by_mrr:
-        ids = [account.id for account, *_ in rows]
-        mrr_query = current_mrr_query(rates, currency, now).where(Subscription.account_id.in_(ids))
-        values = dict(session.execute(mrr_query).all())
-        rows = [(account, values.get(account.id), h, c) for account, _, h, c in rows]
-    items = [account_row(account, value, h, c, digits) for account, value, h, c in rows]
-    return {"total": total, "limit": query.limit, "offset": query.offset, "items": items}
-
-
-def account_row(
-    account: Account,
-    mrr: float | None,
-    health: HealthScore | None,
-    churn: ChurnScore | None,
-    digits: int,
-) -> dict[str, Any]:
+def row_out(row: AccountRow) -> dict[str, Any]:
     """Return an account's list row."""
     return {
-        "id": account.id,
-        "external_id": account.external_id,
-        "name": account.name,
-        "owner": account.owner,
-        "industry": account.industry,
-        "region": account.region,
-        "created_at": account.created_at,
-        "mrr": round((mrr or 0) / 10**digits, digits),
-        "health_score": health.score if health else None,
-        "health_tier": health.tier if health else None,
-        "churn_probability": churn.probability if churn else None,
-        "risk_tier": churn.risk_tier if churn else None,
+        "id": row.id,
+        "external_id": row.external_id,
+        "name": row.name,
+        "owner": row.owner,
+        "industry": row.industry,
+        "region": row.region,
+        "created_at": row.created_at,
+        "mrr": row.mrr,
+        "health_score": row.health_score,
+        "health_tier": row.health_tier,
+        "churn_probability": row.churn_probability,
+        "risk_tier": row.risk_tier,
     }
 
 
-def get_account(session: Session, account_id: int) -> Account:
-    """Return an account or raise NotFound."""
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"no account with id {account_id}")
-    return account
+def page_out(page: AccountPage) -> dict[str, Any]:
+    """Return a page of the book as the API shows it."""
+    items = [row_out(r) for r in page.rows]
+    return {"total": page.total, "limit": page.limit, "offset": page.offset, "items": items}
 
 
 def health_out(row: HealthScore) -> dict[str, Any]:
@@ -228,19 +70,82 @@ def churn_out(row: ChurnScore) -> dict[str, Any]:
 
 def latest_scores(session: Session, account_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Return account id -> latest health and churn score (None where never scored)."""
-    result: dict[int, dict[str, Any]] = {i: {"health": None, "churn": None} for i in account_ids}
-    for model, key, out in ((HealthScore, "health", health_out), (ChurnScore, "churn", churn_out)):
-        newest = (
-            sa.select(model.account_id, sa.func.max(model.as_of).label("as_of"))
-            .where(model.account_id.in_(account_ids))
-            .group_by(model.account_id)
-            .subquery()
-        )
-        rows = session.scalars(
-            sa.select(model).join(
-                newest, (model.account_id == newest.c.account_id) & (model.as_of == newest.c.as_of)
-            )
-        )
-        for row in rows:
-            result[row.account_id][key] = out(row)
-    return result
+    found = service.latest_scores(db_session=session, account_ids=account_ids)
+    return {
+        i: {"health": health_out(h) if h else None, "churn": churn_out(c) if c else None}
+        for i, (h, c) in found.items()
+    }
+
+
+def _subscription_out(row: Subscription) -> dict[str, Any]:
+    return {
+        "external_id": row.external_id,
+        "plan": row.plan,
+        "status": row.status,
+        "mrr": to_major_units(row.mrr, row.currency),
+        "currency": row.currency,
+        "quantity": row.quantity,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+    }
+
+
+def _event_out(e: InboxEvent) -> dict[str, Any]:
+    return {
+        "message_id": e.message_id,
+        "event": e.name,
+        "ts": e.ts,
+        "contact_id": e.contact_external_id,
+        "properties": e.properties,
+        "source": e.source,
+    }
+
+
+def _ticket_out(t: Ticket) -> dict[str, Any]:
+    return {
+        "external_id": t.external_id,
+        "subject": t.subject,
+        "opened_at": t.opened_at,
+        "closed_at": t.closed_at,
+        "priority": t.priority,
+        "status": t.status,
+        "csat": t.csat,
+    }
+
+
+def account_360_out(view: AccountView, now: datetime) -> dict[str, Any]:
+    """Return the 360 as the API shows it (MRR points at each month's start, then now)."""
+    account = view.account
+    profile = {
+        "id": account.id,
+        "external_id": account.external_id,
+        "name": account.name,
+        "created_at": account.created_at,
+        "industry": account.industry,
+        "region": account.region,
+        "owner": account.owner,
+        "attributes": account.attributes,
+        "contacts": view.contacts,
+    }
+    return {
+        "profile": profile,
+        "currency": view.currency,
+        "mrr_history": [
+            {"at": now if p.month is None else instant_after(p.day), "mrr": p.mrr}
+            for p in view.mrr_history
+        ],
+        "subscriptions": [_subscription_out(s) for s in view.subscriptions],
+        "health": health_out(view.health) if view.health else None,
+        "health_history": [
+            {"as_of": h.as_of, "score": h.score, "tier": h.tier, "reason": h.reason}
+            for h in view.health_history
+        ],
+        "churn": churn_out(view.churn) if view.churn else None,
+        "churn_history": [
+            {"as_of": c.as_of, "probability": c.probability, "risk_tier": c.risk_tier}
+            for c in view.churn_history
+        ],
+        "recent_events": None if view.events is None else [_event_out(e) for e in view.events],
+        "tickets": [_ticket_out(t) for t in view.tickets],
+        "alerts": [alert_dict(a) for a in view.alerts],
+    }

@@ -6,7 +6,8 @@ Months are integer indices `year * 12 + (month - 1)` (see `tenure.metrics.months
 
 Definitions (ChartMogul, "MRR movements"):
 - An account's MRR at instant t is the sum of mrr over its rows with
-  started_at ≤ t < coalesce(ended_at, ∞).
+  started_at ≤ t < coalesce(ended_at, ∞); MRR in force on a day is the MRR at its last instant
+  (`tenure.accounts.mrr`, the one definition every consumer shares).
 - The month-end snapshot of month M is the MRR at the last instant of M, i.e. just before
   T = the first instant of M + 1: rows with started_at < T ≤ coalesce(ended_at, ∞). A change
   at exactly midnight on the 1st therefore lands in the month that starts then (a date-only
@@ -36,6 +37,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from tenure.accounts.mrr import converted_mrr, in_force
+
 MOVEMENT_COLUMNS = ("new", "expansion", "contraction", "churn", "reactivation")
 
 
@@ -47,13 +50,13 @@ def month_start(index: int) -> datetime:
 def subscriptions_in_reporting_currency(
     subscriptions: ir.Table, *, factors: Mapping[str, float]
 ) -> ir.Table:
-    """Return the subscriptions with mrr in reporting-currency minor units (rounded half up)."""
-    factor = ibis.cases(
-        *((subscriptions.currency == code, value) for code, value in sorted(factors.items())),
-        else_=ibis.null("float64"),
+    """Return the subscriptions with mrr in reporting-currency minor units (rounded half up).
+
+    The conversion is `tenure.accounts.mrr.converted_mrr`, the one every MRR consumer uses.
+    """
+    return subscriptions.mutate(
+        mrr=converted_mrr(subscriptions.mrr, subscriptions.currency, factors)
     )
-    converted = (subscriptions.mrr.cast("float64") * factor + 0.5).floor().cast("int64")
-    return subscriptions.mutate(mrr=converted)
 
 
 def _month_index(ts: ir.TimestampValue) -> ir.IntegerValue:
@@ -289,14 +292,12 @@ def account_mrr_by_day(subscriptions: ir.Table, *, days: Sequence[date]) -> ir.T
     """Return account_id, day, mrr: each account's MRR at the last instant of each day.
 
     A row counts on day D iff started_at < T ≤ ended_at (open rows: no end) with T the first
-    instant of D + 1 — the month-end snapshot convention, applied to every day.
+    instant of D + 1 — the month-end snapshot convention, applied to every day
+    (`tenure.accounts.mrr.in_force`, the one MRR-in-force rule).
     """
     grid = ibis.memtable({"day": sorted(set(days))}, schema={"day": "date"}).mutate(
         instant=lambda g: (g.day + ibis.interval(days=1)).cast("timestamp")
     )
     t = subscriptions
-    live = t.join(
-        grid,
-        [t.started_at < grid.instant, t.ended_at.isnull() | (t.ended_at >= grid.instant)],
-    )
+    live = t.join(grid, [in_force(t.started_at, t.ended_at, grid.instant)])
     return live.group_by(["account_id", "day"]).aggregate(mrr=live.mrr.sum())
