@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -84,6 +85,35 @@ def cli() -> CliRunner:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Skips that mean "this machine lacks the browser or a public data set". Locally they stay
+# skips; under CI (the environment variable CI set, as .ci/run does) they are failures, so a
+# green run always exercised the browser and data-set tests.
+CI_REQUIRED = (
+    "chromium is not installed",
+    "could not import 'playwright",
+    "dashboard scripts",
+    "public data set",
+)
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """Return the reason of a skipped test report ('' when there is none)."""
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Under CI, turn a skip for a missing browser or data set into a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (os.environ.get("CI") and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = skip_reason(report)
+    if any(marker in reason for marker in CI_REQUIRED):
+        report.outcome = "failed"
+        report.longrepr = f"CI is set, so this may not be skipped: {reason}"
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from tenure import clock
-from tenure.alerts import digest, flows, service
-from tenure.alerts.delivery import deliver_due
-from tenure.alerts.routing import routing_from_settings
-from tenure.alerts.rules import read_rules_file
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.options import parse_date
-from tenure.db.session import session_scope
 from tenure.errors import InputError
+
+# The alert modules and the app-DB session (SQLAlchemy, the churn model, pandas) are imported
+# inside the commands that use them, so `tenure alerts --help` and the other commands do not load
+# them (start-up time, not an import cycle).
 
 alerts_app = typer.Typer(help="Alerts: inbox, lifecycle, delivery and rules.", no_args_is_help=True)
 rules_app = typer.Typer(
@@ -77,6 +76,9 @@ def list_command(
     as_json: AsJson = False,
 ) -> None:
     """List alerts, newest first."""
+    from tenure.alerts import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         alerts = service.list_alerts(session, status=status, owner=owner, limit=limit)
@@ -97,6 +99,9 @@ def list_command(
 @alerts_app.command("show")
 def show_command(ctx: typer.Context, alert_id: int, as_json: AsJson = False) -> None:
     """Show one alert with its history."""
+    from tenure.alerts import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         alert = service.alert_dict(service.get_alert(session, alert_id))
@@ -122,6 +127,9 @@ def show_command(ctx: typer.Context, alert_id: int, as_json: AsJson = False) -> 
 
 
 def _change(ctx: typer.Context, verb: str, change: Any) -> None:
+    from tenure.alerts import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         alert = service.alert_dict(change(session))
@@ -131,6 +139,8 @@ def _change(ctx: typer.Context, verb: str, change: Any) -> None:
 @alerts_app.command("ack")
 def ack_command(ctx: typer.Context, alert_id: int, actor: Actor = None) -> None:
     """Acknowledge an alert (stops its escalation)."""
+    from tenure.alerts import service
+
     who = actor_name(actor)
     _change(ctx, "acknowledged", lambda s: service.acknowledge(s, alert_id, actor=who))
 
@@ -144,6 +154,8 @@ def snooze_command(
     actor: Actor = None,
 ) -> None:
     """Snooze an alert until a time; it re-opens then."""
+    from tenure.alerts import service
+
     who = actor_name(actor)
     if (until is None) == (for_ is None):
         raise InputError("give exactly one of --until DATE and --for DURATION")
@@ -158,6 +170,8 @@ def snooze_command(
 @alerts_app.command("resolve")
 def resolve_command(ctx: typer.Context, alert_id: int, actor: Actor = None) -> None:
     """Resolve an alert (the rule's cooldown for the account starts)."""
+    from tenure.alerts import service
+
     who = actor_name(actor)
     _change(ctx, "resolved", lambda s: service.resolve(s, alert_id, actor=who))
 
@@ -169,6 +183,10 @@ def evaluate_command(
     as_json: AsJson = False,
 ) -> None:
     """Evaluate every rule as of a day, escalate and wake alerts, queue deliveries."""
+    from tenure.alerts import flows
+    from tenure.alerts.routing import routing_from_settings
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     day = parse_date(as_of, "--as-of") or clock.now().date()
     routing = routing_from_settings(context.settings)
@@ -199,6 +217,8 @@ def evaluate_command(
 @alerts_app.command("deliver")
 def deliver_command(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Send every due delivery now, in this process (no worker needed)."""
+    from tenure.alerts.delivery import deliver_due
+
     context: AppContext = app_context(ctx)
     report = deliver_due(context.engine, context.settings).as_dict()
     if as_json:
@@ -216,6 +236,10 @@ def digest_command(
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (today)")] = None,
 ) -> None:
     """Queue today's digest email for every owner with active alerts (once a day)."""
+    from tenure.alerts import digest
+    from tenure.alerts.routing import routing_from_settings
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     when = parse_date(day, "--date") or clock.now().date()
     with session_scope(context.engine) as session:
@@ -226,6 +250,9 @@ def digest_command(
 @rules_app.command("list")
 def rules_list_command(ctx: typer.Context, as_json: AsJson = False) -> None:
     """List the alert rules."""
+    from tenure.alerts import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         service.ensure_default_rules(session)
@@ -250,6 +277,10 @@ def rules_list_command(ctx: typer.Context, as_json: AsJson = False) -> None:
 @rules_app.command("load")
 def rules_load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument()]) -> None:
     """Create or replace rules from a TOML file of `\\[\\[rule]]` tables."""
+    from tenure.alerts import service
+    from tenure.alerts.rules import read_rules_file
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     specs = read_rules_file(path)
     with session_scope(context.engine) as session:
@@ -263,6 +294,9 @@ def rules_load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument(
 @rules_app.command("delete")
 def rules_delete_command(ctx: typer.Context, name: str) -> None:
     """Delete a rule (its alerts stay). To pause a rule, load it with enabled = false."""
+    from tenure.alerts import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         service.ensure_default_rules(session)

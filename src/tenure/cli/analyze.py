@@ -6,23 +6,22 @@ import csv
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
-from tenure.analysis import render
-from tenure.analysis.drivers import churn_drivers, drivers_report
-from tenure.analysis.frame import AnalysisFrame, load_frame
-from tenure.analysis.survival import survival_report
 from tenure.cli.context import AppContext, app_context
 from tenure.clock import now
 from tenure.errors import InputError
-from tenure.metrics import cohorts
-from tenure.metrics.currency import settings_rates
-from tenure.metrics.months import last_complete_month, month_range, month_text, parse_month
-from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
+if TYPE_CHECKING:
+    from tenure.analysis.frame import AnalysisFrame
+
+# The analysis and metrics modules (lifelines, pandas, Ibis, Plotly) are imported inside the
+# functions that use them, so `tenure analyze --help` and the other commands do not load them
+# (start-up time, not an import cycle).
 
 analyze_app = typer.Typer(
     help="Churn analysis: signup cohorts, survival curves, hazards, drivers.",
@@ -39,6 +38,8 @@ AsOfOption = Annotated[
 
 
 def _frame(context: AppContext, as_of: str | None) -> AnalysisFrame:
+    from tenure.analysis.frame import load_frame
+
     try:
         day = date.fromisoformat(as_of) if as_of else now().date()
     except ValueError as exc:
@@ -52,6 +53,8 @@ def _frame(context: AppContext, as_of: str | None) -> AnalysisFrame:
 def _print_table(
     context: AppContext, title: str, headers: list[str], rows: list[list[Any]]
 ) -> None:
+    from tenure.analysis import render
+
     grid = Table(title=title, title_justify="left")
     for header in headers:
         grid.add_column(header)
@@ -82,6 +85,9 @@ def survival_command(
     as_of: AsOfOption = None,
 ) -> None:
     """Kaplan–Meier curves (per --by group), log-rank tests and a Cox model of churn."""
+    from tenure.analysis import render
+    from tenure.analysis.survival import survival_report
+
     context = app_context(ctx)
     frame = _frame(context, as_of)
     if by is not None and by not in frame.features:
@@ -118,6 +124,9 @@ def drivers_command(
     as_of: AsOfOption = None,
 ) -> None:
     """Metric cohorts vs churn rate for every attribute, ranked, correlated ones grouped."""
+    from tenure.analysis import render
+    from tenure.analysis.drivers import churn_drivers, drivers_report
+
     context = app_context(ctx)
     frame = _frame(context, as_of)
     report = drivers_report(frame, churn_drivers(frame))
@@ -153,6 +162,12 @@ def cohorts_command(
     html: HtmlOption = None,
 ) -> None:
     """Signup month × months since signup: logo, net MRR and gross MRR retention."""
+    from tenure.analysis import render
+    from tenure.metrics import cohorts
+    from tenure.metrics.currency import settings_rates
+    from tenure.metrics.months import last_complete_month, month_range, month_text, parse_month
+    from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
     if by not in ("logo", "mrr"):
         raise InputError(f"--by must be logo or mrr, not {by!r}")
     context = app_context(ctx)
@@ -178,6 +193,8 @@ def cohorts_command(
 
 
 def _print_cohort_table(context: AppContext, report: dict[str, Any], matrix: str) -> None:
+    from tenure.metrics import cohorts
+
     if not report["cohorts"]:
         context.out.print("no paying accounts signed up in these months", highlight=False)
         return
@@ -204,6 +221,8 @@ def _print_cohort_table(context: AppContext, report: dict[str, Any], matrix: str
 
 
 def _write_cohort_csv(context: AppContext, path: Path, rows: list[dict[str, Any]]) -> None:
+    from tenure.metrics import cohorts
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="") as handle:

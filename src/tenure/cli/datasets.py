@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.import_output import import_progress, print_result
-from tenure.ingest.importers import bank, sparkify, telco
-from tenure.ingest.importers.common import worst_exit_code
-from tenure.ingest.service import ImportResult
+
+if TYPE_CHECKING:
+    from tenure.ingest.service import ImportResult
+
+# The commands import tenure.ingest.importers (pandas, DuckDB, PyArrow) inside their bodies, so
+# `tenure import --help` does not load them (start-up time, not an import cycle).
 
 _DATE_FORMATS = ["%Y-%m-%d"]
 
@@ -64,6 +67,9 @@ def telco_command(
     ] = datetime(2019, 9, 30),
 ) -> None:
     """Import the IBM Telco churn data set: accounts and one subscription each."""
+    from tenure.ingest.importers import telco
+    from tenure.ingest.importers.common import worst_exit_code
+
     results = _run(app_context(ctx), telco.import_telco, path, as_of=as_of.date())
     raise typer.Exit(worst_exit_code(results))
 
@@ -86,6 +92,9 @@ def bank_command(
     ] = datetime(2018, 12, 17),
 ) -> None:
     """Import the bank churn data set: accounts only (it has no revenue column)."""
+    from tenure.ingest.importers import bank
+    from tenure.ingest.importers.common import worst_exit_code
+
     results = _run(app_context(ctx), bank.import_bank, path, as_of=as_of.date())
     raise typer.Exit(worst_exit_code(results))
 
@@ -95,6 +104,9 @@ def sparkify_command(
     path: Annotated[Path, typer.Argument(help="Sparkify / eventsim JSONL log (.gz ok)")],
 ) -> None:
     """Import a Sparkify event log: accounts, paid subscriptions (9.99 USD), events."""
+    from tenure.ingest.importers import sparkify
+    from tenure.ingest.importers.common import worst_exit_code
+
     context = app_context(ctx)
     results = _run(context, sparkify.import_sparkify, path)
     events = next((r for r in results if r.kind == "events"), None)

@@ -14,15 +14,10 @@ from rich.table import Table
 
 from tenure.cli.context import app_context
 from tenure.errors import InputError
-from tenure.quality.flows import build_quality_report
-from tenure.quality.rendering import (
-    drift_headline,
-    format_psi,
-    format_score,
-    model_label,
-    render_html,
-)
 from tenure.quality.scoring import BELOW_BAR, NO_DATA, PASS, QualityReport
+
+# The quality modules (DuckDB, Ibis, Plotly) are imported inside the functions that use them, so
+# `tenure dq --help` and the other commands do not load them (start-up time, not an import cycle).
 
 dq_app = typer.Typer(
     help="Data quality: how complete, valid, unique, linked and fresh the data is."
@@ -35,6 +30,8 @@ DRIFT_STYLES = {"stable": "green", "moderate": "yellow", "drifted": "bold red"}
 
 def checks_table(report: QualityReport, *, with_detail: bool = True) -> Table:
     """Return a Rich table of the checks of every table that has rows."""
+    from tenure.quality.rendering import format_score
+
     table = Table(title="Data-quality checks", show_lines=False)
     table.add_column("Table", no_wrap=True)
     table.add_column("Check", overflow="fold")
@@ -58,6 +55,8 @@ def checks_table(report: QualityReport, *, with_detail: bool = True) -> Table:
 
 def print_report(report: QualityReport, out: Console) -> None:
     """Print the checks, the overall score and what pulls it below the bar."""
+    from tenure.quality.rendering import format_score
+
     # Narrow terminals (and CI logs) get the table without details; below-bar details follow.
     out.print(checks_table(report, with_detail=out.width >= WIDE))
     style = STYLES[report.status]
@@ -85,6 +84,8 @@ def print_report(report: QualityReport, out: Console) -> None:
 
 def print_model_drift(section: Mapping[str, Any] | None, out: Console) -> None:
     """Print the churn-model drift block: verdict, score PSI, worst features, staleness."""
+    from tenure.quality.rendering import drift_headline, format_psi, model_label
+
     if section is None:
         out.print("[dim]Churn model drift: no scored day yet (measured when the model scores).[/]")
         return
@@ -117,6 +118,9 @@ def report_command(
     ] = None,
 ) -> None:
     """Score completeness, validity, uniqueness, references, consistency and freshness."""
+    from tenure.quality.flows import build_quality_report
+    from tenure.quality.rendering import render_html
+
     context = app_context(ctx)
     report = build_quality_report(engine=context.engine, settings=context.settings)
     if html is not None:

@@ -11,11 +11,11 @@ from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.options import parse_date
-from tenure.db.session import session_scope
 from tenure.errors import NotFound
-from tenure.health import scorecards, service
-from tenure.health.backtest import fit_weights, run_backtest
-from tenure.health.defaults import DEFAULT_SCORECARDS_TOML
+
+# The health modules and the app-DB session (SQLAlchemy, scikit-learn) are imported inside the
+# functions that use them, so `tenure health --help` and the other commands do not load them
+# (start-up time, not an import cycle).
 
 health_app = typer.Typer(
     help="Account health scores, tiers, trends and backtests.", no_args_is_help=True
@@ -35,6 +35,9 @@ Count = Annotated[int, typer.Option("--days", min=1, help="How many past days to
 
 
 def _day(context: AppContext, as_of: str | None) -> Any:
+    from tenure.db.session import session_scope
+    from tenure.health import service
+
     day = parse_date(as_of, "--as-of")
     if day is not None:
         return day
@@ -57,6 +60,9 @@ def show_command(
     as_json: AsJson = False,
 ) -> None:
     """Show the tier distribution, or one account's score, measures and history."""
+    from tenure.db.session import session_scope
+    from tenure.health import service
+
     context = app_context(ctx)
     day = _day(context, as_of)
     with session_scope(context.engine) as db_session:
@@ -118,6 +124,8 @@ def backtest_command(
     as_json: AsJson = False,
 ) -> None:
     """Score past days and compare with churn in the following days: AUC, churn per tier."""
+    from tenure.health.backtest import run_backtest
+
     context = app_context(ctx)
     result = run_backtest(
         context.settings, context.engine, horizon=horizon, every=every, count=days
@@ -174,6 +182,10 @@ def fit_weights_command(
     as_json: AsJson = False,
 ) -> None:
     """Propose weights from data (regularised logistic regression), backtested out of time."""
+    from tenure.db.session import session_scope
+    from tenure.health import scorecards
+    from tenure.health.backtest import fit_weights
+
     context = app_context(ctx)
     result = fit_weights(
         context.settings,
@@ -213,6 +225,9 @@ def fit_weights_command(
 @cards_app.command("list")
 def cards_list_command(ctx: typer.Context, as_json: AsJson = False) -> None:
     """List the scorecards in force, in the order they are tried."""
+    from tenure.db.session import session_scope
+    from tenure.health import scorecards
+
     context = app_context(ctx)
     with session_scope(context.engine) as db_session:
         cards = scorecards.list_scorecards(db_session)
@@ -241,6 +256,9 @@ def cards_list_command(ctx: typer.Context, as_json: AsJson = False) -> None:
 @cards_app.command("show")
 def cards_show_command(ctx: typer.Context, name: str) -> None:
     """Print one scorecard as JSON."""
+    from tenure.db.session import session_scope
+    from tenure.health import scorecards
+
     context = app_context(ctx)
     with session_scope(context.engine) as db_session:
         card = scorecards.get_scorecard(db_session, name)
@@ -250,6 +268,9 @@ def cards_show_command(ctx: typer.Context, name: str) -> None:
 @cards_app.command("load")
 def cards_load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument()]) -> None:
     """Create or replace scorecards from a TOML file of `\\[\\[scorecard]]` tables."""
+    from tenure.db.session import session_scope
+    from tenure.health import scorecards
+
     context = app_context(ctx)
     with session_scope(context.engine) as db_session:
         cards = scorecards.load_scorecards_file(db_session, path)
@@ -259,6 +280,9 @@ def cards_load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument(
 @cards_app.command("delete")
 def cards_delete_command(ctx: typer.Context, name: str) -> None:
     """Delete a scorecard."""
+    from tenure.db.session import session_scope
+    from tenure.health import scorecards
+
     context = app_context(ctx)
     with session_scope(context.engine) as db_session:
         scorecards.delete_scorecard(db_session, name)
@@ -268,6 +292,8 @@ def cards_delete_command(ctx: typer.Context, name: str) -> None:
 @cards_app.command("template")
 def cards_template_command() -> None:
     """Print the default scorecards as TOML (a starting point for your own file)."""
+    from tenure.health.defaults import DEFAULT_SCORECARDS_TOML
+
     typer.echo(DEFAULT_SCORECARDS_TOML.strip())
 
 

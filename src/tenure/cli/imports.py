@@ -2,21 +2,21 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.datasets import register_datasets
-from tenure.cli.import_output import import_progress, print_result
-from tenure.db.session import session_scope
-from tenure.ingest.importers import worst_exit_code
-from tenure.ingest.mapping import load_mapping
-from tenure.ingest.runs import quarantined_rows, recent_runs, run_summary
-from tenure.ingest.service import ImportResult, import_file
-from tenure.ingest.simulated import import_simulated
+from tenure.cli.import_output import import_progress, print_result, quarantine_table
 from tenure.ingest.spec import ALL_KINDS
+
+if TYPE_CHECKING:
+    from tenure.ingest.service import ImportResult
+
+# The commands import the ingest modules and the app-DB session (DuckDB, PyArrow, pandas,
+# SQLAlchemy) inside their bodies, so `tenure import --help` does not load them (start-up time).
 
 import_app = typer.Typer(
     help="Load files: " + ", ".join(ALL_KINDS) + ", or a public data set / simulator folder.",
@@ -24,8 +24,11 @@ import_app = typer.Typer(
 )
 
 
-def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> ImportResult:
+def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> "ImportResult":
     """Import one file with a progress bar and print its counts."""
+    from tenure.ingest.mapping import load_mapping
+    from tenure.ingest.service import import_file
+
     with import_progress(context, kind) as on_progress:
         result = import_file(
             kind,
@@ -64,6 +67,9 @@ def simulated_command(
     folder: Annotated[Path, typer.Argument(help="Output folder of `tenure simulate --out`")],
 ) -> None:
     """Import a simulator output folder (all kinds, in order, plus its ground truth)."""
+    from tenure.ingest.importers import worst_exit_code
+    from tenure.ingest.simulated import import_simulated
+
     context = app_context(ctx)
     with import_progress(context, "simulated") as on_progress:
         results = import_simulated(
@@ -82,6 +88,9 @@ def log_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """List recent imports: kind, file, status and row counts."""
+    from tenure.db.session import session_scope
+    from tenure.ingest.runs import recent_runs, run_summary
+
     context = app_context(ctx)
     with session_scope(context.engine) as session:
         runs = [run_summary(r) for r in recent_runs(db_session=session, limit=limit, kind=kind)]
@@ -114,21 +123,20 @@ def quarantine_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Show the rows an import quarantined: line, field and reason."""
+    from tenure.db.session import session_scope
+    from tenure.ingest.runs import quarantined_rows
+
     context = app_context(ctx)
     with session_scope(context.engine) as session:
+        quarantined = quarantined_rows(db_session=session, run_id=run_id, limit=limit)
+    if as_json:
         rows = [
             {"file": q.file, "line": q.line, "field": q.field, "reason": q.reason, "raw": q.raw}
-            for q in quarantined_rows(db_session=session, run_id=run_id, limit=limit)
+            for q in quarantined
         ]
-    if as_json:
         typer.echo(json.dumps({"run_id": run_id, "rows": rows}, indent=2))
         return
-    table = Table(title=f"Quarantined rows of import {run_id}")
-    for column in ("line", "field", "reason"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(str(r["line"] or ""), r["field"] or "", r["reason"])
-    context.out.print(table)
+    context.out.print(quarantine_table(f"Quarantined rows of import {run_id}", quarantined))
 
 
 register_datasets(import_app)

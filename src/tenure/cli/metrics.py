@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow.compute as pc
 import typer
 from rich import box
 from rich.table import Table
@@ -19,11 +18,10 @@ from rich.table import Table
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.options import parse_days
 from tenure.errors import InputError, NotFound
-from tenure.metrics.currency import settings_rates
-from tenure.metrics.daily import daily_account_mrr, daily_totals
-from tenure.metrics.months import last_complete_month, month_range, parse_month
-from tenure.metrics.serving import month_reports, priced_subscriptions
-from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
+# PyArrow and the metrics engine (Ibis, DuckDB) are imported inside the commands that use them, so
+# `tenure metrics --help` and the other commands do not load them (start-up time, not an import
+# cycle).
 
 metrics_app = typer.Typer(help="MRR movements and retention metrics.", no_args_is_help=True)
 
@@ -99,6 +97,10 @@ def summary_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA, LTV, NPS/CSAT and CAC."""
+    from tenure.metrics.months import last_complete_month, parse_month
+    from tenure.metrics.serving import month_reports
+    from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
     context: AppContext = app_context(ctx)
     index = parse_month(month) if month else last_complete_month()
     subscriptions = app_db_subscriptions(context.engine)
@@ -128,6 +130,10 @@ def movements_command(
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the rows here")] = None,
 ) -> None:
     """Print (or write as CSV) one row of MRR movements per month."""
+    from tenure.metrics.months import last_complete_month, month_range, parse_month
+    from tenure.metrics.serving import month_reports
+    from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
     context: AppContext = app_context(ctx)
     end = parse_month(last, option="--to") if last else last_complete_month()
     start = parse_month(first, option="--from") if first else end - 11
@@ -166,6 +172,11 @@ def mrr_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """MRR, paying customers and ARPA at the end of each day (or one account's daily MRR)."""
+    from tenure.metrics.currency import settings_rates
+    from tenure.metrics.daily import daily_account_mrr, daily_totals
+    from tenure.metrics.serving import priced_subscriptions
+    from tenure.warehouse.stages.subscriptions import app_db_subscriptions
+
     context: AppContext = app_context(ctx)
     days = parse_days(as_of, first, last, max_days=MAX_DAYS)
     subscriptions = priced_subscriptions(app_db_subscriptions(context.engine), context.settings)
@@ -196,6 +207,8 @@ def mrr_command(
 
 def _account_ids(subscriptions: Any, external_id: str) -> list[int]:
     """Return the internal id of an account known by external id, or raise NotFound."""
+    import pyarrow.compute as pc
+
     matches = subscriptions.filter(pc.equal(subscriptions["account_external_id"], external_id))
     ids = sorted(set(matches["account_id"].to_pylist()))
     if not ids:

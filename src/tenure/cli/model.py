@@ -9,17 +9,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tenure.churn.estimators import MODEL_NAMES
-from tenure.churn.evaluation import METRICS, OBJECTIVES, evaluate_churn_model
-from tenure.churn.tabular import churn_table, read_table
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
 
-# The train, list, promote and report commands import tenure.churn.service, registry, drift and
-# report inside the command: those load MLflow (over a second), which `tenure --help` and every
-# other command would otherwise pay at start-up. It is start-up time, not an import cycle.
-
-MODEL_GROUPS = {"both": ("xgboost", "logistic"), "all": MODEL_NAMES}
+# Every command imports tenure.churn.* inside its body: those load pandas, scikit-learn,
+# XGBoost or MLflow (seconds), which `tenure model --help` and every other command would
+# otherwise pay at start-up. It is start-up time, not an import cycle.
 
 model_app = typer.Typer(
     help="Churn models: evaluate, train, list, promote, report.", no_args_is_help=True
@@ -59,6 +54,9 @@ def evaluate_command(
     ] = None,
 ) -> None:
     """Cross-validate churn models on a CSV: AUC, PR-AUC, Brier, accuracy and F1."""
+    from tenure.churn.evaluation import OBJECTIVES, evaluate_churn_model
+    from tenure.churn.tabular import churn_table, read_table
+
     context: AppContext = app_context(ctx)
     names = _model_names(model)
     if objective not in OBJECTIVES:
@@ -83,10 +81,13 @@ def evaluate_command(
 
 def _model_names(model: str) -> tuple[str, ...]:
     """Return the models that --model asks for."""
-    if model in MODEL_GROUPS:
-        return MODEL_GROUPS[model]
+    from tenure.churn.estimators import MODEL_NAMES
+
+    groups = {"both": ("xgboost", "logistic"), "all": MODEL_NAMES}
+    if model in groups:
+        return groups[model]
     if model not in MODEL_NAMES:
-        choices = ", ".join((*MODEL_NAMES, *MODEL_GROUPS))
+        choices = ", ".join((*MODEL_NAMES, *groups))
         raise InputError(f"--model must be one of {choices}, not {model!r}")
     return (model,)
 
@@ -115,6 +116,8 @@ def _report(
 
 def _table(report: dict[str, Any], csv_path: Path) -> Table:
     """Return a Rich table: one row per metric, one column per model (mean ± std)."""
+    from tenure.churn.evaluation import METRICS
+
     results = report.get("models", [report])
     title = (
         f"{csv_path.name}: {report['n_rows']:,} rows, churn rate {report['positive_rate']:.1%}, "

@@ -9,7 +9,6 @@ import typer
 
 from tenure.cli.context import app_context
 from tenure.cli.options import parse_days
-from tenure.stage import StageContext
 
 pipeline_app = typer.Typer(help="The daily pipeline.", no_args_is_help=True)
 
@@ -32,6 +31,7 @@ def run_command(
     # Imported here, not at the top: the stages pull in MLflow and Ibis (seconds of start-up
     # that `tenure --help` and every other command should not pay).
     from tenure.pipeline import run_day, select_stages
+    from tenure.stage import StageContext
 
     context = app_context(ctx)
     days = parse_days(as_of, from_day, to_day)

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine, func, or_, select
 
-from tenure.accounts.models import Account
-from tenure.churn.models import ChurnScore
 from tenure.cli.context import AppContext, app_context
 from tenure.cli.options import parse_date
 from tenure.errors import NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tenure.accounts.models import Account
+    from tenure.churn.models import ChurnScore
+
+# SQLAlchemy and the score model (whose module loads pandas and SciPy) are imported inside the
+# functions that use them, so `tenure scores --help` and the other commands do not load them
+# (start-up time, not an import cycle).
 
 scores_app = typer.Typer(help="Churn scores: riskiest accounts and per-account reasons.")
 
 
 def latest_day(engine: Engine) -> date:
     """Return the newest scored day; raise NotFound when nothing was scored."""
+    from sqlalchemy import func, select
+
+    from tenure.churn.models import ChurnScore
+
     with engine.connect() as conn:
         day = conn.execute(select(func.max(ChurnScore.as_of))).scalar()
     if day is None:
@@ -45,6 +56,11 @@ def _row(score: ChurnScore, account: Account) -> dict[str, Any]:
 
 def top_scores(engine: Engine, day: date, n: int) -> list[dict[str, Any]]:
     """Return the n highest churn probabilities of a day with their accounts."""
+    from sqlalchemy import select
+
+    from tenure.accounts.models import Account
+    from tenure.churn.models import ChurnScore
+
     query = (
         select(ChurnScore, Account)
         .join(Account, Account.id == ChurnScore.account_id)
@@ -118,6 +134,11 @@ def show_command(
 
 def account_score(engine: Engine, account: str, day: date) -> dict[str, Any]:
     """Return an account's score on a day; raise NotFound when there is none."""
+    from sqlalchemy import or_, select
+
+    from tenure.accounts.models import Account
+    from tenure.churn.models import ChurnScore
+
     match = Account.external_id == account
     if account.isdigit():
         match = or_(match, Account.id == int(account))

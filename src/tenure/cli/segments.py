@@ -11,10 +11,11 @@ import typer
 from rich.table import Table
 
 from tenure.cli.context import AppContext, app_context
-from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound
-from tenure.segments import behaviour, service
-from tenure.segments.usage import warehouse_usage
+
+# The segment modules and the app-DB session (SQLAlchemy, DuckDB, scikit-learn) are imported
+# inside the functions that use them, so `tenure segments --help` and the other commands do not
+# load them (start-up time, not an import cycle).
 
 segments_app = typer.Typer(help="Rule segments, clusters, value × risk grid.", no_args_is_help=True)
 
@@ -24,6 +25,8 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 def parse_as_of(text: str | None) -> date:
     """Return the --as-of date, today by the clock when absent."""
+    from tenure.segments import service
+
     if text is None:
         return service.today()
     try:
@@ -39,6 +42,9 @@ def _rate(value: float | None) -> str:
 @segments_app.command("load")
 def load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument()]) -> None:
     """Create or update segments from a TOML file of `\\[\\[segment]]` tables."""
+    from tenure.db.session import session_scope
+    from tenure.segments import service
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as db_session:
         loaded = service.load_segments_file(db_session=db_session, path=path)
@@ -49,6 +55,9 @@ def load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument()]) ->
 @segments_app.command("evaluate")
 def evaluate_command(ctx: typer.Context, as_of: AsOf = None) -> None:
     """Evaluate every rule segment as of a date; re-running a date replaces its membership."""
+    from tenure.db.session import session_scope
+    from tenure.segments import service
+
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
     currency = context.settings.reporting_currency
@@ -68,6 +77,9 @@ def evaluate_command(ctx: typer.Context, as_of: AsOf = None) -> None:
 @segments_app.command("list")
 def list_command(ctx: typer.Context, as_of: AsOf = None, as_json: AsJson = False) -> None:
     """List every segment with accounts, MRR, logo churn and NRR over the trailing month."""
+    from tenure.db.session import session_scope
+    from tenure.segments import service
+
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
     currency = context.settings.reporting_currency
@@ -102,6 +114,9 @@ def show_command(
     ctx: typer.Context, name: str, as_of: AsOf = None, as_json: AsJson = False
 ) -> None:
     """Show one segment: its rule, the four figures and a sample of members."""
+    from tenure.db.session import session_scope
+    from tenure.segments import service
+
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
     currency = context.settings.reporting_currency
@@ -118,6 +133,9 @@ def show_command(
 @segments_app.command("delete")
 def delete_command(ctx: typer.Context, name: str) -> None:
     """Delete a segment and its membership history (e.g. one whose rule no longer works)."""
+    from tenure.db.session import session_scope
+    from tenure.segments import service
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as db_session:
         try:
@@ -160,6 +178,9 @@ def cluster_command(
     as_json: AsJson = False,
 ) -> None:
     """Cluster accounts on standardised usage/billing metrics; store clusters as segments."""
+    from tenure.db.session import session_scope
+    from tenure.segments import behaviour
+
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
     with session_scope(context.engine) as db_session:
@@ -179,6 +200,9 @@ def cluster_command(
 
 def _account_metrics(context: AppContext, db_session: Any, day: Any) -> Any:
     """Return the standardisable usage/billing metrics per account as of day."""
+    from tenure.segments import behaviour
+    from tenure.segments.usage import warehouse_usage
+
     usage = warehouse_usage(context.settings, day)
     return behaviour.account_metrics(
         db_session=db_session, as_of=day, usage=usage, currency=context.settings.reporting_currency
@@ -188,6 +212,9 @@ def _account_metrics(context: AppContext, db_session: Any, day: Any) -> Any:
 @segments_app.command("grid")
 def grid_command(ctx: typer.Context, as_of: AsOf = None) -> None:
     """Store the value × risk grid (churn model risk, else usage-trend proxy) and RFM groups."""
+    from tenure.db.session import session_scope
+    from tenure.segments import behaviour
+
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
     with session_scope(context.engine) as db_session:

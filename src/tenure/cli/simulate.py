@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,7 +19,12 @@ from rich.progress import (
 from tenure import clock
 from tenure.cli.context import app_context
 from tenure.cli.options import parse_date
-from tenure.simulate import SimulationConfig, SimulationResult, simulate
+
+if TYPE_CHECKING:
+    from tenure.simulate import SimulationConfig, SimulationResult
+
+# The simulator (NumPy, PyArrow) is imported inside the functions that use it, so
+# `tenure simulate --help` and the other commands do not load it (start-up time).
 
 
 def simulate_command(
@@ -46,6 +51,8 @@ def simulate_command(
     ] = None,
 ) -> None:
     """Write accounts, contacts, billing, tickets, surveys, events and the churn ground truth."""
+    from tenure.simulate import SimulationConfig
+
     context = app_context(ctx)
     config = SimulationConfig(
         accounts=accounts,
@@ -63,6 +70,8 @@ def simulate_command(
 
 def run_with_progress(config: SimulationConfig, target: Path, console: Console) -> SimulationResult:
     """Run the simulation with a progress bar over simulated days on the given console."""
+    from tenure.simulate import simulate
+
     columns = (
         TextColumn("simulating {task.fields[window]}"),
         BarColumn(),

@@ -8,14 +8,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from tenure.auth import service
-from tenure.auth.models import ApiClient, User, WriteKey
 from tenure.auth.roles import ROLES
 from tenure.cli.context import AppContext, app_context
-from tenure.db.session import session_scope
 from tenure.errors import InputError
+
+# SQLAlchemy and the auth service (password hashing) are imported inside the commands that use
+# them, so `tenure users --help` and the other commands do not load them (start-up time).
 
 users_app = typer.Typer(
     help="Staff users who log in to the API and dashboard.", no_args_is_help=True
@@ -46,6 +45,9 @@ def create_user_command(
     ] = False,
 ) -> None:
     """Create a staff user (password from TENURE_PASSWORD or a prompt)."""
+    from tenure.auth import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     if exist_ok and _user_exists(context, email):
         context.out.print(f"users create: {email.strip().lower()} exists (unchanged)")
@@ -61,6 +63,9 @@ def create_user_command(
 @users_app.command("disable")
 def disable_user_command(ctx: typer.Context, email: str) -> None:
     """Disable a user: no more logins or refreshes (an issued access token lapses in minutes)."""
+    from tenure.auth import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         user = service.disable_user(session, email)
@@ -71,6 +76,11 @@ def disable_user_command(ctx: typer.Context, email: str) -> None:
 @users_app.command("list")
 def list_users_command(ctx: typer.Context, as_json: AsJson = False) -> None:
     """List staff users with role and lock-out state."""
+    from sqlalchemy import select
+
+    from tenure.auth.models import User
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         rows = [
@@ -89,6 +99,9 @@ def list_users_command(ctx: typer.Context, as_json: AsJson = False) -> None:
 @clients_app.command("create")
 def create_client_command(ctx: typer.Context, name: str, role: RoleOption = "viewer") -> None:
     """Create a machine client; prints its id and secret once."""
+    from tenure.auth import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         client, secret = service.create_client(session, name, role)
@@ -100,6 +113,9 @@ def create_client_command(ctx: typer.Context, name: str, role: RoleOption = "vie
 @clients_app.command("disable")
 def disable_client_command(ctx: typer.Context, client_id: str) -> None:
     """Disable a machine client: it can no longer get tokens."""
+    from tenure.auth import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         service.disable_client(session, client_id)
@@ -110,6 +126,11 @@ def disable_client_command(ctx: typer.Context, client_id: str) -> None:
 @clients_app.command("list")
 def list_clients_command(ctx: typer.Context, as_json: AsJson = False) -> None:
     """List machine clients (never their secrets)."""
+    from sqlalchemy import select
+
+    from tenure.auth.models import ApiClient
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         rows = [
@@ -122,6 +143,9 @@ def list_clients_command(ctx: typer.Context, as_json: AsJson = False) -> None:
 @keys_app.command("create")
 def create_key_command(ctx: typer.Context, name: str) -> None:
     """Create a tracking write key; prints the key once."""
+    from tenure.auth import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         row, key = service.create_write_key(session, name)
@@ -132,6 +156,9 @@ def create_key_command(ctx: typer.Context, name: str) -> None:
 @keys_app.command("revoke")
 def revoke_key_command(ctx: typer.Context, name: str) -> None:
     """Revoke a write key: tracking calls with it get 401 from now on."""
+    from tenure.auth import service
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         service.revoke_write_key(session, name)
@@ -142,6 +169,11 @@ def revoke_key_command(ctx: typer.Context, name: str) -> None:
 @keys_app.command("list")
 def list_keys_command(ctx: typer.Context, as_json: AsJson = False) -> None:
     """List write keys by name and prefix."""
+    from sqlalchemy import select
+
+    from tenure.auth.models import WriteKey
+    from tenure.db.session import session_scope
+
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         rows = [
@@ -152,6 +184,11 @@ def list_keys_command(ctx: typer.Context, as_json: AsJson = False) -> None:
 
 
 def _user_exists(context: AppContext, email: str) -> bool:
+    from sqlalchemy import select
+
+    from tenure.auth.models import User
+    from tenure.db.session import session_scope
+
     with session_scope(context.engine) as session:
         found = session.scalar(select(User.id).where(User.email == email.strip().lower()))
     return found is not None

@@ -5,14 +5,19 @@ from __future__ import annotations
 import typer
 
 from tenure.cli.context import AppContext, app_context
-from tenure.events.service import sync_inbox
-from tenure.warehouse.connection import open_warehouse
+
+# The warehouse and the event inbox (DuckDB, SQLAlchemy) are imported inside the commands that use
+# them, so `tenure warehouse --help` and the other commands do not load them (start-up time, not an
+# import cycle).
 
 warehouse_app = typer.Typer(help="The analytics warehouse (DuckDB).", no_args_is_help=True)
 
 
 def run_sync(context: AppContext) -> None:
     """Move inbox events into the warehouse and print the counts."""
+    from tenure.events.service import sync_inbox
+    from tenure.warehouse.connection import open_warehouse
+
     with open_warehouse(context.settings) as warehouse:
         result = sync_inbox(
             engine=context.engine,
