@@ -16,6 +16,7 @@ from tenure.cli.context import app_context
 from tenure.errors import InputError
 from tenure.quality.flows import build_quality_report
 from tenure.quality.rendering import (
+    PROVISIONAL,
     drift_headline,
     format_psi,
     format_score,
@@ -104,6 +105,8 @@ def print_model_drift(section: Mapping[str, Any] | None, out: Console) -> None:
     )
     if worst:
         out.print(f"  worst features: {worst}", highlight=False, markup=False)
+    if section.get("tiers_provisional"):
+        out.print(f"  [red]{PROVISIONAL}[/]", highlight=False)
     if section["stale"]:
         out.print(f"  [yellow]stale:[/] {escape(section['note'])}", highlight=False)
 

@@ -139,6 +139,9 @@ def drift_headline(section: Mapping[str, Any]) -> str:
     return f"drifted: {count}" + (f" ({shown})" if names else "")
 
 
+PROVISIONAL = "risk tiers of this day are provisional: the score PSI exceeds the drift threshold"
+
+
 def model_drift_section(section: Mapping[str, Any] | None) -> str:
     """Return the churn-model drift block: verdict, score PSI and the worst features."""
     if section is None:
@@ -159,6 +162,8 @@ def model_drift_section(section: Mapping[str, Any] | None) -> str:
         f"<p>Model {escape(model_label(section))}, scored day {escape(section['as_of'])}: "
         f"{verdict}</p>",
     ]
+    if section.get("tiers_provisional"):
+        lines.append(f'<p class="alert">{PROVISIONAL}</p>')
     if section["note"]:
         note_css = "stale" if section["stale"] else _drift_css(status)
         lines.append(f'<p class="{note_css}">{escape(section["note"])}</p>')
