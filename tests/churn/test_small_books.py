@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tenure.churn import registry
@@ -28,6 +29,7 @@ from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.simulate import SimulationConfig, simulate
 from tenure.warehouse.pipeline import StageContext
+from tenure.web.model_card import model_context
 
 from .conftest import END, LAST_DAY
 
@@ -143,7 +145,11 @@ def test_a_model_without_skill_is_never_promoted_and_scoring_says_why(
     assert registry.champion_version(settings, "churn") is None
     engine = get_engine(settings)
     summary = scores_stage(StageContext(settings=settings, engine=engine, as_of=LAST_DAY))
+    with Session(engine) as db_session:
+        page = model_context(settings, db_session)
     engine.dispose()
+    assert page["model"] is None and page["no_skill"]["verdict"].startswith("not enough signal")
+    assert len(page["no_skill"]["would_help"]) == 3
     assert summary["scored"] == 0
     assert "not enough signal yet" in summary["skipped"]
     assert "more accounts" in summary["skipped"] and "more history" in summary["skipped"]

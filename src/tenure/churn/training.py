@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from tenure.churn import validation
 from tenure.churn.estimators import (
@@ -104,7 +105,7 @@ def fit_uncalibrated(
     """Return one model fitted on the fit rows (XGBoost with params, default the largest grid)."""
     if name == "xgboost":
         chosen = params or SERVED_XGBOOST_GRID["depth2_large_book"]
-        pipeline = xgboost_model(numeric, categorical, seed=seed, params=chosen)
+        pipeline = xgboost_model(numeric, categorical, seed=seed, n_jobs=1, params=chosen)
     else:
         pipeline = logistic_model(numeric, categorical, seed=seed)
     model = ChurnModel(name=name, pipeline=pipeline, numeric=numeric, categorical=categorical)
@@ -218,8 +219,9 @@ def train_models(frame: pd.DataFrame, split: TimeSplit, seed: int = 0) -> Traini
     numeric, categorical = feature_columns([c for c in frame.columns if c != "churned"])
     frames = split_frames(frame, split)
     numeric = [c for c in numeric if frames["fit"][c].notna().any()]
-    xgb, capacity = choose_capacity(frames, numeric, categorical, seed)
-    logistic = fit_candidate("logistic", frames, numeric, categorical, seed)
+    with threadpool_limits(limits=1):  # small fits: spin-waiting threads on busy cores cost more
+        xgb, capacity = choose_capacity(frames, numeric, categorical, seed)
+        logistic = fit_candidate("logistic", frames, numeric, categorical, seed)
     xgb_metrics, p_xgb = evaluate(xgb, frames["validate"])
     baseline, p_logistic = evaluate(logistic, frames["validate"])
     xgb_wins = xgb_metrics["auc"] > baseline["auc"] + SIMPLER_TIE
