@@ -11,7 +11,8 @@ days and ranked by AUC on the later calibration day (an inner, time-ordered vali
 sees the validation day); the simplest setting within `CAPACITY_TIE` of the best wins. The chosen
 XGBoost and the spline logistic then compete on the validation day: XGBoost serves only when its
 AUC beats the logistic's by more than `SIMPLER_TIE`. The served model's skill check (bootstrap
-95 % interval of its AUC above 0.5, predictions not constant) decides whether it may be promoted.
+interval of its AUC above 0.5, 95 % over the two candidates compared, so 97.5 % each; predictions
+not constant) decides whether it may be promoted.
 """
 
 from __future__ import annotations
@@ -227,6 +228,6 @@ def train_models(frame: pd.DataFrame, split: TimeSplit, seed: int = 0) -> Traini
     xgb_wins = xgb_metrics["auc"] > baseline["auc"] + SIMPLER_TIE
     model, metrics, p = (xgb, xgb_metrics, p_xgb) if xgb_wins else (logistic, baseline, p_logistic)
     y = frames["validate"]["churned"].to_numpy()
-    skill = validation.skill_check(y, p, training_days=len(split.fit) + 1)
+    skill = validation.skill_check(y, p, training_days=len(split.fit) + 1, candidates=2)
     metrics = {**metrics, "auc_ci_low": skill.auc_ci_low, "auc_ci_high": skill.auc_ci_high}
     return TrainingResult(split, model, metrics, baseline, p, frames, capacity, xgb_metrics, skill)

@@ -18,7 +18,7 @@ from sklearn.metrics import (
 THRESHOLD_GRID = np.round(np.arange(0.01, 0.96, 0.01), 2)
 ECE_BINS = 10
 BOOTSTRAP_SAMPLES = 1000
-CONFIDENCE = 0.95
+CONFIDENCE = 0.95  # family-wise, over the candidates compared on the same validation rows
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -113,7 +113,12 @@ def auc_by_rank(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def bootstrap_auc_interval(
-    y: np.ndarray, p: np.ndarray, *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+    y: np.ndarray,
+    p: np.ndarray,
+    *,
+    confidence: float = CONFIDENCE,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Return the percentile bootstrap 95 % interval of the AUC (churners and stayers resampled apart)."""
     y, p = np.asarray(y, int), np.asarray(p, float)
@@ -128,7 +133,7 @@ def bootstrap_auc_interval(
         ]
     )
     aucs = auc_by_rank(y[picks], p[picks])
-    tail = (1.0 - CONFIDENCE) / 2 * 100
+    tail = (1.0 - confidence) / 2 * 100
     low, high = np.percentile(aucs, [tail, 100 - tail])
     return float(low), float(high)
 
@@ -140,6 +145,7 @@ class SkillCheck:
     auc: float
     auc_ci_low: float
     auc_ci_high: float
+    confidence: float
     distinct_predictions: int
     skill: bool
     verdict: str
@@ -150,24 +156,36 @@ class SkillCheck:
         return {**asdict(self), "would_help": list(self.would_help)}
 
 
-def skill_check(y: np.ndarray, p: np.ndarray, *, training_days: int) -> SkillCheck:
-    """Return the skill check: the AUC's 95 % interval excludes 0.5 and predictions vary."""
+def skill_check(
+    y: np.ndarray, p: np.ndarray, *, training_days: int, candidates: int = 1
+) -> SkillCheck:
+    """Return the skill check: the AUC's 95 % interval excludes 0.5 and predictions vary.
+
+    When the model was chosen among `candidates` by AUC on these same rows, each interval is
+    widened (Bonferroni: 1 − 0.05 / candidates) so the 95 % holds for the choice as a whole;
+    the better of two models compared on noise clears a plain 95 % interval about twice as often.
+    """
     y, p = np.asarray(y, int), np.asarray(p, float)
     both = 0 < y.sum() < len(y)
     auc = float(roc_auc_score(y, p)) if both else float("nan")
-    low, high = bootstrap_auc_interval(y, p)
+    confidence = 1.0 - (1.0 - CONFIDENCE) / candidates
+    low, high = bootstrap_auc_interval(y, p, confidence=confidence)
     distinct = int(np.unique(np.round(p, 12)).size)
     skill = distinct > 1 and low > 0.5
     if skill:
-        verdict = f"skill shown: out-of-time AUC {auc:.3f} (95 % interval {low:.3f}–{high:.3f})"
+        verdict = (
+            f"skill shown: out-of-time AUC {auc:.3f} ({confidence:.1%} interval "
+            f"{low:.3f}–{high:.3f})"
+        )
     elif distinct <= 1:
         verdict = "not enough signal yet: the model gives every account the same probability"
     else:
         verdict = (
-            f"not enough signal yet: out-of-time AUC {auc:.3f} with a 95 % interval "
+            f"not enough signal yet: out-of-time AUC {auc:.3f} with a {confidence:.1%} interval "
             f"{low:.3f}–{high:.3f} that does not exclude 0.5 (chance)"
         )
-    return SkillCheck(auc, low, high, distinct, skill, verdict, advice(y, training_days))
+    helps = advice(y, training_days)
+    return SkillCheck(auc, low, high, confidence, distinct, skill, verdict, helps)
 
 
 def advice(y: np.ndarray, training_days: int) -> tuple[str, ...]:
