@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tenure.churn import registry
+from tenure.churn import drift, registry
 from tenure.churn.model import tier_labels
 from tenure.churn.oracle import bayes_comparison
 from tenure.churn.scoring import scores_stage
@@ -27,6 +28,8 @@ from tenure.churn.validation import bootstrap_auc_interval, skill_check
 from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.quality.rendering import model_drift_section
+from tenure.quality.service import drift_summary
 from tenure.simulate import SimulationConfig, simulate
 from tenure.warehouse.pipeline import StageContext
 from tenure.web.model_card import model_context
@@ -205,3 +208,18 @@ def test_a_constant_model_shows_no_skill() -> None:
     assert not skill_check(y, np.full(200, 0.04), training_days=3).skill
     good = skill_check(y, y + np.linspace(0, 0.5, 200), training_days=3)
     assert good.skill and good.auc_ci_low > 0.5
+
+
+def test_a_drifted_score_marks_the_days_tiers_provisional() -> None:
+    """A score PSI above the threshold flags the day's tiers in `tenure dq report`."""
+    rng = np.random.default_rng(7)
+    reference = drift.numeric_reference(pd.Series(rng.beta(2, 40, 500)))
+    shifted = rng.beta(2, 8, 500)  # the whole book scores far above the validation day
+    report = drift.drift_report({}, reference, pd.DataFrame(), shifted)
+    report.update(as_of="2025-06-30", model="churn", model_version="1", tiers_provisional=True)
+    assert report["score_status"] == "drifted"
+    section = drift_summary(report, day=LAST_DAY, today=LAST_DAY)
+    assert section["tiers_provisional"] is True
+    assert "provisional" in model_drift_section(section)
+    calm = drift_summary({**report, "tiers_provisional": False}, day=LAST_DAY, today=LAST_DAY)
+    assert "provisional" not in model_drift_section(calm)
