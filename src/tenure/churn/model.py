@@ -39,9 +39,8 @@ def tier_labels(probability: np.ndarray, base_rate: float) -> np.ndarray:
     """Return low / medium / high per probability of one scored day, against the base rate."""
     p = np.asarray(probability, float)
     rank = rankdata(-p, method="max")  # ties straddling a share boundary all fall below it
-    top = lambda share: rank <= np.ceil(share * len(p))  # noqa: E731
-    high = (p >= HIGH_LIFT * base_rate) & top(HIGH_SHARE)
-    medium = (p >= MEDIUM_LIFT * base_rate) & top(MEDIUM_SHARE)
+    high = (p >= HIGH_LIFT * base_rate) & (rank <= np.ceil(HIGH_SHARE * len(p)))
+    medium = (p >= MEDIUM_LIFT * base_rate) & (rank <= np.ceil(MEDIUM_SHARE * len(p)))
     return np.where(high, "high", np.where(medium, "medium", "low"))
 
 

@@ -219,7 +219,10 @@ def no_champion_reason(settings: Settings) -> str:
             f"no champion churn model: promote one with `tenure model promote` (latest v{version})"
         )
     helps = "; ".join(check.get("would_help") or [])
-    return f"no champion churn model: {name} v{version} was not promoted, {check['verdict']}. What would help: {helps}"
+    return (
+        f"no champion churn model: {name} v{version} was not promoted, {check['verdict']}. "
+        f"What would help: {helps}"
+    )
 
 
 def scores_stage(context: Any) -> dict[str, Any]:
