@@ -6,6 +6,12 @@ same split rule as `tenure model train`) and its validation AUC is divided by th
 AUC that the simulator's truth gives for the same accounts. Two seeds per fit, one thread each
 (OpenMP spin-waits on busy shared cores). Platt calibration is left out: it does not change a
 ranking, so it cannot change an AUC.
+
+With `--sizes 300,1000,3000,10000` it runs the book-size axis instead: per size, a book of that
+many accounts × `--months` (simulator seed `--seed`) is trained exactly as `tenure model train`
+trains it (capacity chosen per book, logistic vs XGBoost, skill check), and the JSON gives the
+served model's out-of-time AUC and interval, the logistic baseline's, the Bayes-optimal AUC and
+the ratio; as a diagnostic only, every grid setting's AUC on the same validation day.
 """
 
 from __future__ import annotations
@@ -21,14 +27,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from typer.testing import CliRunner
 
-from tenure.churn.estimators import SERVED_XGBOOST_PARAMS, xgboost_model
+from tenure.churn.estimators import SERVED_XGBOOST_GRID, SERVED_XGBOOST_PARAMS, xgboost_model
 from tenure.churn.features import feature_columns
 from tenure.churn.model import ChurnModel
 from tenure.churn.oracle import bayes_comparison, truth_for
+from tenure.churn.service import training_data
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
-from tenure.churn.training import split_frames, time_split
+from tenure.churn.training import evaluate, fit_candidate, split_frames, time_split, train_models
+from tenure.cli.main import app
+from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.simulate import SimulationConfig, simulate
 from tenure.warehouse.catalog import SIM_TRUTH
 from tenure.warehouse.connection import open_warehouse
 from train import prepare
@@ -111,6 +122,8 @@ def book_arguments() -> argparse.Namespace:
     parser.add_argument("--months", type=int, default=18)
     parser.add_argument("--months-back", type=int, default=4)
     parser.add_argument("--horizon", type=int, default=90)
+    parser.add_argument("--sizes", default="", help="book-size axis, e.g. 300,1000,3000")
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed (size axis)")
     return parser.parse_args()
 
 
@@ -127,9 +140,69 @@ def ratio_summary(
     }  # fmt: skip
 
 
+def import_book(root: Path, accounts: int, months: int, seed: int) -> Settings:
+    """Simulate a book as `tenure simulate` does (ending today) and import it into root/data."""
+    config = SimulationConfig(accounts=accounts, months=months, seed=seed, end=date.today())
+    simulate(config, root / "sim")
+    data = root / "data"
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(data), "import", "simulated", str(root / "sim")]
+    )
+    if result.exit_code not in (0, 3):  # 3: imported with quarantined rows
+        raise SystemExit(result.output)
+    return Settings(data_dir=data)
+
+
+def size_row(accounts: int, months: int, seed: int, horizon: int) -> dict[str, Any]:
+    """Train on one simulated book as `tenure model train` does; return its served figures."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-size-") as tmp:
+        settings = import_book(Path(tmp), accounts, months, seed)
+        data = training_data(settings, get_engine(settings), horizon=horizon)
+    trained = time.perf_counter()
+    result = train_models(data.frame, data.split, seed=0)
+    seconds = time.perf_counter() - trained
+    held = result.frames["validate"]
+    bayes = bayes_comparison(data.truth, held, result.validation_probability) or {}
+    numeric, categorical = result.model.numeric, result.model.categorical
+    per_setting = {
+        name: round(
+            evaluate(fit_candidate("xgboost", result.frames, numeric, categorical, 0, p), held)[0][
+                "auc"
+            ],
+            4,
+        )
+        for name, p in SERVED_XGBOOST_GRID.items()
+    }
+    skill = result.skill
+    return {
+        "accounts": accounts, "validation_accounts": len(held),
+        "validation_churners": int(held["churned"].sum()), "served": result.model.name,
+        "served_auc": round(result.metrics["auc"], 4),
+        "served_auc_ci": [round(skill.auc_ci_low, 4), round(skill.auc_ci_high, 4)],
+        "skill": skill.skill, "baseline_auc": round(result.baseline_metrics["auc"], 4),
+        "xgboost_auc": round(result.xgboost_metrics["auc"], 4),
+        "bayes_optimal_auc": round(bayes.get("bayes_optimal_auc", float("nan")), 4),
+        "ratio": round(bayes.get("ratio", float("nan")), 4),
+        "capacity": result.capacity.setting, "inner_auc": result.capacity.inner_auc,
+        "validation_auc_per_setting": per_setting, "train_seconds": round(seconds, 1),
+        "book_seconds": round(trained - start, 1),
+    }  # fmt: skip
+
+
+def size_axis(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the book-size axis: one row per size."""
+    sizes = [int(size) for size in args.sizes.split(",")]
+    rows = [size_row(n, args.months, args.seed, args.horizon) for n in sizes]
+    return {"months": args.months, "simulator_seed": args.seed, "sizes": rows}
+
+
 def main() -> None:
     """Run the comparison and print one JSON object."""
     args = book_arguments()
+    if args.sizes:
+        print(json.dumps(size_axis(args)))
+        return
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-served-") as tmp:
         book = rolling_book(Path(tmp), args.accounts, args.months, args.months_back, args.horizon)

@@ -70,6 +70,31 @@ SERVED_XGBOOST_PARAMS = {
     "min_child_weight": 20.0,
     "reg_lambda": 1.0,
 }
+# The grid `tenure model train` chooses the served XGBoost from, per book, by an inner
+# time-ordered validation (fit on the fit days, AUC on the later calibration day; never the
+# validation day). Simplest first: a tie (within CAPACITY_TIE of the best) goes to the earlier.
+# `min_child_weight` is in hessian units (≈ p(1 − p) per row, about 0.04 at a 4 % churn rate),
+# so 20 needs some 500 rows per leaf: fine for 10k accounts, a constant on a few hundred.
+SERVED_XGBOOST_GRID = {
+    "stumps_small_book": {
+        **SERVED_XGBOOST_PARAMS,
+        "n_estimators": 150,
+        "learning_rate": 0.05,
+        "max_depth": 1,
+        "min_child_weight": 0.5,
+        "reg_lambda": 5.0,
+    },
+    "depth2_small_book": {
+        **SERVED_XGBOOST_PARAMS,
+        "n_estimators": 200,
+        "learning_rate": 0.05,
+        "min_child_weight": 1.0,
+        "reg_lambda": 5.0,
+    },
+    "depth2_mid_book": {**SERVED_XGBOOST_PARAMS, "min_child_weight": 5.0},
+    "depth2_large_book": SERVED_XGBOOST_PARAMS,
+}
+CAPACITY_TIE = 0.005
 STACK_FOLDS = 3
 PROBABILITY_CLIP = 1e-6
 

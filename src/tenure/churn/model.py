@@ -1,5 +1,15 @@
 """A fitted churn model: preprocessing + classifier, Platt calibration, threshold and tiers.
 
+The served model is XGBoost or the spline logistic baseline, whichever validates better
+(`tenure.churn.training`); both explain a score exactly: tree SHAP for the trees, and for the
+additive logistic each feature's spline (or one-hot) terms times their coefficients.
+
+Risk tiers are set against the book's base churn rate (`tier_labels`): "high" needs a
+calibrated probability of at least HIGH_LIFT × the base rate *and* a place in the scored day's
+top HIGH_SHARE of accounts; "medium" at least MEDIUM_LIFT × the base rate and the top
+MEDIUM_SHARE. So no day puts more than a tenth of its accounts in "high", and a model whose
+probabilities hug the base rate puts nobody there.
+
 Calibration is Platt scaling on the model's raw log-odds (margin), fitted on a held-out later
 as-of day: calibrated log-odds = slope · margin + intercept. For XGBoost the margin is the sum
 of the exact tree-SHAP contributions (`pred_contribs`, or the same values from
@@ -14,11 +24,36 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from tenure.churn import treeshap
 from tenure.churn.reasons import is_missing
+
+HIGH_LIFT, HIGH_SHARE = 3.0, 0.10
+MEDIUM_LIFT, MEDIUM_SHARE = 1.5, 0.25
+
+
+def tier_labels(probability: np.ndarray, base_rate: float) -> np.ndarray:
+    """Return low / medium / high per probability of one scored day, against the base rate."""
+    p = np.asarray(probability, float)
+    rank = rankdata(-p, method="max")  # ties straddling a share boundary all fall below it
+    high = (p >= HIGH_LIFT * base_rate) & (rank <= np.ceil(HIGH_SHARE * len(p)))
+    medium = (p >= MEDIUM_LIFT * base_rate) & (rank <= np.ceil(MEDIUM_SHARE * len(p)))
+    return np.where(high, "high", np.where(medium, "medium", "low"))
+
+
+def tier_rule(base_rate: float) -> dict[str, str]:
+    """Return the risk-tier rule in words, with the book's base rate filled in."""
+    return {
+        "base_rate": f"{base_rate:.2%} churn within the horizon (training snapshots)",
+        "high": f"p >= {HIGH_LIFT:g} x base rate ({HIGH_LIFT * base_rate:.1%}) and in the day's "
+        f"top {HIGH_SHARE:.0%}",
+        "medium": f"p >= {MEDIUM_LIFT:g} x base rate ({MEDIUM_LIFT * base_rate:.1%}) and in the "
+        f"day's top {MEDIUM_SHARE:.0%}",
+        "low": "every other account",
+    }
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -44,6 +79,7 @@ class ChurnModel:
     intercept: float = 0.0
     threshold: float = 0.5
     medium_cut: float = 0.1
+    base_rate: float | None = None  # None: a model saved before base-rate tiers
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,8 +108,10 @@ class ChurnModel:
         return sigmoid(self.slope * self.margin(features) + self.intercept)
 
     def risk_tiers(self, probability: np.ndarray) -> np.ndarray:
-        """Return low / medium / high per probability (high: at or above the threshold)."""
+        """Return low / medium / high per probability of one scored day (`tier_labels`)."""
         p = np.asarray(probability)
+        if self.base_rate is not None:
+            return tier_labels(p, self.base_rate)
         return np.where(
             p >= self.threshold, "high", np.where(p >= self.medium_cut, "medium", "low")
         )
@@ -92,8 +130,10 @@ class ChurnModel:
         """
         import xgboost
 
+        if self.name == "logistic":
+            return self._explain_additive(features)
         if self.name != "xgboost":
-            raise ValueError("per-feature contributions need the xgboost model")
+            raise ValueError("per-feature contributions need the xgboost or logistic model")
         numbers = self.number_columns(features)
         columns = self.model_columns(features, numbers)
         explainer = self._shallow_explainer()
@@ -106,6 +146,33 @@ class ChurnModel:
             raw = booster.predict(matrix, pred_contribs=True)
             contributions = self._fold_one_hot(raw[:, :-1])
         return Explanation(contributions, raw[:, -1].astype(float), numbers.T)
+
+    def _explain_additive(self, features: pd.DataFrame) -> Explanation:
+        """Return the logistic's exact explanation: each feature's terms times coefficients.
+
+        The prepared columns are standardised, so a contribution is relative to the average
+        account of the training rows, as tree SHAP's is.
+        """
+        prepared = self.pipeline[:-1].transform(self.frame(features))
+        classifier = self.pipeline[-1]
+        per_column = prepared * classifier.coef_[0]
+        contributions = self._fold(per_column, self._additive_features())
+        bias = np.full(len(features), float(classifier.intercept_[0]))
+        return Explanation(contributions, bias, self.number_columns(features).T)
+
+    def _additive_features(self) -> np.ndarray:
+        """Return, per prepared column of the logistic, the index of its model feature."""
+        numbers = self.pipeline.named_steps["prepare"].named_transformers_.get("numeric")
+        out: list[int] = []
+        if self.numeric and numbers is not None:
+            indicator = numbers.named_steps["impute"].indicator_
+            inputs = [*range(len(self.numeric)), *(indicator.features_ if indicator else [])]
+            spline = numbers.named_steps["spline"]
+            per_input = spline.n_features_out_ // len(inputs)
+            out += [k for k in inputs for _ in range(per_input)]
+        numeric = len(self.numeric)
+        out += [numeric + k for k, known in enumerate(self._levels()) for _ in known]
+        return np.array(out, dtype=np.int64)
 
     def number_columns(self, features: pd.DataFrame) -> np.ndarray:
         """Return (numeric features, rows) float64: each numeric feature, NaN where missing."""
@@ -164,7 +231,10 @@ class ChurnModel:
 
     def _fold_one_hot(self, per_column: np.ndarray) -> np.ndarray:
         """Return (rows, features) contributions: one-hot columns summed onto their feature."""
-        groups = self._column_features()
+        return self._fold(per_column, self._column_features())
+
+    def _fold(self, per_column: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Return (rows, features): each prepared column's values summed onto its feature."""
         if len(groups) != per_column.shape[1]:
             raise ValueError(f"{per_column.shape[1]} model columns, expected {len(groups)}")
         fold = np.zeros((len(groups), len(self.columns)), dtype=per_column.dtype)

@@ -129,6 +129,17 @@ def champion_version(settings: Settings, name: str) -> str | None:
         raise
 
 
+def latest_version(settings: Settings, name: str) -> str | None:
+    """Return the newest registered version (champion or not), or None when none exists."""
+    if not (settings.data_dir / "mlflow.db").exists():
+        return None
+    client = _client(settings)
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        return None
+    versions = [int(mv.version) for mv in client.search_model_versions(f"name = '{name}'")]
+    return str(max(versions)) if versions else None
+
+
 def load_version(settings: Settings, name: str, version: str | None = None) -> LoadedModel:
     """Return a registered version (default: the champion); raise NotFound when missing."""
     version = version or champion_version(settings, name)

@@ -25,8 +25,11 @@ from tenure.churn.snapshots import read_feature_table
 from tenure.config import Settings
 from tenure.db.bulk import bind, bind_column, bulk_insert_columns
 from tenure.errors import InputError
+from tenure.logging import get_logger
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
+
+log = get_logger("churn.scoring")
 
 GATE_DAYS = 3
 GATE_BASELINE_DAYS = 28
@@ -180,8 +183,16 @@ def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]
         loaded.card["drift_reference"], loaded.card["score_reference"], current,
         scores["probability"].to_numpy(), loaded.card.get("drift_weights"),
     )  # fmt: skip
-    report.update(as_of=as_of.isoformat(), model=loaded.name, model_version=loaded.version)
+    provisional = report["score_status"] == "drifted"
+    report.update(
+        as_of=as_of.isoformat(), model=loaded.name, model_version=loaded.version,
+        tiers_provisional=provisional,
+    )  # fmt: skip
     save_drift(settings, as_of, report)
+    if provisional:
+        log.warning(
+            "churn_tiers_provisional", as_of=as_of.isoformat(), score_psi=report["score_psi"]
+        )
     tiers = scores["risk_tier"].value_counts()
     return {
         "scored": written,
@@ -191,5 +202,24 @@ def score_day(settings: Settings, engine: Engine, as_of: date) -> dict[str, Any]
         "mean_probability": round(float(np.mean(scores["probability"])), 4),
         "score_psi": round(report["score_psi"], 3),
         "drifted": report["drifted"],
+        "tiers_provisional": provisional,
         **gate,
     }
+
+
+def no_champion_reason(settings: Settings) -> str:
+    """Return why nothing scores: no model trained yet, or the latest one showed no skill."""
+    name = registry.model_name(settings.churn_horizon_days)
+    version = registry.latest_version(settings, name)
+    if version is None:
+        return "no champion churn model yet: run `tenure model train`"
+    check = registry.load_version(settings, name, version).report.get("skill_check") or {}
+    if check.get("skill", True):
+        return (
+            f"no champion churn model: promote one with `tenure model promote` (latest v{version})"
+        )
+    helps = "; ".join(check.get("would_help") or [])
+    return (
+        f"no champion churn model: {name} v{version} was not promoted, {check['verdict']}. "
+        f"What would help: {helps}"
+    )

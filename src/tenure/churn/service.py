@@ -1,8 +1,14 @@
-"""`tenure model train`: snapshots → out-of-time training → report → MLflow → champion check."""
+"""`tenure model train`: snapshots → out-of-time training → report → MLflow → champion check.
+
+A model is promoted only when it shows skill (its out-of-time AUC's bootstrap 95 % interval
+excludes 0.5 and its predictions are not constant) and, when a champion exists, beats the
+champion's AUC on the same validation rows. The first model is no exception.
+"""
 
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Any
@@ -15,11 +21,15 @@ from sqlalchemy import Engine
 from tenure import clock
 from tenure.churn import drift, leakage, registry, validation
 from tenure.churn.labels import check_horizon
+from tenure.churn.model import tier_rule
 from tenure.churn.oracle import bayes_comparison, truth_for
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
-from tenure.churn.training import TrainingResult, time_split, train_models
+from tenure.churn.training import TimeSplit, TrainingResult, time_split, train_models
 from tenure.config import Settings
+from tenure.logging import get_logger
 from tenure.warehouse.connection import open_warehouse
+
+log = get_logger("churn.service")
 
 LIBRARIES = ("xgboost-cpu", "scikit-learn", "ibis-framework", "duckdb", "mlflow-skinny", "pandas")
 
@@ -66,12 +76,22 @@ def build_report(
             "fitted_on": result.split.calibrate.isoformat(),
         },
         "threshold": {"value": model.threshold, "chosen_by": "max F1 on the calibration day"},
-        "risk_tiers": {
-            "high": f"p >= {model.threshold:.2f}",
-            "medium": f"p >= {model.medium_cut:.3f}",
-        },
+        "risk_tiers": tier_rule(model.base_rate if model.base_rate is not None else 0.0),
         "data_window": window,
+        "served_model": model.name,
+        "selection": result.selection(),
+        "xgboost_metrics": result.xgboost_metrics,
+        "capacity": result.capacity.to_dict() if result.capacity else None,
+        "skill": result.skill.skill if result.skill else None,
+        "skill_check": result.skill.to_dict() if result.skill else None,
     }
+
+
+MODEL_DESCRIPTIONS = {
+    "xgboost": "xgboost (hist) in a scikit-learn Pipeline, Platt-calibrated out of time",
+    "logistic": "spline (GAM-style) logistic regression in a scikit-learn Pipeline, "
+    "Platt-calibrated out of time",
+}
 
 
 def build_card(
@@ -81,7 +101,8 @@ def build_card(
     model = result.model
     fit_rows = result.frames["fit"]
     return {
-        "model": "xgboost (hist) in a scikit-learn Pipeline, Platt-calibrated out of time",
+        "model": MODEL_DESCRIPTIONS[model.name],
+        "served_model": model.name,
         "trained_at": clock.now().isoformat(timespec="seconds"),
         "horizon_days": horizon,
         "data_window": report["data_window"],
@@ -98,6 +119,10 @@ def build_card(
         "risk_tiers": report["risk_tiers"],
         "leaks": report.get("leaks", []),
         "leak_warnings": report.get("leak_warnings", []),
+        "selection": report["selection"],
+        "capacity": report["capacity"],
+        "skill": report["skill"],
+        "skill_check": report["skill_check"],
         "drift_reference": drift.build_references(fit_rows, model.numeric, model.categorical),
         "score_reference": drift.numeric_reference(pd.Series(result.validation_probability)),
         "drift_weights": drift.importance_weights(report["importance"]),
@@ -118,10 +143,22 @@ def champion_auc_on(
     return version, float(roc_auc_score(rows["churned"].to_numpy(), p))
 
 
-def train_churn_model(
-    settings: Settings, engine: Engine, *, horizon: int | None = None, seed: int = 0
-) -> dict[str, Any]:
-    """Train, validate, log and (when it beats the champion out of time) promote a churn model."""
+@dataclass
+class TrainingData:
+    """The labelled snapshots of one training run, read from the warehouse."""
+
+    frame: pd.DataFrame
+    split: TimeSplit
+    horizon: int
+    names: list[str]
+    truth: pd.DataFrame | None
+    window: dict[str, Any]
+
+
+def training_data(
+    settings: Settings, engine: Engine, *, horizon: int | None = None
+) -> TrainingData:
+    """Return the labelled fit, calibration and validation snapshots of the warehouse."""
     horizon = check_horizon(horizon or settings.churn_horizon_days)
     with open_warehouse(settings) as warehouse:
         sources = open_sources(warehouse, engine, settings)
@@ -131,63 +168,80 @@ def train_churn_model(
         days = [*split.fit, split.calibrate, split.validate]
         frame = labelled_snapshots(warehouse, sources, days, names, horizon)
         truth = truth_for(warehouse.con, split.validate, horizon)
-    # the warehouse lock is released: training never blocks the pipeline's writers
-    frame, leaks = leakage.screen_snapshots(frame, [*split.fit, split.calibrate])
-    result = train_models(frame, split, seed=seed)
-    bayes = bayes_comparison(truth, result.frames["validate"], result.validation_probability)
     window = {
         **split.to_dict(),
         "last_data_day": data_end.isoformat(),
         "frequency": settings.snapshot_frequency,
     }
-    window["rows"] = {part: len(rows) for part, rows in result.frames.items()}
-    report = build_report(result, bayes, window)
-    report.update(leakage.card_fields(leaks))
-    card = build_card(result, report, horizon, names)
-    name = registry.model_name(horizon)
+    return TrainingData(frame, split, horizon, names, truth, window)
+
+
+def train_churn_model(
+    settings: Settings, engine: Engine, *, horizon: int | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """Train, validate, log and (when it shows skill and beats the champion) promote a model."""
+    data = training_data(settings, engine, horizon=horizon)
+    # the warehouse lock is released: training never blocks the pipeline's writers
+    return train_and_register(settings, data, seed=seed)
+
+
+def promotion(settings: Settings, name: str, result: TrainingResult) -> dict[str, Any]:
+    """Return the champion comparison: promote only a model with skill that beats the champion."""
     champion, champion_auc = champion_auc_on(settings, name, result)
-    promote = champion_auc is None or result.metrics["auc"] > champion_auc
-    report["champion_comparison"] = {
+    skill = bool(result.skill and result.skill.skill)
+    beats = champion_auc is None or result.metrics["auc"] > champion_auc
+    if not skill:
+        reason = result.skill.verdict if result.skill else "no skill check"
+    elif not beats:
+        reason = "the champion is better on the same validation rows"
+    else:
+        reason = "shows skill" + ("" if champion is None else " and beats the champion")
+    return {
         "champion_version": champion,
         "champion_auc_on_same_rows": champion_auc,
         "challenger_auc": result.metrics["auc"],
-        "promoted": promote,
+        "promoted": skill and beats,
+        "reason": reason,
     }
+
+
+def run_params(result: TrainingResult, card: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Return the MLflow parameters of a run: window, promotion, seed and the chosen capacity."""
     params = {
         "trained_at": card["trained_at"],
-        "horizon_days": horizon,
-        "validate_as_of": split.validate.isoformat(),
-        "promoted_on_training": promote,
+        "horizon_days": card["horizon_days"],
+        "validate_as_of": result.split.validate.isoformat(),
         "seed": seed,
-        **{
-            f"xgb_{k}": v
-            for k, v in result.model.pipeline[-1].get_params().items()
-            if v is not None
-            and k
-            in (
-                "n_estimators",
-                "learning_rate",
-                "max_depth",
-                "subsample",
-                "colsample_bytree",
-                "min_child_weight",
-                "reg_lambda",
-                "tree_method",
-            )
-        },
+        "served_model": result.model.name,
     }
+    if result.capacity is not None:
+        params["xgb_setting"] = result.capacity.setting
+        params.update({f"xgb_{k}": v for k, v in result.capacity.params.items()})
+    return params
+
+
+def train_and_register(settings: Settings, data: TrainingData, *, seed: int = 0) -> dict[str, Any]:
+    """Train on the snapshots, log the run and promote the model when it may serve."""
+    frame, leaks = leakage.screen_snapshots(data.frame, [*data.split.fit, data.split.calibrate])
+    result = train_models(frame, data.split, seed=seed)
+    bayes = bayes_comparison(data.truth, result.frames["validate"], result.validation_probability)
+    window = {**data.window, "rows": {part: len(rows) for part, rows in result.frames.items()}}
+    report = build_report(result, bayes, window)
+    report.update(leakage.card_fields(leaks))
+    card = build_card(result, report, data.horizon, data.names)
+    name = registry.model_name(data.horizon)
+    report["champion_comparison"] = promotion(settings, name, result)
+    promote = report["champion_comparison"]["promoted"]
+    if not promote:
+        log.warning("churn_model_not_promoted", reason=report["champion_comparison"]["reason"])
+    params = {**run_params(result, card, seed), "promoted_on_training": promote}
     metrics = {**result.metrics, **{f"baseline_{k}": v for k, v in result.baseline_metrics.items()}}
     if bayes:
         metrics.update(bayes_optimal_auc=bayes["bayes_optimal_auc"], bayes_ratio=bayes["ratio"])
     version = registry.log_model(
-        settings,
-        name=name,
-        model=result.model,
-        params=params,
-        metrics=metrics,
-        card=card,
+        settings, name=name, model=result.model, params=params, metrics=metrics, card=card,
         report=report,
-    )
+    )  # fmt: skip
     if promote:
         registry.promote(settings, name, version)
     return {"model": name, "version": version, "promoted": promote, **report}

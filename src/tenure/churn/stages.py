@@ -8,14 +8,17 @@ frequent names before the as-of.
 from __future__ import annotations
 
 from tenure.churn import registry
-from tenure.churn.scoring import score_day
+from tenure.churn.scoring import no_champion_reason, score_day
 from tenure.churn.snapshots import build_features, event_names, open_sources, write_feature_tables
 from tenure.config import Settings
 from tenure.errors import NotFound
+from tenure.logging import get_logger
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 from tenure.warehouse.catalog import feature_table_name
 from tenure.warehouse.connection import open_warehouse
+
+log = get_logger("churn.stages")
 
 # What the feature and scoring queries read from the app DB (registered on DuckDB as views).
 ACCOUNT_RECORDS = (
@@ -66,4 +69,6 @@ def churn_scores(context: StageContext) -> StageSummary:
     except NotFound as exc:
         if "no champion" not in str(exc):
             raise
-        return {"scored": 0, "skipped": "no champion churn model yet: run `tenure model train`"}
+        reason = no_champion_reason(context.settings)
+        log.warning("churn_scores_skipped", as_of=str(context.as_of), reason=reason)
+        return {"scored": 0, "skipped": reason}

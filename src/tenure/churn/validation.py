@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -15,6 +17,8 @@ from sklearn.metrics import (
 
 THRESHOLD_GRID = np.round(np.arange(0.01, 0.96, 0.01), 2)
 ECE_BINS = 10
+BOOTSTRAP_SAMPLES = 1000
+CONFIDENCE = 0.95  # family-wise, over the candidates compared on the same validation rows
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -97,3 +101,100 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> di
         "rows": len(y),
         "churn_rate": float(y.mean()) if len(y) else float("nan"),
     }
+
+
+def auc_by_rank(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Return the AUC of each row of p (samples, rows) against the labels y of the same shape."""
+    ranks = rankdata(p, axis=-1)  # ties share the mean rank, so a constant scores 0.5
+    positives = y.sum(axis=-1)
+    negatives = y.shape[-1] - positives
+    rank_sum = (ranks * y).sum(axis=-1)
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def bootstrap_auc_interval(
+    y: np.ndarray,
+    p: np.ndarray,
+    *,
+    confidence: float = CONFIDENCE,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Return the percentile bootstrap 95 % interval of the AUC (churners and stayers resampled apart)."""
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    churners, stayers = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if not len(churners) or not len(stayers):
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    picks = np.hstack(
+        [
+            rng.choice(churners, (samples, len(churners))),
+            rng.choice(stayers, (samples, len(stayers))),
+        ]
+    )
+    aucs = auc_by_rank(y[picks], p[picks])
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(aucs, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class SkillCheck:
+    """Whether a model ranks churners above stayers out of time better than chance."""
+
+    auc: float
+    auc_ci_low: float
+    auc_ci_high: float
+    confidence: float
+    distinct_predictions: int
+    skill: bool
+    verdict: str
+    would_help: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the check as JSON-able values."""
+        return {**asdict(self), "would_help": list(self.would_help)}
+
+
+def skill_check(
+    y: np.ndarray, p: np.ndarray, *, training_days: int, candidates: int = 1
+) -> SkillCheck:
+    """Return the skill check: the AUC's 95 % interval excludes 0.5 and predictions vary.
+
+    When the model was chosen among `candidates` by AUC on these same rows, each interval is
+    widened (Bonferroni: 1 − 0.05 / candidates) so the 95 % holds for the choice as a whole;
+    the better of two models compared on noise clears a plain 95 % interval about twice as often.
+    """
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    both = 0 < y.sum() < len(y)
+    auc = float(roc_auc_score(y, p)) if both else float("nan")
+    confidence = 1.0 - (1.0 - CONFIDENCE) / candidates
+    low, high = bootstrap_auc_interval(y, p, confidence=confidence)
+    distinct = int(np.unique(np.round(p, 12)).size)
+    skill = distinct > 1 and low > 0.5
+    if skill:
+        verdict = (
+            f"skill shown: out-of-time AUC {auc:.3f} ({confidence:.1%} interval "
+            f"{low:.3f}–{high:.3f})"
+        )
+    elif distinct <= 1:
+        verdict = "not enough signal yet: the model gives every account the same probability"
+    else:
+        verdict = (
+            f"not enough signal yet: out-of-time AUC {auc:.3f} with a {confidence:.1%} interval "
+            f"{low:.3f}–{high:.3f} that does not exclude 0.5 (chance)"
+        )
+    helps = advice(y, training_days)
+    return SkillCheck(auc, low, high, confidence, distinct, skill, verdict, helps)
+
+
+def advice(y: np.ndarray, training_days: int) -> tuple[str, ...]:
+    """Return what would give the model more signal: history, accounts, churn events."""
+    churners = int(np.sum(y))
+    return (
+        f"more history: {training_days} training snapshots were available; "
+        "each further month of events adds one",
+        f"more accounts: the validation day held {len(y)} accounts",
+        f"more events: the validation day held {churners} churners; "
+        "import usage, billing and support events so churners look different before they leave",
+    )

@@ -84,7 +84,7 @@ def print_report(report: QualityReport, out: Console) -> None:
 
 def print_model_drift(section: Mapping[str, Any] | None, out: Console) -> None:
     """Print the churn-model drift block: verdict, score PSI, worst features, staleness."""
-    from tenure.quality.rendering import drift_headline, format_psi, model_label
+    from tenure.quality.rendering import PROVISIONAL, drift_headline, format_psi, model_label
 
     if section is None:
         out.print("[dim]Churn model drift: no scored day yet (measured when the model scores).[/]")
@@ -105,6 +105,8 @@ def print_model_drift(section: Mapping[str, Any] | None, out: Console) -> None:
     )
     if worst:
         out.print(f"  worst features: {worst}", highlight=False, markup=False)
+    if section.get("tiers_provisional"):
+        out.print(f"  [red]{PROVISIONAL}[/]", highlight=False)
     if section["stale"]:
         out.print(f"  [yellow]stale:[/] {escape(section['note'])}", highlight=False)
 

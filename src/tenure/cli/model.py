@@ -162,19 +162,25 @@ def train_command(
 def _train_summary(result: dict[str, Any]) -> str:
     """Return a few lines: version, promotion, headline metrics, Bayes ratio."""
     m, base, window = result["metrics"], result["baseline_logistic_metrics"], result["data_window"]
+    why = (result.get("champion_comparison") or {}).get("reason", "champion is better")
     lines = [
-        f"{result['model']} v{result['version']}: "
-        + (
-            "promoted to champion"
-            if result["promoted"]
-            else "kept as challenger (champion is better)"
-        ),
+        f"{result['model']} v{result['version']} ({result.get('served_model', 'xgboost')}): "
+        + ("promoted to champion" if result["promoted"] else f"not promoted ({why})"),
         f"out-of-time validation on {window['validate']} ({m['rows']} accounts, churn rate "
         f"{m['churn_rate']:.1%}): AUC {m['auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, Brier "
         f"{m['brier']:.4f}, ECE {m['ece']:.4f}, accuracy {m['accuracy']:.3f}, F1 {m['f1']:.3f} at "
         f"{m['threshold']:.2f}, top-decile lift {m['top_decile_lift']:.1f}",
         f"logistic baseline AUC {base['auc']:.3f}",
     ]
+    skill = result.get("skill_check")
+    if skill:
+        lines.append(skill["verdict"])
+    capacity = result.get("capacity")
+    if capacity:
+        lines.append(
+            f"xgboost capacity for this book: {capacity['setting']} (inner validation on "
+            f"{capacity['chosen_on']}; xgboost AUC {result['selection']['xgboost_auc']:.3f})"
+        )
     bayes = result.get("bayes_optimal")
     if bayes:
         lines.append(

@@ -49,6 +49,9 @@ def drift_headline(section: Mapping[str, Any]) -> str:
     return f"drifted: {count}" + (f" ({shown})" if names else "")
 
 
+PROVISIONAL = "risk tiers of this day are provisional: the score PSI exceeds the drift threshold"
+
+
 def drift_view(section: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Return what the drift block shows: box style, verdict, score PSI, note, worst features."""
     if section is None:
@@ -76,6 +79,7 @@ def drift_view(section: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "score": score,
         "note": section["note"],
         "note_css": "stale" if section["stale"] else _drift_css(status),
+        "provisional": PROVISIONAL if section.get("tiers_provisional") else None,
         "rows": rows,
     }
 

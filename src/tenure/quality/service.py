@@ -383,6 +383,7 @@ def drift_summary(report: Mapping[str, Any], *, day: date, today: date) -> dict[
         "drifted_importance_share": _psi(report.get("drifted_importance_share")),
         "score_psi": _psi(report["score_psi"]),
         "score_status": _text(report["score_status"]),
+        "tiers_provisional": bool(report.get("tiers_provisional")),
         "worst_features": worst_features(report["features"], WORST_FEATURES),
         **staleness(day, today),
     }
@@ -400,6 +401,7 @@ def unreadable_drift(day: date, reason: str, *, today: date) -> dict[str, Any]:
         "drifted_importance_share": None,
         "score_psi": None,
         "score_status": None,
+        "tiers_provisional": False,
         "worst_features": [],
         **staleness(day, today),
         "note": reason,

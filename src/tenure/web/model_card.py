@@ -38,6 +38,22 @@ def champion(settings: Settings) -> dict[str, Any] | None:
     return {"name": name, "version": loaded.version, "card": loaded.card, "report": loaded.report}
 
 
+def unpromoted_skill(settings: Settings) -> dict[str, Any] | None:
+    """Return the latest version's skill check when it was not promoted for lack of skill."""
+    if not (settings.data_dir / "mlflow.db").exists():
+        return None
+    from tenure.churn import registry  # MLflow: see champion()
+
+    name = registry.model_name(settings.churn_horizon_days)
+    version = registry.latest_version(settings, name)
+    if version is None:
+        return None
+    check = registry.load_version(settings, name, version).report.get("skill_check")
+    if not check or check.get("skill"):
+        return None
+    return {**check, "name": name, "version": version}
+
+
 def score_summary(db_session: Session) -> dict[str, Any]:
     """Return how many accounts the latest scoring day covered, their mean and the model."""
     day = db_session.scalar(sa.select(sa.func.max(ChurnScore.as_of)))
@@ -57,11 +73,14 @@ def model_context(settings: Settings, db_session: Session) -> dict[str, Any]:
     found = champion(settings)
     scores = score_summary(db_session)
     if found is None:
-        return {"model": None, "scores": scores}
+        return {"model": None, "scores": scores, "no_skill": unpromoted_skill(settings)}
+    report = found["report"]
     drift = drift_for_version(settings, found["version"])
     return {
         "model": found,
         "card": found["card"],
         "scores": scores,
-        **report_context(found["report"], drift),
+        "skill": report.get("skill_check"),
+        "tiers": report.get("risk_tiers") or {},
+        **report_context(report, drift),
     }
