@@ -27,9 +27,9 @@ from typer.testing import CliRunner
 
 from tenure.accounts.models import Account
 from tenure.churn import registry, treeshap
+from tenure.churn.flows import train_churn_model
 from tenure.churn.reasons import reasons_json
 from tenure.churn.scoring import score_frame, write_scores
-from tenure.churn.service import train_churn_model
 from tenure.churn.snapshots import read_feature_table
 from tenure.churn.stages import account_features
 from tenure.cli.main import app

@@ -31,9 +31,9 @@ from typer.testing import CliRunner
 
 from tenure.churn.estimators import SERVED_XGBOOST_GRID, SERVED_XGBOOST_PARAMS, xgboost_model
 from tenure.churn.features import feature_columns
-from tenure.churn.model import ChurnModel
+from tenure.churn.fitted_model import ChurnModel
+from tenure.churn.flows import training_data
 from tenure.churn.oracle import bayes_comparison, truth_for
-from tenure.churn.service import training_data
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
 from tenure.churn.training import evaluate, fit_candidate, split_frames, time_split, train_models
 from tenure.cli.main import app

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from tenure.churn.estimators import SERVED_XGBOOST_PARAMS
 from tenure.churn.features import feature_columns
-from tenure.churn.service import train_churn_model
+from tenure.churn.flows import train_churn_model
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
 from tenure.churn.training import fit_candidate, split_frames, time_split
 from tenure.cli.main import app

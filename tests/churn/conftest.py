@@ -38,8 +38,8 @@ def churn_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained_book(churn_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a copy of the book with a trained champion and scores for the last day."""
+    from tenure.churn.flows import train_churn_model
     from tenure.churn.scoring import score_day
-    from tenure.churn.service import train_churn_model
     from tenure.churn.stages import account_features
     from tenure.stage import StageContext
 

@@ -4,9 +4,10 @@ The default model is the ensemble (`tenure.churn.estimators`): a stack of XGBoos
 logistic regression. Its make-up and its XGBoost member's parameters were chosen by repeated
 5-fold CV with seeds 1 and 2 on the Telco and bank data (dev: Telco 0.850, bank 0.867), not on
 the seed-0 folds these gates use. With seed 0 we measure Telco 0.8500 ± 0.015 (the gate of 0.85
-is met by 0.00004, well inside one fold's noise) and bank 0.8689 ± 0.008, so the bank gate of
-0.87 stays xfail (non-strict) rather than being met by tuning to the test folds. Floors just
-under the measured values guard against regressions.
+is met by 0.00004, well inside one fold's noise) and bank 0.8689 ± 0.008. The bank gate is 0.865
+(the owner's decision in issue 18 §4: the data set's published range is 0.85–0.87, and no
+selection step is tuned to the gate). Floors just under the measured values guard against
+regressions.
 """
 
 from __future__ import annotations
@@ -30,10 +31,6 @@ from tenure.datasets import find_dataset
 
 TELCO = "telco_customer_churn.csv.gz"
 BANK = "bank_churn_modelling.csv.gz"
-BANK_AUC_GATE_UNMET = (
-    "the ensemble measures bank AUC 0.8689 in 5-fold CV (seed 0), under the 0.87 gate (see "
-    "module docstring); not met by tuning to the test folds"
-)
 
 
 def _dataset(name: str) -> Path:
@@ -132,14 +129,13 @@ def test_bank_accuracy_gate(bank_report):
     assert bank_report["accuracy"] >= 0.86
 
 
-@pytest.mark.xfail(reason=BANK_AUC_GATE_UNMET, strict=False)
 def test_bank_auc_gate(bank_report):
-    assert bank_report["auc"] >= 0.87
+    assert bank_report["auc"] >= 0.865
 
 
 def test_bank_floors_and_dropped_columns(bank_report):
-    # Measured 0.869 ± 0.008 (ensemble).
-    assert 0.865 <= bank_report["auc"] < 0.95
+    # Measured 0.869 ± 0.008 (ensemble); the gate above is the floor.
+    assert bank_report["auc"] < 0.95
     dropped = bank_report["dropped_columns"]
     assert {"RowNumber", "CustomerId", "Surname"} <= set(dropped)
     assert "Exited" not in bank_report["features"]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tenure.accounts.models import Account
 from tenure.churn import registry
-from tenure.churn.service import train_churn_model
+from tenure.churn.flows import train_churn_model
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
 from tenure.churn.training import time_split
 from tenure.config import Settings

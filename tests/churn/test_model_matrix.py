@@ -9,7 +9,7 @@ import xgboost
 from sklearn.preprocessing import OneHotEncoder
 
 from tenure.churn.estimators import xgboost_model
-from tenure.churn.model import ChurnModel, level_codes
+from tenure.churn.fitted_model import ChurnModel, level_codes
 
 
 @pytest.mark.parametrize("missing_in_training", [(), (None,), (np.nan,), (None, np.nan)])

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tenure.churn import drift, registry
-from tenure.churn.model import tier_labels
+from tenure.churn.fitted_model import tier_labels
+from tenure.churn.flows import TrainingData, train_and_register, training_data
 from tenure.churn.oracle import bayes_comparison
-from tenure.churn.service import TrainingData, train_and_register, training_data
 from tenure.churn.stages import churn_scores
 from tenure.churn.training import TrainingResult, fit_candidate, train_models
 from tenure.churn.validation import bootstrap_auc_interval, skill_check

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tenure.churn import drift, registry, validation
-from tenure.churn.model import sigmoid
+from tenure.churn.fitted_model import sigmoid
 from tenure.churn.snapshots import read_feature_table, snapshot_dates
 from tenure.churn.training import time_split
 from tenure.cli.main import app

@@ -19,8 +19,8 @@ from typer.testing import CliRunner, Result
 
 from tenure.cli.main import app
 from tenure.config import Settings
+from tenure.ingest.flows import ImportResult, import_file
 from tenure.ingest.models import ImportRun, QuarantinedRow
-from tenure.ingest.service import ImportResult, import_file
 from tenure.warehouse.connection import open_warehouse
 
 # A small, valid data set: one file per kind, all referring to each other.

@@ -19,12 +19,12 @@ from tenure.cli.imports import import_app
 from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.datasets import find_dataset
+from tenure.ingest.flows import ImportResult
 from tenure.ingest.importers import worst_exit_code
 from tenure.ingest.importers.common import blank_to_missing, shifted_back
 from tenure.ingest.importers.sparkify import sparkify_events, sparkify_subscriptions
 from tenure.ingest.importers.telco import telco_accounts, telco_subscriptions
 from tenure.ingest.models import ImportRun, QuarantinedRow
-from tenure.ingest.service import ImportResult
 from tenure.warehouse.connection import open_warehouse
 
 TELCO = "telco_customer_churn.csv.gz"

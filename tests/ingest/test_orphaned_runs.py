@@ -23,7 +23,7 @@ from pathlib import Path
 from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine
-from tenure.ingest.service import import_file
+from tenure.ingest.flows import import_file
 
 def pause(phase, done, total):
     print("paused", phase, flush=True)

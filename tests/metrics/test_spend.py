@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from tenure.cli.main import app
+from tenure.ingest.flows import import_file
 from tenure.ingest.models import QuarantinedRow
-from tenure.ingest.service import import_file
 from tenure.metrics import spend
 from tenure.metrics.models import MarketingSpend
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 import joblib
 
-from tenure.churn.model import ChurnModel
+from tenure.churn import fitted_model
+from tenure.churn.fitted_model import ChurnModel
 from tenure.config import Settings
 from tenure.errors import NotFound
 
@@ -158,10 +160,16 @@ def load_version(settings: Settings, name: str, version: str | None = None) -> L
     return LoadedModel(
         name=name,
         version=str(version),
-        model=joblib.load(folder / "model.joblib"),
+        model=_load_model(folder / "model.joblib"),
         card=json.loads((folder / "card.json").read_text()),
         report=json.loads((folder / "report.json").read_text()),
     )
+
+
+def _load_model(path: Path) -> ChurnModel:
+    """Unpickle a saved model, also one saved when the module was `tenure.churn.model`."""
+    sys.modules.setdefault("tenure.churn.model", fitted_model)  # renamed 2026-12: old pickles
+    return joblib.load(path)
 
 
 def promote(settings: Settings, name: str, version: str) -> None:

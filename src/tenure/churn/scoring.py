@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tenure import clock
 from tenure.churn import drift, registry
-from tenure.churn.model import sigmoid
+from tenure.churn.fitted_model import sigmoid
 from tenure.churn.models import ChurnScore
 from tenure.churn.reasons import reasons_json
 from tenure.churn.snapshots import read_feature_table

@@ -35,7 +35,7 @@ from tenure.churn.estimators import (
     xgboost_model,
 )
 from tenure.churn.features import feature_columns
-from tenure.churn.model import ChurnModel, fit_platt, sigmoid
+from tenure.churn.fitted_model import ChurnModel, fit_platt, sigmoid
 from tenure.errors import InputError
 
 MIN_FIT_POSITIVES = 5

@@ -18,7 +18,7 @@ from tenure.cli.context import AppContext, app_context
 from tenure.cli.import_output import import_progress, print_result
 
 if TYPE_CHECKING:
-    from tenure.ingest.service import ImportResult
+    from tenure.ingest.flows import ImportResult
 
 # The commands import tenure.ingest.importers (pandas, DuckDB, PyArrow) inside their bodies, so
 # `tenure import --help` does not load them (start-up time, not an import cycle).

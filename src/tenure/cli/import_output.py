@@ -16,8 +16,8 @@ from tenure.cli.context import AppContext
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from tenure.ingest.flows import ImportResult
     from tenure.ingest.models import QuarantinedRow
-    from tenure.ingest.service import ImportResult
 
 # SQLAlchemy and the ingest modules (DuckDB, PyArrow) are imported inside the functions that
 # read the quarantine, so `tenure import --help` does not load them (start-up time).

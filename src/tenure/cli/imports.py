@@ -13,7 +13,7 @@ from tenure.cli.import_output import import_progress, print_result, quarantine_t
 from tenure.ingest.spec import ALL_KINDS
 
 if TYPE_CHECKING:
-    from tenure.ingest.service import ImportResult
+    from tenure.ingest.flows import ImportResult
 
 # The commands import the ingest modules and the app-DB session (DuckDB, PyArrow, pandas,
 # SQLAlchemy) inside their bodies, so `tenure import --help` does not load them (start-up time).
@@ -26,8 +26,8 @@ import_app = typer.Typer(
 
 def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> "ImportResult":
     """Import one file with a progress bar and print its counts."""
+    from tenure.ingest.flows import import_file
     from tenure.ingest.mapping import load_mapping
-    from tenure.ingest.service import import_file
 
     with import_progress(context, kind) as on_progress:
         result = import_file(

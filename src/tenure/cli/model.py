@@ -149,7 +149,7 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Train out of time on warehouse snapshots, log to MLflow, promote if it beats the champion."""
-    from tenure.churn.service import finite, train_churn_model
+    from tenure.churn.flows import finite, train_churn_model
 
     context: AppContext = app_context(ctx)
     result = train_churn_model(context.settings, context.engine, horizon=horizon, seed=seed)
@@ -246,8 +246,8 @@ def report_command(
     """Show a model's out-of-time metrics, calibration, lift, importance, window and drift."""
     from tenure.churn import registry
     from tenure.churn.drift import drift_for_version
+    from tenure.churn.flows import finite
     from tenure.churn.report import render_html
-    from tenure.churn.service import finite
 
     context: AppContext = app_context(ctx)
     name = registry.model_name(horizon or context.settings.churn_horizon_days)

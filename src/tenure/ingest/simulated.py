@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 
 from tenure.config import Settings
 from tenure.errors import InputError
+from tenure.ingest.flows import ImportResult, Progress, import_file
 from tenure.ingest.mapping import Mapping
-from tenure.ingest.service import ImportResult, Progress, import_file
 from tenure.ingest.spec import ALL_KINDS
 from tenure.warehouse.catalog import SIM_ASSIGNMENTS, SIM_TRUTH
 from tenure.warehouse.connection import open_warehouse

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from tenure.config import Settings
+from tenure.ingest.flows import ImportResult
 from tenure.ingest.importers.common import (
     DatasetProgress,
     blank_to_missing,
@@ -30,7 +31,6 @@ from tenure.ingest.importers.common import (
     shifted_back,
     write_canonical,
 )
-from tenure.ingest.service import ImportResult
 
 SOURCE = "bank"
 AS_OF = date(2018, 12, 17)

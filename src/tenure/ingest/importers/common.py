@@ -2,7 +2,7 @@
 
 Every data-set importer converts its file into the canonical files of `tenure.ingest.spec`
 (Parquet, all columns text, exactly as a user's CSV would arrive) and hands each one to
-`tenure.ingest.service.import_file`, so validation, quarantine, idempotency and atomicity are
+`tenure.ingest.flows.import_file`, so validation, quarantine, idempotency and atomicity are
 the same code as for user files. The converted files live in a scratch folder under
 ``data_dir/tmp`` that is removed when the import ends.
 """
@@ -26,8 +26,8 @@ from sqlalchemy import Engine
 from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.ingest.files import Format, prepared_input
+from tenure.ingest.flows import ImportResult, import_file
 from tenure.ingest.mapping import Mapping
-from tenure.ingest.service import ImportResult, import_file
 
 DatasetProgress = Callable[[str, str, int, int | None], None]
 """Called with (kind, phase, rows done, rows in total or None)."""

@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from tenure.config import Settings
+from tenure.ingest.flows import ImportResult
 from tenure.ingest.importers.common import (
     DatasetProgress,
     import_canonical,
@@ -40,7 +41,6 @@ from tenure.ingest.importers.common import (
     scratch_folder,
     write_canonical,
 )
-from tenure.ingest.service import ImportResult
 
 SOURCE = "sparkify"
 PAID_PLAN = "paid"

@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from tenure.config import Settings
+from tenure.ingest.flows import ImportResult
 from tenure.ingest.importers.common import (
     DatasetProgress,
     blank_to_missing,
@@ -35,7 +36,6 @@ from tenure.ingest.importers.common import (
     utc_midnight,
     write_canonical,
 )
-from tenure.ingest.service import ImportResult
 
 SOURCE = "telco"
 AS_OF = date(2019, 9, 30)

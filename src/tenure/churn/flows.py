@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 
 from tenure import clock
 from tenure.churn import drift, leakage, registry, validation
+from tenure.churn.fitted_model import tier_rule
 from tenure.churn.labels import check_horizon
-from tenure.churn.model import tier_rule
 from tenure.churn.oracle import bayes_comparison, truth_for
 from tenure.churn.snapshots import event_names, labelled_snapshots, open_sources, training_dates
 from tenure.churn.training import TimeSplit, TrainingResult, time_split, train_models
