@@ -31,6 +31,7 @@ from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 
 SAMPLE_SIZE = 10
+DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 log = get_logger("segments")
 
 
@@ -113,8 +114,8 @@ def delete_segment(*, db_session: Session, name: str) -> None:
     db_session.flush()
 
 
-def load_segments_file(*, db_session: Session, path: Path) -> list[Segment]:
-    """Create or update the `[[segment]]` entries (name, rule, description) of a TOML file."""
+def read_segments_file(path: Path) -> list[dict[str, Any]]:
+    """Return the `[[segment]]` entries of a TOML file, each with a name and known keys only."""
     try:
         document = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -122,26 +123,54 @@ def load_segments_file(*, db_session: Session, path: Path) -> list[Segment]:
     entries = document.get("segment")
     if not isinstance(entries, list) or not entries:
         raise InputError(f"{path}: no [[segment]] entries (each needs name and rule)")
-    loaded, fields = [], known_fields(db_session)
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise InputError(f"{path}: segment #{number} needs a name")
         unknown = set(entry) - {"name", "rule", "description"}
         if unknown:
             raise InputError(f"{path}: segment {entry['name']!r}: unknown keys {sorted(unknown)}")
+    return entries
+
+
+def _create_entry(db_session: Session, entry: Mapping[str, Any], fields: list[str]) -> Segment:
+    return create_segment(
+        db_session=db_session,
+        name=entry["name"],
+        rule=entry.get("rule"),
+        description=entry.get("description"),
+        replace=True,
+        fields=fields,
+    )
+
+
+def load_segments_file(*, db_session: Session, path: Path) -> list[Segment]:
+    """Create or update the `[[segment]]` entries (name, rule, description) of a TOML file."""
+    entries, loaded, fields = read_segments_file(path), [], known_fields(db_session)
+    for entry in entries:
         try:
-            segment = create_segment(
-                db_session=db_session,
-                name=entry["name"],
-                rule=entry.get("rule"),
-                description=entry.get("description"),
-                replace=True,
-                fields=fields,
-            )
+            loaded.append(_create_entry(db_session, entry, fields))
         except InputError as exc:
             raise InputError(f"{path}: segment {entry['name']!r}: {exc}") from exc
-        loaded.append(segment)
     return loaded
+
+
+@dataclass(frozen=True)
+class DefaultsLoad:
+    """The default segments created or updated, and those skipped (name → why)."""
+
+    loaded: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def load_default_segments(*, db_session: Session) -> DefaultsLoad:
+    """Create or update the shipped default segments; skip those whose fields this book lacks."""
+    result, fields = DefaultsLoad(), known_fields(db_session)
+    for entry in read_segments_file(DEFAULTS_PATH):
+        try:
+            result.loaded.append(_create_entry(db_session, entry, fields).name)
+        except RuleError as exc:
+            result.skipped[entry["name"]] = str(exc).splitlines()[0].split("; known fields")[0]
+    return result
 
 
 def rule_members(frame: pa.Table, rule: str) -> list[int]:
