@@ -32,7 +32,9 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) warehouse sync
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
 	$(BIN)/tenure --data-dir $(DEMO_DIR) model train
+	$(BIN)/tenure --data-dir $(DEMO_DIR) segments load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
+	$(BIN)/tenure --data-dir $(DEMO_DIR) segments grid
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics summary
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics movements
 	$(BIN)/tenure --data-dir $(DEMO_DIR) scores top --n 20

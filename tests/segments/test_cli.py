@@ -70,3 +70,14 @@ def test_cluster_and_grid_commands(run):
     assert "value-high-risk-high: 1 accounts" in grid and "proxy" in grid
     names = {r["name"]: r["kind"] for r in json.loads(run("segments", "list", "--json").output)}
     assert names["cluster-0"] == "cluster" and names["rfm-champions"] == "grid"
+
+
+def test_load_defaults(run, tmp_path):
+    loaded = run("segments", "load", "--defaults").output
+    assert "segments load: 7 segments (enterprise, at-risk-high-value," in loaded
+    evaluated = run("segments", "evaluate", "--as-of", "2025-06-30").output
+    assert "enterprise: 1 accounts" in evaluated and "large-companies: skipped" in evaluated
+    path = tmp_path / "segments.toml"
+    path.write_text(SEGMENTS_TOML)
+    assert "give either a segments file or --defaults" in run("segments", "load", code=2).output
+    run("segments", "load", str(path), "--defaults", code=2)

@@ -40,16 +40,30 @@ def _rate(value: float | None) -> str:
 
 
 @segments_app.command("load")
-def load_command(ctx: typer.Context, path: Annotated[Path, typer.Argument()]) -> None:
-    """Create or update segments from a TOML file of `\\[\\[segment]]` tables."""
+def load_command(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(show_default=False)] = None,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Load the segments shipped with Tenure")
+    ] = False,
+) -> None:
+    """Create or update segments from a TOML file of `\\[\\[segment]]` tables, or the defaults."""
     from tenure.db.session import session_scope
     from tenure.segments import service
 
+    if (path is None) == (not defaults):
+        raise InputError("give either a segments file or --defaults (not both)")
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as db_session:
-        loaded = service.load_segments_file(db_session=db_session, path=path)
-        names = [s.name for s in loaded]
+        if path is not None:
+            names = [s.name for s in service.load_segments_file(db_session=db_session, path=path)]
+            skipped = {}
+        else:
+            result = service.load_default_segments(db_session=db_session)
+            names, skipped = result.loaded, result.skipped
     context.out.print(f"segments load: {len(names)} segments ({', '.join(names)})")
+    for name, why in skipped.items():
+        context.out.print(f"{name}: skipped, {why}", highlight=False, markup=False)
 
 
 @segments_app.command("evaluate")

@@ -15,7 +15,8 @@ quiet), hibernating (R ≤ 2, F ≤ 2), promising (R ≥ 4, M ≤ 2), else other
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 VALUE_TIERS = ("low", "mid", "high")
@@ -48,7 +49,7 @@ def value_risk_grid(metrics: Mapping[int, Mapping[str, Any]]) -> dict[int, str]:
         risk = m.get("churn_risk") or usage_risk(
             m.get("events_30d") or 0, m.get("events_prev_30d") or 0
         )
-        cells[account_id] = f"value-{VALUE_TIERS[tier - 1]}-risk-{risk}"
+        cells[account_id] = cell_name(VALUE_TIERS[tier - 1], risk)
     return cells
 
 
@@ -78,3 +79,33 @@ def rfm_segments(metrics: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[str
         a: {"r": r, "f": f, "m": m, "group": rfm_group(r, f, m)}
         for a, r, f, m in zip(ids, r_scores, f_scores, m_scores, strict=True)
     }
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One value × risk cell: how many accounts it holds and their MRR (major units)."""
+
+    value: str
+    risk: str
+    accounts: int
+    mrr: float
+
+
+def cell_name(value: str, risk: str) -> str:
+    """Return the segment name of a value × risk cell."""
+    return f"value-{value}-risk-{risk}"
+
+
+def grid_cells(
+    members: Mapping[str, Collection[int]], mrr: Mapping[int, float]
+) -> list[list[GridCell]]:
+    """Return the grid as rows of value tiers, high first, each with the risk tiers low→high."""
+    rows = []
+    for value in reversed(VALUE_TIERS):
+        row = []
+        for risk in RISK_TIERS:
+            ids = members.get(cell_name(value, risk), ())
+            total = round(sum(mrr.get(a, 0.0) for a in ids), 2)
+            row.append(GridCell(value=value, risk=risk, accounts=len(ids), mrr=total))
+        rows.append(row)
+    return rows

@@ -25,12 +25,14 @@ from tenure.metrics.currency import to_major_units
 from tenure.metrics.movements import connect_engine
 from tenure.segments.figures import segment_figures
 from tenure.segments.frame import account_frame, account_mrr, month_before
+from tenure.segments.grid import RISK_TIERS, VALUE_TIERS, GridCell, cell_name, grid_cells
 from tenure.segments.models import SEGMENT_KINDS, Segment, SegmentMembership
 from tenure.segments.rules import RuleError, compile_rule, validate_rule
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 
 SAMPLE_SIZE = 10
+DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 log = get_logger("segments")
 
 
@@ -113,8 +115,8 @@ def delete_segment(*, db_session: Session, name: str) -> None:
     db_session.flush()
 
 
-def load_segments_file(*, db_session: Session, path: Path) -> list[Segment]:
-    """Create or update the `[[segment]]` entries (name, rule, description) of a TOML file."""
+def read_segments_file(path: Path) -> list[dict[str, Any]]:
+    """Return the `[[segment]]` entries of a TOML file, each with a name and known keys only."""
     try:
         document = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -122,26 +124,54 @@ def load_segments_file(*, db_session: Session, path: Path) -> list[Segment]:
     entries = document.get("segment")
     if not isinstance(entries, list) or not entries:
         raise InputError(f"{path}: no [[segment]] entries (each needs name and rule)")
-    loaded, fields = [], known_fields(db_session)
     for number, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise InputError(f"{path}: segment #{number} needs a name")
         unknown = set(entry) - {"name", "rule", "description"}
         if unknown:
             raise InputError(f"{path}: segment {entry['name']!r}: unknown keys {sorted(unknown)}")
+    return entries
+
+
+def _create_entry(db_session: Session, entry: Mapping[str, Any], fields: list[str]) -> Segment:
+    return create_segment(
+        db_session=db_session,
+        name=entry["name"],
+        rule=entry.get("rule"),
+        description=entry.get("description"),
+        replace=True,
+        fields=fields,
+    )
+
+
+def load_segments_file(*, db_session: Session, path: Path) -> list[Segment]:
+    """Create or update the `[[segment]]` entries (name, rule, description) of a TOML file."""
+    entries, loaded, fields = read_segments_file(path), [], known_fields(db_session)
+    for entry in entries:
         try:
-            segment = create_segment(
-                db_session=db_session,
-                name=entry["name"],
-                rule=entry.get("rule"),
-                description=entry.get("description"),
-                replace=True,
-                fields=fields,
-            )
+            loaded.append(_create_entry(db_session, entry, fields))
         except InputError as exc:
             raise InputError(f"{path}: segment {entry['name']!r}: {exc}") from exc
-        loaded.append(segment)
     return loaded
+
+
+@dataclass(frozen=True)
+class DefaultsLoad:
+    """The default segments created or updated, and those skipped (name → why)."""
+
+    loaded: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def load_default_segments(*, db_session: Session) -> DefaultsLoad:
+    """Create or update the shipped default segments; skip those whose fields this book lacks."""
+    result, fields = DefaultsLoad(), known_fields(db_session)
+    for entry in read_segments_file(DEFAULTS_PATH):
+        try:
+            result.loaded.append(_create_entry(db_session, entry, fields).name)
+        except RuleError as exc:
+            result.skipped[entry["name"]] = str(exc).splitlines()[0].split("; known fields")[0]
+    return result
 
 
 def rule_members(frame: pa.Table, rule: str) -> list[int]:
@@ -197,6 +227,15 @@ def _skipped(segment: Segment, exc: RuleError) -> str:
     return str(exc)
 
 
+def latest_run(*, db_session: Session, kind: str, as_of: date) -> date | None:
+    """Return the latest date on or before as_of holding members of any segment of a kind."""
+    return db_session.scalar(
+        select(func.max(SegmentMembership.as_of))
+        .join(Segment, Segment.id == SegmentMembership.segment_id)
+        .where(Segment.kind == kind, SegmentMembership.as_of <= as_of)
+    )
+
+
 def stored_members(*, db_session: Session, segment: Segment, as_of: date) -> list[int] | None:
     """Return the members stored by the latest run on or before as_of (None if no run).
 
@@ -204,17 +243,40 @@ def stored_members(*, db_session: Session, segment: Segment, as_of: date) -> lis
     date is the latest date holding rows for any segment of this kind; a segment without rows
     on that date (an empty grid cell, a cluster the new k no longer has) has no members.
     """
-    latest = db_session.scalar(
-        select(func.max(SegmentMembership.as_of))
-        .join(Segment, Segment.id == SegmentMembership.segment_id)
-        .where(Segment.kind == segment.kind, SegmentMembership.as_of <= as_of)
-    )
+    latest = latest_run(db_session=db_session, kind=segment.kind, as_of=as_of)
     if latest is None:
         return None
     query = select(SegmentMembership.account_id).where(
         SegmentMembership.segment_id == segment.id, SegmentMembership.as_of == latest
     )
     return sorted(db_session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ValueRiskGrid:
+    """The value × risk grid stored by the latest `segments grid` run on or before a date."""
+
+    as_of: date
+    rows: list[list[GridCell]]
+
+
+def value_risk_grid_report(
+    *, db_session: Session, as_of: date | None = None, currency: str = "USD"
+) -> ValueRiskGrid | None:
+    """Return accounts and MRR per value × risk cell of the latest stored grid (None if none)."""
+    day = latest_run(db_session=db_session, kind="grid", as_of=as_of or today())
+    names = [cell_name(v, r) for v in VALUE_TIERS for r in RISK_TIERS]
+    query = select(Segment.name, SegmentMembership.account_id).join(
+        SegmentMembership, SegmentMembership.segment_id == Segment.id
+    )
+    rows = db_session.execute(query.where(Segment.name.in_(names), SegmentMembership.as_of == day))
+    members: dict[str, list[int]] = {}
+    for name, account_id in rows:
+        members.setdefault(name, []).append(account_id)
+    if day is None or not members:
+        return None
+    mrr = _major(account_mrr(db_session.connection(), day, currency=currency), currency)
+    return ValueRiskGrid(as_of=day, rows=grid_cells(members, mrr))
 
 
 def membership_dates(*, db_session: Session, segment: Segment) -> list[date]:

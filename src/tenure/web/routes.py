@@ -17,6 +17,7 @@ from tenure.config import Settings
 from tenure.errors import InputError, NotFound
 from tenure.quality.rendering import quality_charts
 from tenure.rendering import charts
+from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
 from tenure.web.actions import add_action_routes
 from tenure.web.live import add_live_routes
@@ -160,7 +161,11 @@ def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
     def segments_page(request: Request) -> Response:
         def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
             found = overview.segments(db_session=db, settings=ui.settings)
-            return "segments.html", {"segments": found}
+            currency = ui.settings.reporting_currency
+            grid = value_risk_grid_report(
+                db_session=db, as_of=clock.now().date(), currency=currency
+            )
+            return "segments.html", {"segments": found, "grid": grid}
 
         return show(ui, request, "segments", build)
 
