@@ -101,11 +101,7 @@ def tick(session: Session, routing: Routing) -> dict[str, int]:
     "alerts",
     reads=(
         catalog.ALERT_RULES,
-        catalog.ACCOUNTS,
-        catalog.SUBSCRIPTIONS,
-        catalog.INVOICES,
-        catalog.TICKETS,
-        catalog.SURVEY_RESPONSES,
+        *catalog.ACCOUNT_RECORDS,
         catalog.CHURN_SCORES,
         catalog.HEALTH_SCORES,
         catalog.WAREHOUSE_EVENTS,

@@ -21,13 +21,7 @@ from tenure.warehouse.connection import open_warehouse
 log = get_logger("churn.stages")
 
 # What the feature and scoring queries read from the app DB (registered on DuckDB as views).
-ACCOUNT_RECORDS = (
-    catalog.ACCOUNTS,
-    catalog.SUBSCRIPTIONS,
-    catalog.INVOICES,
-    catalog.TICKETS,
-    catalog.SURVEY_RESPONSES,
-)
+ACCOUNT_RECORDS = catalog.ACCOUNT_RECORDS
 
 
 def champion_event_names(settings: Settings) -> list[str] | None:

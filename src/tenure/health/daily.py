@@ -63,11 +63,7 @@ def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, An
     "health",
     reads=(
         catalog.WAREHOUSE_EVENTS,
-        catalog.ACCOUNTS,
-        catalog.SUBSCRIPTIONS,
-        catalog.INVOICES,
-        catalog.TICKETS,
-        catalog.SURVEY_RESPONSES,
+        *catalog.ACCOUNT_RECORDS,
         catalog.CHURN_SCORES,
         catalog.SCORECARDS,
         catalog.SEGMENTS,

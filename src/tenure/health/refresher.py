@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import Engine
 
 from tenure import clock
+from tenure.accounts.schemas import Money
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.health import service
@@ -49,6 +50,7 @@ def refresh_scores(engine: Engine, ids: Collection[int], settings: Settings) -> 
             account_ids=ids,
             references=references or {},
             source="realtime",
+            money=Money.from_settings(settings),
         )
         service.upsert_rows(db_session, scores.rows)
         dequeue(db_session=db_session, marks=marks)

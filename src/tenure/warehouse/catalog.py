@@ -86,6 +86,15 @@ ALERTS = Dataset("alert", "app")
 ALERT_HISTORY = Dataset("alert_history", "app")
 ALERT_DELIVERIES = Dataset("alert_delivery", "app")
 
+# An account's records in the app DB: what features, health, segments and alerts read of it.
+ACCOUNT_RECORDS: tuple[Dataset, ...] = (
+    ACCOUNTS,
+    SUBSCRIPTIONS,
+    INVOICES,
+    TICKETS,
+    SURVEY_RESPONSES,
+)
+
 DATASETS: tuple[Dataset, ...] = (
     EVENT_INBOX,
     ACCOUNTS,
