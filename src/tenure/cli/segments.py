@@ -69,14 +69,16 @@ def load_command(
 @segments_app.command("evaluate")
 def evaluate_command(ctx: typer.Context, as_of: AsOf = None) -> None:
     """Evaluate every rule segment as of a date; re-running a date replaces its membership."""
+    from tenure.accounts.schemas import Money
     from tenure.db.session import session_scope
     from tenure.segments import service
 
     context: AppContext = app_context(ctx)
     day = parse_as_of(as_of)
-    currency = context.settings.reporting_currency
     with session_scope(context.engine) as db_session:
-        evaluation = service.evaluate_segments(db_session=db_session, as_of=day, currency=currency)
+        evaluation = service.evaluate_segments(
+            db_session=db_session, as_of=day, money=Money.from_settings(context.settings)
+        )
     for name, count in evaluation.counts.items():
         context.out.print(f"{name}: {count} accounts as of {day.isoformat()}")
     for name, error in evaluation.errors.items():
@@ -91,6 +93,7 @@ def evaluate_command(ctx: typer.Context, as_of: AsOf = None) -> None:
 @segments_app.command("list")
 def list_command(ctx: typer.Context, as_of: AsOf = None, as_json: AsJson = False) -> None:
     """List every segment with accounts, MRR, logo churn and NRR over the trailing month."""
+    from tenure.accounts.schemas import Money
     from tenure.db.session import session_scope
     from tenure.segments import service
 
@@ -98,7 +101,9 @@ def list_command(ctx: typer.Context, as_of: AsOf = None, as_json: AsJson = False
     day = parse_as_of(as_of)
     currency = context.settings.reporting_currency
     with session_scope(context.engine) as db_session:
-        reports = service.segment_reports(db_session=db_session, as_of=day, currency=currency)
+        reports = service.segment_reports(
+            db_session=db_session, as_of=day, money=Money.from_settings(context.settings)
+        )
     if as_json:
         typer.echo(json.dumps(reports, indent=2))
         return
@@ -128,6 +133,7 @@ def show_command(
     ctx: typer.Context, name: str, as_of: AsOf = None, as_json: AsJson = False
 ) -> None:
     """Show one segment: its rule, the four figures and a sample of members."""
+    from tenure.accounts.schemas import Money
     from tenure.db.session import session_scope
     from tenure.segments import service
 
@@ -136,7 +142,7 @@ def show_command(
     currency = context.settings.reporting_currency
     with session_scope(context.engine) as db_session:
         report = service.segment_detail(
-            db_session=db_session, name=name, as_of=day, currency=currency
+            db_session=db_session, name=name, as_of=day, money=Money.from_settings(context.settings)
         )
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -214,12 +220,13 @@ def cluster_command(
 
 def _account_metrics(context: AppContext, db_session: Any, day: Any) -> Any:
     """Return the standardisable usage/billing metrics per account as of day."""
+    from tenure.accounts.schemas import Money
     from tenure.segments import behaviour
     from tenure.segments.usage import warehouse_usage
 
     usage = warehouse_usage(context.settings, day)
     return behaviour.account_metrics(
-        db_session=db_session, as_of=day, usage=usage, currency=context.settings.reporting_currency
+        db_session=db_session, as_of=day, usage=usage, money=Money.from_settings(context.settings)
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tenure.accounts.schemas import Money
 from tenure.segments.clustering import CLUSTER_METRICS, ClusterResult, cluster_accounts
 from tenure.segments.frame import account_frame, support_and_billing_counts
 from tenure.segments.grid import (
@@ -36,11 +37,12 @@ def account_metrics(
     db_session: Session,
     as_of: date,
     usage: Mapping[int, Mapping[str, Any]],
-    currency: str = "USD",
+    money: Money | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Return per account as of a date: mrr, seats, tenure, usage, tickets, failed invoices."""
     conn = db_session.connection()
-    frame = account_frame(conn, as_of, currency=currency).to_pylist()
+    money = money or Money.default()
+    frame = account_frame(conn, as_of, currency=money.currency, rates=money.rates).to_pylist()
     counts = support_and_billing_counts(conn, as_of)
     metrics = {}
     for row in frame:

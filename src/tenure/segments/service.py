@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.accounts.schemas import Money
 from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound
 from tenure.logging import get_logger
@@ -200,14 +201,17 @@ def replace_membership(
 
 
 def evaluate_segments(
-    *, db_session: Session, as_of: date, currency: str = "USD"
+    *, db_session: Session, as_of: date, money: Money | None = None
 ) -> SegmentEvaluation:
     """Evaluate every rule segment as of a date and store its members (idempotent per date).
 
     A segment whose stored rule no longer parses or compiles is skipped, logged and reported
     in the result's errors; the others are evaluated.
     """
-    frame = account_frame(db_session.connection(), as_of, currency=currency)
+    money = money or Money.default()
+    frame = account_frame(
+        db_session.connection(), as_of, currency=money.currency, rates=money.rates
+    )
     evaluation = SegmentEvaluation()
     for segment in list_segments(db_session=db_session, kind="rule"):
         try:
@@ -261,7 +265,7 @@ class ValueRiskGrid:
 
 
 def value_risk_grid_report(
-    *, db_session: Session, as_of: date | None = None, currency: str = "USD"
+    *, db_session: Session, as_of: date | None = None, money: Money | None = None
 ) -> ValueRiskGrid | None:
     """Return accounts and MRR per value × risk cell of the latest stored grid (None if none)."""
     day = latest_run(db_session=db_session, kind="grid", as_of=as_of or today())
@@ -275,7 +279,9 @@ def value_risk_grid_report(
         members.setdefault(name, []).append(account_id)
     if day is None or not members:
         return None
-    mrr = _major(account_mrr(db_session.connection(), day, currency=currency), currency)
+    money = money or Money.default()
+    billing = account_mrr(db_session.connection(), day, currency=money.currency, rates=money.rates)
+    mrr = _major(billing, money.currency)
     return ValueRiskGrid(as_of=day, rows=grid_cells(members, mrr))
 
 
@@ -288,13 +294,15 @@ def membership_dates(*, db_session: Session, segment: Segment) -> list[date]:
 class _Snapshot:
     """Frames and MRR at the as-of date and a month before, computed once per report."""
 
-    def __init__(self, db_session: Session, as_of: date, currency: str) -> None:
+    def __init__(self, db_session: Session, as_of: date, money: Money | None) -> None:
         conn = db_session.connection()
+        money = money or Money.default()
+        priced = {"currency": money.currency, "rates": money.rates}
         self.as_of, self.start = as_of, month_before(as_of)
-        self.frame = account_frame(conn, as_of, currency=currency)
-        self.start_frame = account_frame(conn, self.start, currency=currency)
-        self.mrr_end = _major(account_mrr(conn, as_of, currency=currency), currency)
-        self.mrr_start = _major(account_mrr(conn, self.start, currency=currency), currency)
+        self.frame = account_frame(conn, as_of, **priced)
+        self.start_frame = account_frame(conn, self.start, **priced)
+        self.mrr_end = _major(account_mrr(conn, as_of, **priced), money.currency)
+        self.mrr_start = _major(account_mrr(conn, self.start, **priced), money.currency)
 
 
 def _major(billing: Mapping[int, Mapping[str, Any]], currency: str) -> dict[int, float]:
@@ -337,10 +345,10 @@ def _members_and_report(
 
 
 def segment_reports(
-    *, db_session: Session, as_of: date | None = None, currency: str = "USD"
+    *, db_session: Session, as_of: date | None = None, money: Money | None = None
 ) -> list[dict[str, Any]]:
     """Return every segment's accounts, MRR, logo churn and NRR over the trailing month."""
-    snap = _Snapshot(db_session, as_of or today(), currency)
+    snap = _Snapshot(db_session, as_of or today(), money)
     return [
         _members_and_report(db_session, segment, snap)[1]
         for segment in list_segments(db_session=db_session)
@@ -348,11 +356,11 @@ def segment_reports(
 
 
 def segment_detail(
-    *, db_session: Session, name: str, as_of: date | None = None, currency: str = "USD"
+    *, db_session: Session, name: str, as_of: date | None = None, money: Money | None = None
 ) -> dict[str, Any]:
     """Return one segment's figures, a sample of its members and its stored dates."""
     segment = get_segment(db_session=db_session, name=name)
-    snap = _Snapshot(db_session, as_of or today(), currency)
+    snap = _Snapshot(db_session, as_of or today(), money)
     members, report = _members_and_report(db_session, segment, snap)
     wanted = set(members[:SAMPLE_SIZE])
     rows = [r for r in snap.frame.to_pylist() if r["account_id"] in wanted]
@@ -384,7 +392,7 @@ def segment_memberships(context: StageContext) -> StageSummary:
         evaluation = evaluate_segments(
             db_session=db_session,
             as_of=context.as_of,
-            currency=context.settings.reporting_currency,
+            money=Money.from_settings(context.settings),
         )
     counts, skipped = evaluation.counts, len(evaluation.errors)
     return {"segments": len(counts), "memberships": sum(counts.values()), "skipped": skipped}

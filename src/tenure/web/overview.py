@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.accounts.schemas import Money
 from tenure.config import Settings
 from tenure.errors import LockHeld, NotFound, TenureError
 from tenure.metrics import serving
@@ -71,7 +72,7 @@ def segments(*, db_session: Session, settings: Settings) -> list[dict[str, Any]]
     if not list_segments(db_session=db_session):
         return []
     return segment_reports(
-        db_session=db_session, as_of=clock.now().date(), currency=settings.reporting_currency
+        db_session=db_session, as_of=clock.now().date(), money=Money.from_settings(settings)
     )
 
 

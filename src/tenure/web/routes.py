@@ -161,9 +161,8 @@ def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
     def segments_page(request: Request) -> Response:
         def build(db: Session, _viewer: Viewer) -> tuple[str, dict[str, Any]]:
             found = overview.segments(db_session=db, settings=ui.settings)
-            currency = ui.settings.reporting_currency
             grid = value_risk_grid_report(
-                db_session=db, as_of=clock.now().date(), currency=currency
+                db_session=db, as_of=clock.now().date(), money=Money.from_settings(ui.settings)
             )
             return "segments.html", {"segments": found, "grid": grid}
 

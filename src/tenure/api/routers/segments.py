@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from tenure.accounts.schemas import Money
 from tenure.api.deps import SessionDep, SettingsDep, requires
 from tenure.segments import service
 
@@ -17,7 +18,7 @@ def list_segments(
     session: SessionDep, settings: SettingsDep, _: requires("segments:read")
 ) -> list[dict[str, Any]]:
     """Return every segment's accounts, MRR, logo churn and NRR over the trailing month."""
-    return service.segment_reports(db_session=session, currency=settings.reporting_currency)
+    return service.segment_reports(db_session=session, money=Money.from_settings(settings))
 
 
 @router.get("/{name}", summary="One segment")
@@ -29,5 +30,5 @@ def get_segment(
 ) -> dict[str, Any]:
     """Return one segment's figures, rule, member sample and stored dates."""
     return service.segment_detail(
-        db_session=session, name=name, currency=settings.reporting_currency
+        db_session=session, name=name, money=Money.from_settings(settings)
     )
