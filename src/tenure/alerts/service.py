@@ -28,11 +28,15 @@ MAX_SNOOZE = timedelta(days=365)
 
 @dataclass(frozen=True)
 class Trigger:
-    """A rule fired for an account: the sentence to show and the numbers behind it."""
+    """A rule fired for an account: the sentence, the numbers and when the condition started.
+
+    started_at is None where the rule cannot tell cheaply (the alert is then always opened).
+    """
 
     account_id: int
     text: str
     facts: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
 
 
 # --- notifications published only once the session commits ---------------------------------
@@ -93,6 +97,8 @@ def save_rule(session: Session, spec: dict[str, Any]) -> AlertRule:
     if rule is None:
         rule = AlertRule(name=checked["name"])
         session.add(rule)
+    if (rule.kind, rule.params) != (checked["kind"], checked["params"]):
+        rule.backlog_before = None  # a changed condition gets a first run of its own
     for key, value in checked.items():
         setattr(rule, key, value)
     rule.updated_at = clock.now()
