@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         default=300, ge=1, description="After this, a delivery claimed by a dead worker is retried"
     )
     alert_digest_hour: int = Field(default=8, ge=0, le=23, description="UTC hour of the digest")
+    alert_first_run_days: int = Field(
+        default=7,
+        ge=0,
+        le=3650,
+        description="A rule's first evaluation opens alerts only for conditions that started"
+        " within this many days (older ones are backlog, counted, not alerted)",
+    )
 
     # --- API, auth, dashboard ---
     public_url: str = "http://127.0.0.1:8000"

@@ -21,7 +21,7 @@ def test_segment_tables_exist_at_head(any_engine):
     key = inspector.get_pk_constraint("segment_membership")["constrained_columns"]
     assert key == ["segment_id", "account_id", "as_of"]
     with any_engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0009"
+        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0010"
 
 
 def test_names_are_unique_and_membership_is_keyed_by_date(any_engine):

@@ -154,7 +154,7 @@ def no_login(
     cutoff = day_end(day) - timedelta(days=params["days"])
     query = sa.select(Account.id, Account.created_at).where(Account.created_at < cutoff)
     triggers = []
-    for account_id, _created in session.execute(query):
+    for account_id, created in session.execute(query):
         last = last_logins.get(account_id)
         if last is None or last < cutoff:
             seen = f"last login {last:%Y-%m-%d}" if last else "no login on record"
@@ -163,6 +163,7 @@ def no_login(
                     account_id,
                     f"no login for {params['days']}+ days ({seen})",
                     {"last_login": last.isoformat() if last else None, "days": params["days"]},
+                    started_at=(last or created) + timedelta(days=params["days"]),
                 )
             )
     return triggers
@@ -192,8 +193,9 @@ def failed_payment(session: Session, day: date, params: dict[str, Any], _: Any) 
             f"{count} failed payment{'s' if count > 1 else ''} in the last "
             f"{params['days']} days ({amount / 100:,.2f} {currency})",
             {"failed_invoices": count, "amount_minor": int(amount), "currency": currency},
+            started_at=last,  # the newest failure: an older one alone is backlog
         )
-        for account_id, count, amount, currency, _last in session.execute(query)
+        for account_id, count, amount, currency, last in session.execute(query)
     ]
 
 
@@ -238,14 +240,19 @@ def nps_detractor(session: Session, day: date, params: dict[str, Any], _: Any) -
         .order_by(SurveyResponse.account_id, SurveyResponse.score)
     )
     lowest: dict[int, SurveyResponse] = {}
+    newest: dict[int, datetime] = {}
     for response in session.scalars(query):
         lowest.setdefault(response.account_id, response)
+        newest[response.account_id] = max(
+            response.responded_at, newest.get(response.account_id, response.responded_at)
+        )
     return [
         Trigger(
             account_id,
             f"NPS detractor: scored {r.score}/10"
             + (f" — “{r.comment[:140]}”" if r.comment else ""),
             {"nps": r.score, "responded_at": r.responded_at.isoformat()},
+            started_at=newest[account_id],
         )
         for account_id, r in lowest.items()
     ]
@@ -335,14 +342,37 @@ def stored_params(rule: AlertRule) -> dict[str, Any]:
 
 @dataclass
 class RulesOutcome:
-    """The triggers of each rule that ran, and why each failed rule did not."""
+    """The triggers of each rule that ran, why each failed rule did not, and the backlog skipped.
+
+    backlog_skipped counts, per rule, the triggers whose condition started before the rule's
+    backlog_before (they open no alert).
+    """
 
     triggers: dict[str, list[Trigger]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    backlog_skipped: dict[str, int] = field(default_factory=dict)
 
 
 # What one bad rule can raise: bad stored params, dates out of range, odd values in its data.
 RULE_ERRORS = (InputError, ArithmeticError, ValueError, TypeError, LookupError)
+
+
+def split_backlog(
+    triggers: list[Trigger], before: datetime | None
+) -> tuple[list[Trigger], list[Trigger]]:
+    """Split triggers into (current, backlog): backlog conditions started before `before`."""
+    if before is None:
+        return triggers, []
+    current = [t for t in triggers if t.started_at is None or t.started_at >= before]
+    backlog = [t for t in triggers if t.started_at is not None and t.started_at < before]
+    return current, backlog
+
+
+def backlog_before(rule: AlertRule, day: date, first_run_days: int | None) -> datetime | None:
+    """Return where the rule's backlog ends: stored, or on its first run `first_run_days` back."""
+    if rule.backlog_before is not None or first_run_days is None:
+        return rule.backlog_before
+    return day_end(day) - timedelta(days=first_run_days)
 
 
 def evaluate_rules(
@@ -352,17 +382,25 @@ def evaluate_rules(
     *,
     active: set[int],
     last_logins: Any = None,
+    first_run_days: int | None = None,
 ) -> RulesOutcome:
-    """Evaluate each rule as of day; a rule that fails is logged and counted, the others run."""
+    """Evaluate each rule as of day; a rule that fails is logged and counted, the others run.
+
+    Conditions that started before a rule's backlog_before are skipped and counted; a rule not
+    evaluated before gets its backlog_before set `first_run_days` before the end of day.
+    """
     outcome = RulesOutcome()
     for rule in rules:
         try:
-            outcome.triggers[rule.name] = evaluate_rule(
-                session, rule, day, active=active, last_logins=last_logins
-            )
+            triggers = evaluate_rule(session, rule, day, active=active, last_logins=last_logins)
         except RULE_ERRORS as exc:
             record_failure(rule.name, exc)
             outcome.failed[rule.name] = str(exc)
+            continue
+        rule.backlog_before = backlog_before(rule, day, first_run_days)
+        outcome.triggers[rule.name], backlog = split_backlog(triggers, rule.backlog_before)
+        if backlog:
+            outcome.backlog_skipped[rule.name] = len(backlog)
     return outcome
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -67,27 +67,36 @@ def last_logins(settings: Settings, session: Session, day: date) -> dict[int, da
 
 @dataclass(frozen=True)
 class DayAlerts:
-    """Alerts opened per rule for a day, and the rules that failed (rule -> why)."""
+    """Alerts opened per rule for a day, the rules that failed (rule -> why) and the conditions
+    each rule skipped as backlog (started before its first evaluation's window)."""
 
     opened: dict[str, int]
     failed: dict[str, str]
+    backlog_skipped: dict[str, int] = field(default_factory=dict)
 
 
 def evaluate_day(session: Session, settings: Settings, day: date, routing: Routing) -> DayAlerts:
-    """Evaluate every enabled rule as of day and open the alerts; a failing rule stops no other."""
+    """Evaluate every enabled rule as of day and open the alerts; a failing rule stops no other.
+
+    A rule's first evaluation opens alerts only for conditions that started within
+    `alert_first_run_days`; older ones stay backlog (counted, never alerted) on later days too.
+    """
     service.ensure_default_rules(session)
     rules = [r for r in service.list_rules(session) if r.enabled]
     active = evaluation.active_account_ids(session, day)
     logins = None
     if any(r.kind == "no_login" for r in rules):
         logins = last_logins(settings, session, day)
-    outcome = evaluation.evaluate_rules(session, rules, day, active=active, last_logins=logins)
+    outcome = evaluation.evaluate_rules(
+        session, rules, day, active=active, last_logins=logins,
+        first_run_days=settings.alert_first_run_days,
+    )  # fmt: skip
     opened = {
         rule.name: len(service.open_alerts(session, rule, outcome.triggers[rule.name], routing))
         for rule in rules
         if rule.name in outcome.triggers
     }
-    return DayAlerts(opened, outcome.failed)
+    return DayAlerts(opened, outcome.failed, outcome.backlog_skipped)
 
 
 def tick(session: Session, routing: Routing) -> dict[str, int]:
@@ -123,6 +132,7 @@ def opened_alerts(context: StageContext) -> StageSummary:
         "opened": sum(day_alerts.opened.values()),
         **changes,
         "by_rule": {name: n for name, n in day_alerts.opened.items() if n},
+        "backlog_skipped": sum(day_alerts.backlog_skipped.values()),
         **({"failed_rules": day_alerts.failed} if day_alerts.failed else {}),
     }
 

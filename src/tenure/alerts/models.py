@@ -34,6 +34,9 @@ class AlertRule(Base):
     escalate_after_hours: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime]
+    # Set by the rule's first evaluation (NULL before it): conditions that started before this
+    # instant are backlog and open no alert, then or later; newer conditions alert as usual.
+    backlog_before: Mapped[datetime | None]
 
 
 class Alert(Base):

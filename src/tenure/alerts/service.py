@@ -28,11 +28,15 @@ MAX_SNOOZE = timedelta(days=365)
 
 @dataclass(frozen=True)
 class Trigger:
-    """A rule fired for an account: the sentence to show and the numbers behind it."""
+    """A rule fired for an account: the sentence, the numbers and when the condition started.
+
+    started_at is None where the rule cannot tell cheaply (the alert is then always opened).
+    """
 
     account_id: int
     text: str
     facts: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
 
 
 # --- notifications published only once the session commits ---------------------------------
@@ -93,6 +97,8 @@ def save_rule(session: Session, spec: dict[str, Any]) -> AlertRule:
     if rule is None:
         rule = AlertRule(name=checked["name"])
         session.add(rule)
+    if (rule.kind, rule.params) != (checked["kind"], checked["params"]):
+        rule.backlog_before = None  # a changed condition gets a first run of its own
     for key, value in checked.items():
         setattr(rule, key, value)
     rule.updated_at = clock.now()
@@ -118,6 +124,23 @@ def ensure_default_rules(session: Session) -> int:
 # --- reading alerts --------------------------------------------------------------------------
 
 
+def alert_filters(
+    status: str | None, owner: str | None = None, account_id: int | None = None
+) -> list[sa.ColumnElement[bool]]:
+    """Return the conditions of a status ("active" = not resolved), owner and account filter."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if status is not None:
+        if status not in (*ALERT_STATUSES, "active"):
+            raise InputError(f"status must be one of {', '.join(ALERT_STATUSES)} or active")
+        statuses = ACTIVE_STATUSES if status == "active" else (status,)
+        conditions.append(Alert.status.in_(statuses))
+    if owner is not None:
+        conditions.append(Alert.owner == owner)
+    if account_id is not None:
+        conditions.append(Alert.account_id == account_id)
+    return conditions
+
+
 def list_alerts(
     session: Session,
     *,
@@ -128,16 +151,7 @@ def list_alerts(
     offset: int = 0,
 ) -> list[Alert]:
     """Return alerts newest first, filtered by status, owner and account."""
-    query = sa.select(Alert)
-    if status is not None:
-        if status not in (*ALERT_STATUSES, "active"):
-            raise InputError(f"status must be one of {', '.join(ALERT_STATUSES)} or active")
-        statuses = ACTIVE_STATUSES if status == "active" else (status,)
-        query = query.where(Alert.status.in_(statuses))
-    if owner is not None:
-        query = query.where(Alert.owner == owner)
-    if account_id is not None:
-        query = query.where(Alert.account_id == account_id)
+    query = sa.select(Alert).where(*alert_filters(status, owner, account_id))
     if limit < 0 or offset < 0:
         raise InputError("limit and offset must not be negative")
     query = query.order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit).offset(offset)

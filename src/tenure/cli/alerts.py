@@ -199,6 +199,7 @@ def evaluate_command(
         "opened": sum(opened.values()),
         **changes,
         "by_rule": opened,
+        "backlog_skipped": day_alerts.backlog_skipped,
         "failed_rules": day_alerts.failed,
     }
     if as_json:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.accounts import service as accounts
 from tenure.accounts.models import Account
+from tenure.accounts.schemas import Money
 from tenure.alerts import service
+from tenure.alerts.inbox import inbox_page
 from tenure.errors import InputError
 
 STATUSES = ("active", "open", "acknowledged", "snoozed", "resolved")
 ACTIONS = ("acknowledge", "snooze", "resolve")
 SNOOZE_DAYS = (1, 3, 7)
-INBOX_LIMIT = 100
 
 
 def _as_dict(alert: Any, names: dict[int, str]) -> dict[str, Any]:
@@ -36,15 +39,37 @@ def _names(db_session: Session, ids: set[int]) -> dict[int, str]:
     return {account_id: name for account_id, name in rows}
 
 
+@dataclass(frozen=True)
+class Inbox:
+    """One page of the dashboard's inbox: alert dicts with account name and MRR, and the count."""
+
+    alerts: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+    first: int
+    last: int
+
+
 def inbox(
-    *, db_session: Session, status: str | None = None, owner: str | None = None
-) -> list[dict[str, Any]]:
-    """Return alerts (newest first) as dicts with the account name."""
+    *,
+    db_session: Session,
+    money: Money,
+    day: date,
+    status: str | None = None,
+    owner: str | None = None,
+    page: int = 1,
+) -> Inbox:
+    """Return a page of alerts, most severe first, then by the account's MRR in force on day."""
     if status and status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-    alerts = service.list_alerts(db_session, status=status or None, owner=owner, limit=INBOX_LIMIT)
-    names = _names(db_session, {a.account_id for a in alerts if a.account_id is not None})
-    return [_as_dict(a, names) for a in alerts]
+    mrr = accounts.mrr_in_force_query(db_session=db_session, day=day, money=money).subquery()
+    found = inbox_page(
+        db_session=db_session, mrr=mrr, status=status or None, owner=owner, page=page
+    )
+    names = _names(db_session, {row.alert.account_id for row in found.rows})
+    rows = [_as_dict(row.alert, names) | {"mrr": money.major(row.mrr)} for row in found.rows]
+    return Inbox(rows, found.total, found.page, found.pages, found.first, found.last)
 
 
 def get_alert(*, db_session: Session, alert_id: int) -> dict[str, Any]:

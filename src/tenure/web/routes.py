@@ -130,12 +130,24 @@ def add_alert_routes(router: APIRouter, ui: Dashboard) -> None:
     """Add the alerts inbox (a csm sees their own accounts' alerts) and its HTMX partial."""
 
     @router.get("/alerts")
-    def alerts_page(request: Request, status: str = "active") -> Response:
+    def alerts_page(request: Request, status: str = "active", page: int = 1) -> Response:
         def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
             owner = viewer.email if viewer.role == "csm" else None
-            rows = alerts.inbox(db_session=db, status=status or None, owner=owner)
+            found = alerts.inbox(
+                db_session=db,
+                money=Money.from_settings(ui.settings),
+                day=clock.now().date(),
+                status=status or None,
+                owner=owner,
+                page=page,
+            )
             partial = request.headers.get("hx-target") == "alert-rows"
-            context = {"alerts": rows, "status": status, "statuses": alerts.STATUSES}
+            context = {
+                "alerts": found.alerts,
+                "inbox": found,
+                "status": status,
+                "statuses": alerts.STATUSES,
+            }
             return ("_alert_rows.html" if partial else "alerts.html"), context
 
         return show(ui, request, "alerts", build)
