@@ -33,7 +33,7 @@ from tenure.accounts.models import Account
 from tenure.alerts import service
 from tenure.alerts.models import AlertDelivery
 from tenure.alerts.routing import Routing
-from tenure.alerts.service import Trigger
+from tenure.alerts.schemas import Trigger
 from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope

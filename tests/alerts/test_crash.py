@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from tenure.alerts import service
 from tenure.alerts.models import AlertDelivery
 from tenure.alerts.routing import Routing
-from tenure.alerts.service import Trigger
+from tenure.alerts.schemas import Trigger
 from tenure.db.session import session_scope
 
 ALERTS = 8

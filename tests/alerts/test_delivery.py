@@ -15,7 +15,7 @@ from tenure.alerts.channels import verify_signature
 from tenure.alerts.delivery import deliver_due
 from tenure.alerts.models import AlertDelivery
 from tenure.alerts.routing import routing_from_settings
-from tenure.alerts.service import Trigger
+from tenure.alerts.schemas import Trigger
 from tenure.config import AlertWebhook, Settings
 from tenure.db.session import session_scope
 from tenure.tasks import build_huey, register_tasks

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from tenure.alerts import service
 from tenure.alerts.models import Alert, AlertDelivery
 from tenure.alerts.routing import Routing
-from tenure.alerts.service import Trigger
+from tenure.alerts.schemas import Trigger
 from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound
 from tenure.notifications import get_bus

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from tenure.accounts.models import Account, Invoice, Subscription, SurveyRespons
 from tenure.accounts.mrr import in_force
 from tenure.alerts.models import AlertRule
 from tenure.alerts.rules import KINDS, check_params
-from tenure.alerts.service import Trigger
+from tenure.alerts.schemas import RulesOutcome, Trigger
 from tenure.churn.models import ChurnScore
 from tenure.errors import InputError
 from tenure.health.models import HealthScore
@@ -338,19 +337,6 @@ def stored_params(rule: AlertRule) -> dict[str, Any]:
     if rule.kind not in KINDS:
         raise InputError(f"alert rule {rule.name!r}: unknown kind {rule.kind!r}")
     return check_params(rule.kind, rule.params, f"alert rule {rule.name!r}")
-
-
-@dataclass
-class RulesOutcome:
-    """The triggers of each rule that ran, why each failed rule did not, and the backlog skipped.
-
-    backlog_skipped counts, per rule, the triggers whose condition started before the rule's
-    backlog_before (they open no alert).
-    """
-
-    triggers: dict[str, list[Trigger]] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-    backlog_skipped: dict[str, int] = field(default_factory=dict)
 
 
 # What one bad rule can raise: bad stored params, dates out of range, odd values in its data.

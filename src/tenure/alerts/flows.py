@@ -22,7 +22,7 @@ from tenure import clock
 from tenure.alerts import digest, evaluation, service
 from tenure.alerts.models import AlertRule
 from tenure.alerts.routing import Routing, routing_from_settings
-from tenure.alerts.service import Trigger
+from tenure.alerts.schemas import Trigger
 from tenure.clock import FrozenClock
 from tenure.config import Settings
 from tenure.db.session import session_scope

@@ -1,11 +1,14 @@
-"""Alerts, their history and rules as plain JSON-ready dicts (for the CLI, API and dashboard)."""
+"""Alerts, their history and rules as JSON-ready dicts; triggers, outcomes and notes as values."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tenure import clock
 from tenure.alerts.models import Alert, AlertHistory, AlertRule
+from tenure.notifications import Notification
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -59,3 +62,43 @@ def rule_dict(rule: AlertRule) -> dict[str, Any]:
         "escalate_after_hours": rule.escalate_after_hours,
         "enabled": rule.enabled,
     }
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A rule fired for an account: the sentence, the numbers and when the condition started.
+
+    started_at is None where the rule cannot tell cheaply (the alert is then always opened).
+    """
+
+    account_id: int
+    text: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+
+
+@dataclass
+class RulesOutcome:
+    """The triggers of each rule that ran, why each failed rule did not, and the backlog skipped.
+
+    backlog_skipped counts, per rule, the triggers whose condition started before the rule's
+    backlog_before (they open no alert).
+    """
+
+    triggers: dict[str, list[Trigger]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    backlog_skipped: dict[str, int] = field(default_factory=dict)
+
+
+def alert_note(kind: str, alert: Alert, **extra: Any) -> Notification:
+    """Return the notification of an alert event (kind: opened, acknowledged, …)."""
+    payload = {
+        "alert_id": alert.id,
+        "rule": alert.rule,
+        "severity": alert.severity,
+        "status": alert.status,
+        "owner": alert.owner,
+        "message": alert.message,
+        **extra,
+    }
+    return Notification(kind, alert.account_id, payload, at=clock.now())

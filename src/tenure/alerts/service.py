@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,26 +16,13 @@ from tenure.alerts import outbox
 from tenure.alerts.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert, AlertHistory, AlertRule
 from tenure.alerts.routing import Routing, recipient
 from tenure.alerts.rules import DEFAULT_RULES, validate_rule
-from tenure.alerts.schemas import alert_dict, history_dict, rule_dict
+from tenure.alerts.schemas import Trigger, alert_dict, alert_note, history_dict, rule_dict
 from tenure.db.bulk import dialect_insert
 from tenure.errors import InputError, InvalidFields, NotFound, StateConflict
 from tenure.notifications import Notification, get_bus
 
 SYSTEM = "system"
 MAX_SNOOZE = timedelta(days=365)
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """A rule fired for an account: the sentence, the numbers and when the condition started.
-
-    started_at is None where the rule cannot tell cheaply (the alert is then always opened).
-    """
-
-    account_id: int
-    text: str
-    facts: dict[str, Any] = field(default_factory=dict)
-    started_at: datetime | None = None
 
 
 # --- notifications published only once the session commits ---------------------------------
@@ -59,19 +45,6 @@ def _notify_after_commit(session: Session, note: Notification) -> None:
         event.listen(session, "after_commit", _publish_pending, once=True)
         event.listen(session, "after_rollback", _drop_pending, once=True)
     pending.append(note)
-
-
-def _alert_note(kind: str, alert: Alert, **extra: Any) -> Notification:
-    payload = {
-        "alert_id": alert.id,
-        "rule": alert.rule,
-        "severity": alert.severity,
-        "status": alert.status,
-        "owner": alert.owner,
-        "message": alert.message,
-        **extra,
-    }
-    return Notification(kind, alert.account_id, payload, at=clock.now())
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -194,7 +167,7 @@ def _record(
         )
     )
     kind = "alert_opened" if action == "opened" else "alert_changed"
-    _notify_after_commit(session, _alert_note(kind, alert, action=action, actor=actor))
+    _notify_after_commit(session, alert_note(kind, alert, action=action, actor=actor))
 
 
 def _check_actor(actor: str) -> str:

@@ -35,9 +35,6 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from tenure.segments.rule_syntax import (
-    MAX_CONDITIONS,
-    MAX_DEPTH,
-    MAX_RULE_LENGTH,
     RuleDialect,
     RuleError,
     check_grammar,
@@ -45,9 +42,6 @@ from tenure.segments.rule_syntax import (
 )
 
 __all__ = [
-    "MAX_CONDITIONS",
-    "MAX_DEPTH",
-    "MAX_RULE_LENGTH",
     "And",
     "Compare",
     "In",
