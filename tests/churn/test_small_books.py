@@ -28,8 +28,8 @@ from tenure.churn.validation import bootstrap_auc_interval, skill_check
 from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.quality.drift import drift_summary
 from tenure.quality.rendering import drift_view
-from tenure.quality.service import drift_summary
 from tenure.simulate import SimulationConfig, simulate
 from tenure.stage import StageContext
 from tenure.web.model_card import model_context

@@ -12,7 +12,7 @@ import pytest
 from tenure.churn import drift
 from tenure.churn.scoring import save_drift
 from tenure.cli.main import app
-from tenure.quality.service import model_drift_summary
+from tenure.quality.drift import model_drift_summary
 
 DAY = date(2025, 6, 29)  # the day before the frozen clock (2025-06-30 12:00 UTC)
 NUMERIC, CATEGORICAL = ["logins_30d", "seats"], ["plan"]
@@ -219,7 +219,7 @@ def test_files_not_named_after_a_day_are_ignored(settings, frozen_clock):
 
 def test_a_minor_drifted_feature_reads_moderate_without_flagging_the_model() -> None:
     """Drift below the importance share lists the feature; the section is moderate, not drifted."""
-    from tenure.quality.service import drift_status
+    from tenure.quality.drift import drift_status
 
     report = {
         "drifted": False,

@@ -13,7 +13,7 @@ from tenure.clock import FrozenClock, use_clock
 from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.notifications import Notification
-from tenure.rendering.charts import heat_class
+from tenure.rendering.environment import heat_class
 from tenure.web import assets
 from tenure.web.actions import safe_next
 from tenure.web.live import coalesce, describe, visible

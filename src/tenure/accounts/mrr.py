@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from tenure.logging import get_logger
 from tenure.metrics.currency import FX_RATES, minor_unit_factors, missing_rate_text
+from tenure.metrics.months import month_of
 
 log = get_logger("accounts.mrr")
 
@@ -87,3 +88,12 @@ def converted_mrr(mrr: Any, currency: Any, factors: Mapping[str, float]) -> Any:
         return sa.cast(sa.func.floor(mrr * factor + 0.5), sa.BigInteger)
     factor = currency.cases(*pairs, else_=None)
     return (mrr.cast("float64") * factor + 0.5).floor().cast("int64")
+
+
+def month_end_days(today: date, months: int) -> list[tuple[int, date]]:
+    """Return (month index, last day) of the `months` complete months before today's."""
+    current = month_of(datetime(today.year, today.month, 1, tzinfo=UTC))
+    return [
+        (i, date((i + 1) // 12, (i + 1) % 12 + 1, 1) - timedelta(days=1))
+        for i in range(current - months, current)
+    ]

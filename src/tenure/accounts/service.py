@@ -9,14 +9,21 @@ alerts of their own accounts.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account, Contact, Subscription, Ticket
-from tenure.accounts.mrr import conversion_factors, converted_mrr, in_force, instant_after, priced
+from tenure.accounts.mrr import (
+    conversion_factors,
+    converted_mrr,
+    in_force,
+    instant_after,
+    month_end_days,
+    priced,
+)
 from tenure.accounts.schemas import (
     MAX_ID,
     SORTS,
@@ -35,7 +42,6 @@ from tenure.churn.models import ChurnScore
 from tenure.errors import InputError, NotFound
 from tenure.events.models import InboxEvent
 from tenure.health.models import HealthScore
-from tenure.metrics.months import month_of
 from tenure.segments.models import Segment, SegmentMembership
 
 
@@ -274,15 +280,6 @@ def tier_distribution(*, db_session: Session) -> TierCounts:
         health={tier: {"accounts": n, "mean": float(mean)} for tier, n, mean in health},
         risk=dict(risk),
     )
-
-
-def month_end_days(today: date, months: int) -> list[tuple[int, date]]:
-    """Return (month index, last day) of the `months` complete months before today's."""
-    current = month_of(datetime(today.year, today.month, 1, tzinfo=UTC))
-    return [
-        (i, date((i + 1) // 12, (i + 1) % 12 + 1, 1) - timedelta(days=1))
-        for i in range(current - months, current)
-    ]
 
 
 def mrr_history(

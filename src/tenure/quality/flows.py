@@ -11,9 +11,10 @@ from tenure import clock
 from tenure.config import Settings
 from tenure.metrics.currency import settings_rates
 from tenure.quality.currency import unrated_currency_figures
+from tenure.quality.drift import model_drift_summary
 from tenure.quality.events import event_figures
 from tenure.quality.scoring import QualityReport, build_report
-from tenure.quality.service import account_ids, app_figures, model_drift_summary
+from tenure.quality.service import account_ids, app_figures
 from tenure.warehouse.connection import open_warehouse
 
 

@@ -93,7 +93,7 @@ class QualityReport:
     overall_score: float | None
     bar: float = BAR
     weights: Mapping[str, float] = field(default_factory=lambda: dict(WEIGHTS))
-    # The churn model's drift (tenure.quality.service.model_drift_summary): shown, never scored.
+    # The churn model's drift (tenure.quality.drift.model_drift_summary): shown, never scored.
     model_drift: Mapping[str, Any] | None = None
 
     @property

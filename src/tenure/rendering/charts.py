@@ -177,19 +177,6 @@ def line_history(
     return figure(data, showlegend=False, yaxis=axis or {}, margin={"t": 8})
 
 
-HEAT_CUTS = (0.995, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.25)  # heat-10 … heat-1
-
-
-def heat_class(value: float | None) -> str:
-    """Return the CSS class of a retention cell: finer steps near 100 %, heat-over above it."""
-    if value is None:
-        return "heat-none"
-    if value > 1.005:
-        return "heat-over"
-    level = next((10 - i for i, cut in enumerate(HEAT_CUTS) if value >= cut), 0)
-    return f"heat-{level}"
-
-
 def reliability(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Return the reliability curve: mean predicted vs observed churn per bin, with the diagonal."""
     x = [p["predicted"] for p in points]

@@ -12,9 +12,21 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tenure.metrics.currency import to_major_units
-from tenure.rendering.charts import heat_class
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
+
+
+HEAT_CUTS = (0.995, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.25)  # heat-10 … heat-1
+
+
+def heat_class(value: float | None) -> str:
+    """Return the CSS class of a retention cell: finer steps near 100 %, heat-over above it."""
+    if value is None:
+        return "heat-none"
+    if value > 1.005:
+        return "heat-over"
+    level = next((10 - i for i, cut in enumerate(HEAT_CUTS) if value >= cut), 0)
+    return f"heat-{level}"
 
 
 def money(value: Any, currency: str = "", digits: int = 0) -> str:
