@@ -1,0 +1,1 @@
+"""Experiments and holdouts: assignment, exposures, metric definitions and the statistics engine."""
