@@ -19,6 +19,7 @@ from tenure.alerts.flows import opened_alerts
 from tenure.churn.stages import account_features, churn_scores
 from tenure.db.session import session_scope
 from tenure.errors import InputError
+from tenure.events.recent import recent_events_copy
 from tenure.health.daily import health_scores
 from tenure.metrics.serving import retention_metrics
 from tenure.segments.service import segment_memberships
@@ -29,6 +30,7 @@ from tenure.warehouse.stages.events import warehouse_events
 
 STAGES: tuple[Stage, ...] = (
     warehouse_events,
+    recent_events_copy,
     account_features,
     churn_scores,
     retention_metrics,

@@ -102,7 +102,13 @@ class Account360(BaseModel):
     churn: ChurnOut | None
     churn_history: list[dict[str, Any]]
     recent_events: list[dict[str, Any]] | None = Field(
-        description="Newest inbox events; null when the role may not read events"
+        description="Newest events of every source (the pipeline's serving copy and the API"
+        " inbox); null when the role may not read events"
+    )
+    event_counts: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Per event name: total and daily counts (ISO day → count) over the serving"
+        " window (`recent_events_days`); null when the role may not read events",
     )
     tickets: list[dict[str, Any]]
     alerts: list[dict[str, Any]]

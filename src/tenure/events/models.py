@@ -29,3 +29,33 @@ class InboxEvent(Base):
     synced_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_event_inbox_unsynced", "synced_at", "id"),)
+
+
+class RecentEvent(Base):
+    """A serving copy of one of an account's latest warehouse events (kept by the pipeline)."""
+
+    __tablename__ = "account_recent_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(128))
+    contact_external_id: Mapped[str | None] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    ts: Mapped[datetime]
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_account_recent_event_account_ts", "account_id", "ts"),)
+
+
+class EventDailyCounts(Base):
+    """An account's daily counts of one event name over the serving window (ISO day → count)."""
+
+    __tablename__ = "account_event_daily"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    total: Mapped[int] = mapped_column(Integer)

@@ -85,6 +85,8 @@ SEGMENT_MEMBERSHIPS = Dataset("segment_membership", "app")
 ALERTS = Dataset("alert", "app")
 ALERT_HISTORY = Dataset("alert_history", "app")
 ALERT_DELIVERIES = Dataset("alert_delivery", "app")
+RECENT_EVENTS = Dataset("account_recent_event", "app")
+EVENT_DAILY_COUNTS = Dataset("account_event_daily", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -119,4 +121,6 @@ DATASETS: tuple[Dataset, ...] = (
     ALERTS,
     ALERT_HISTORY,
     ALERT_DELIVERIES,
+    RECENT_EVENTS,
+    EVENT_DAILY_COUNTS,
 )
