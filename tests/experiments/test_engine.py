@@ -108,3 +108,17 @@ def test_inconsistent_input_is_an_input_error(summaries, control, message) -> No
     """Bad summaries raise InputError (exit 2 / HTTP 4xx), never a crash."""
     with pytest.raises(InputError, match=message):
         analyze_experiment(summaries, KINDS, control)
+
+
+def test_lower_is_better_flips_chance_to_win_but_not_the_lift() -> None:
+    """For churn, a drop is a win: the lift stays negative, chance to win is P(lift < 0)."""
+    summaries = {"churned": {"a": binary(8000, 560), "b": binary(8000, 400)}}
+    for method in Method:
+        plain = analyze_experiment(summaries, KINDS, "a", method=method)
+        flipped = analyze_experiment(
+            summaries, KINDS, "a", method=method, lower_is_better=["churned"]
+        )
+        a, b = plain.metrics[0].variants[1], flipped.metrics[0].variants[1]
+        assert a.lift == b.lift < 0
+        assert b.chance_to_win == pytest.approx(1 - a.chance_to_win)
+        assert b.expected_loss < a.expected_loss

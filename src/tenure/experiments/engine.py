@@ -52,13 +52,6 @@ def _arm_moments(
     return moments_of(control, kind), moments_of(treatment, kind)
 
 
-def _oriented(estimate: frequentist.LiftEstimate, lower_better: bool) -> frequentist.LiftEstimate:
-    """Return the lift with its sign flipped when lower values of the metric are better."""
-    if not lower_better:
-        return estimate
-    return replace(estimate, estimate=-estimate.estimate)
-
-
 def compare(
     control: MetricSummary,
     treatment: MetricSummary,
@@ -83,16 +76,11 @@ def compare(
         test = sequential.confidence_sequence(rel, base.n + arm.n, alpha, tuning)
     else:
         test = frequentist.t_test(rel, alpha)
-    post = bayesian.posterior(
-        _oriented(rel, lower_better),
-        prior if method is Method.BAYESIAN else bayesian.FLAT_PRIOR,
-        alpha,
-    )
+    belief = prior if method is Method.BAYESIAN else bayesian.FLAT_PRIOR
+    post = bayesian.posterior(rel, belief, alpha, lower_is_better=lower_better)
     low, high, point = test.ci_low, test.ci_high, rel.estimate
     if method is Method.BAYESIAN:
-        sign = -1 if lower_better else 1
-        point = sign * post.mean
-        low, high = sorted((sign * float(post.ci_low), sign * float(post.ci_high)))
+        low, high, point = post.ci_low, post.ci_high, post.mean
     return VariantComparison(
         variant=variant,
         n=treatment.n,

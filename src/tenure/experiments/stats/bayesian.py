@@ -54,15 +54,19 @@ def expected_loss(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return sd * stats.norm.pdf(z) - mean * stats.norm.cdf(-z)
 
 
-def posterior(data: LiftEstimate, prior: GaussianPrior, alpha: float = 0.05) -> Posterior:
-    """Return the posterior of the lift, its 1 − alpha credible interval, P(lift > 0) and loss."""
+def posterior(
+    data: LiftEstimate, prior: GaussianPrior, alpha: float = 0.05, *, lower_is_better: bool = False
+) -> Posterior:
+    """Return the posterior of the lift, its 1 − alpha credible interval, the chance that the
+    treatment is better (lift > 0, or < 0 when lower is better) and the loss of shipping it."""
     mean, sd = (np.asarray(v, dtype=float) for v in _normal_posterior(data, prior))
     low, high = stats.norm.ppf([alpha / 2, 1 - alpha / 2], mean[..., None], sd[..., None]).T
+    better = -mean if lower_is_better else mean
     return Posterior(
         mean=mean,
         sd=sd,
         ci_low=low,
         ci_high=high,
-        chance_to_win=stats.norm.sf(0, mean, sd),
-        expected_loss=expected_loss(mean, sd),
+        chance_to_win=stats.norm.sf(0, better, sd),
+        expected_loss=expected_loss(better, sd),
     )
