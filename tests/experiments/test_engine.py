@@ -88,6 +88,17 @@ def test_zero_control_mean_gives_no_lift_instead_of_an_error() -> None:
     assert row.abs_diff == pytest.approx(0.03)
 
 
+def test_bad_weights_or_alpha_are_input_errors() -> None:
+    """Weights must cover every variant with a positive share; alpha lies in (0, 1)."""
+    summaries = {"converted": {"a": binary(10, 1), "b": binary(10, 2)}}
+    with pytest.raises(InputError, match="weights"):
+        analyze_experiment(summaries, KINDS, "a", weights={"a": 1.0})
+    with pytest.raises(InputError, match="weights"):
+        analyze_experiment(summaries, KINDS, "a", weights={"a": 1.0, "b": 0.0})
+    with pytest.raises(InputError, match="alpha"):
+        analyze_experiment(summaries, KINDS, "a", alpha=5)
+
+
 @pytest.mark.parametrize(
     ("summaries", "control", "message"),
     [

@@ -99,10 +99,13 @@ def _check_inputs(
     summaries: Mapping[str, Mapping[str, MetricSummary]],
     kinds: Mapping[str, MetricKind],
     control: str,
+    alpha: float,
 ) -> list[str]:
     """Return the variants (control first); raise InputError on inconsistent input."""
     if not summaries:
         raise InputError("an experiment analysis needs at least one metric")
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be between 0 and 1, got {alpha}")
     first = next(iter(summaries.values()))
     if control not in first:
         raise InputError(f"control variant {control!r} is not among {sorted(first)}")
@@ -118,6 +121,15 @@ def _check_inputs(
         ):
             raise InputError(f"ratio metric {metric!r} needs denominator sums")
     return [control, *(v for v in first if v != control)]
+
+
+def _split(weights: Mapping[str, float] | None, variants: list[str]) -> list[float] | None:
+    """Return the designed split in variant order; raise InputError unless it covers them all."""
+    if not weights:
+        return None
+    if set(weights) != set(variants) or any(float(w) <= 0 for w in weights.values()):
+        raise InputError(f"weights must give a positive share to each of {', '.join(variants)}")
+    return [float(weights[v]) for v in variants]
 
 
 def _adjust(metrics: list[MetricResult]) -> list[MetricResult]:
@@ -153,10 +165,10 @@ def analyze_experiment(
     sequential_tuning: float = sequential.DEFAULT_TUNING,
 ) -> ExperimentResult:
     """Compare every treatment with the control on every metric, check SRM, and decide."""
-    variants = _check_inputs(summaries, kinds, control)
+    variants = _check_inputs(summaries, kinds, control, alpha)
     first = next(iter(summaries.values()))
     units = {v: int((counts or {}).get(v, first[v].n)) for v in variants}
-    split = [float(weights[v]) for v in variants] if weights else None
+    split = _split(weights, variants)
     srm = srm_p_value([units[v] for v in variants], split)
     results = []
     for metric, per_variant in summaries.items():
