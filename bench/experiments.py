@@ -45,7 +45,9 @@ cols = ", ".join(
     for m in metrics
 )
 sql = f"SELECT variant, count(*), {cols} FROM read_csv(?) GROUP BY ALL ORDER BY variant"
-rows = duckdb.connect().execute(sql, [sys.argv[1]]).fetchall()
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+rows = con.execute(sql, [sys.argv[1]]).fetchall()
 print(json.dumps(rows))
 """
 
