@@ -65,7 +65,7 @@ def compare(
     tuning: float = sequential.DEFAULT_TUNING,
 ) -> VariantComparison:
     """Return one treatment's comparison with the control on one metric (unadjusted p)."""
-    base, arm = _arm_moments(control, treatment, kind)
+    base, arm = _arm_moments(control, treatment, MetricKind(kind))
     abs_diff = _number(arm.mean - base.mean)
     usable = base.unadjusted_mean != 0 and base.n > 1 and arm.n > 1
     usable = usable and (base.variance > 0 or arm.variance > 0)
