@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from tenure.cli.main import app
@@ -84,3 +86,31 @@ def test_a_book_without_a_treatment_is_refused(tmp_path, book):
     with pytest.raises(InputError, match=r"assignments\.csv"):
         simulated_report(tmp_path, settings, engine)
     engine.dispose()
+
+
+def cli_app() -> typer.Typer:
+    """Return a root app with --data-dir and the `simulated` command, as the lead will wire it."""
+    from tenure.cli.experiments_simulated import register
+
+    root = typer.Typer()
+
+    @root.callback()
+    def main(data_dir: Path = typer.Option(None, "--data-dir")) -> None:
+        """Root."""
+
+    register(root)
+    return root
+
+
+def test_cli_prints_truth_beside_estimate(book):
+    sim, settings = book
+    runner = CliRunner()
+    args = ["--data-dir", str(settings.data_dir), "simulated", str(sim)]
+    shown = runner.invoke(cli_app(), [*args, "--metric", "churn_90d"])
+    assert shown.exit_code == 0, shown.output
+    assert "estimate vs simulated truth" in shown.stdout
+    assert "covered" in shown.stdout
+    body = json.loads(runner.invoke(cli_app(), [*args, "--json"]).stdout)
+    arms = {row["arm"]: row for row in body["churn_90d"]}
+    assert arms["a"]["covered"] is True
+    assert {a["arm"] for a in body["simulated_truth"]["arms"]} == {"control", "a", "b"}
