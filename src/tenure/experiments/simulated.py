@@ -23,15 +23,12 @@ from tenure.accounts.models import Account
 from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.experiments.definitions import (
-    MetricDefinition,
     load_definitions,
     select_definitions,
 )
 from tenure.experiments.engine import analyze_experiment
 from tenure.experiments.schemas import ExperimentResult, MetricSummary
-from tenure.experiments.warehouse import MetricSources, cutoff_of, variant_summaries
-from tenure.warehouse.catalog import EVENTS
-from tenure.warehouse.connection import open_warehouse
+from tenure.experiments.warehouse import cutoff_of, warehouse_summaries
 
 CONTROL = "control"
 DEFAULT_METRICS = ("churn_90d", "events_30d", "tickets_30d")
@@ -100,30 +97,6 @@ def exposures_frame(engine: Engine, assignments: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def compute_summaries(
-    settings: Settings,
-    engine: Engine,
-    exposures: pd.DataFrame,
-    definitions: Sequence[MetricDefinition],
-    as_of: date,
-) -> dict[str, dict[str, MetricSummary]]:
-    """Register the app-DB sources on the warehouse connection and summarise every metric."""
-    import ibis
-
-    from tenure.churn.sources import SUBSCRIPTIONS_VIEW, TICKETS_VIEW, register_sources
-
-    with open_warehouse(settings, read_only=True) as warehouse:
-        register_sources(warehouse.con, engine, settings)
-        warehouse.con.register("experiment_exposures", exposures)
-        db = ibis.duckdb.from_connection(warehouse.con)
-        sources = MetricSources(
-            events=db.table(EVENTS),
-            subscriptions=db.table(SUBSCRIPTIONS_VIEW),
-            tickets=db.table(TICKETS_VIEW),
-        )
-        return variant_summaries(db.table("experiment_exposures"), sources, definitions, as_of)
-
-
 def churn_truth(
     assignments: pd.DataFrame, result: ExperimentResult, metric: str, as_of: date, window: int
 ) -> list[ArmTruth]:
@@ -177,7 +150,7 @@ def simulated_report(
     wanted = list(dict.fromkeys(["churn_90d", *metrics]))
     definitions = select_definitions(load_definitions(metrics_file), wanted)
     day = as_of or date.fromisoformat(str(manifest["end"])) - timedelta(days=1)
-    summaries = compute_summaries(
+    summaries = warehouse_summaries(
         settings, engine, exposures_frame(engine, assignments), definitions, day
     )
     if CONTROL not in summaries["churn_90d"] or summaries["churn_90d"][CONTROL].n == 0:

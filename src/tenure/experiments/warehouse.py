@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -27,6 +27,12 @@ from tenure.accounts.mrr import in_force
 from tenure.churn.labels import churn_events
 from tenure.experiments.definitions import MetricDefinition, Source
 from tenure.experiments.schemas import MetricKind, MetricSummary
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy import Engine
+
+    from tenure.config import Settings
 
 EVENT_SOURCES = ("events", "event_count", "active_days")
 MRR_SOURCES = ("renewed", "upgraded", "mrr_change", "mrr", "seats")
@@ -275,3 +281,31 @@ def variant_summaries(
 
 def _variant(row: dict[str, Any]) -> str:
     return str(row["variant"])
+
+
+def warehouse_summaries(
+    settings: Settings,
+    engine: Engine,
+    exposures: pd.DataFrame,
+    definitions: Sequence[MetricDefinition],
+    as_of: date,
+) -> dict[str, dict[str, MetricSummary]]:
+    """Summarise metrics of exposures (unit_id = app account id, variant, first_exposed_at).
+
+    Opens the warehouse read-only, registers the app-DB subscriptions and tickets on its
+    connection (as churn features do) and runs `variant_summaries` over its events.
+    """
+    from tenure.churn.sources import SUBSCRIPTIONS_VIEW, TICKETS_VIEW, register_sources
+    from tenure.warehouse.catalog import EVENTS
+    from tenure.warehouse.connection import open_warehouse
+
+    with open_warehouse(settings, read_only=True) as warehouse:
+        register_sources(warehouse.con, engine, settings)
+        warehouse.con.register("experiment_exposures", exposures)
+        db = ibis.duckdb.from_connection(warehouse.con)
+        sources = MetricSources(
+            events=db.table(EVENTS),
+            subscriptions=db.table(SUBSCRIPTIONS_VIEW),
+            tickets=db.table(TICKETS_VIEW),
+        )
+        return variant_summaries(db.table("experiment_exposures"), sources, definitions, as_of)
