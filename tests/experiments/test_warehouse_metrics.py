@@ -15,7 +15,7 @@ from tenure.experiments.warehouse import MetricSources, cutoff_of, variant_summa
 
 AS_OF = date(2025, 6, 30)
 ORIGIN = datetime(2025, 1, 1)
-NAMES = ("login", "report_viewed", "export_run")
+NAMES = ("login", "report_viewed", "export_run", "report viewed")
 EXTRA = """
 [[metric]]
 name = "clicked_14d"
@@ -30,6 +30,18 @@ kind = "ratio"
 source = "event_count(login)"
 denominator = "mrr"
 window_days = 45
+
+[[metric]]
+name = "report_views_spaced_10d"
+kind = "mean"
+source = "event_count(report viewed)"
+window_days = 10
+
+[[metric]]
+name = "report_views_10d"
+kind = "mean"
+source = "event_count(report_viewed)"
+window_days = 10
 
 [[metric]]
 name = "days_per_active_day"

@@ -15,6 +15,7 @@ n, Σx, Σx², Σpre, Σpre², Σx·pre, Σden, Σden², Σx·den of every metri
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -61,9 +62,10 @@ class Measure:
 
     @property
     def column(self) -> str:
-        """Return a stable column name for the measure."""
-        event = "".join(c if c.isalnum() else "_" for c in (self.source.event or ""))
-        return f"m_{self.source.kind}_{event}_{self.start}_{self.end}".replace("-", "n")
+        """Return a stable column name for the measure (event names by digest: "a b" ≠ "a_b")."""
+        event = self.source.event
+        tag = hashlib.sha1(event.encode()).hexdigest()[:10] if event is not None else ""
+        return f"m_{self.source.kind}_{tag}_{self.start}_{self.end}".replace("-", "n")
 
 
 def cutoff_of(as_of: date) -> datetime:
