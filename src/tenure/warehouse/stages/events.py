@@ -20,6 +20,7 @@ def warehouse_events(context: StageContext) -> StageSummary:
             engine=context.engine,
             warehouse=warehouse,
             unknown_account_days=context.settings.inbox_unknown_account_days,
+            login_events=context.settings.health_login_events,
         )
     return {
         "moved": result.moved,
