@@ -44,17 +44,13 @@ class Released:
     touched_accounts: frozenset[int] = frozenset()
 
 
-def _contact_account(match: ColumnElement[bool], contact: Any) -> Any:
+def _contact_account(match: ColumnElement[bool], contact: Any, *joins: tuple[Any, Any]) -> Any:
     """Return the external id of the account of the first contact matching match."""
     account = aliased(Account)
-    return (
-        select(account.external_id)
-        .join(contact, contact.account_id == account.id)
-        .where(match)
-        .order_by(contact.id)
-        .limit(1)
-        .scalar_subquery()
-    )
+    query = select(account.external_id).join(contact, contact.account_id == account.id)
+    for target, on in joins:
+        query = query.join(target, on)
+    return query.where(match).order_by(contact.id).limit(1).scalar_subquery()
 
 
 def resolved_account(user_id: Any, email: Any) -> ColumnElement[Any]:
@@ -63,9 +59,7 @@ def resolved_account(user_id: Any, email: Any) -> ColumnElement[Any]:
     link, hop, hop_link = aliased(IdentityLink), aliased(IdentityLink), aliased(IdentityLink)
     group_link = select(link.account_external_id).where(link.user_id == user_id)
     alias_contact = _contact_account(
-        via_alias.external_id
-        == select(hop.alias_of).where(hop.user_id == user_id).scalar_subquery(),
-        via_alias,
+        hop.user_id == user_id, via_alias, (hop, hop.alias_of == via_alias.external_id)
     )
     alias_group = (
         select(hop_link.account_external_id)
