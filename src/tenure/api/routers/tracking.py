@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sqlalchemy.orm import Session
 
@@ -25,7 +28,28 @@ from tenure.events.service import record_events
 from tenure.health.refresher import ScoreRefresher
 from tenure.notifications import Notification, get_bus
 
-router = APIRouter(prefix="/v1", tags=["tracking"])
+
+class SegmentRoute(APIRoute):
+    """A tracking route: a body that does not parse is a 400 (as Segment answers), not a 422."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Return the route's handler, answering request-validation errors with InputError."""
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                problems = [
+                    f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                    for e in exc.errors()[:10]
+                ]
+                raise InputError("malformed request: " + "; ".join(problems)) from None
+
+        return answer
+
+
+router = APIRouter(prefix="/v1", tags=["tracking"], route_class=SegmentRoute)
 basic = HTTPBasic(auto_error=False, description="Write key as the user name, empty password")
 
 
@@ -47,13 +71,20 @@ def _write_key(request: Request, credentials: HTTPBasicCredentials | None) -> st
     raise WriteKeyRejected("tracking needs a write key: HTTP basic auth with the key as user name")
 
 
-def _store(request: Request, key: str, intake: Intake, refresher: ScoreRefresher) -> dict[str, Any]:
-    """Check the key, link identities, record and release events, commit; then refresh, notify."""
+def _store(
+    request: Request, key: str, intake: Intake, refresher: ScoreRefresher, *, single: bool = False
+) -> dict[str, Any]:
+    """Check the key, link identities, record and release events, commit; then refresh, notify.
+
+    A single call (not a batch) whose message was rejected is a 400 (after the key check).
+    """
     engine, settings = request.app.state.engine, request.app.state.settings
     logins = settings.health_login_events
     with request.app.state.inbox_lock, session_scope(engine) as session:
         if write_key_valid(session, key) is None:
             raise WriteKeyRejected("the write key is not valid")
+        if single and intake.rejected:
+            raise InputError(intake.rejected[0].reason)
         link_identities(session, intake.links)
         result = record_events(intake.events, db_session=session, login_events=logins)
         released = release_held(session, login_events=logins, user_ids=intake.user_ids())
@@ -107,9 +138,7 @@ def _one(call: str):
     ) -> Any:
         key = _write_key(request, credentials)
         intake = read_messages([message.model_dump(exclude_none=True)], call=call)
-        if intake.rejected:  # the request is this one message
-            raise InputError(intake.rejected[0].reason)
-        return _store(request, key, intake, refresher)
+        return _store(request, key, intake, refresher, single=True)
 
     endpoint.__name__ = call
     endpoint.__doc__ = f"Record a Segment {call} call (acknowledged once stored)."
