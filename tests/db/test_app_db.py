@@ -20,6 +20,7 @@ TABLES = {
     "ticket",
     "survey_response",
     "event_inbox",
+    "identity_link",
     "import_run",
     "quarantined_row",
     "segment",
@@ -32,7 +33,7 @@ def test_migrations_create_every_table_and_are_idempotent(any_engine):
     migrate(any_engine)  # a second run is a no-op
     assert set(sa.inspect(any_engine).get_table_names()) >= TABLES
     with any_engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0010"
+        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0013"
 
 
 def test_times_are_stored_and_read_back_as_aware_utc(any_engine):
