@@ -22,12 +22,12 @@ T0 = datetime(2025, 6, 30, 9, 0, tzinfo=UTC)
 
 def _record(engine, events, links=()) -> tuple[int, int]:
     """Link, record and release as a tracking request does; return (accepted, released)."""
-    users = {e["contact_id"] for e in events if e.get("contact_id")}
-    users |= {link.user_id for link in links} | {link.alias_of for link in links if link.alias_of}
+    users = {link.user_id for link in links} | {link.alias_of for link in links if link.alias_of}
+    new = [e["message_id"] for e in events]
     with session_scope(engine) as session:
         link_identities(session, list(links))
         result = record_events(events, db_session=session, login_events=["login"])
-        released = release_held(session, login_events=["login"], user_ids=users)
+        released = release_held(session, login_events=["login"], user_ids=users, message_ids=new)
     return result.accepted, released.released
 
 

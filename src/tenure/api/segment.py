@@ -86,10 +86,9 @@ class Intake:
     links: list[Link] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
 
-    def user_ids(self) -> set[str]:
-        """Return every user id the intake's events and links name."""
-        ids = {e.contact_id for e in self.events if e.contact_id}
-        ids.update(link.user_id for link in self.links)
+    def linked_users(self) -> set[str]:
+        """Return the user ids the intake's group and alias calls link."""
+        ids = {link.user_id for link in self.links}
         ids.update(link.alias_of for link in self.links if link.alias_of)
         return ids
 

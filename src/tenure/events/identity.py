@@ -143,18 +143,31 @@ def _file_contacts(session: Session, groups: list[Link]) -> None:
 
 
 def release_held(
-    session: Session, *, login_events: Collection[str], user_ids: Collection[str] | None = None
+    session: Session,
+    *,
+    login_events: Collection[str],
+    user_ids: Collection[str] | None = None,
+    message_ids: Collection[str] = (),
 ) -> Released:
-    """Give held inbox events (of user_ids, or all) the account their user now resolves to.
+    """Give held inbox events the account their user now resolves to.
 
-    Released events of known accounts are rolled up for real-time health and their accounts
-    queued for a score refresh, in the caller's transaction.
+    Without user_ids every held event is tried (the sync stage); with them, the held events of
+    those users (just linked) and of ids aliased to them, and those with message_ids (just
+    recorded). Released events of
+    known accounts are rolled up for real-time health and their accounts queued for a score
+    refresh, in the caller's transaction.
     """
     held = InboxEvent.account_external_id.is_(None) & InboxEvent.synced_at.is_(None)
     if user_ids is not None:
-        if not user_ids:
+        if not user_ids and not message_ids:
             return Released(released=0)
-        held = held & InboxEvent.contact_external_id.in_(set(user_ids))
+        users = set(user_ids)
+        aliased_to = select(IdentityLink.user_id).where(IdentityLink.alias_of.in_(users))
+        held = held & (
+            InboxEvent.contact_external_id.in_(users)
+            | InboxEvent.contact_external_id.in_(aliased_to)
+            | InboxEvent.message_id.in_(set(message_ids))
+        )
     resolved = resolved_account(InboxEvent.contact_external_id, InboxEvent.contact_email)
     statement = (
         update(InboxEvent)

@@ -87,8 +87,11 @@ def _store(
             raise InputError(intake.rejected[0].reason)
         link_identities(session, intake.links)
         result = record_events(intake.events, db_session=session, login_events=logins)
-        released = release_held(session, login_events=logins, user_ids=intake.user_ids())
-        counts, held = _landed(session, [e.resolved_message_id() for e in intake.events])
+        message_ids = [e.resolved_message_id() for e in intake.events]
+        released = release_held(
+            session, login_events=logins, user_ids=intake.linked_users(), message_ids=message_ids
+        )
+        counts, held = _landed(session, message_ids)
     refresher.submit(result.touched_accounts | released.touched_accounts)
     _notify(counts)
     return {
