@@ -110,7 +110,10 @@ def link_identities(session: Session, links: list[Link]) -> None:
 
 
 def _file_contacts(session: Session, groups: list[Link]) -> None:
-    """Create or move the contact of each grouped user to the group's account, if it is known."""
+    """Create or move the contact of each grouped user to the group's account, if it is known.
+
+    One upsert on the contact's external id, so concurrent group calls for a new user agree.
+    """
     accounts = dict(
         session.execute(
             select(Account.external_id, Account.id).where(
@@ -118,28 +121,20 @@ def _file_contacts(session: Session, groups: list[Link]) -> None:
             )
         ).all()
     )
-    known = [g for g in groups if g.account_external_id in accounts]
-    contacts = {
-        c.external_id: c
-        for c in session.scalars(
-            select(Contact).where(Contact.external_id.in_({g.user_id for g in known}))
-        )
-    }
-    for group in known:
-        account_id = accounts[group.account_external_id]
-        contact = contacts.get(group.user_id)
-        if contact is None:
-            session.add(
-                Contact(
-                    account_id=account_id,
-                    external_id=group.user_id,
-                    email=group.email,
-                    created_at=clock.now(),
-                )
-            )
-        else:
-            contact.account_id = account_id
-    session.flush()
+    now = clock.now()
+    rows = [
+        {
+            "account_id": accounts[g.account_external_id],
+            "external_id": g.user_id,
+            "email": g.email,
+            "consent": {},
+            "created_at": now,
+        }
+        for g in groups
+        if g.account_external_id in accounts
+    ]
+    if rows:
+        session.execute(upsert(session, Contact, keys=["external_id"], update=["account_id"]), rows)
 
 
 def release_held(
