@@ -294,3 +294,23 @@ def test_a_deep_row_stored_before_the_bounds_is_withheld_not_a_500(
     assert response.status_code == 200, response.text
     (event,) = [e for e in response.json()["recent_events"] if e["message_id"] == "legacy-deep"]
     assert "nested more than 32 levels" in event["properties"]["_withheld"]
+
+
+def test_identify_page_and_group_of_a_new_user_in_one_batch_land_together(
+    client: TestClient, app_engine: Any, write_key: str, make_account: Any
+) -> None:
+    """The issue's lost batch: identify (no group) of a new user, page, then its group call."""
+    with session_scope(app_engine) as session:
+        make_account(session, "ACME")
+    batch = {
+        "batch": [
+            {"type": "identify", "messageId": "i", "userId": "u9", "traits": {"plan": "pro"}},
+            {"type": "page", "messageId": "p", "userId": "u9", "name": "Billing"},
+            {"type": "group", "messageId": "g", "userId": "u9", "groupId": "ACME"},
+        ]
+    }
+    answer = client.post("/v1/batch", json=batch, headers=_auth(write_key)).json()
+    assert (answer["accepted"], answer["held"], answer["rejected"]) == (3, 0, [])
+    rows = {e.message_id: (e.name, e.account_external_id) for e in _inbox(app_engine)}
+    assert rows == {"i": ("identify", "ACME"), "p": ("page_viewed", "ACME"), "g": ("group", "ACME")}
+    assert all(e.account_id is not None for e in _inbox(app_engine))
