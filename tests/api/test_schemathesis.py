@@ -30,7 +30,15 @@ schemathesis.openapi.format(
         lambda moment: moment.replace(tzinfo=UTC).isoformat()
     ),
 )
-TRACKING = ("/v1/track", "/v1/identify", "/v1/group", "/v1/page", "/v1/screen", "/v1/batch")
+TRACKING = (
+    "/v1/track",
+    "/v1/identify",
+    "/v1/group",
+    "/v1/alias",
+    "/v1/page",
+    "/v1/screen",
+    "/v1/batch",
+)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ TABLES = {
     "ticket",
     "survey_response",
     "event_inbox",
+    "identity_link",
     "import_run",
     "quarantined_row",
     "segment",

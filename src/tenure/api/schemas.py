@@ -153,12 +153,26 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
+class RejectedMessage(BaseModel):
+    """A message of a tracking batch that was not stored, and why."""
+
+    index: int
+    message_id: str | None
+    reason: str
+
+
 class Accepted(BaseModel):
-    """Acknowledgement of tracked events, after they are stored durably."""
+    """Acknowledgement of tracked events, after they are stored durably.
+
+    held counts the accepted events still waiting for their user or account to be linked;
+    rejected lists the messages of a batch that were not stored.
+    """
 
     success: bool = True
     accepted: int
     duplicates: int
+    held: int = 0
+    rejected: list[RejectedMessage] = []
 
 
 class WebhookOut(BaseModel):

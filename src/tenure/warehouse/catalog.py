@@ -62,6 +62,8 @@ class Dataset:
 # Sources: imports, the event API, staff in the dashboard, model training.
 EVENT_INBOX = Dataset("event_inbox", "app", source=True)
 ACCOUNTS = Dataset("account", "app", source=True)
+CONTACTS = Dataset("contact", "app", source=True)
+IDENTITY_LINKS = Dataset("identity_link", "app", source=True)
 SUBSCRIPTIONS = Dataset("subscription", "app", source=True)
 INVOICES = Dataset("invoice", "app", source=True)
 TICKETS = Dataset("ticket", "app", source=True)
@@ -100,6 +102,8 @@ ACCOUNT_RECORDS: tuple[Dataset, ...] = (
 DATASETS: tuple[Dataset, ...] = (
     EVENT_INBOX,
     ACCOUNTS,
+    CONTACTS,
+    IDENTITY_LINKS,
     SUBSCRIPTIONS,
     INVOICES,
     TICKETS,
