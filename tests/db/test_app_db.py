@@ -25,6 +25,10 @@ TABLES = {
     "segment",
     "segment_membership",
     "marketing_spend",
+    "experiment",
+    "experiment_assignment",
+    "experiment_exposure",
+    "experiment_metric_summary",
 }
 
 
@@ -32,7 +36,9 @@ def test_migrations_create_every_table_and_are_idempotent(any_engine):
     migrate(any_engine)  # a second run is a no-op
     assert set(sa.inspect(any_engine).get_table_names()) >= TABLES
     with any_engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0010"
+        assert (
+            conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0012"
+        )  # the lead re-chains the head at merge
 
 
 def test_times_are_stored_and_read_back_as_aware_utc(any_engine):
