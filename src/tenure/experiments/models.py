@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.db.base import Base, JSONType
@@ -78,6 +78,8 @@ class ExperimentMetricSummary(Base):
     metric: Mapped[str] = mapped_column(String(128), primary_key=True)
     variant: Mapped[str] = mapped_column(String(64), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    lower_is_better: Mapped[bool] = mapped_column(Boolean, default=False)
     n: Mapped[int] = mapped_column(Integer)
     sum: Mapped[float] = mapped_column(Float)
     sum_squares: Mapped[float] = mapped_column(Float)

@@ -76,6 +76,8 @@ def _summary() -> None:
         sa.Column("metric", sa.String(length=128), nullable=False),
         sa.Column("variant", sa.String(length=64), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("lower_is_better", sa.Boolean(), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.Column("sum", sa.Float(), nullable=False),
         sa.Column("sum_squares", sa.Float(), nullable=False),
