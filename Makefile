@@ -19,6 +19,7 @@ install: $(STAMP) $(ASSETS)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps 'gbstats==0.8.0'
 	@touch $(STAMP)
 
 # Dashboard scripts (Plotly.js from the plotly package, htmx via npm pack): git-ignored.

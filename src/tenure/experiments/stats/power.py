@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+from scipy import optimize, stats
 
 
 def _z(alpha: float, power: float) -> tuple[float, float]:
@@ -18,16 +18,21 @@ def _z(alpha: float, power: float) -> tuple[float, float]:
     return float(stats.norm.ppf(1 - alpha / 2)), float(stats.norm.ppf(power))
 
 
-def sample_size_proportions(
-    baseline: float, treatment: float, *, alpha: float = 0.05, power: float = 0.8
-) -> int:
-    """Return the units per arm to detect baseline → treatment with the given power."""
+def _units_proportions(baseline: float, treatment: float, alpha: float, power: float) -> float:
+    """Return the (fractional) units per arm of the Fleiss formula."""
     z_alpha, z_beta = _z(alpha, power)
     pooled = (baseline + treatment) / 2
     spread = z_alpha * math.sqrt(2 * pooled * (1 - pooled)) + z_beta * math.sqrt(
         baseline * (1 - baseline) + treatment * (1 - treatment)
     )
-    return math.ceil(spread**2 / (treatment - baseline) ** 2)
+    return spread**2 / (treatment - baseline) ** 2
+
+
+def sample_size_proportions(
+    baseline: float, treatment: float, *, alpha: float = 0.05, power: float = 0.8
+) -> int:
+    """Return the units per arm to detect baseline → treatment with the given power."""
+    return math.ceil(_units_proportions(baseline, treatment, alpha, power))
 
 
 def sample_size_means(
@@ -56,6 +61,14 @@ def minimum_detectable_effect(
 def minimum_detectable_lift_proportions(
     baseline: float, n_per_arm: float, *, alpha: float = 0.05, power: float = 0.8
 ) -> float:
-    """Return the smallest relative lift of a proportion detected with the given power."""
-    sd = math.sqrt(baseline * (1 - baseline))
-    return minimum_detectable_effect(sd, n_per_arm, alpha=alpha, power=power) / baseline
+    """Return the smallest relative lift (upwards) of a proportion that the Fleiss formula
+    detects with n_per_arm units; inverts sample_size_proportions."""
+    high = 1 - 1e-12
+    if _units_proportions(baseline, high, alpha, power) > n_per_arm:
+        raise ValueError("no lift of this proportion is detectable with so few units")
+    treatment = optimize.brentq(
+        lambda p: _units_proportions(baseline, p, alpha, power) - n_per_arm,
+        baseline + 1e-12,
+        high,
+    )
+    return (treatment - baseline) / baseline
