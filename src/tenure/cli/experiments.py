@@ -1,0 +1,228 @@
+"""`tenure experiments create|start|stop|reweight|list|show|report`: experiments and results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tenure.cli.context import AppContext, app_context
+from tenure.errors import InputError
+
+# The experiments modules and the app-DB session are imported inside the commands, so
+# `tenure experiments --help` does not load SQLAlchemy, scipy or pydantic (start-up time).
+
+experiments_app = typer.Typer(
+    help="Experiments: assignment, global holdout, exposures and results.", no_args_is_help=True
+)
+
+Key = Annotated[str, typer.Argument(help="The experiment's key", show_default=False)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
+Variants = Annotated[
+    list[str] | None,
+    typer.Option("--variant", help="KEY=WEIGHT, repeatable (default control=1 treatment=1)"),
+]
+
+
+def parse_variants(texts: list[str] | None) -> list[dict[str, Any]]:
+    """Return [{key, weight}] from KEY=WEIGHT options."""
+    variants = []
+    for text in texts or ["control=1", "treatment=1"]:
+        key, sep, weight = text.partition("=")
+        try:
+            variants.append({"key": key.strip(), "weight": float(weight) if sep else 1.0})
+        except ValueError:
+            raise InputError(f"--variant takes KEY=WEIGHT, got {text!r}") from None
+    return variants
+
+
+def parse_layer_range(text: str) -> tuple[float, float]:
+    """Return (start, end) of a START:END layer range."""
+    start, _, end = text.partition(":")
+    try:
+        return float(start), float(end)
+    except ValueError:
+        raise InputError(f"--layer-range takes START:END, e.g. 0:0.5, got {text!r}") from None
+
+
+def _targeting(segment: str | None, units_file: Path | None) -> dict[str, Any] | None:
+    """Return the targeting of --segment or --units-file (one unit id per line)."""
+    if segment and units_file:
+        raise InputError("give either --segment or --units-file, not both")
+    if units_file is not None:
+        try:
+            lines = units_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InputError(f"cannot read {units_file}: {exc}") from exc
+        return {"units": [line.strip() for line in lines if line.strip()]}
+    return {"segment": segment} if segment else None
+
+
+def _spec(values: dict[str, Any]) -> Any:
+    """Return the validated ExperimentSpec, bad values as an InputError naming the fields."""
+    from pydantic import ValidationError
+
+    from tenure.experiments.specs import ExperimentSpec
+
+    try:
+        return ExperimentSpec.model_validate(values)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InputError(f"invalid experiment: {errors}") from None
+
+
+@experiments_app.command("create")
+def create_command(
+    ctx: typer.Context,
+    key: Key,
+    name: Annotated[str, typer.Option("--name", help="A readable name")],
+    variant: Variants = None,
+    hypothesis: Annotated[str | None, typer.Option("--hypothesis")] = None,
+    unit: Annotated[str, typer.Option("--unit", help="account or contact")] = "account",
+    control: Annotated[str | None, typer.Option("--control", help="Default: first")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="Exclusion layer")] = None,
+    layer_range: Annotated[str, typer.Option("--layer-range", help="START:END")] = "0:1",
+    segment: Annotated[str | None, typer.Option("--segment", help="Target a segment")] = None,
+    units_file: Annotated[Path | None, typer.Option("--units-file", help="Target ids")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="Repeatable")] = None,
+    guardrail: Annotated[list[str] | None, typer.Option("--guardrail", help="Repeatable")] = None,
+    target_units: Annotated[int | None, typer.Option("--target-units", help="Sample size")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who designed it")] = None,
+) -> None:
+    """Create a draft experiment (start it with `tenure experiments start KEY`)."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+
+    start, end = parse_layer_range(layer_range)
+    spec = _spec({
+        "key": key, "name": name, "hypothesis": hypothesis, "unit": unit,
+        "variants": parse_variants(variant), "control": control, "layer": layer,
+        "layer_start": start, "layer_end": end, "targeting": _targeting(segment, units_file),
+        "metrics": metric or [], "guardrails": guardrail or [], "target_units": target_units,
+    })  # fmt: skip
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = service.create_experiment(db_session=db_session, spec=spec, by=by)
+        arms = ", ".join(f"{v['key']} ({v['weight']:g})" for v in experiment.variants)
+    context.out.print(f"experiment {key}: draft, variants {arms}", highlight=False, markup=False)
+
+
+@experiments_app.command("start")
+def start_command(ctx: typer.Context, key: Key) -> None:
+    """Start a draft experiment: units are assigned from now on."""
+    _change(ctx, key, "start_experiment")
+
+
+@experiments_app.command("stop")
+def stop_command(ctx: typer.Context, key: Key) -> None:
+    """Stop a running experiment: new calls get the control; recorded data stays."""
+    _change(ctx, key, "stop_experiment")
+
+
+def _change(ctx: typer.Context, key: str, action: str) -> None:
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = getattr(service, action)(db_session=db_session, key=key)
+        status = experiment.status
+    context.out.print(f"experiment {key}: {status}", highlight=False, markup=False)
+
+
+@experiments_app.command("reweight")
+def reweight_command(ctx: typer.Context, key: Key, variant: Variants = None) -> None:
+    """Change variant weights; units already assigned keep their variant."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+
+    if not variant:
+        raise InputError("give the new weights as --variant KEY=WEIGHT for every variant")
+    weights = {v["key"]: v["weight"] for v in parse_variants(variant)}
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        service.reweight_experiment(db_session=db_session, key=key, weights=weights)
+    shown = ", ".join(f"{k} ({w:g})" for k, w in weights.items())
+    context.out.print(f"experiment {key}: weights {shown}", highlight=False, markup=False)
+
+
+@experiments_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="draft|running|stopped")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List experiments, newest first, with their status and units assigned."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import results, service
+
+    context: AppContext = app_context(ctx)
+    if status is not None and status not in ("draft", "running", "stopped"):
+        raise InputError(f"--status must be draft, running or stopped, got {status!r}")
+    with session_scope(context.engine) as db_session:
+        found = service.list_experiments(db_session=db_session, status=status)
+        rows = [results.describe(e) for e in found]
+    if as_json:
+        context.out.print_json(json.dumps(rows))
+        return
+    table = Table("key", "name", "status", "unit", "variants", "layer", "started")
+    for row in rows:
+        arms = ", ".join(f"{v['key']}:{v['weight']:g}" for v in row["variants"])
+        table.add_row(row["key"], row["name"], row["status"], row["unit"], arms,
+                      row["layer"] or "—", (row["started_at"] or "—")[:10])  # fmt: skip
+    context.out.print(table)
+
+
+@experiments_app.command("show")
+def show_command(ctx: typer.Context, key: Key, as_json: AsJson = False) -> None:
+    """Show an experiment's design and its assigned and exposed units per variant."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import results, service
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = service.get_experiment(db_session=db_session, key=key)
+        shown = results.describe(experiment)
+        shown["units"] = service.variant_counts(db_session=db_session, experiment=experiment)
+    if as_json:
+        context.out.print_json(json.dumps(shown))
+        return
+    for name, value in shown.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        context.out.print(f"{name}: {text}", highlight=False, markup=False)
+
+
+@experiments_app.command("report")
+def report_command(
+    ctx: typer.Context,
+    key: Key,
+    method: Annotated[str, typer.Option("--method", help="frequentist|bayesian|sequential")] = (
+        "frequentist"
+    ),
+    as_json: AsJson = False,
+) -> None:
+    """Print lift and interval per metric, SRM, sample-size progress and the decision."""
+    from tenure.cli.experiments_report import print_report
+    from tenure.db.session import session_scope
+    from tenure.experiments import results
+    from tenure.experiments.schemas import Method
+
+    if method not in {m.value for m in Method}:
+        raise InputError(f"--method must be frequentist, bayesian or sequential, got {method!r}")
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        report = results.experiment_results(db_session=db_session, key=key, method=Method(method))
+    if as_json:
+        context.out.print_json(json.dumps(report))
+        return
+    print_report(context.out, report)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `experiments` group to the root app."""
+    app.add_typer(experiments_app, name="experiments")
