@@ -93,7 +93,7 @@ def _engine_inputs(experiment: Experiment, rows: list[ExperimentMetricSummary]) 
     return {"summaries": summaries, "kinds": kinds, "lower_is_better": lower}
 
 
-def _progress(experiment: Experiment, exposed: int) -> float | None:
+def progress_of(experiment: Experiment, exposed: int) -> float | None:
     """Return exposed units as a share of the planned sample size (None without a plan)."""
     if not experiment.target_units:
         return None
@@ -157,7 +157,7 @@ def experiment_results(
         "as_of": as_of.isoformat() if as_of else None,
         "units": counts,
         "exposed": exposed,
-        "progress": _progress(experiment, exposed),
+        "progress": progress_of(experiment, exposed),
         "srm_ok": analysis["srm_p_value"] >= SRM_THRESHOLD,
         "analysis": analysis,
     }
