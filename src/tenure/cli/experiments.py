@@ -1,4 +1,4 @@
-"""`tenure experiments create|start|stop|reweight|list|show|report`: experiments and results."""
+"""`tenure experiments create|start|stop|reweight|list|show|report|analyze`: experiments."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tenure.errors import InputError
 # `tenure experiments --help` does not load SQLAlchemy, scipy or pydantic (start-up time).
 
 experiments_app = typer.Typer(
-    help="Experiments: assignment, global holdout, exposures and results.", no_args_is_help=True
+    help="Experiments: assignment, global holdout, exposures and statistics.", no_args_is_help=True
 )
 
 Key = Annotated[str, typer.Argument(help="The experiment's key", show_default=False)]
@@ -46,6 +46,15 @@ def parse_layer_range(text: str) -> tuple[float, float]:
         return float(start), float(end)
     except ValueError:
         raise InputError(f"--layer-range takes START:END, e.g. 0:0.5, got {text!r}") from None
+
+
+def _method(text: str) -> Any:
+    """Return the inference Method named by --method."""
+    from tenure.experiments.schemas import Method
+
+    if text not in {m.value for m in Method}:
+        raise InputError(f"--method must be frequentist, bayesian or sequential, got {text!r}")
+    return Method(text)
 
 
 def _targeting(segment: str | None, units_file: Path | None) -> dict[str, Any] | None:
@@ -210,17 +219,58 @@ def report_command(
     from tenure.cli.experiments_report import print_report
     from tenure.db.session import session_scope
     from tenure.experiments import results
-    from tenure.experiments.schemas import Method
 
-    if method not in {m.value for m in Method}:
-        raise InputError(f"--method must be frequentist, bayesian or sequential, got {method!r}")
+    chosen = _method(method)
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as db_session:
-        report = results.experiment_results(db_session=db_session, key=key, method=Method(method))
+        report = results.experiment_results(db_session=db_session, key=key, method=chosen)
     if as_json:
         context.out.print_json(json.dumps(report))
         return
     print_report(context.out, report)
+
+
+@experiments_app.command("analyze")
+def analyze_command(
+    ctx: typer.Context,
+    csv: Annotated[Path, typer.Option("--csv", help="CSV file, one row per unit")],
+    variant: Annotated[str, typer.Option("--variant", help="Column naming each unit's variant")],
+    metric: Annotated[list[str], typer.Option("--metric", help="Metric column (repeatable)")],
+    control: Annotated[
+        str | None, typer.Option("--control", help="Control variant (default: 'control')")
+    ] = None,
+    pre: Annotated[
+        str | None, typer.Option("--pre", help="Pre-period covariate column (CUPED)")
+    ] = None,
+    method: Annotated[str, typer.Option("--method", help="frequentist|bayesian|sequential")] = (
+        "frequentist"
+    ),
+    weights: Annotated[
+        str | None, typer.Option("--weights", help="Expected split, e.g. a=50,b=50")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Analyse an experiment from a CSV of units: lifts, intervals, p-values, SRM, decision."""
+    from tenure.cli.experiments_report import parse_weights, pick_control, print_result
+    from tenure.experiments.csv_source import summarize_csv
+    from tenure.experiments.engine import analyze_experiment
+    from tenure.experiments.output import result_json
+
+    context: AppContext = app_context(ctx)
+    data = summarize_csv(csv, variant, metric, pre)
+    variants = list(data.counts)
+    result = analyze_experiment(
+        data.summaries,
+        data.kinds,
+        pick_control(control, variants),
+        counts=data.counts,
+        weights=parse_weights(weights, variants),
+        method=_method(method),
+    )
+    if as_json:
+        typer.echo(json.dumps(result_json(result)))
+    else:
+        print_result(context, result)
 
 
 def register(app: typer.Typer) -> None:
