@@ -187,24 +187,38 @@ def _record_assignment(db_session: Session, experiment: Experiment, unit_id: str
     variant = hashed_variant(experiment.salt, unit_id, variants_of(experiment))
     row = {"experiment_id": experiment.id, "unit_id": unit_id, "variant": variant}
     insert = dialect_insert(db_session, ExperimentAssignment).values(**row, assigned_at=clock.now())
-    db_session.execute(insert.on_conflict_do_nothing(index_elements=["experiment_id", "unit_id"]))
-    return _sticky(db_session, experiment, unit_id) or variant
+    done = db_session.execute(
+        insert.on_conflict_do_nothing(index_elements=["experiment_id", "unit_id"])
+    )
+    if done.rowcount == 1:
+        return variant
+    return _sticky(db_session, experiment, unit_id) or variant  # a concurrent call won
 
 
 def _record_exposure(
     db_session: Session, experiment: Experiment, unit_id: str, variant: str, at: datetime
 ) -> datetime:
     """Record the unit's first exposure if it has none; return the first exposure time."""
+    stored = _first_exposure(db_session, experiment, unit_id)
+    if stored is not None:
+        return stored  # nothing to write: repeated calls take no write lock
     row = {"experiment_id": experiment.id, "unit_id": unit_id, "variant": variant}
     insert = dialect_insert(db_session, ExperimentExposure).values(**row, first_exposed_at=at)
-    db_session.execute(insert.on_conflict_do_nothing(index_elements=["experiment_id", "unit_id"]))
-    first = db_session.scalar(
+    done = db_session.execute(
+        insert.on_conflict_do_nothing(index_elements=["experiment_id", "unit_id"])
+    )
+    if done.rowcount == 1:
+        return at
+    return _first_exposure(db_session, experiment, unit_id) or at  # a concurrent call won
+
+
+def _first_exposure(db_session: Session, experiment: Experiment, unit_id: str) -> datetime | None:
+    return db_session.scalar(
         select(ExperimentExposure.first_exposed_at).where(
             ExperimentExposure.experiment_id == experiment.id,
             ExperimentExposure.unit_id == unit_id,
         )
     )
-    return first or at
 
 
 def _exposure_time(experiment: Experiment, at: datetime | None, settings: Settings) -> datetime:
