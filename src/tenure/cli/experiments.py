@@ -1,4 +1,4 @@
-"""`tenure experiments create|start|stop|reweight|list|show|report|analyze`: experiments."""
+"""`tenure experiments create|start|stop|reweight|list|show|report|analyze|simulated`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from tenure.cli import experiments_simulated as simulated
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
 
@@ -271,6 +272,9 @@ def analyze_command(
         typer.echo(json.dumps(result_json(result)))
     else:
         print_result(context, result)
+
+
+simulated.register(experiments_app)  # `tenure experiments simulated BOOK_DIR`
 
 
 def register(app: typer.Typer) -> None:
