@@ -124,6 +124,11 @@ class Settings(BaseSettings):
         " play or message touches (raising it only adds accounts; lowering it releases some)",
     )
 
+    experiment_metrics_file: Path | None = Field(
+        default=None,
+        description="TOML metric definitions for experiments (default: the packaged ones)",
+    )
+
     # --- API, auth, dashboard ---
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = Field(
