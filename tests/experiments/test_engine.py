@@ -88,6 +88,17 @@ def test_zero_control_mean_gives_no_lift_instead_of_an_error() -> None:
     assert row.abs_diff == pytest.approx(0.03)
 
 
+def test_bad_weights_or_alpha_are_input_errors() -> None:
+    """Weights must cover every variant with a positive share; alpha lies in (0, 1)."""
+    summaries = {"converted": {"a": binary(10, 1), "b": binary(10, 2)}}
+    with pytest.raises(InputError, match="weights"):
+        analyze_experiment(summaries, KINDS, "a", weights={"a": 1.0})
+    with pytest.raises(InputError, match="weights"):
+        analyze_experiment(summaries, KINDS, "a", weights={"a": 1.0, "b": 0.0})
+    with pytest.raises(InputError, match="alpha"):
+        analyze_experiment(summaries, KINDS, "a", alpha=5)
+
+
 @pytest.mark.parametrize(
     ("summaries", "control", "message"),
     [
@@ -108,3 +119,17 @@ def test_inconsistent_input_is_an_input_error(summaries, control, message) -> No
     """Bad summaries raise InputError (exit 2 / HTTP 4xx), never a crash."""
     with pytest.raises(InputError, match=message):
         analyze_experiment(summaries, KINDS, control)
+
+
+def test_lower_is_better_flips_chance_to_win_but_not_the_lift() -> None:
+    """For churn, a drop is a win: the lift stays negative, chance to win is P(lift < 0)."""
+    summaries = {"churned": {"a": binary(8000, 560), "b": binary(8000, 400)}}
+    for method in Method:
+        plain = analyze_experiment(summaries, KINDS, "a", method=method)
+        flipped = analyze_experiment(
+            summaries, KINDS, "a", method=method, lower_is_better=["churned"]
+        )
+        a, b = plain.metrics[0].variants[1], flipped.metrics[0].variants[1]
+        assert a.lift == b.lift < 0
+        assert b.chance_to_win == pytest.approx(1 - a.chance_to_win)
+        assert b.expected_loss < a.expected_loss

@@ -46,8 +46,12 @@ def _floating(type_name: str) -> bool:
     return type_name.split("(")[0].upper() not in INTEGER_TYPES | {"BOOLEAN"}
 
 
-def _columns(connection: Any, path: Path) -> dict[str, str]:
-    """Return the sniffed column names and types of the CSV."""
+def _open_units(connection: Any, path: Path) -> dict[str, str]:
+    """Sniff the CSV and expose it as the view `units`; return its column names and types.
+
+    The path goes through DuckDB's relational API, not into SQL text; binding it as a query
+    parameter instead would make DuckDB import pandas (seconds of start-up).
+    """
     import duckdb
 
     if not path.is_file():
@@ -55,16 +59,17 @@ def _columns(connection: Any, path: Path) -> dict[str, str]:
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
     try:
-        rows = connection.execute("DESCRIBE SELECT * FROM read_csv(?)", [str(path)]).fetchall()
+        relation = connection.read_csv(str(path))
+        relation.create_view("units")
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read it as CSV ({exc})") from None
-    return {row[0]: row[1] for row in rows}
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.dtypes, strict=True)}
 
 
 def _has_rows(connection: Any, path: Path) -> bool:
     """Return whether the CSV has a data row (reads only its first rows)."""
-    sql = "SELECT count(*) FROM (SELECT 1 FROM read_csv(?) LIMIT 1)"
-    return connection.execute(sql, [str(path)]).fetchone()[0] > 0
+    sql = "SELECT count(*) FROM (SELECT 1 FROM units LIMIT 1)"
+    return connection.execute(sql).fetchone()[0] > 0
 
 
 def _check_columns(
@@ -111,16 +116,16 @@ def _select_list(metrics: Sequence[str], pre: str | None, columns: dict[str, str
 
 
 def _aggregate(connection: Any, path: Path, variant: str, select: str) -> list[tuple]:
-    """Run the one read_csv + GROUP BY; return one row per non-null variant."""
+    """Run the one read of the CSV + GROUP BY; return one row per non-null variant."""
     import duckdb
 
     v = f"CAST({quote(variant)} AS VARCHAR)"
     sql = (
-        f"SELECT {v} AS variant, {select} FROM read_csv(?) "
+        f"SELECT {v} AS variant, {select} FROM units "
         f"WHERE {v} IS NOT NULL GROUP BY ALL ORDER BY variant"
     )
     try:
-        return connection.execute(sql, [str(path)]).fetchall()
+        return connection.execute(sql).fetchall()
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot summarise it ({exc})") from None
 
@@ -170,9 +175,11 @@ def summarize_csv(
 
     if not metrics:
         raise InputError("name at least one --metric column")
+    # No progress bar: it would print to stdout, which --json keeps for the document.
     connection = duckdb.connect()
     try:
-        columns = _columns(connection, path)
+        connection.execute("SET enable_progress_bar = false")
+        columns = _open_units(connection, path)
         _check_columns(connection, path, columns, variant, metrics, pre)
         rows = _aggregate(connection, path, variant, _select_list(metrics, pre, columns))
     finally:

@@ -52,13 +52,6 @@ def _arm_moments(
     return moments_of(control, kind), moments_of(treatment, kind)
 
 
-def _oriented(estimate: frequentist.LiftEstimate, lower_better: bool) -> frequentist.LiftEstimate:
-    """Return the lift with its sign flipped when lower values of the metric are better."""
-    if not lower_better:
-        return estimate
-    return replace(estimate, estimate=-estimate.estimate)
-
-
 def compare(
     control: MetricSummary,
     treatment: MetricSummary,
@@ -72,7 +65,7 @@ def compare(
     tuning: float = sequential.DEFAULT_TUNING,
 ) -> VariantComparison:
     """Return one treatment's comparison with the control on one metric (unadjusted p)."""
-    base, arm = _arm_moments(control, treatment, kind)
+    base, arm = _arm_moments(control, treatment, MetricKind(kind))
     abs_diff = _number(arm.mean - base.mean)
     usable = base.unadjusted_mean != 0 and base.n > 1 and arm.n > 1
     usable = usable and (base.variance > 0 or arm.variance > 0)
@@ -83,16 +76,11 @@ def compare(
         test = sequential.confidence_sequence(rel, base.n + arm.n, alpha, tuning)
     else:
         test = frequentist.t_test(rel, alpha)
-    post = bayesian.posterior(
-        _oriented(rel, lower_better),
-        prior if method is Method.BAYESIAN else bayesian.FLAT_PRIOR,
-        alpha,
-    )
+    belief = prior if method is Method.BAYESIAN else bayesian.FLAT_PRIOR
+    post = bayesian.posterior(rel, belief, alpha, lower_is_better=lower_better)
     low, high, point = test.ci_low, test.ci_high, rel.estimate
     if method is Method.BAYESIAN:
-        sign = -1 if lower_better else 1
-        point = sign * post.mean
-        low, high = sorted((sign * float(post.ci_low), sign * float(post.ci_high)))
+        low, high, point = post.ci_low, post.ci_high, post.mean
     return VariantComparison(
         variant=variant,
         n=treatment.n,
@@ -111,10 +99,13 @@ def _check_inputs(
     summaries: Mapping[str, Mapping[str, MetricSummary]],
     kinds: Mapping[str, MetricKind],
     control: str,
+    alpha: float,
 ) -> list[str]:
     """Return the variants (control first); raise InputError on inconsistent input."""
     if not summaries:
         raise InputError("an experiment analysis needs at least one metric")
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be between 0 and 1, got {alpha}")
     first = next(iter(summaries.values()))
     if control not in first:
         raise InputError(f"control variant {control!r} is not among {sorted(first)}")
@@ -130,6 +121,15 @@ def _check_inputs(
         ):
             raise InputError(f"ratio metric {metric!r} needs denominator sums")
     return [control, *(v for v in first if v != control)]
+
+
+def _split(weights: Mapping[str, float] | None, variants: list[str]) -> list[float] | None:
+    """Return the designed split in variant order; raise InputError unless it covers them all."""
+    if not weights:
+        return None
+    if set(weights) != set(variants) or any(float(w) <= 0 for w in weights.values()):
+        raise InputError(f"weights must give a positive share to each of {', '.join(variants)}")
+    return [float(weights[v]) for v in variants]
 
 
 def _adjust(metrics: list[MetricResult]) -> list[MetricResult]:
@@ -165,10 +165,10 @@ def analyze_experiment(
     sequential_tuning: float = sequential.DEFAULT_TUNING,
 ) -> ExperimentResult:
     """Compare every treatment with the control on every metric, check SRM, and decide."""
-    variants = _check_inputs(summaries, kinds, control)
+    variants = _check_inputs(summaries, kinds, control, alpha)
     first = next(iter(summaries.values()))
     units = {v: int((counts or {}).get(v, first[v].n)) for v in variants}
-    split = [float(weights[v]) for v in variants] if weights else None
+    split = _split(weights, variants)
     srm = srm_p_value([units[v] for v in variants], split)
     results = []
     for metric, per_variant in summaries.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from tenure.experiments.stats.frequentist import LiftEstimate
 
@@ -51,18 +51,22 @@ def _normal_posterior(data: LiftEstimate, prior: GaussianPrior) -> tuple[np.ndar
 def expected_loss(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """Return E[max(0, −lift)]: what shipping the treatment costs if the control is better."""
     z = mean / sd
-    return sd * stats.norm.pdf(z) - mean * stats.norm.cdf(-z)
+    return sd * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi) - mean * special.ndtr(-z)
 
 
-def posterior(data: LiftEstimate, prior: GaussianPrior, alpha: float = 0.05) -> Posterior:
-    """Return the posterior of the lift, its 1 − alpha credible interval, P(lift > 0) and loss."""
+def posterior(
+    data: LiftEstimate, prior: GaussianPrior, alpha: float = 0.05, *, lower_is_better: bool = False
+) -> Posterior:
+    """Return the posterior of the lift, its 1 − alpha credible interval, the chance that the
+    treatment is better (lift > 0, or < 0 when lower is better) and the loss of shipping it."""
     mean, sd = (np.asarray(v, dtype=float) for v in _normal_posterior(data, prior))
-    low, high = stats.norm.ppf([alpha / 2, 1 - alpha / 2], mean[..., None], sd[..., None]).T
+    width = sd * special.ndtri(1 - alpha / 2)
+    better = -mean if lower_is_better else mean
     return Posterior(
         mean=mean,
         sd=sd,
-        ci_low=low,
-        ci_high=high,
-        chance_to_win=stats.norm.sf(0, mean, sd),
-        expected_loss=expected_loss(mean, sd),
+        ci_low=mean - width,
+        ci_high=mean + width,
+        chance_to_win=special.ndtr(better / sd),
+        expected_loss=expected_loss(better, sd),
     )

@@ -76,6 +76,7 @@ def ratio_moments(summary: MetricSummary) -> Moments:
 
 def moments_of(summary: MetricSummary, kind: MetricKind) -> Moments:
     """Return the unadjusted moments of one arm for a metric of the given kind."""
+    kind = MetricKind(kind)
     if kind is MetricKind.BINARY:
         return binary_moments(summary.n, summary.sum)
     if kind is MetricKind.RATIO:

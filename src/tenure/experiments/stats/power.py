@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 
-from scipy import optimize, stats
+from scipy import special
 
 
 def _z(alpha: float, power: float) -> tuple[float, float]:
     """Return the two-sided critical value and the power quantile."""
-    return float(stats.norm.ppf(1 - alpha / 2)), float(stats.norm.ppf(power))
+    return float(special.ndtri(1 - alpha / 2)), float(special.ndtri(power))
 
 
 def _units_proportions(baseline: float, treatment: float, alpha: float, power: float) -> float:
@@ -45,9 +45,9 @@ def sample_size_means(
 
 def power_means(difference: float, sd: float, n_per_arm: float, *, alpha: float = 0.05) -> float:
     """Return the power of a two-sided z-test of means for a given true difference."""
-    z_alpha = float(stats.norm.ppf(1 - alpha / 2))
+    z_alpha = float(special.ndtri(1 - alpha / 2))
     shift = abs(difference) / (sd * math.sqrt(2 / n_per_arm))
-    return float(stats.norm.sf(z_alpha - shift) + stats.norm.cdf(-z_alpha - shift))
+    return float(special.ndtr(shift - z_alpha) + special.ndtr(-z_alpha - shift))
 
 
 def minimum_detectable_effect(
@@ -66,6 +66,8 @@ def minimum_detectable_lift_proportions(
     high = 1 - 1e-12
     if _units_proportions(baseline, high, alpha, power) > n_per_arm:
         raise ValueError("no lift of this proportion is detectable with so few units")
+    from scipy import optimize  # only the MDE solves an equation
+
     treatment = optimize.brentq(
         lambda p: _units_proportions(baseline, p, alpha, power) - n_per_arm,
         baseline + 1e-12,
