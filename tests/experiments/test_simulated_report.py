@@ -77,6 +77,9 @@ def test_design_weights_pass_the_srm_check(report):
     assert report.result.srm_p_value > 0.001
     assert report.as_of == date(2025, 6, 30)
     assert report.summaries["churn_90d"]["control"].n > 500
+    # SRM counts every exposed unit, not only those whose 90-day window has ended.
+    complete = sum(s.n for s in report.summaries["churn_90d"].values())
+    assert report.result.units > complete
 
 
 def test_a_book_without_a_treatment_is_refused(tmp_path, book):

@@ -125,6 +125,12 @@ def churn_truth(
     return rows
 
 
+def exposed_counts(exposures: pd.DataFrame, as_of: date) -> dict[str, int]:
+    """Return units exposed before the cutoff per variant (the SRM check's counts)."""
+    seen = exposures[exposures["first_exposed_at"] < cutoff_of(as_of)]
+    return {str(k): int(v) for k, v in seen["variant"].value_counts().items()}
+
+
 def arm_weights(
     treatment: dict[str, object], present: dict[str, MetricSummary]
 ) -> dict[str, float] | None:
@@ -150,15 +156,15 @@ def simulated_report(
     wanted = list(dict.fromkeys(["churn_90d", *metrics]))
     definitions = select_definitions(load_definitions(metrics_file), wanted)
     day = as_of or date.fromisoformat(str(manifest["end"])) - timedelta(days=1)
-    summaries = warehouse_summaries(
-        settings, engine, exposures_frame(engine, assignments), definitions, day
-    )
+    exposures = exposures_frame(engine, assignments)
+    summaries = warehouse_summaries(settings, engine, exposures, definitions, day)
     if CONTROL not in summaries["churn_90d"] or summaries["churn_90d"][CONTROL].n == 0:
         raise InputError(f"no control unit has a complete 90-day window by {day}")
     result = analyze_experiment(
         summaries,
         {d.name: d.kind for d in definitions},
         CONTROL,
+        counts=exposed_counts(exposures, day),
         weights=arm_weights(manifest["treatment"], summaries["churn_90d"]),
         guardrails=[d.name for d in definitions if d.guardrail],
         lower_is_better=[d.name for d in definitions if not d.higher_is_better],

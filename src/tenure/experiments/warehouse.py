@@ -95,8 +95,15 @@ def _span(measures: Sequence[Measure]) -> tuple[int, int]:
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
-def epoch_us(ts) -> dt.int64:  # type: ignore[empty-body]
+def _duckdb_epoch_us(ts) -> dt.int64:  # type: ignore[empty-body]
     """Return microseconds since 1970 (DuckDB's EPOCH_US: no time-zone conversion, cheap)."""
+
+
+def epoch_us(table: ir.Table, ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Return ts as epoch microseconds: exact on DuckDB, to the second on other backends."""
+    if table.get_backend().name == "duckdb":
+        return _duckdb_epoch_us(ts)
+    return ts.epoch_seconds().cast("int64") * 1_000_000
 
 
 def event_sums(units: ir.Table, events: ir.Table, measures: list[Measure], cutoff: datetime):
@@ -111,8 +118,8 @@ def event_sums(units: ir.Table, events: ir.Table, measures: list[Measure], cutof
     raw = events.filter(events.ts < cutoff)
     if first is not None:
         raw = raw.filter(raw.ts >= first + timedelta(days=lo))
-    ev = raw.select("account_id", "name", us=epoch_us(raw.ts))
-    u = units.select("unit_id", at=epoch_us(units.exposed_at))
+    ev = raw.select("account_id", "name", us=epoch_us(raw, raw.ts))
+    u = units.select("unit_id", at=epoch_us(units, units.exposed_at))
     j = u.join(
         ev,
         [
