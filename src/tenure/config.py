@@ -127,6 +127,20 @@ class Settings(BaseSettings):
         " within this many days (older ones are backlog, counted, not alerted)",
     )
 
+    # --- experiments ---
+    holdout_fraction: float = Field(
+        default=0.05,
+        ge=0,
+        le=0.5,
+        description="Share of accounts in the persistent global holdout that no experiment,"
+        " play or message touches (raising it only adds accounts; lowering it releases some)",
+    )
+
+    experiment_metrics_file: Path | None = Field(
+        default=None,
+        description="TOML metric definitions for experiments (default: the packaged ones)",
+    )
+
     # --- API, auth, dashboard ---
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = Field(

@@ -27,6 +27,10 @@ TABLES = {
     "segment",
     "segment_membership",
     "marketing_spend",
+    "experiment",
+    "experiment_assignment",
+    "experiment_exposure",
+    "experiment_metric_summary",
 }
 
 

@@ -1,82 +1,234 @@
-"""`tenure experiments analyze`: experiments and their statistics."""
+"""`tenure experiments create|start|stop|reweight|list|show|report|analyze|simulated`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from tenure.cli import experiments_simulated as simulated
 from tenure.cli.context import AppContext, app_context
 from tenure.errors import InputError
-from tenure.experiments.schemas import ExperimentResult, Method
 
-# DuckDB, numpy and scipy load inside the command (start-up time of the other commands).
+# The experiments modules and the app-DB session are imported inside the commands, so
+# `tenure experiments --help` does not load SQLAlchemy, scipy or pydantic (start-up time).
 
 experiments_app = typer.Typer(
-    help="Experiments: assignment, exposures and their statistics.", no_args_is_help=True
+    help="Experiments: assignment, global holdout, exposures and statistics.", no_args_is_help=True
 )
 
+Key = Annotated[str, typer.Argument(help="The experiment's key", show_default=False)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
+Variants = Annotated[
+    list[str] | None,
+    typer.Option("--variant", help="KEY=WEIGHT, repeatable (default control=1 treatment=1)"),
+]
 
-def parse_weights(text: str | None, variants: list[str]) -> dict[str, float] | None:
-    """Return the expected split from `a=50,b=25,c=25`, naming every variant; None when absent."""
-    if text is None:
-        return None
-    weights: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
+
+def parse_variants(texts: list[str] | None) -> list[dict[str, Any]]:
+    """Return [{key, weight}] from KEY=WEIGHT options."""
+    variants = []
+    for text in texts or ["control=1", "treatment=1"]:
+        key, sep, weight = text.partition("=")
         try:
-            weight = float(value)
+            variants.append({"key": key.strip(), "weight": float(weight) if sep else 1.0})
         except ValueError:
-            weight = -1.0
-        if not sep or weight <= 0:
-            raise InputError(
-                f"--weights wants VARIANT=WEIGHT pairs with positive weights: {part!r}"
-            )
-        weights[name.strip()] = weight
-    if set(weights) != set(variants):
-        raise InputError(f"--weights must name every variant: {', '.join(variants)}")
-    return weights
+            raise InputError(f"--variant takes KEY=WEIGHT, got {text!r}") from None
+    return variants
 
 
-def pick_control(control: str | None, variants: list[str]) -> str:
-    """Return --control, else `control` when present, else the first variant in sort order."""
-    if control is None:
-        return "control" if "control" in variants else sorted(variants)[0]
-    if control not in variants:
-        raise InputError(f"--control {control!r} is not a variant ({', '.join(variants)})")
-    return control
+def parse_layer_range(text: str) -> tuple[float, float]:
+    """Return (start, end) of a START:END layer range."""
+    start, _, end = text.partition(":")
+    try:
+        return float(start), float(end)
+    except ValueError:
+        raise InputError(f"--layer-range takes START:END, e.g. 0:0.5, got {text!r}") from None
 
 
-def _cell(value: float | None, fmt: str) -> str:
-    """Return a formatted number, or a dash."""
-    return "—" if value is None else format(value, fmt)
+def _method(text: str) -> Any:
+    """Return the inference Method named by --method."""
+    from tenure.experiments.schemas import Method
+
+    if text not in {m.value for m in Method}:
+        raise InputError(f"--method must be frequentist, bayesian or sequential, got {text!r}")
+    return Method(text)
 
 
-def print_result(context: AppContext, result: ExperimentResult) -> None:
-    """Print one table per metric, then the SRM check and the decision."""
-    for metric in result.metrics:
-        table = Table(title=f"{metric.metric} ({metric.kind})")
-        for header in ("variant", "n", "mean", "lift", "95% interval", "p", "p (Holm)", "P(win)"):
-            table.add_column(header)
-        for row in metric.variants:
-            interval = (
-                "—"
-                if row.lift_ci_low is None
-                else f"{row.lift_ci_low:+.2%} … {row.lift_ci_high:+.2%}"
-            )
-            table.add_row(
-                row.variant, str(row.n), _cell(row.mean, ".4g"), _cell(row.lift, "+.2%"),
-                interval, _cell(row.p_value, ".3g"), _cell(row.p_value_adjusted, ".3g"),
-                _cell(row.chance_to_win, ".1%"),
-            )  # fmt: skip
-        context.out.print(table)
-    context.out.print(f"units: {result.units}, SRM p = {result.srm_p_value:.3g}")
-    context.out.print(f"decision: {result.decision}", highlight=False)
-    for reason in result.reasons:
-        context.out.print(f"  {reason}", highlight=False, markup=False)
+def _targeting(segment: str | None, units_file: Path | None) -> dict[str, Any] | None:
+    """Return the targeting of --segment or --units-file (one unit id per line)."""
+    if segment and units_file:
+        raise InputError("give either --segment or --units-file, not both")
+    if units_file is not None:
+        try:
+            lines = units_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InputError(f"cannot read {units_file}: {exc}") from exc
+        return {"units": [line.strip() for line in lines if line.strip()]}
+    return {"segment": segment} if segment else None
+
+
+def _spec(values: dict[str, Any]) -> Any:
+    """Return the validated ExperimentSpec, bad values as an InputError naming the fields."""
+    from pydantic import ValidationError
+
+    from tenure.experiments.specs import ExperimentSpec
+
+    try:
+        return ExperimentSpec.model_validate(values)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InputError(f"invalid experiment: {errors}") from None
+
+
+@experiments_app.command("create")
+def create_command(
+    ctx: typer.Context,
+    key: Key,
+    name: Annotated[str, typer.Option("--name", help="A readable name")],
+    variant: Variants = None,
+    hypothesis: Annotated[str | None, typer.Option("--hypothesis")] = None,
+    unit: Annotated[str, typer.Option("--unit", help="account or contact")] = "account",
+    control: Annotated[str | None, typer.Option("--control", help="Default: first")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="Exclusion layer")] = None,
+    layer_range: Annotated[str, typer.Option("--layer-range", help="START:END")] = "0:1",
+    segment: Annotated[str | None, typer.Option("--segment", help="Target a segment")] = None,
+    units_file: Annotated[Path | None, typer.Option("--units-file", help="Target ids")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="Repeatable")] = None,
+    guardrail: Annotated[list[str] | None, typer.Option("--guardrail", help="Repeatable")] = None,
+    target_units: Annotated[int | None, typer.Option("--target-units", help="Sample size")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who designed it")] = None,
+) -> None:
+    """Create a draft experiment (start it with `tenure experiments start KEY`)."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+
+    start, end = parse_layer_range(layer_range)
+    spec = _spec({
+        "key": key, "name": name, "hypothesis": hypothesis, "unit": unit,
+        "variants": parse_variants(variant), "control": control, "layer": layer,
+        "layer_start": start, "layer_end": end, "targeting": _targeting(segment, units_file),
+        "metrics": metric or [], "guardrails": guardrail or [], "target_units": target_units,
+    })  # fmt: skip
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = service.create_experiment(db_session=db_session, spec=spec, by=by)
+        arms = ", ".join(f"{v['key']} ({v['weight']:g})" for v in experiment.variants)
+    context.out.print(f"experiment {key}: draft, variants {arms}", highlight=False, markup=False)
+
+
+@experiments_app.command("start")
+def start_command(ctx: typer.Context, key: Key) -> None:
+    """Start a draft experiment: units are assigned from now on."""
+    _change(ctx, key, "start_experiment")
+
+
+@experiments_app.command("stop")
+def stop_command(ctx: typer.Context, key: Key) -> None:
+    """Stop a running experiment: new calls get the control; recorded data stays."""
+    _change(ctx, key, "stop_experiment")
+
+
+def _change(ctx: typer.Context, key: str, action: str) -> None:
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = getattr(service, action)(db_session=db_session, key=key)
+        status = experiment.status
+    context.out.print(f"experiment {key}: {status}", highlight=False, markup=False)
+
+
+@experiments_app.command("reweight")
+def reweight_command(ctx: typer.Context, key: Key, variant: Variants = None) -> None:
+    """Change variant weights; units already assigned keep their variant."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+
+    if not variant:
+        raise InputError("give the new weights as --variant KEY=WEIGHT for every variant")
+    weights = {v["key"]: v["weight"] for v in parse_variants(variant)}
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        service.reweight_experiment(db_session=db_session, key=key, weights=weights)
+    shown = ", ".join(f"{k} ({w:g})" for k, w in weights.items())
+    context.out.print(f"experiment {key}: weights {shown}", highlight=False, markup=False)
+
+
+@experiments_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="draft|running|stopped")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List experiments, newest first, with their status and units assigned."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import results, service
+
+    context: AppContext = app_context(ctx)
+    if status is not None and status not in ("draft", "running", "stopped"):
+        raise InputError(f"--status must be draft, running or stopped, got {status!r}")
+    with session_scope(context.engine) as db_session:
+        found = service.list_experiments(db_session=db_session, status=status)
+        rows = [results.describe(e) for e in found]
+    if as_json:
+        context.out.print_json(json.dumps(rows))
+        return
+    table = Table("key", "name", "status", "unit", "variants", "layer", "started")
+    for row in rows:
+        arms = ", ".join(f"{v['key']}:{v['weight']:g}" for v in row["variants"])
+        table.add_row(row["key"], row["name"], row["status"], row["unit"], arms,
+                      row["layer"] or "—", (row["started_at"] or "—")[:10])  # fmt: skip
+    context.out.print(table)
+
+
+@experiments_app.command("show")
+def show_command(ctx: typer.Context, key: Key, as_json: AsJson = False) -> None:
+    """Show an experiment's design and its assigned and exposed units per variant."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import results, service
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = service.get_experiment(db_session=db_session, key=key)
+        shown = results.describe(experiment)
+        shown["units"] = service.variant_counts(db_session=db_session, experiment=experiment)
+    if as_json:
+        context.out.print_json(json.dumps(shown))
+        return
+    for name, value in shown.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        context.out.print(f"{name}: {text}", highlight=False, markup=False)
+
+
+@experiments_app.command("report")
+def report_command(
+    ctx: typer.Context,
+    key: Key,
+    method: Annotated[str, typer.Option("--method", help="frequentist|bayesian|sequential")] = (
+        "frequentist"
+    ),
+    as_json: AsJson = False,
+) -> None:
+    """Print lift and interval per metric, SRM, sample-size progress and the decision."""
+    from tenure.cli.experiments_report import print_report
+    from tenure.db.session import session_scope
+    from tenure.experiments import results
+
+    chosen = _method(method)
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        report = results.experiment_results(db_session=db_session, key=key, method=chosen)
+    if as_json:
+        context.out.print_json(json.dumps(report))
+        return
+    print_report(context.out, report)
 
 
 @experiments_app.command("analyze")
@@ -91,8 +243,8 @@ def analyze_command(
     pre: Annotated[
         str | None, typer.Option("--pre", help="Pre-period covariate column (CUPED)")
     ] = None,
-    method: Annotated[Method, typer.Option("--method", help="Inference method")] = (
-        Method.FREQUENTIST
+    method: Annotated[str, typer.Option("--method", help="frequentist|bayesian|sequential")] = (
+        "frequentist"
     ),
     weights: Annotated[
         str | None, typer.Option("--weights", help="Expected split, e.g. a=50,b=50")
@@ -100,6 +252,7 @@ def analyze_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Analyse an experiment from a CSV of units: lifts, intervals, p-values, SRM, decision."""
+    from tenure.cli.experiments_report import parse_weights, pick_control, print_result
     from tenure.experiments.csv_source import summarize_csv
     from tenure.experiments.engine import analyze_experiment
     from tenure.experiments.output import result_json
@@ -113,12 +266,15 @@ def analyze_command(
         pick_control(control, variants),
         counts=data.counts,
         weights=parse_weights(weights, variants),
-        method=method,
+        method=_method(method),
     )
     if as_json:
         typer.echo(json.dumps(result_json(result)))
     else:
         print_result(context, result)
+
+
+simulated.register(experiments_app)  # `tenure experiments simulated BOOK_DIR`
 
 
 def register(app: typer.Typer) -> None:

@@ -71,7 +71,7 @@ COMMANDS = (
     LazyEntry(
         "experiments",
         "tenure.cli.experiments",
-        "Experiments: assignment, exposures and their statistics.",
+        "Experiments: assignment, global holdout, exposures and statistics.",
     ),
     LazyEntry("users", "tenure.cli.users", "Staff users who log in to the API and dashboard."),
     LazyEntry("clients", "tenure.cli.users", "Machine clients (OAuth2 client credentials)."),

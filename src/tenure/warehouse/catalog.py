@@ -72,6 +72,8 @@ MARKETING_SPEND = Dataset("marketing_spend", "app", source=True)
 SCORECARDS = Dataset("scorecard", "app", source=True)
 SEGMENTS = Dataset("segment", "app", source=True)
 ALERT_RULES = Dataset("alert_rule", "app", source=True)
+EXPERIMENTS = Dataset("experiment", "app", source=True)
+EXPERIMENT_EXPOSURES = Dataset("experiment_exposure", "app", source=True)
 CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
@@ -84,6 +86,7 @@ HEALTH_SCORES = Dataset("health_score", "app")
 HEALTH_REFERENCES = Dataset("health_reference", "app")
 USAGE_BASE = Dataset("usage_base", "app")
 SEGMENT_MEMBERSHIPS = Dataset("segment_membership", "app")
+EXPERIMENT_METRIC_SUMMARIES = Dataset("experiment_metric_summary", "app")
 ALERTS = Dataset("alert", "app")
 ALERT_HISTORY = Dataset("alert_history", "app")
 ALERT_DELIVERIES = Dataset("alert_delivery", "app")
@@ -112,6 +115,8 @@ DATASETS: tuple[Dataset, ...] = (
     SCORECARDS,
     SEGMENTS,
     ALERT_RULES,
+    EXPERIMENTS,
+    EXPERIMENT_EXPOSURES,
     CHURN_MODEL,
     WAREHOUSE_EVENTS,
     CHURN_FEATURES,
@@ -122,6 +127,7 @@ DATASETS: tuple[Dataset, ...] = (
     HEALTH_REFERENCES,
     USAGE_BASE,
     SEGMENT_MEMBERSHIPS,
+    EXPERIMENT_METRIC_SUMMARIES,
     ALERTS,
     ALERT_HISTORY,
     ALERT_DELIVERIES,

@@ -1,7 +1,7 @@
 """events: hold inbox events of unknown users; identity links from group and alias calls
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07 14:50:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tenure.db.base
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
