@@ -1,4 +1,4 @@
-"""`tenure experiments create|start|stop|reweight|list|show|report|analyze|simulated`."""
+"""`tenure experiments create|start|stop|reweight|load-exposures|list|show|report|analyze|simulated`."""
 
 from __future__ import annotations
 
@@ -123,9 +123,88 @@ def create_command(
 
 
 @experiments_app.command("start")
-def start_command(ctx: typer.Context, key: Key) -> None:
-    """Start a draft experiment: units are assigned from now on."""
-    _change(ctx, key, "start_experiment")
+def start_command(
+    ctx: typer.Context,
+    key: Key,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="When it really started (ISO date or time, UTC), for loaded exposures"
+        ),
+    ] = None,
+) -> None:
+    """Start a draft experiment: units are assigned from now on (or from --at)."""
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = service.start_experiment(db_session=db_session, key=key, at=parse_when(at))
+        started = experiment.started_at
+    shown = f"experiment {key}: running since {started:%Y-%m-%d %H:%M} UTC"
+    context.out.print(shown, highlight=False, markup=False)
+
+
+def parse_when(text: str | None) -> Any:
+    """Return an ISO date (midnight UTC) or date-time (UTC unless it says) as aware datetime."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"--at {text!r} is not an ISO date or time") from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@experiments_app.command("load-exposures")
+def load_exposures_command(
+    ctx: typer.Context,
+    key: Key,
+    path: Annotated[Path, typer.Argument(help="CSV with a header row", show_default=False)],
+    unit: Annotated[str, typer.Option("--unit", help="Column of unit ids")] = "unit_id",
+    variant: Annotated[str, typer.Option("--variant", help="Column of variants")] = "variant",
+    exposed_at: Annotated[
+        str, typer.Option("--exposed-at", help="Column of first exposure dates/times (UTC)")
+    ] = "exposed_at",
+) -> None:
+    """Load exposures recorded elsewhere (one row per unit); bad rows are listed, the rest load."""
+    from tenure import clock
+    from tenure.db.session import session_scope
+    from tenure.experiments import service
+    from tenure.experiments.exposure_files import read_exposure_file
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as db_session:
+        experiment = service.get_experiment(db_session=db_session, key=key)
+        if experiment.started_at is None:
+            raise InputError(f"experiment {key!r} is a draft: start it first (--at for the past)")
+        found = read_exposure_file(
+            path, unit=unit, variant=variant, exposed_at=exposed_at,
+            variants=[v["key"] for v in experiment.variants],
+            started_at=experiment.started_at, now=clock.now(),
+        )  # fmt: skip
+        loaded, clash = service.load_exposures(
+            db_session=db_session, experiment=experiment, exposures=found.exposures
+        )
+    _report_load(context, key, loaded, len(found.exposures), found.rejected, clash, unit)
+
+
+def _report_load(context, key, loaded, valid, rejected, clash, unit_column) -> None:
+    """Print what loaded and each refused row (line, field, reason); exit 3 when any was."""
+    out = context.out
+    out.print(
+        f"experiment {key}: {loaded} exposures recorded, {valid - loaded - len(clash)} already"
+        f" there, {len(rejected) + len(clash)} rows refused",
+        highlight=False, markup=False,
+    )  # fmt: skip
+    for line, field, reason in rejected[:10]:
+        out.print(f"  line {line}, {field}: {reason}", highlight=False, markup=False)
+    for unit_id, reason in clash[:10]:
+        out.print(f"  {unit_column} {unit_id}: {reason}", highlight=False, markup=False)
+    if rejected or clash:
+        raise typer.Exit(3)
 
 
 @experiments_app.command("stop")

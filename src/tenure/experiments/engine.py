@@ -52,6 +52,18 @@ def _arm_moments(
     return moments_of(control, kind), moments_of(treatment, kind)
 
 
+MIN_OUTCOMES = 5  # per arm, of each outcome, for the normal approximation of a binary metric
+
+
+def _enough_outcomes(*arms: MetricSummary) -> bool:
+    """Tell whether every arm has at least MIN_OUTCOMES units with 1 and with 0.
+
+    Below that the normal approximation fails (0 churns in 50 units has variance 0, and the
+    relative lift an interval of width 0), so the engine reports the means without inference.
+    """
+    return all(MIN_OUTCOMES <= arm.sum <= arm.n - MIN_OUTCOMES for arm in arms)
+
+
 def compare(
     control: MetricSummary,
     treatment: MetricSummary,
@@ -69,6 +81,7 @@ def compare(
     abs_diff = _number(arm.mean - base.mean)
     usable = base.unadjusted_mean != 0 and base.n > 1 and arm.n > 1
     usable = usable and (base.variance > 0 or arm.variance > 0)
+    usable = usable and (kind != MetricKind.BINARY or _enough_outcomes(control, treatment))
     if not usable:
         return VariantComparison(variant, treatment.n, float(arm.unadjusted_mean), abs_diff)
     rel = frequentist.lift(base, arm, relative=True)

@@ -87,13 +87,60 @@ def create_experiment(
     return experiment
 
 
-def start_experiment(*, db_session: Session, key: str) -> Experiment:
-    """Start a draft experiment: from now on units are assigned."""
+def start_experiment(*, db_session: Session, key: str, at: datetime | None = None) -> Experiment:
+    """Start a draft experiment now (or at a past time it really started, for loaded exposures)."""
     experiment = get_experiment(db_session=db_session, key=key)
     if experiment.status != "draft":
         raise StateConflict(f"experiment {key!r} is {experiment.status}; only a draft can start")
-    experiment.status, experiment.started_at = "running", clock.now()
+    now = clock.now()
+    if at is not None and (at.tzinfo is None or at > now):
+        raise InputError(f"--at {at.isoformat()}: give a past time with a time zone")
+    experiment.status, experiment.started_at = "running", at or now
     return experiment
+
+
+def load_exposures(
+    *, db_session: Session, experiment: Experiment, exposures: list[tuple[str, str, datetime]]
+) -> tuple[int, list[tuple[str, str]]]:
+    """Record exposures made elsewhere (assignment and first exposure, each once).
+
+    Return (exposures recorded, [(unit, reason)] refused because the unit is already assigned
+    to another variant); units already exposed keep their first exposure.
+    """
+    if experiment.status == "draft":
+        raise StateConflict(f"experiment {experiment.key!r} is a draft: start it first (--at)")
+    sticky = dict(
+        db_session.execute(
+            select(ExperimentAssignment.unit_id, ExperimentAssignment.variant).where(
+                ExperimentAssignment.experiment_id == experiment.id
+            )
+        ).all()
+    )
+    clash = [
+        (u, f"already assigned to {sticky[u]!r}") for u, v, _ in exposures if sticky.get(u, v) != v
+    ]
+    rows = [(u, v, at) for u, v, at in exposures if sticky.get(u, v) == v]
+    before = _exposed_count(db_session, experiment)
+    for model, time_column in (
+        (ExperimentAssignment, "assigned_at"),
+        (ExperimentExposure, "first_exposed_at"),
+    ):
+        insert = dialect_insert(db_session, model).on_conflict_do_nothing(
+            index_elements=["experiment_id", "unit_id"]
+        )
+        values = [
+            {"experiment_id": experiment.id, "unit_id": u, "variant": v, time_column: at}
+            for u, v, at in rows
+        ]
+        if values:
+            db_session.execute(insert, values)
+    return _exposed_count(db_session, experiment) - before, clash
+
+
+def _exposed_count(db_session: Session, experiment: Experiment) -> int:
+    return db_session.scalar(
+        select(func.count()).where(ExperimentExposure.experiment_id == experiment.id)
+    )
 
 
 def stop_experiment(*, db_session: Session, key: str) -> Experiment:
