@@ -101,10 +101,10 @@ def convert(source: Path, target: Path, select: str) -> int:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TEMP TABLE text_lines AS SELECT line FROM {_LINES}", [str(source)])
         con.execute(
-            f"CREATE TEMP TABLE lines AS SELECT rowid AS _line, CASE WHEN json_valid(line)"
-            f" THEN CAST(line AS JSON) END AS j FROM {_LINES} WHERE trim(line) <> ''",
-            [str(source)],
+            "CREATE TEMP TABLE lines AS SELECT rowid AS _line, CASE WHEN json_valid(line)"
+            " THEN CAST(line AS JSON) END AS j FROM text_lines WHERE trim(line) <> ''"
         )
         con.execute(
             f"COPY ({select} FROM lines ORDER BY _line) TO {literal(str(target))} (FORMAT parquet)"
