@@ -234,3 +234,36 @@ def test_mapping_accounts_section_is_checked(files):
         load_mapping(files.raw("c.toml", '[accounts]\ncreate = "yes"\n'))
     with pytest.raises(InputError, match="ignore must be a list"):
         load_mapping(files.raw("d.toml", 'ignore = "x"\n'))
+
+
+@pytest.mark.usefixtures("frozen_clock", "any_seeded")
+def test_contacts_resolve_and_accounts_are_created_on_either_app_db(
+    any_settings, any_engine, files, run_import, tools
+):
+    from tenure.ingest.mapping import Mapping
+
+    contacts = files.sample("contacts", "contacts.csv")
+    assert run_import(any_settings, any_engine, "contacts", contacts).exit_code == 0
+    path = files.csv(
+        "usage.csv",
+        ["message_id", "account_id", "contact_id", "email", "event", "timestamp", "seats"],
+        [
+            ["m1", "", "c2", "", "login", "2025-05-01T08:00:00Z", "3"],
+            ["m2", "", "", "ann@acme.example", "login", "2025-05-01T09:00:00Z", ""],
+            ["m3", "new-co", "", "", "signup", "2025-04-01T00:00:00Z", "1"],
+        ],
+    )
+
+    result = run_import(
+        any_settings, any_engine, "events", path, mapping=Mapping(create_accounts=True)
+    )
+
+    assert (result.exit_code, result.accounts_created, result.rows_inserted) == (0, 1, 3)
+    events = tools.warehouse_events(any_settings)
+    assert [(e["account_external_id"], json.loads(e["properties"])) for e in events] == [
+        ("a2", {"seats": 3}),
+        ("a1", {}),
+        ("new-co", {"seats": 1}),
+    ]
+    created = tools.orm_rows(any_engine, Account, "external_id", "name", "created_at")
+    assert ("new-co", "new-co", datetime(2025, 4, 1, tzinfo=UTC)) in created
