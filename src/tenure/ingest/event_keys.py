@@ -26,11 +26,11 @@ def split_extras(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return (columns kept as properties, columns ignored) of an events file."""
     attribute_columns = set(mapping.account_attributes.values())
-    missing = sorted((attribute_columns | set(mapping.ignore)) - set(raw_columns))
+    missing = sorted(attribute_columns - set(raw_columns))
     if missing:
         raise InputError(
-            f"the mapping names column(s) {', '.join(missing)} under [accounts.attributes] or"
-            f" ignore, which the file does not have (columns found: {', '.join(raw_columns)})"
+            f"the mapping names column(s) {', '.join(missing)} under [accounts.attributes],"
+            f" which the file does not have (columns found: {', '.join(raw_columns)})"
         )
     rest = [c for c in raw_columns if c not in used and c not in attribute_columns]
     kept = tuple(c for c in rest if c not in mapping.ignore)
