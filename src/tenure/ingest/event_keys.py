@@ -115,8 +115,7 @@ def checks() -> list[str]:
         f" AND _account_ref IS NULL THEN {literal('email' + SEP)} || 'no contact has email '"
         f" || {shown.format('email')} || ' (import contacts first)' END",
         f"CASE WHEN account_id IS NULL AND contact_id IS NULL AND email IS NULL THEN"
-        f" {literal('account_id' + SEP)} || 'missing required value (no account_id,"
-        " contact_id or email names the account)' END",
+        f" {literal('account_id' + SEP + 'missing required value')} END",
     ]
 
 
