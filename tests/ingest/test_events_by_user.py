@@ -267,3 +267,18 @@ def test_contacts_resolve_and_accounts_are_created_on_either_app_db(
     ]
     created = tools.orm_rows(any_engine, Account, "external_id", "name", "created_at")
     assert ("new-co", "new-co", datetime(2025, 4, 1, tzinfo=UTC)) in created
+
+
+@pytest.mark.usefixtures("frozen_clock")
+def test_mapping_create_true_creates_accounts_without_the_flag(settings, engine, files, run_cli):
+    path = files.csv("clickstream.csv", CLICKSTREAM_HEADER, CLICKSTREAM)
+    mapping = files.raw(
+        "create.toml", '[columns]\naccount_id = "user_id"\n[accounts]\ncreate = true\n'
+    )
+
+    result = run_cli(settings, "events", path, "--mapping", str(mapping))
+
+    assert result.exit_code == 0, result.output
+    assert "accounts created: 3" in result.stdout
+    # without attributes mapped, the per-user columns stay event properties
+    assert "ignored columns" not in result.stdout
