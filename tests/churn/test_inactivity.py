@@ -37,8 +37,13 @@ def random_events(seed: int, accounts: int = 25) -> pd.DataFrame:
         while day < N_DAYS:
             for _ in range(int(rng.integers(1, 4))):
                 seconds = int(rng.integers(0, 86_400))
-                rows.append((account, datetime.combine(START, datetime.min.time())
-                             + timedelta(days=day, seconds=seconds)))
+                rows.append(
+                    (
+                        account,
+                        datetime.combine(START, datetime.min.time())
+                        + timedelta(days=day, seconds=seconds),
+                    )
+                )
             day += int(rng.choice([1, 2, 5, 12, 29, 30, 31, 45, 80]))
     return pd.DataFrame(rows, columns=["account_id", "ts"])
 
@@ -90,14 +95,23 @@ def test_inactivity_labels_equal_brute_force(seed: int, n: int, horizon: int) ->
 def test_churn_moment_is_first_day_of_a_long_gap() -> None:
     base = datetime(2025, 3, 1, 15)
     events = pd.DataFrame(
-        {"account_id": [1, 1, 1, 1], "ts": [base, base + timedelta(days=30), base +
-                                           timedelta(days=61, hours=-14), base + timedelta(days=100)]}
+        {
+            "account_id": [1, 1, 1, 1],
+            "ts": [
+                base,
+                base + timedelta(days=30),
+                base + timedelta(days=61, hours=-14),
+                base + timedelta(days=100),
+            ],
+        }
     )
     con = ibis.duckdb.connect()
     got = con.execute(inactivity_churn_events(ibis.memtable(events), 30)).sort_values("churned_at")
     # day gaps 30 (kept: active on every day), 31 and 39 (churns 30 days after the last use)
     assert list(got.churned_at) == [
-        pd.Timestamp("2025-04-30"), pd.Timestamp("2025-05-31"), pd.Timestamp("2025-07-09")
+        pd.Timestamp("2025-04-30"),
+        pd.Timestamp("2025-05-31"),
+        pd.Timestamp("2025-07-09"),
     ]
 
 
@@ -105,11 +119,18 @@ def test_auto_picks_the_rule_per_account() -> None:
     """Account 1 pays (subscription rules), account 2 never had a subscription (inactivity)."""
     day0 = datetime(2025, 1, 1)
     events = pd.DataFrame(
-        {"account_id": [1, 1, 2], "ts": [day0, day0 + timedelta(days=40), day0 + timedelta(days=40)]}
+        {
+            "account_id": [1, 1, 2],
+            "ts": [day0, day0 + timedelta(days=40), day0 + timedelta(days=40)],
+        }
     )
     subs = pd.DataFrame(
-        {"account_id": [1], "mrr": [5000], "started_at": [day0],
-         "ended_at": [day0 + timedelta(days=200)]}
+        {
+            "account_id": [1],
+            "mrr": [5000],
+            "started_at": [day0],
+            "ended_at": [day0 + timedelta(days=200)],
+        }
     )
     con = ibis.duckdb.connect()
     ev, sb = ibis.memtable(events), ibis.memtable(subs, schema=SUB_SCHEMA)

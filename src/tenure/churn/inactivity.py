@@ -18,6 +18,7 @@ Everything here is an Ibis expression: no Python loops over events.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
 
@@ -140,7 +141,10 @@ def inactivity_population(
 
 
 def population(
-    paying: ir.Table, events: ir.Table, subscriptions: ir.Table, as_ofs: ir.Table,
+    paying: ir.Table,
+    events: ir.Table,
+    subscriptions: ir.Table,
+    as_ofs: ir.Table,
     definition: ChurnDefinition,
 ) -> ir.Table:
     """Return as_of, account_id: the accounts of each snapshot under the churn definition."""
