@@ -96,10 +96,13 @@ def ruled_churn_events(
     if definition.kind != SUBSCRIPTION:
         gone = inactivity_churn_events(events, definition.inactivity_days)
         parts.append(gone.mutate(rule=ibis.literal(INACTIVITY)))
+    parts = [
+        p.select("account_id", "rule", churned_at=p.churned_at.cast("timestamp")) for p in parts
+    ]
     out = parts[0]
     for part in parts[1:]:
         out = out.union(part)
-    return out.select("account_id", out.churned_at.cast("timestamp"), "rule")
+    return out
 
 
 def definition_labels(
