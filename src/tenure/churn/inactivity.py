@@ -17,31 +17,19 @@ Everything here is an Ibis expression: no Python loops over events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ibis
 import ibis.expr.types as ir
 
+from tenure.churn.definition import (
+    CHURN_DEFINITIONS,
+    INACTIVITY,
+    SUBSCRIPTION,
+    SUBSCRIPTION_ONLY,
+    ChurnDefinition,
+)
 from tenure.churn.labels import churn_events
 
-CHURN_DEFINITIONS = ("auto", "subscription", "inactivity")
-SUBSCRIPTION, INACTIVITY = "subscription", "inactivity"
-
-
-@dataclass(frozen=True)
-class ChurnDefinition:
-    """Which churn rules apply: "auto", "subscription" or "inactivity", and the gap in days."""
-
-    kind: str = "auto"
-    inactivity_days: int = 30
-
-    @property
-    def uses_events(self) -> bool:
-        """Return True when some accounts may follow the inactivity rules."""
-        return self.kind != SUBSCRIPTION
-
-
-SUBSCRIPTION_ONLY = ChurnDefinition(kind=SUBSCRIPTION)
+__all__ = ["CHURN_DEFINITIONS", "SUBSCRIPTION_ONLY", "ChurnDefinition"]
 
 
 def event_days(events: ir.Table) -> ir.Table:

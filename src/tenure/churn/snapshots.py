@@ -13,8 +13,9 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from tenure.churn import sources as src
+from tenure.churn.definition import ChurnDefinition, churn_definition
 from tenure.churn.features import MAX_EVENT_NAMES, WINDOW_DAYS, feature_table
-from tenure.churn.inactivity import ChurnDefinition, definition_labels
+from tenure.churn.inactivity import definition_labels
 from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.warehouse.catalog import EVENTS, feature_table_name
@@ -31,11 +32,6 @@ class Sources:
     counts: dict[str, int]
     backend: Any
     definition: ChurnDefinition = field(default_factory=ChurnDefinition)
-
-
-def churn_definition(settings: Settings) -> ChurnDefinition:
-    """Return the churn definition the settings ask for."""
-    return ChurnDefinition(kind=settings.churn_definition, inactivity_days=settings.inactivity_days)
 
 
 def open_sources(warehouse: Warehouse, engine: Engine, settings: Settings) -> Sources:
