@@ -41,6 +41,7 @@ def test_a_book_without_subscriptions_trains_a_model_with_skill(tmp_path: Path) 
     settings = Settings(data_dir=unbilled_book(tmp_path, 1500, 10, 5))
     data = training_data(settings, get_engine(settings), horizon=30)
     frame = data.frame
+    assert data.window["churn_definition"] == "auto" and data.window["inactivity_days"] == 30
     assert frame["mrr"].isna().all(), "no account has subscription features"
     assert frame.groupby("as_of").size().min() > 500
     rate = frame["churned"].mean()
