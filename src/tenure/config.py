@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     # --- churn model and scoring ---
     churn_horizon_days: int = Field(default=90, description="Churn label horizon (30 or 90 days)")
     snapshot_frequency: Literal["weekly", "monthly"] = "monthly"
+    churn_definition: Literal["auto", "subscription", "inactivity"] = Field(
+        default="auto",
+        description="What churn is: the end of paying subscriptions, a gap of inactivity_days"
+        " without events, or auto (subscriptions for accounts that have them, else inactivity)",
+    )
+    inactivity_days: int = Field(
+        default=30, ge=1, le=365, description="Days without events after which an account churned"
+    )
 
     # --- health and alerts ---
     smtp_host: str = "127.0.0.1"

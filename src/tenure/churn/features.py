@@ -25,6 +25,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tenure.accounts.mrr import in_force
+from tenure.churn.inactivity import SUBSCRIPTION_ONLY, ChurnDefinition, population
 
 MAX_EVENT_NAMES = 12
 WINDOW_DAYS = 90
@@ -316,16 +317,23 @@ def feature_table(
     sources: dict[str, ir.Table],
     as_ofs: Sequence[date],
     event_names: Sequence[str],
+    definition: ChurnDefinition = SUBSCRIPTION_ONLY,
 ) -> ir.Table:
-    """Return one row per (as_of, account paying at the as-of) with every churn feature.
+    """Return one row per (as_of, account in the population) with every churn feature.
 
     `sources` holds Ibis tables: events, subscriptions, invoices, tickets, surveys, accounts.
+    The population is the accounts paying at the as-of, or those the churn definition judges
+    by inactivity and that are active (inactivity.py); they have no subscription features.
     """
     grid = as_of_table(as_ofs)
     last_cutoff = datetime.combine(max(as_ofs) + timedelta(days=1), time())
     first_cutoff = datetime.combine(min(as_ofs) + timedelta(days=1), time())
     daily = daily_events(sources["events"], last_cutoff, first_cutoff)
     table = subscription_features(sources["subscriptions"], grid)
+    if definition.uses_events:
+        subs, events = sources["subscriptions"], sources["events"]
+        keys = population(table, events, subs, grid, definition)
+        table = _left(keys, table)
     for part in (
         usage_features(daily, grid, event_names),
         user_features(daily_active_users(sources["events"], last_cutoff, first_cutoff), grid),

@@ -172,6 +172,8 @@ def training_data(
         **split.to_dict(),
         "last_data_day": data_end.isoformat(),
         "frequency": settings.snapshot_frequency,
+        "churn_definition": settings.churn_definition,
+        "inactivity_days": settings.inactivity_days,
     }
     return TrainingData(frame, split, horizon, names, truth, window)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,8 +13,9 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from tenure.churn import sources as src
+from tenure.churn.definition import ChurnDefinition, churn_definition
 from tenure.churn.features import MAX_EVENT_NAMES, WINDOW_DAYS, feature_table
-from tenure.churn.labels import label_table
+from tenure.churn.inactivity import definition_labels
 from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.warehouse.catalog import EVENTS, feature_table_name
@@ -30,6 +31,7 @@ class Sources:
     tables: dict[str, Any]
     counts: dict[str, int]
     backend: Any
+    definition: ChurnDefinition = field(default_factory=ChurnDefinition)
 
 
 def open_sources(warehouse: Warehouse, engine: Engine, settings: Settings) -> Sources:
@@ -50,7 +52,9 @@ def open_sources(warehouse: Warehouse, engine: Engine, settings: Settings) -> So
         "surveys": backend.table(src.SURVEYS_VIEW),
         "accounts": backend.table(src.ACCOUNTS_VIEW),
     }
-    return Sources(tables=tables, counts=counts, backend=backend)
+    return Sources(
+        tables=tables, counts=counts, backend=backend, definition=churn_definition(settings)
+    )
 
 
 def event_names(con: Any, as_of: date, limit: int = MAX_EVENT_NAMES) -> list[str]:
@@ -100,7 +104,7 @@ def build_features(sources: Sources, as_ofs: Sequence[date], names: Sequence[str
     """Return the Ibis feature expression for these as-of days."""
     if not as_ofs:
         raise InputError("no as-of days to build features for")
-    return feature_table(sources.tables, as_ofs, names)
+    return feature_table(sources.tables, as_ofs, names, sources.definition)
 
 
 def write_feature_tables(
@@ -148,7 +152,11 @@ def labelled_snapshots(
     frames = [warehouse.con.execute(f"SELECT * FROM {feature_table_name(d)}").df() for d in as_ofs]
     features = pd.concat(frames, ignore_index=True)
     keys = ibis.memtable(features[["as_of", "account_id"]])
-    labels = sources.backend.execute(label_table(keys, sources.tables["subscriptions"], horizon))
+    tables = sources.tables
+    expr = definition_labels(
+        keys, tables["subscriptions"], tables["events"], horizon, sources.definition
+    )
+    labels = sources.backend.execute(expr)
     merged = features.merge(labels, on=["as_of", "account_id"], how="left", validate="1:1")
     merged["as_of"] = pd.to_datetime(merged["as_of"]).dt.date
     return merged

@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tenure.accounts.schemas import Money
+from tenure.churn.definition import churn_definition
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.health import service
 from tenure.health.flows import score_day
 from tenure.health.inputs import population_flags, warehouse_usage
+from tenure.health.population import recently_active
 from tenure.notifications import get_bus
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
@@ -28,6 +30,12 @@ def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, An
     with open_warehouse(settings, read_only=True) as warehouse:
         usage = warehouse_usage(warehouse.con, day, logins, with_base=True)
         available = population_flags(warehouse.con, day, logins)
+        definition = churn_definition(settings)
+        active_ids = (
+            recently_active(warehouse.con, day, definition.inactivity_days)
+            if definition.uses_events
+            else []
+        )
     read = time.perf_counter()
     with session_scope(engine) as db_session:
         scores = score_day(
@@ -38,6 +46,8 @@ def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, An
             drop_points=settings.health_score_drop_points,
             as_text=True,
             money=Money.from_settings(settings),
+            definition=definition,
+            active_ids=active_ids,
         )
         scored = time.perf_counter()
         service.replace_day(db_session, day, scores.rows)

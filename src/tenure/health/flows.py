@@ -11,9 +11,11 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from tenure.accounts.schemas import Money
+from tenure.churn.definition import SUBSCRIPTION_ONLY, ChurnDefinition
 from tenure.health import service
 from tenure.health.compute import build_references, measure_values, score_population
-from tenure.health.inputs import active_accounts, app_inputs, population_has, segment_members
+from tenure.health.inputs import app_inputs, population_has, segment_members
+from tenure.health.population import scored_accounts
 from tenure.health.scorecards import ScorecardDefinition, list_scorecards
 from tenure.health.scoring import ScoredAccounts, points_before, reasons
 from tenure.notifications import Notification
@@ -51,12 +53,18 @@ def score_day(
     source: str = "daily",
     as_text: bool = False,
     money: Money | None = None,
+    definition: ChurnDefinition = SUBSCRIPTION_ONLY,
+    active_ids: Collection[int] = (),
 ) -> DayScores:
     """Score the live accounts (all, or account_ids) as of day; store nothing.
 
+    Live follows the churn definition (health.population): paying accounts, and under
+    "auto"/"inactivity" the active_ids (accounts with recent events) it judges by use.
     With as_text the rows carry their measures as JSON text (for tenure.db.bulk.bulk_insert).
     """
-    accounts = active_accounts(db_session, day, account_ids, money=money)
+    accounts = scored_accounts(
+        db_session, day, account_ids, money=money, definition=definition, active_ids=active_ids
+    )
     if accounts.empty:
         return DayScores(day)
     app = app_inputs(db_session, day, account_ids, money=money)
