@@ -157,10 +157,10 @@ def test_scores_without_a_model_say_what_to_do(churn_book: Path, tmp_path: Path)
 
 
 def test_pipeline_runs_features_then_scores_after_sync() -> None:
-    """The daily pipeline has the two stages, right after sync."""
+    """The daily pipeline has the two stages, right after sync and its serving copy of events."""
     stages = select_stages()
-    assert [s.key for s in stages[:3]] == ["sync", "features", "scores"]
-    assert stages[1:3] == [account_features, churn_scores]
+    assert [s.key for s in stages[:4]] == ["sync", "recent", "features", "scores"]
+    assert stages[2:4] == [account_features, churn_scores]
 
 
 def _add_accounts(engine, n: int) -> list[int]:
