@@ -332,7 +332,7 @@ def interleaved(first, second, repeat: int = 3) -> tuple[list[float], list[float
     return times[0], times[1], results
 
 
-def measure_warehouse(warehouse, small: int) -> tuple[dict, date]:
+def measure_warehouse(warehouse, small: int, repeat: int = 3) -> tuple[dict, date]:
     """Time parts (1), (2) and (4) on an open warehouse; return the results and the as-of."""
     con = warehouse.con
     n_events = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0]
@@ -340,7 +340,7 @@ def measure_warehouse(warehouse, small: int) -> tuple[dict, date]:
     names = event_names(con, as_of)
     rss_before = peak_rss_mb()
     ibis_s, sql_s, got = interleaved(
-        lambda: ibis_usage(warehouse, as_of, names), lambda: sql_usage(con, as_of, names)
+        lambda: ibis_usage(warehouse, as_of, names), lambda: sql_usage(con, as_of, names), repeat
     )
     t_ibis, t_sql, rss_ibis = min(ibis_s), min(sql_s), got["rss_first"]
     equal, columns = same_features(got[0], got[1]), len(got[0].columns) - 1
@@ -392,6 +392,7 @@ def main() -> None:
         "--keep", type=Path, default=None, metavar="DIR",
         help="synthetic mode: keep the warehouse in DIR/data and reuse it when it is there",
     )  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved Ibis/SQL repetitions")
     parser.add_argument(
         "--only-generate", action="store_true", help="stop after writing the synthetic warehouse"
     )
@@ -407,7 +408,7 @@ def main() -> None:
         else:
             settings, data = prepare(Path(tmp), args.accounts, args.months), {}
         with open_warehouse(settings) as warehouse:
-            results, as_of = measure_warehouse(warehouse, args.pandas_accounts)
+            results, as_of = measure_warehouse(warehouse, args.pandas_accounts, args.repeat)
         if synthetic:
             stage = {
                 "features_stage_s": None,
