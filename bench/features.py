@@ -19,6 +19,7 @@ import argparse
 import json
 import multiprocessing
 import resource
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -316,7 +317,7 @@ def same_features(ours: pd.DataFrame, theirs: pd.DataFrame) -> bool:
 
 
 def interleaved(first, second, repeat: int = 3) -> tuple[list[float], list[float], dict]:
-    """Time first and second alternately; return both lists of seconds and the results.
+    """Time first and second alternately (progress on stderr); return seconds and results.
 
     The peak RSS is read right after the first run of `first`, before `second` ever ran.
     """
@@ -327,6 +328,7 @@ def interleaved(first, second, repeat: int = 3) -> tuple[list[float], list[float
             start = time.perf_counter()
             results[i] = fn()
             times[i].append(round(time.perf_counter() - start, 3))
+            print(f"rep {rep} {'ab'[i]}: {times[i][-1]} s", file=sys.stderr, flush=True)
             if rep == 0 and i == 0:
                 results["rss_first"] = peak_rss_mb()
     return times[0], times[1], results
