@@ -3,13 +3,13 @@
 Prints one JSON object. Data: a simulated book (`--accounts`, `--months`) imported into a
 temporary data dir (not timed), or with `--synthetic-events N` N events written straight into a
 fresh warehouse's `events` table by one DuckDB query in a child process (not timed; see
-`synthetic_events_sql`). Timed, for the last day as of: (1) the event-derived usage
+bench/synthetic_events.py). Timed, for the last day as of: (1) the event-derived usage
 features through Ibis (the part that scales with events: counts per window and event name,
 active days, distinct events, recency, active users), (2) the same features as one hand-written
 DuckDB SQL query on the same table (results checked equal), (3) the whole `features` stage
 (all sources, written to features_YYYYMMDD), and (4) pandas on a sample of accounts against
 Ibis on the same sample; (3) is skipped in synthetic mode (no app-DB accounts or subscriptions).
-Peak RSS: `peak_rss_after_ibis_mb` is read right after the full-size Ibis timing (before SQL and
+Peak RSS: `peak_rss_after_ibis_mb` is read right after the first full-size Ibis run (before SQL and
 pandas), `peak_rss_mb` at the end; a synthetic generator's peak is its own child process's.
 """
 
@@ -17,23 +17,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import resource
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
+from synthetic_events import US_PER_DAY, reuse_or_fill
 from tenure.churn import features as F
 from tenure.churn.snapshots import EVENTS_VIEW, event_day_range, event_names
 from tenure.churn.stages import account_features
+from tenure.churn.usage import day_usage
 from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine
@@ -43,17 +43,14 @@ from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
 
 SAMPLE = "bench_events_sample"  # the pandas comparison's events, as a table of their own
-COLUMNS = [
-    "events_7d", "events_30d", "events_prev_30d", "events_90d", "active_days_30d",
-    "active_days_90d", "distinct_events_30d", "days_since_last_event",
-]  # fmt: skip
 
 
 def ibis_usage(warehouse, as_of: date, names: list[str], source: str = EVENTS) -> pd.DataFrame:
     """Return the usage features of one day through Ibis, read from the `source` event table.
 
-    Fetched through Arrow, which casts DuckDB's HUGEINT sums to the int64 Ibis declares in one
-    vectorised step (Ibis's pandas path makes a Python Decimal per value: 4.6 GB at 1M accounts).
+    The `features` stage's expression for one as-of (churn.usage.day_usage), fetched through
+    Arrow, which casts DuckDB's HUGEINT sums to the int64 Ibis declares in one vectorised step
+    (Ibis's pandas path makes a Python Decimal per value: 4.6 GB at 1M accounts).
     """
     backend = warehouse.ibis
     warehouse.con.execute(
@@ -61,49 +58,65 @@ def ibis_usage(warehouse, as_of: date, names: list[str], source: str = EVENTS) -
         "AS account_id, name, contact_external_id, make_timestamp(epoch_us(ts)) AS ts "
         f"FROM {source}"
     )
-    events = backend.table(EVENTS_VIEW)
-    grid = F.as_of_table([as_of])
-    cutoff = datetime.combine(as_of + timedelta(days=1), dtime())
-    usage = F.usage_features(F.daily_events(events, cutoff), grid, names)
-    users = F.user_features(F.daily_active_users(events, cutoff), grid)
-    joined = usage.left_join(
-        users, [usage.as_of == users.as_of, usage.account_id == users.account_id]
-    )
-    return backend.to_pyarrow(joined.drop("as_of_right", "account_id_right")).to_pandas()
+    expr = day_usage(backend.table(EVENTS_VIEW), as_of, names)
+    return backend.to_pyarrow(expr).to_pandas()
+
+
+def _quoted(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
 
 
 def sql_usage(con, as_of: date, names: list[str]) -> pd.DataFrame:
-    """Return the same features from one hand-written DuckDB query (pruned on ts, no ICU casts)."""
+    """Return the same features from the fastest exact hand-written DuckDB query we found.
+
+    One scan of the 90 days before the cutoff, filtered on the raw `ts` (zone maps skip older
+    row groups), each row's age in days from its stored microseconds and an integer code per
+    listed name (one CASE, then integer filters); every window, per-name count, active-day
+    mask (bit = age) and recency is a conditional aggregate of one GROUP BY account; the
+    rare unlisted names get a COUNT(DISTINCT); active users are a two-level aggregate over
+    the 30 days, joined on. docs/benchmarks.md lists the formulations tried.
+    """
+    code = " ".join(f"WHEN {_quoted(n)} THEN {i}" for i, n in enumerate(names))
     per_name = ",\n".join(
-        f"sum(n) FILTER (WHERE name = '{n}' AND age < 30) AS {F.event_column(n)}_30d, "
-        f"sum(n) FILTER (WHERE name = '{n}' AND age >= 30 AND age < 60) AS {F.event_column(n)}_prev"
-        for n in names
+        f"count(*) FILTER (WHERE k = {i} AND age < 30) AS {F.event_column(n)}_30d, "
+        f"count(*) FILTER (WHERE k = {i} AND age >= 30 AND age < 60) AS {F.event_column(n)}_prev"
+        for i, n in enumerate(names)
     )
+    listed = " + ".join(f"({F.event_column(n)}_30d > 0)::BIGINT" for n in names) or "0"
+    outputs = ", ".join(f"{F.event_column(n)}_30d, {F.event_column(n)}_prev" for n in names)
     query = f"""
-    WITH daily AS (
-        SELECT CAST(account_id AS BIGINT) AS account_id, epoch_us(ts) // 86400000000 AS day,
-               name, count(*) AS n
-        FROM events WHERE ts >= $start AND ts < $cutoff GROUP BY ALL),
-    w AS (SELECT *, $as_of_day - day AS age FROM daily),
-    usage AS (
+    WITH w AS (
+        SELECT account_id, name, $as_of_day - epoch_us(ts) // {US_PER_DAY} AS age,
+               CASE name {code} ELSE -1 END AS k
+        FROM events WHERE ts >= $start AND ts < $cutoff),
+    a AS (
         SELECT account_id,
-            sum(n) FILTER (WHERE age < 7) AS events_7d, sum(n) FILTER (WHERE age < 30) AS events_30d,
-            sum(n) FILTER (WHERE age >= 30 AND age < 60) AS events_prev_30d, sum(n) AS events_90d,
-            count(DISTINCT day) FILTER (WHERE age < 30) AS active_days_30d,
-            count(DISTINCT day) AS active_days_90d,
-            count(DISTINCT name) FILTER (WHERE age < 30) AS distinct_events_30d,
+            count(*) FILTER (WHERE age < 7) AS events_7d,
+            count(*) FILTER (WHERE age < 30) AS events_30d,
+            count(*) FILTER (WHERE age >= 30 AND age < 60) AS events_prev_30d,
+            count(*) AS events_90d,
+            bit_or(1::BIGINT << (age % 60)) FILTER (WHERE age < 60) AS days_low,
+            bit_or(1::BIGINT << (age % 60)) FILTER (WHERE age >= 60) AS days_high,
+            count(DISTINCT name) FILTER (WHERE age < 30 AND k = -1) AS other_names,
             min(age) AS days_since_last_event, {per_name}
         FROM w GROUP BY account_id),
+    latest AS (
+        SELECT account_id, contact_external_id, max(ts) AS last_ts FROM events
+        WHERE ts >= $cutoff - INTERVAL 30 DAY AND ts < $cutoff
+          AND contact_external_id IS NOT NULL
+        GROUP BY ALL),
     users AS (
-        SELECT CAST(account_id AS BIGINT) AS account_id,
-            count(DISTINCT contact_external_id) FILTER (WHERE ts >= $cutoff - INTERVAL 7 DAY)
-                AS active_users_7d,
-            count(DISTINCT contact_external_id) AS active_users_30d
-        FROM events WHERE contact_external_id IS NOT NULL
-          AND ts >= $cutoff - INTERVAL 30 DAY AND ts < $cutoff
-        GROUP BY 1)
-    SELECT usage.*, users.active_users_7d, users.active_users_30d
-    FROM usage LEFT JOIN users USING (account_id)
+        SELECT account_id, count(*) FILTER (WHERE last_ts >= $cutoff - INTERVAL 7 DAY)
+            AS active_users_7d, count(*) AS active_users_30d
+        FROM latest GROUP BY account_id)
+    SELECT CAST(a.account_id AS BIGINT) AS account_id, events_7d, events_30d,
+        events_prev_30d, events_90d,
+        bit_count(coalesce(days_low, 0) & {(1 << 30) - 1}) AS active_days_30d,
+        bit_count(coalesce(days_low, 0)) + bit_count(coalesce(days_high, 0)) AS active_days_90d,
+        other_names + {listed} AS distinct_events_30d, days_since_last_event, {outputs},
+        coalesce(active_users_7d, 0) AS active_users_7d,
+        coalesce(active_users_30d, 0) AS active_users_30d
+    FROM a LEFT JOIN users ON a.account_id = users.account_id
     """
     cutoff = datetime.combine(as_of + timedelta(days=1), dtime(), tzinfo=UTC)
     params = {
@@ -111,7 +124,7 @@ def sql_usage(con, as_of: date, names: list[str]) -> pd.DataFrame:
         "start": cutoff - timedelta(days=90),
         "as_of_day": (as_of - date(1970, 1, 1)).days,
     }
-    return con.execute(query, params).df()
+    return con.execute(query, params).to_arrow_table().to_pandas()
 
 
 def pandas_usage(events: pd.DataFrame, as_of: date, names: list[str]) -> pd.DataFrame:
@@ -169,103 +182,6 @@ def prepare(root: Path, accounts: int, months: int) -> Settings:
     return Settings(data_dir=data)
 
 
-# Synthetic mode: the simulator's event names and mix plus two more, last day with events fixed.
-SYNTH_AS_OF = date(2025, 6, 30)
-SYNTH_DAYS = 120
-SYNTH_NAMES = (
-    ("login", 0.30), ("report_viewed", 0.24), ("api_call", 0.18), ("page_viewed", 0.12),
-    ("feature_x_used", 0.075), ("export_run", 0.045), ("comment_added", 0.016),
-    ("dashboard_created", 0.015), ("user_invited", 0.006), ("integration_connected", 0.003),
-)  # fmt: skip
-SYNTH_SKEW = 2.0  # account rank = accounts * u**SKEW: the top 1 % of accounts get 10 % of events
-US_PER_DAY = 86_400_000_000
-
-
-def uniform(key: str, stream: int) -> str:
-    """Return SQL for a deterministic uniform [0, 1) draw per key (independent per stream < 8)."""
-    return f"(hash({key} * 8 + {stream}) / 18446744073709551616.0)"
-
-
-def golden_multiplier(accounts: int) -> int:
-    """Return a multiplier near accounts / φ coprime with accounts (spreads ranks over ids)."""
-    mult = max(1, round(accounts * 0.6180339887))
-    while gcd(mult, accounts) != 1:
-        mult += 1
-    return mult
-
-
-def name_case(u: str) -> str:
-    """Return a SQL CASE picking an event name by cumulative weight from a uniform draw."""
-    total, cum, whens = sum(w for _, w in SYNTH_NAMES), 0.0, []
-    for name, weight in SYNTH_NAMES[:-1]:
-        cum += weight / total
-        whens.append(f"WHEN {u} < {cum!r} THEN '{name}'")
-    return f"CASE {' '.join(whens)} ELSE '{SYNTH_NAMES[-1][0]}' END"
-
-
-def synthetic_events_sql(n: int, accounts: int) -> str:
-    """Return the INSERT filling `events` with n deterministic events over accounts, in ts order.
-
-    Event i gets ts = start + i · span / n (so the table is in time order, as imports leave it),
-    an account from a skewed rank (rank = accounts · u², spread over ids by a golden-ratio
-    multiplier), accounts with id % 10 = 7 go quiet 30-89 days before the cutoff (their later
-    events go to id - 1: ~10 % of accounts without events in the last 30 days), a name from
-    SYNTH_NAMES, and one of the account's 2-6 contacts (NULL for api_call, as the simulator).
-    """
-    cutoff_us = (SYNTH_AS_OF + timedelta(days=1) - date(1970, 1, 1)).days * US_PER_DAY
-    start_us, step = cutoff_us - SYNTH_DAYS * US_PER_DAY, SYNTH_DAYS * US_PER_DAY / n
-    quiet_days = "CAST(hash(drawn_id * 8 + 5) % 60 AS BIGINT)"
-    contacts = "CAST(2 + hash(account_id * 8 + 6) % 5 AS BIGINT)"
-    return f"""
-    INSERT INTO {EVENTS}
-    WITH draw AS (
-        SELECT i, {start_us} + CAST(i * {step!r} AS BIGINT) AS ts_us,
-            CAST(floor({accounts} * pow({uniform("i", 1)}, {SYNTH_SKEW})) AS BIGINT) AS rank,
-            {uniform("i", 2)} AS u_name, {uniform("i", 3)} AS u_contact
-        FROM range({n}) r(i)),
-    drawn AS (SELECT *, (rank * {golden_multiplier(accounts)}) % {accounts} + 1 AS drawn_id
-              FROM draw),
-    placed AS (
-        SELECT *, {name_case("u_name")} AS name,
-            CASE WHEN drawn_id % 10 = 7
-                  AND ts_us >= {cutoff_us} - (30 + {quiet_days}) * {US_PER_DAY}
-                 THEN drawn_id - 1 ELSE drawn_id END AS account_id
-        FROM drawn)
-    SELECT printf('evt_synth_%012x', i) AS message_id, CAST(account_id AS INTEGER) AS account_id,
-        printf('acc_%07d', account_id) AS account_external_id,
-        CASE WHEN name <> 'api_call' THEN printf('con_%08d',
-            (account_id - 1) * 6 + 1 + CAST(floor(u_contact * {contacts}) AS BIGINT)) END
-            AS contact_external_id,
-        name, CAST(make_timestamp(ts_us) AS TIMESTAMPTZ) AS ts, CAST(NULL AS JSON) AS properties,
-        'synthetic' AS source, CAST(make_timestamp({cutoff_us}) AS TIMESTAMPTZ) AS received_at,
-        CAST(NULL AS INTEGER) AS import_run_id
-    FROM placed
-    """
-
-
-def fill_synthetic(data_dir: str, n: int, accounts: int) -> dict:
-    """Create the warehouse the product's way and fill `events` (runs in a child process)."""
-    start = time.perf_counter()
-    with open_warehouse(Settings(data_dir=Path(data_dir))) as warehouse:
-        warehouse.con.execute(synthetic_events_sql(n, accounts))
-    return {"seconds": time.perf_counter() - start}
-
-
-def prepare_synthetic(root: Path, n: int, accounts: int) -> tuple[Settings, dict]:
-    """Fill root/data with synthetic events in a child process; return settings and its stats."""
-    data = root / "data"
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        stats = pool.submit(fill_synthetic, str(data), n, accounts).result()
-    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    warehouse_file = Settings(data_dir=data).warehouse_path
-    return Settings(data_dir=data), {
-        "generation_s": round(stats["seconds"], 1),
-        "generation_child_peak_rss_mb": round(child_peak / 1024, 1),
-        "warehouse_file_mb": round(warehouse_file.stat().st_size / 2**20, 1),
-    }
-
-
 def peak_rss_mb() -> float:
     """Return this process's peak RSS so far in MB (ru_maxrss, KiB on Linux)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -280,25 +196,46 @@ def duckdb_settings(con) -> dict:
 
 
 def same_features(ours: pd.DataFrame, theirs: pd.DataFrame) -> bool:
-    """Return whether the Ibis and SQL usage features are equal account by account."""
-    check = [*COLUMNS, "active_users_7d", "active_users_30d"]
+    """Return whether the Ibis and SQL usage features are equal, every column, account by account."""
+    check = sorted(set(ours.columns) - {"as_of"})
+    if sorted(theirs.columns) != check or len(ours) != len(theirs):
+        return False
     a = ours.sort_values("account_id").reset_index(drop=True)[check].fillna(0)
     b = theirs.sort_values("account_id").reset_index(drop=True)[check].fillna(0)
-    return bool(len(a) == len(b) and np.array_equal(a.to_numpy(float), b.to_numpy(float)))
+    return bool(np.array_equal(a.to_numpy(float), b.to_numpy(float)))
 
 
-def measure_warehouse(warehouse, small: int) -> tuple[dict, date]:
+def interleaved(first, second, repeat: int = 3) -> tuple[list[float], list[float], dict]:
+    """Time first and second alternately (progress on stderr); return seconds and results.
+
+    The peak RSS is read right after the first run of `first`, before `second` ever ran.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
+    results: dict = {}
+    for rep in range(repeat):
+        for i, fn in enumerate((first, second)):
+            start = time.perf_counter()
+            results[i] = fn()
+            times[i].append(round(time.perf_counter() - start, 3))
+            print(f"rep {rep} {'ab'[i]}: {times[i][-1]} s", file=sys.stderr, flush=True)
+            if rep == 0 and i == 0:
+                results["rss_first"] = peak_rss_mb()
+    return times[0], times[1], results
+
+
+def measure_warehouse(warehouse, small: int, repeat: int = 3) -> tuple[dict, date]:
     """Time parts (1), (2) and (4) on an open warehouse; return the results and the as-of."""
     con = warehouse.con
     n_events = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0]
     _, as_of = event_day_range(con)
     names = event_names(con, as_of)
     rss_before = peak_rss_mb()
-    t_ibis, ours = timed(lambda: ibis_usage(warehouse, as_of, names))
-    rss_ibis = peak_rss_mb()
-    t_sql, theirs = timed(lambda: sql_usage(con, as_of, names))
-    equal = same_features(ours, theirs)
-    del ours, theirs
+    ibis_s, sql_s, got = interleaved(
+        lambda: ibis_usage(warehouse, as_of, names), lambda: sql_usage(con, as_of, names), repeat
+    )
+    t_ibis, t_sql, rss_ibis = min(ibis_s), min(sql_s), got["rss_first"]
+    equal, columns = same_features(got[0], got[1]), len(got[0].columns) - 1
+    del got
     # pandas and Ibis on the same events: the first `small` accounts' events as their own table
     con.execute(f"CREATE OR REPLACE TABLE {SAMPLE} AS FROM {EVENTS} WHERE account_id <= ?", [small])
     t_ibis_small, _ = timed(lambda: ibis_usage(warehouse, as_of, names, source=SAMPLE))
@@ -313,6 +250,8 @@ def measure_warehouse(warehouse, small: int) -> tuple[dict, date]:
         "events": int(n_events), "as_of": as_of.isoformat(), **duckdb_settings(con),
         "ibis_usage_s": round(t_ibis, 3), "hand_sql_usage_s": round(t_sql, 3),
         "ibis_over_sql": round(t_ibis / t_sql, 2), "results_equal": equal,
+        "compared_columns": columns, "ibis_runs_s": ibis_s, "hand_sql_runs_s": sql_s,
+        "ibis_over_sql_per_rep": [round(a / b, 2) for a, b in zip(ibis_s, sql_s, strict=True)],
         "peak_rss_before_ibis_mb": rss_before, "peak_rss_after_ibis_mb": rss_ibis,
         "pandas_accounts": small, "pandas_events": len(sample),
         "ibis_small_s": round(t_ibis_small, 3), "pandas_small_s": round(t_pandas, 3),
@@ -340,15 +279,27 @@ def main() -> None:
         "--synthetic-events", type=int, default=None, metavar="N",
         help="fill the events table with N synthetic events over --accounts instead of simulating",
     )  # fmt: skip
+    parser.add_argument(
+        "--keep", type=Path, default=None, metavar="DIR",
+        help="synthetic mode: keep the warehouse in DIR/data and reuse it when it is there",
+    )  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved Ibis/SQL repetitions")
+    parser.add_argument(
+        "--only-generate", action="store_true", help="stop after writing the synthetic warehouse"
+    )
     args = parser.parse_args()
     synthetic = args.synthetic_events is not None
     with tempfile.TemporaryDirectory(prefix="bench-features-") as tmp:
         if synthetic:
-            settings, data = prepare_synthetic(Path(tmp), args.synthetic_events, args.accounts)
+            root = args.keep or Path(tmp)
+            settings, data = reuse_or_fill(root, args.synthetic_events, args.accounts)
+            if args.only_generate:
+                print(json.dumps(data))
+                return
         else:
             settings, data = prepare(Path(tmp), args.accounts, args.months), {}
         with open_warehouse(settings) as warehouse:
-            results, as_of = measure_warehouse(warehouse, args.pandas_accounts)
+            results, as_of = measure_warehouse(warehouse, args.pandas_accounts, args.repeat)
         if synthetic:
             stage = {
                 "features_stage_s": None,

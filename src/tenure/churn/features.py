@@ -7,8 +7,9 @@ subscription changes can change no feature. An account is in the snapshot of D w
 just before T is positive (a row with started_at < T ≤ ended_at, or still open, and mrr > 0);
 accounts that already churned, or have not started paying, are left out.
 
-Usage comes from a per-account, per-day table (all events, and a count per frequent event
-name) built in one scan of the events; each as-of then sums the 90 days before it. Counts
+Usage of one as-of day (the daily stage) comes from one scan of its 90 days (churn/usage.py);
+for many as-of days (training) from a per-account, per-day table (all events, and a count per
+frequent event name) built in one scan of the events, which each as-of sums over its 90 days. Counts
 fill with 0, averages stay NULL when there is nothing to average (trees route missing
 values; the logistic model imputes).
 """
@@ -326,17 +327,13 @@ def feature_table(
     by inactivity and that are active (inactivity.py); they have no subscription features.
     """
     grid = as_of_table(as_ofs)
-    last_cutoff = datetime.combine(max(as_ofs) + timedelta(days=1), time())
-    first_cutoff = datetime.combine(min(as_ofs) + timedelta(days=1), time())
-    daily = daily_events(sources["events"], last_cutoff, first_cutoff)
     table = subscription_features(sources["subscriptions"], grid)
     if definition.uses_events:
         subs, events = sources["subscriptions"], sources["events"]
         keys = population(table, events, subs, grid, definition)
         table = _left(keys, table)
     for part in (
-        usage_features(daily, grid, event_names),
-        user_features(daily_active_users(sources["events"], last_cutoff, first_cutoff), grid),
+        *_event_parts(sources["events"], grid, as_ofs, event_names),
         invoice_features(sources["invoices"], grid),
         ticket_features(sources["tickets"], grid),
         survey_features(sources["surveys"], grid),
@@ -347,6 +344,21 @@ def feature_table(
         "account_id_right"
     )
     return _finish(table, event_names)
+
+
+def _event_parts(
+    events: ir.Table, grid: ir.Table, as_ofs: Sequence[date], names: Sequence[str]
+) -> list[ir.Table]:
+    """Return the usage and active-user features: one scan for one day, else per-day tables."""
+    if len(set(as_ofs)) == 1:
+        from tenure.churn.usage import day_usage  # it builds on this module's helpers
+
+        return [day_usage(events, as_ofs[0], names)]
+    last_cutoff = datetime.combine(max(as_ofs) + timedelta(days=1), time())
+    first_cutoff = datetime.combine(min(as_ofs) + timedelta(days=1), time())
+    daily = daily_events(events, last_cutoff, first_cutoff)
+    users = daily_active_users(events, last_cutoff, first_cutoff)
+    return [usage_features(daily, grid, names), user_features(users, grid)]
 
 
 def _finish(t: ir.Table, event_names: Sequence[str]) -> ir.Table:
