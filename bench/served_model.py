@@ -75,7 +75,7 @@ class RollingBook:
     served: date
     truths: dict[date, Any]
     horizon: int
-    hidden_states: pd.DataFrame | None = None
+    true_probabilities: pd.DataFrame | None = None
 
     def frames(self, day: date) -> dict:
         """Return fit/calibrate/validate frames validating on day, labels ending by then."""
@@ -85,11 +85,12 @@ class RollingBook:
 
 
 def rolling_book(
-    root: Path, accounts: int, months: int, months_back: int, horizon: int, states: bool = False
+    root: Path, accounts: int, months: int, months_back: int, horizon: int, truth: bool = False
 ) -> RollingBook:
     """Simulate and import a book; return snapshots before the served validation day.
 
-    With states, also the simulator's hidden state per (account, day) from its truth table.
+    With truth, also the simulator's true churn probability of every snapshot row's label window
+    (external_id, as_of, p_true), for every as-of day before the served validation day.
     """
     settings = prepare(root, accounts, months, "monthly")
     engine = get_engine(settings)
@@ -103,16 +104,18 @@ def rolling_book(
         earlier = [d for d in as_ofs if d < served]
         frame = labelled_snapshots(warehouse, sources, earlier, names, horizon)
         truths = {day: truth_for(warehouse.con, day, horizon) for day in days}
-        hidden = (
-            warehouse.con.execute(
-                f"SELECT account_id AS external_id, date AS as_of, state FROM {SIM_TRUTH} "
-                "WHERE date IN (SELECT unnest(?))",
-                [earlier],
-            ).df()
-            if states
-            else None
-        )
-    return RollingBook(frame, as_ofs, days, served, truths, horizon, hidden)
+        known = all_true_probabilities(warehouse.con, earlier, horizon) if truth else None
+    return RollingBook(frame, as_ofs, days, served, truths, horizon, known)
+
+
+def all_true_probabilities(con: Any, as_ofs: list[date], horizon: int) -> pd.DataFrame:
+    """Return external_id, as_of, p_true for every as-of day (the truth row dated as_of + 1)."""
+    return con.execute(
+        f"SELECT account_id AS external_id, CAST(date - INTERVAL 1 DAY AS DATE) AS as_of, "
+        f"p_churn_{horizon} AS p_true FROM {SIM_TRUTH} "
+        "WHERE date IN (SELECT unnest(?))",
+        [[d + timedelta(days=1) for d in as_ofs]],
+    ).df()
 
 
 def book_arguments() -> argparse.Namespace:

@@ -39,9 +39,10 @@ def evaluate_command(
         str,
         typer.Option(
             "--model",
-            help="ensemble, xgboost, logistic, both (xgboost + logistic) or all (best AUC on top)",
+            help="auto (chosen per fold by inner CV), ensemble, xgboost, logistic, both "
+            "(xgboost + logistic) or all (best AUC on top)",
         ),
-    ] = "ensemble",
+    ] = "auto",
     objective: Annotated[
         str, typer.Option("--threshold-for", help="Threshold maximises accuracy or f1")
     ] = "accuracy",
@@ -86,8 +87,8 @@ def _model_names(model: str) -> tuple[str, ...]:
     groups = {"both": ("xgboost", "logistic"), "all": MODEL_NAMES}
     if model in groups:
         return groups[model]
-    if model not in MODEL_NAMES:
-        choices = ", ".join((*MODEL_NAMES, *groups))
+    if model not in (*MODEL_NAMES, "auto"):
+        choices = ", ".join(("auto", *MODEL_NAMES, *groups))
         raise InputError(f"--model must be one of {choices}, not {model!r}")
     return (model,)
 
@@ -134,9 +135,20 @@ def _table(report: dict[str, Any], csv_path: Path) -> Table:
     table.caption = f"dropped: {dropped}; model: {report['model']}"
     if "selection_note" in report:
         table.caption += " (best by AUC, chosen on these same folds, so optimistic)"
+    if "chosen_models" in report:
+        table.caption += "; chosen per fold by inner CV: " + _choices(report)
     if report["suspicious"]:
         table.caption += "; suspicious: AUC of 0.99 or more, see the warnings"
     return table
+
+
+def _choices(report: dict[str, Any]) -> str:
+    """Return each fold's nested choice with its inner AUCs, e.g. "1 xgboost (x .861, ...)"."""
+    parts = []
+    for number, fold in enumerate(report["fold_metrics"], start=1):
+        aucs = ", ".join(f"{name} {auc:.3f}" for name, auc in fold["inner_auc"].items())
+        parts.append(f"fold {number} {fold['model']} ({aucs})")
+    return "; ".join(parts)
 
 
 @model_app.command("train")
