@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -27,10 +26,10 @@ import ibis.expr.types as ir
 
 from tenure.accounts.mrr import in_force
 from tenure.churn.inactivity import SUBSCRIPTION_ONLY, ChurnDefinition, population
+from tenure.churn.usage import day_usage
+from tenure.churn.windows import EPOCH, WINDOW_DAYS, day_number, event_column, name_counts
 
 MAX_EVENT_NAMES = 12
-WINDOW_DAYS = 90
-EPOCH = date(1970, 1, 1)
 NUMERIC_BASE = (
     "events_7d", "events_30d", "events_prev_30d", "events_90d", "events_trend",
     "active_days_30d", "active_days_90d", "distinct_events_30d", "days_since_last_event",
@@ -51,12 +50,6 @@ CANCEL_PATTERN = (
 BILLING_PATTERN = r"(?i)(invoice|payment|card|billing|refund|charge)"
 
 
-def event_column(name: str) -> str:
-    """Return the feature-column stem of an event name (e.g. "Report Viewed" → report_viewed)."""
-    stem = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    return f"ev_{stem or 'unnamed'}"
-
-
 def event_feature_columns(names: Sequence[str]) -> list[str]:
     """Return the per-event-name feature columns: 30-day count, per seat, and 30-vs-30 trend."""
     kinds = ("30d", "per_seat", "share", "trend")
@@ -74,11 +67,6 @@ def as_of_table(as_ofs: Sequence[date]) -> ir.Table:
     )
 
 
-def _day_number(ts: ir.TimestampValue) -> ir.IntegerValue:
-    """Return the UTC day number (days since 1970-01-01) without a time-zone conversion."""
-    return (ts.epoch_seconds() // 86_400).cast("int64")
-
-
 def _days(value: ir.Value) -> ir.Value:
     return ibis.interval(days=value) if isinstance(value, int) else value
 
@@ -93,7 +81,7 @@ def daily_events(
     """
     start = (first_cutoff or last_cutoff) - timedelta(days=WINDOW_DAYS)
     recent = events.filter(events.ts < last_cutoff, events.ts >= start)
-    return recent.select(account_id=recent.account_id, day=_day_number(recent.ts), name=recent.name)
+    return recent.select(account_id=recent.account_id, day=day_number(recent.ts), name=recent.name)
 
 
 def daily_active_users(
@@ -109,7 +97,7 @@ def daily_active_users(
     known = events.filter(ts < last_cutoff, ts >= start, events.contact_external_id.notnull())
     return known.select(
         account_id=known.account_id,
-        day=_day_number(known.ts),
+        day=day_number(known.ts),
         contact=known.contact_external_id,
     )
 
@@ -131,15 +119,10 @@ def user_features(users: ir.Table, as_ofs: ir.Table) -> ir.Table:
     )
 
 
-def _name_counts(names: Sequence[str]) -> dict[str, str]:
-    """Return the per-day count column of each distinct event name (n_0, n_1, ...)."""
-    return {name: f"n_{i}" for i, name in enumerate(dict.fromkeys(names))}
-
-
 def _per_day(events: ir.Table, names: Sequence[str]) -> ir.Table:
     """Return account_id, day, n and one count per named event, from one row per event."""
     counts = {
-        col: events.count(where=events.name == name) for name, col in _name_counts(names).items()
+        col: events.count(where=events.name == name) for name, col in name_counts(names).items()
     }
     return events.group_by(["account_id", "day"]).aggregate(n=events.count(), **counts)
 
@@ -180,7 +163,7 @@ def usage_features(daily: ir.Table, as_ofs: ir.Table, names: Sequence[str]) -> i
         "active_days_90d": joined.count(),
         "days_since_last_event": age.min(),
     }
-    named = _name_counts(names)
+    named = name_counts(names)
     for col in named.values():
         columns[f"{col}_30d"] = joined[col].sum(where=last_30)
         columns[f"{col}_prev"] = joined[col].sum(where=prev_30)
@@ -351,8 +334,6 @@ def _event_parts(
 ) -> list[ir.Table]:
     """Return the usage and active-user features: one scan for one day, else per-day tables."""
     if len(set(as_ofs)) == 1:
-        from tenure.churn.usage import day_usage  # it builds on this module's helpers
-
         return [day_usage(events, as_ofs[0], names)]
     last_cutoff = datetime.combine(max(as_ofs) + timedelta(days=1), time())
     first_cutoff = datetime.combine(min(as_ofs) + timedelta(days=1), time())

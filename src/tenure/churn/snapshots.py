@@ -14,8 +14,9 @@ from sqlalchemy import Engine
 
 from tenure.churn import sources as src
 from tenure.churn.definition import ChurnDefinition, churn_definition
-from tenure.churn.features import MAX_EVENT_NAMES, WINDOW_DAYS, feature_table
+from tenure.churn.features import MAX_EVENT_NAMES, feature_table
 from tenure.churn.inactivity import definition_labels
+from tenure.churn.windows import WINDOW_DAYS
 from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.warehouse.catalog import EVENTS, feature_table_name

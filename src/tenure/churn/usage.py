@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from tenure.churn.features import EPOCH, WINDOW_DAYS, _day_number, _name_counts, event_column
+from tenure.churn.windows import EPOCH, WINDOW_DAYS, day_number, event_column, name_counts
 
 LOW_BITS = 60  # ages 0-59 in the first mask, 60-89 in the second
 LAST_30_BITS = (1 << 30) - 1
@@ -43,7 +43,7 @@ def _in_window(events: ir.Table, as_of: date, days: int) -> ir.Table:
         account_id=recent.account_id,
         name=recent.name,
         contact=recent.contact_external_id,
-        age=(as_of - EPOCH).days - _day_number(recent.ts),
+        age=(as_of - EPOCH).days - day_number(recent.ts),
     )
 
 
@@ -58,7 +58,7 @@ def _active_days(age: ir.IntegerColumn) -> dict[str, ir.Value]:
 
 def _window_counts(w: ir.Table, names: Sequence[str]) -> ir.Table:
     """Return one row per account: window counts, day masks, recency and per-name counts."""
-    named = _name_counts(names)
+    named = name_counts(names)
     code = w.name.cases(*((name, i) for i, name in enumerate(named)), else_=UNLISTED)
     w = w.mutate(code=code)
     last_30, prev_30 = w.age < 30, (w.age >= 30) & (w.age < 60)
@@ -95,7 +95,7 @@ def day_usage(events: ir.Table, as_of: date, names: Sequence[str]) -> ir.Table:
     users = _active_users(events, as_of)
     t = t.left_join(users, "account_id").drop("account_id_right")
     low, high = t.days_low.fill_null(0), t.days_high.fill_null(0)
-    named = _name_counts(names)
+    named = name_counts(names)
     seen = t.other_names_30d
     for col in named.values():
         seen += ibis.ifelse(t[f"{col}_30d"] > 0, 1, 0)
