@@ -16,6 +16,7 @@ from tenure.errors import NotFound
 from tenure.metrics import serving
 from tenure.metrics.months import month_text
 from tenure.simulate import SimulationConfig, simulate
+from tenure.web import overview
 
 from .test_activity import SUB_SCHEMA, brute_presence
 
@@ -92,6 +93,9 @@ def test_stage_stores_active_accounts_and_logo_cohorts_without_subscriptions(cli
             assert accounts == sum((a, c + k) in expected for a in members)
             checked += 1
     assert checked >= 5
+    with session_scope(get_engine(Settings(data_dir=unbilled))) as session:
+        charted = overview.monthly_figures(db_session=session, settings=Settings(data_dir=unbilled))
+    assert charted == []  # the dashboard charts MRR only: months without billing are left out
     engine = get_engine(Settings(data_dir=unbilled))
     with session_scope(engine) as session, pytest.raises(NotFound, match="cohorts"):
         serving.stored_snapshot(session, "cohorts")  # no MRR cohorts without billing
@@ -107,3 +111,34 @@ def test_summary_prints_active_accounts_and_says_what_needs_billing(cli, unbille
     table = _run(cli, unbilled, "metrics", "summary", "--month", "2025-05")
     assert "active_accounts" in table and "logo_retention" in table
     assert "need billing" in table and f"{printed['active_accounts']:,}" in table
+
+
+@pytest.mark.parametrize("kind", ["subscription", "inactivity"])
+def test_with_subscriptions_activity_figures_follow_the_definition(
+    cli, tmp_path, frozen_clock, monkeypatch, kind
+):
+    """A billed book: "inactivity" adds active accounts to the MRR figures, "subscription" not."""
+    monkeypatch.setenv("TENURE_CHURN_DEFINITION", kind)
+    data, out = str(tmp_path / "data"), tmp_path / "sim"
+    simulate(SimulationConfig(accounts=60, months=4, seed=3, end=date(2025, 6, 30)), out)
+    assert cli.invoke(app, ["--data-dir", data, "import", "simulated", str(out)]).exit_code in (
+        0,
+        3,
+    )
+    _run(cli, data, "pipeline", "run", "--as-of", "2025-06-30", "--only", "metrics")
+    with session_scope(get_engine(Settings(data_dir=data))) as session:
+        may = serving.stored_month(session, date(2025, 5, 1))
+        has_activity = _stored(session, "activity_cohorts") is not None
+    assert may["mrr_end"] > 0 and may["customers_end"] > 0
+    if kind == "inactivity":
+        assert may["active_accounts"] > 0 and may["churn_definition"] == "inactivity"
+        assert has_activity
+    else:
+        assert "active_accounts" not in may and not has_activity
+
+
+def _stored(session, name):
+    try:
+        return serving.stored_snapshot(session, name)
+    except NotFound:
+        return None
