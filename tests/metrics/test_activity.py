@@ -48,14 +48,20 @@ def month_end_cutoff(month: int) -> datetime:
 
 
 def brute_presence(
-    events: pd.DataFrame, subs: pd.DataFrame, kind: str, n: int
+    events: pd.DataFrame,
+    subs: pd.DataFrame,
+    kind: str,
+    n: int,
+    *,
+    accounts: range | list[int] = range(1, 31),
+    months: range = range(FIRST, LAST + 1),
 ) -> set[tuple[int, int]]:
     """Return the (account, month) pairs counted at month-ends, account by account."""
     out = set()
-    for account in range(1, 31):
+    for account in accounts:
         ts = events.ts[events.account_id == account]
         rows = subs[subs.account_id == account]
-        for month in range(FIRST, LAST + 1):
+        for month in months:
             t = month_end_cutoff(month)
             day_t = pd.Timestamp(t)
             active = bool(

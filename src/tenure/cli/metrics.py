@@ -55,6 +55,10 @@ MOVEMENT_FIELDS = (
 )
 
 
+BILLING_NOTE = (
+    "No subscriptions: MRR, movements, churn rates, NRR/GRR, ARPA, LTV and CAC need billing "
+    "data; active accounts and logo retention follow the inactivity churn definition."
+)
 MAX_DAYS = 366
 TABLE_FIELDS = ("month", "mrr_start", "new", "expansion", "reactivation", "contraction")
 TABLE_FIELDS += ("churn", "mrr_end", "customers_end", "nrr")
@@ -96,7 +100,13 @@ def summary_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA, LTV, NPS/CSAT and CAC."""
+    """Print one month's MRR bridge, churn rates, NRR/GRR, ARPA, LTV, NPS/CSAT and CAC.
+
+    Under churn by inactivity (or "auto" without subscriptions) also active accounts and
+    logo retention, read from the warehouse events.
+    """
+    from tenure.churn.definition import churn_definition
+    from tenure.metrics.activity import activity_wanted
     from tenure.metrics.months import last_complete_month, parse_month
     from tenure.metrics.serving import month_reports
     from tenure.warehouse.stages.subscriptions import app_db_subscriptions
@@ -104,7 +114,10 @@ def summary_command(
     context: AppContext = app_context(ctx)
     index = parse_month(month) if month else last_complete_month()
     subscriptions = app_db_subscriptions(context.engine)
-    figures = month_reports(context.engine, context.settings, subscriptions, index, index)[0]
+    if activity_wanted(churn_definition(context.settings), subscriptions):
+        figures = _activity_figures(context, subscriptions, index)
+    else:
+        figures = month_reports(context.engine, context.settings, subscriptions, index, index)[0]
     currency = context.settings.reporting_currency
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
@@ -116,6 +129,22 @@ def summary_command(
         if key not in ("month", "currency"):
             table.add_row(key, _shown(key, value))
     context.out.print(table)
+    if subscriptions.num_rows == 0:
+        context.out.print(BILLING_NOTE)
+
+
+def _activity_figures(context: AppContext, subscriptions: Any, index: int) -> dict[str, Any]:
+    """Return the month's figures with active accounts and logo retention (from events)."""
+    from tenure.metrics.activity import activity_report, month_rows
+    from tenure.metrics.serving import activity_month_reports
+    from tenure.warehouse.stages.metrics import month_start
+
+    report = activity_report(
+        context.settings, subscriptions, end=month_start(index + 1), last=index, months=1,
+        cohort_months=1,
+    )  # fmt: skip
+    activity = report["months"] if report else month_rows({}, index, index)
+    return activity_month_reports(context.engine, context.settings, subscriptions, activity)[0]
 
 
 @metrics_app.command("movements")

@@ -3,6 +3,10 @@
 `month_reports` is what `tenure metrics summary|movements` print; the pipeline's `metrics`
 stage stores the same figures per month (`metrics_month`) and the signup cohorts
 (`metrics_snapshot` "cohorts") so the API and dashboard read them without recomputing.
+When the churn definition counts accounts by activity (`metrics.activity.activity_wanted`:
+"inactivity", or "auto" on a book without subscriptions) each month also carries the active
+accounts and logo retention, the logo cohorts are stored as "activity_cohorts", and on a book
+without subscriptions the billing figures are None.
 The stage uses only what was known at the end of the as-of day: subscriptions started later
 are dropped and ends after it are treated as still running.
 """
@@ -19,11 +23,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.churn.definition import churn_definition
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.errors import NotFound
 from tenure.logging import get_logger
 from tenure.metrics import cohorts
+from tenure.metrics.activity import BILLING_FIELDS, activity_report, activity_wanted
 from tenure.metrics.currency import (
     missing_rate_text,
     rated_rows,
@@ -118,10 +124,67 @@ def first_paid_month(subscriptions: pa.Table) -> int | None:
     return None if earliest is None else month_of(earliest)
 
 
+def billing_free_rows(engine: Engine, settings: Settings, first: int, last: int) -> list[dict]:
+    """Return months with the billing figures None (no subscriptions) and NPS/CSAT."""
+    blank = dict.fromkeys(BILLING_FIELDS)
+    return [
+        {"month": month_text(m), "currency": settings.reporting_currency}
+        | blank
+        | survey_figures(engine, m)
+        for m in range(first, last + 1)
+    ]
+
+
+def activity_month_reports(
+    engine: Engine, settings: Settings, subscriptions: pa.Table, activity: dict[int, dict]
+) -> list[dict[str, Any]]:
+    """Return each month's figures with the activity ones (active accounts, logo retention)."""
+    first, last = min(activity), max(activity)
+    if subscriptions.num_rows:
+        rows = month_reports(engine, settings, subscriptions, first, last)
+    else:
+        rows = billing_free_rows(engine, settings, first, last)
+    kind = churn_definition(settings).kind
+    months = range(first, last + 1)
+    return [
+        row | {"churn_definition": kind} | activity[m] for m, row in zip(months, rows, strict=True)
+    ]
+
+
+def materialise_activity(
+    engine: Engine, settings: Settings, subscriptions: pa.Table, as_of: date
+) -> dict[str, Any]:
+    """Store the months and cohorts with the activity figures, from events known on as_of."""
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+    last = month_of(as_of + timedelta(days=1)) - 1
+    report = activity_report(
+        settings, subscriptions, end=end, last=last, months=SERVED_MONTHS,
+        cohort_months=COHORT_MONTHS,
+    )  # fmt: skip
+    if report is None:
+        return {"months": 0, "cohorts": 0}
+    rows = activity_month_reports(engine, settings, subscriptions, report["months"])
+    paid = first_paid_month(subscriptions) is not None
+    mrr_cohorts = cohort_report(settings, subscriptions, last) if paid else None
+    with session_scope(engine) as session:
+        store_months(session, rows, as_of=as_of, currency=settings.reporting_currency)
+        store_snapshot(session, "activity_cohorts", report["cohorts"], as_of=as_of)
+        if mrr_cohorts is not None:
+            store_snapshot(session, "cohorts", mrr_cohorts, as_of=as_of)
+    return {
+        "months": len(rows),
+        "cohorts": len(report["cohorts"]["cohorts"]),
+        "last_month": month_text(last),
+        "churn_definition": rows[-1]["churn_definition"],
+    }
+
+
 def materialise(engine: Engine, settings: Settings, as_of: date) -> dict[str, Any]:
     """Store every complete month's figures (up to 36) and the cohorts, as known on as_of."""
     end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
     subscriptions = known_at(app_db_subscriptions(engine), end)
+    if activity_wanted(churn_definition(settings), subscriptions):
+        return materialise_activity(engine, settings, subscriptions, as_of)
     last = month_of(as_of + timedelta(days=1)) - 1
     earliest = first_paid_month(subscriptions)
     if earliest is None or earliest > last:
@@ -190,6 +253,7 @@ def stored_snapshot(session: Session, name: str) -> dict[str, Any]:
         catalog.MARKETING_SPEND,
         catalog.SURVEY_RESPONSES,
         catalog.TICKETS,
+        catalog.WAREHOUSE_EVENTS,
     ),
     writes=(catalog.METRICS_MONTHS, catalog.METRICS_SNAPSHOTS),
 )

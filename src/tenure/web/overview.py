@@ -26,7 +26,8 @@ HISTORY_MONTHS = 12
 
 def monthly_figures(*, db_session: Session, settings: Settings) -> list[dict[str, Any]]:
     """Return up to the last 12 complete months' summaries, oldest first (stored or computed)."""
-    stored = serving.stored_months(db_session)
+    # Months stored without billing data (MRR None: activity figures only) are not charted yet.
+    stored = [m for m in serving.stored_months(db_session) if m.get("mrr_end") is not None]
     if stored:
         return stored[-HISTORY_MONTHS:]
     engine = db_session.get_bind()
