@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -131,9 +131,9 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     password: str = Field(min_length=10, max_length=1024)
-    role: str
+    role: Literal["admin", "manager", "csm", "analyst", "viewer"]
 
 
 class UserOut(BaseModel):

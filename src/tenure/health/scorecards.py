@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.errors import InputError, NotFound
+from tenure.errors import InputError, NotFound, StateConflict
 from tenure.health.defaults import DEFAULT_SCORECARDS_TOML
 from tenure.health.models import Scorecard
 
@@ -225,7 +225,7 @@ def delete_scorecard(db_session: Session, name: str) -> None:
 def _check_catch_all(db_session: Session) -> None:
     """Refuse a set in which some account would get no scorecard."""
     if not any(c.applies_to.is_catch_all for c in list_scorecards(db_session)):
-        raise InputError("at least one scorecard must apply to every account (no applies_to)")
+        raise StateConflict("at least one scorecard must apply to every account (no applies_to)")
 
 
 def load_scorecards_file(db_session: Session, path: Path) -> list[ScorecardDefinition]:

@@ -13,7 +13,7 @@ from tenure import clock
 from tenure.alerts import service as alerts
 from tenure.alerts.models import Alert
 from tenure.api.deps import SessionDep, client_ip, requires
-from tenure.api.errors import Forbidden
+from tenure.api.errors import Forbidden, responses
 from tenure.auth.service import audit
 from tenure.auth.tokens import Principal
 
@@ -86,7 +86,7 @@ def _visible(session: Any, alert_id: int, principal: Principal) -> Alert:
     return alert
 
 
-@router.get("/{alert_id}", summary="One alert with its history")
+@router.get("/{alert_id}", summary="One alert with its history", responses=responses(403, 404))
 def get_alert(
     alert_id: AlertId, session: SessionDep, principal: requires("alerts:read")
 ) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def _act(request: Request, session: Any, principal: Principal, alert_id: int, ac
     )
 
 
-@router.post("/{alert_id}/ack", summary="Acknowledge an alert")
+@router.post("/{alert_id}/ack", summary="Acknowledge an alert", responses=responses(403, 404, 409))
 def acknowledge(
     alert_id: AlertId, request: Request, session: SessionDep, principal: requires("alerts:act")
 ) -> dict[str, Any]:
@@ -116,7 +116,9 @@ def acknowledge(
     return alerts.alert_dict(alerts.acknowledge(session, alert_id, actor=principal.subject))
 
 
-@router.post("/{alert_id}/snooze", summary="Snooze an alert")
+@router.post(
+    "/{alert_id}/snooze", summary="Snooze an alert", responses=responses(400, 403, 404, 409)
+)
 def snooze(
     alert_id: AlertId,
     body: SnoozeIn,
@@ -130,7 +132,7 @@ def snooze(
     return alerts.alert_dict(alerts.snooze(session, alert_id, until=until, actor=principal.subject))
 
 
-@router.post("/{alert_id}/resolve", summary="Resolve an alert")
+@router.post("/{alert_id}/resolve", summary="Resolve an alert", responses=responses(403, 404, 409))
 def resolve(
     alert_id: AlertId, request: Request, session: SessionDep, principal: requires("alerts:act")
 ) -> dict[str, Any]:

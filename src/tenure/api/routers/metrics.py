@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
 from tenure.api.deps import SessionDep, requires
+from tenure.api.errors import responses
 from tenure.errors import InputError, NotFound
 from tenure.metrics import serving
 from tenure.metrics.models import MetricsMonth
@@ -26,7 +27,7 @@ def _month(text: str | None) -> date | None:
     return date(year, month, 1)
 
 
-@router.get("/summary", summary="One month's retention figures")
+@router.get("/summary", summary="One month's retention figures", responses=responses(404))
 def summary(session: SessionDep, _: requires("metrics:read"), month: Month = None) -> dict:
     """Return a month's MRR bridge, churn rates, GRR/NRR, ARPA, LTV (default: the newest)."""
     day = _month(month)
@@ -49,7 +50,7 @@ def movements(
     return {"months": months}
 
 
-@router.get("/cohorts", summary="Signup cohorts")
+@router.get("/cohorts", summary="Signup cohorts", responses=responses(404))
 def cohorts(session: SessionDep, _: requires("metrics:read")) -> dict[str, Any]:
     """Return logo and MRR retention by signup-month cohort."""
     return serving.stored_snapshot(session, "cohorts")

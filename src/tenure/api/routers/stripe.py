@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from tenure.api.deps import RefresherDep
-from tenure.api.errors import Unavailable
+from tenure.api.errors import Unavailable, responses
 from tenure.api.schemas import WebhookOut
 from tenure.billing.stripe import AppliedEvent, apply_event, verify_signature
 from tenure.db.session import session_scope
@@ -43,6 +43,7 @@ def _apply(engine: Engine, event: dict[str, Any]) -> AppliedEvent:
     "/stripe",
     response_model=WebhookOut,
     summary="Stripe webhook",
+    responses=responses(400, 503),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -13,6 +13,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from tenure.accounts.models import Account
 from tenure.api.deps import RefresherDep
+from tenure.api.errors import responses
 from tenure.api.schemas import Accepted
 from tenure.api.segment import SegmentBatch, SegmentMessage, batch_events, to_event
 from tenure.auth.service import write_key_valid
@@ -100,10 +101,13 @@ for _call in ("track", "identify", "group", "page", "screen"):
         methods=["POST"],
         response_model=Accepted,
         summary=f"Segment {_call}",
+        responses=responses(400, 401),
     )
 
 
-@router.post("/batch", response_model=Accepted, summary="Segment batch")
+@router.post(
+    "/batch", response_model=Accepted, summary="Segment batch", responses=responses(400, 401)
+)
 def batch(
     body: SegmentBatch, request: Request, credentials: Credentials, refresher: RefresherDep
 ) -> Any:
