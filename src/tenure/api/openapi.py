@@ -16,10 +16,13 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from tenure.api.errors import DESCRIPTIONS, PROBLEM, Problem
 
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+REF = "#/components/schemas/{model}"
+PROBLEM_REF = {"$ref": REF.format(model="Problem")}
 HEADERS = {
     401: {"WWW-Authenticate": "The authentication scheme to use (Bearer or Basic)"},
     429: {"Retry-After": "Seconds to wait before trying again"},
@@ -37,6 +40,20 @@ def answers(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]
     return mark
 
 
+def reads_body(model: type[BaseModel]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark an endpoint that reads its JSON body itself (e.g. after a signature check) as model."""
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint.body_model = model  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+def _body_model(route: Any) -> type[BaseModel] | None:
+    return getattr(route.endpoint, "body_model", None)
+
+
 def _dependency_statuses(dependant: Dependant) -> Iterator[int]:
     """Yield the error statuses marked on a route's dependencies, however deep."""
     for sub in dependant.dependencies:
@@ -49,9 +66,7 @@ def route_error_statuses(route: Any) -> set[int]:
     statuses = {int(code) for code in route.responses if str(code).isdigit()}
     statuses = {code for code in statuses if code >= 400}
     statuses.update(_dependency_statuses(route.dependant))
-    if route.body_field is not None or (
-        route.openapi_extra and "requestBody" in route.openapi_extra
-    ):
+    if route.body_field is not None or _body_model(route) is not None:
         statuses.add(413)
     return statuses
 
@@ -76,6 +91,15 @@ def _document_errors(operation: dict[str, Any], statuses: set[int]) -> None:
     statuses |= {int(code) for code in responses if code.isdigit() and int(code) >= 400}
     for status in sorted(statuses):
         responses[str(status)] = problem_response(status)
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _json_body(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
+    """Return a required JSON request body of model; add its schemas to the components."""
+    _, definitions = models_json_schema([(model, "validation")], ref_template=REF)
+    schemas.update(definitions.get("$defs", {}))
+    ref = {"$ref": REF.format(model=model.__name__)}
+    return {"required": True, "content": {"application/json": {"schema": ref}}}
 
 
 def _operations(app: FastAPI) -> Iterator[tuple[Any, str]]:
@@ -94,10 +118,13 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         description=app.description,
         routes=app.routes,
     )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for route, method in _operations(app):
         operation = document["paths"][route.path_format][method]
         _document_errors(operation, route_error_statuses(route))
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        model = _body_model(route)
+        if model is not None:
+            operation["requestBody"] = _json_body(model, schemas)
     for name in UNUSED:
         schemas.pop(name, None)
     schemas["Problem"] = Problem.model_json_schema()

@@ -11,22 +11,58 @@ the time the API received the message.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 from tenure import clock
 from tenure.errors import InputError
 from tenure.events.schemas import bounded_json_field
 
 CallType = Literal["track", "identify", "group", "page", "screen"]
-Id = str | int
+# Segment ids are strings or integers, never booleans, floats or objects.
+Id = Annotated[str, Strict()] | Annotated[int, Strict()]
+# Any of these holds the account a message is about: a string with a non-blank character or an
+# integer (account_of takes the first one that does).
+ACCOUNT_ID = {"anyOf": [{"type": "string", "pattern": r"\S"}, {"type": "integer"}]}
+
+
+def _holding(field: str, inner: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "object", "required": [field], "properties": {field: inner or ACCOUNT_ID}}
+
+
+ACCOUNT_SOURCES = {
+    "anyOf": [
+        _holding("groupId"),
+        _holding("context", _holding("groupId")),
+        _holding("properties", _holding("account_id")),
+        _holding("traits", _holding("account_id")),
+        _holding("context", _holding("traits", _holding("account_id"))),
+    ]
+}
+NAMED_TRACK = {
+    "anyOf": [
+        {"properties": {"type": {"enum": ["identify", "group", "page", "screen"]}}},
+        {"required": ["event"], "properties": {"event": {"type": "string", "pattern": r"\S"}}},
+    ]
+}
+TIME_HELP = "ISO 8601 date-time from 1900-01-01 up to now (plus the future tolerance)"
+
+
+def _time_text(value: Any) -> Any:
+    """Accept a time only as ISO 8601 text (not as a number of seconds)."""
+    if value is None or isinstance(value, str | datetime):
+        return value
+    raise ValueError("a time must be ISO 8601 text, e.g. 2024-01-31T12:00:00Z")
+
+
+Time = Annotated[datetime | None, BeforeValidator(_time_text), Field(description=TIME_HELP)]
 
 
 class SegmentMessage(BaseModel):
     """One Segment call; unknown fields are accepted and ignored, as Segment does."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=ACCOUNT_SOURCES)
 
     # Segment's own (camelCase) field names
     type: CallType | None = None
@@ -39,10 +75,24 @@ class SegmentMessage(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
-    timestamp: datetime | None = None
-    originalTimestamp: datetime | None = None
+    timestamp: Time = None
+    originalTimestamp: Time = None
 
     _bounded = field_validator("properties", "traits", "context")(bounded_json_field)
+
+
+class TrackMessage(SegmentMessage):
+    """A Segment track call: it names the event."""
+
+    event: str = Field(min_length=1, max_length=128, pattern=r"\S")
+
+
+class BatchMessage(SegmentMessage):
+    """A message of a batch call: it carries its own type (a track message names its event)."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [ACCOUNT_SOURCES, NAMED_TRACK]})
+
+    type: CallType
 
 
 class SegmentBatch(BaseModel):
@@ -50,7 +100,7 @@ class SegmentBatch(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    batch: list[SegmentMessage] = Field(max_length=5000)
+    batch: list[BatchMessage] = Field(max_length=5000)
     context: dict[str, Any] = Field(default_factory=dict)
 
     _bounded = field_validator("context")(bounded_json_field)

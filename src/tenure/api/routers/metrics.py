@@ -15,7 +15,9 @@ from tenure.metrics import serving
 from tenure.metrics.models import MetricsMonth
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+# Months from 1900-01 to 9999-12: the pattern admits only real months.
+MONTH = r"^(19\d\d|[2-9]\d\d\d)-(0[1-9]|1[0-2])$"
+Month = Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM")]
 
 
 def _month(text: str | None) -> date | None:
@@ -42,8 +44,8 @@ def summary(session: SessionDep, _: requires("metrics:read"), month: Month = Non
 def movements(
     session: SessionDep,
     _: requires("metrics:read"),
-    start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = None,
-    end: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=MONTH)] = None,
+    end: Annotated[str | None, Query(alias="to", pattern=MONTH)] = None,
 ) -> dict[str, Any]:
     """Return the stored months between from and to (inclusive), oldest first."""
     months = serving.stored_months(session, _month(start), _month(end))

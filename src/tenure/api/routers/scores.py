@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from tenure.accounts.models import Account
+from tenure.accounts.schemas import MAX_ID
 from tenure.api.deps import SessionDep, bearer, requires
 from tenure.api.errors import Forbidden, responses
 from tenure.api.schemas import ScoreBatchIn, ScoreBatchOut, ScoreOut
@@ -26,7 +27,7 @@ router = APIRouter(tags=["scores"])
     responses=responses(401, 403, 404),
 )
 async def score(
-    account_id: Annotated[int, Path(ge=1, le=2**62)],
+    account_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     token: Annotated[str | None, Depends(bearer)] = None,
 ) -> Response:

@@ -15,7 +15,13 @@ from tenure.accounts.models import Account
 from tenure.api.deps import RefresherDep
 from tenure.api.errors import responses
 from tenure.api.schemas import Accepted
-from tenure.api.segment import SegmentBatch, SegmentMessage, batch_events, to_event
+from tenure.api.segment import (
+    SegmentBatch,
+    SegmentMessage,
+    TrackMessage,
+    batch_events,
+    to_event,
+)
 from tenure.auth.service import write_key_valid
 from tenure.auth.tokens import AuthenticationFailed
 from tenure.db.session import session_scope
@@ -80,6 +86,8 @@ Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
 
 
 def _one(call: str):
+    model = TrackMessage if call == "track" else SegmentMessage
+
     def endpoint(
         message: SegmentMessage,
         request: Request,
@@ -90,6 +98,7 @@ def _one(call: str):
         return _store(request, key, [to_event(message, call, 0)], refresher)
 
     endpoint.__name__ = call
+    endpoint.__annotations__["message"] = model  # a track call must name its event
     endpoint.__doc__ = f"Record a Segment {call} call (acknowledged once stored)."
     return endpoint
 
