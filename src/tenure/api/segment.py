@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 from tenure import clock
+from tenure.api.schemas import NON_BLANK
 from tenure.errors import InputError
 from tenure.events.schemas import bounded_json_field
 
@@ -24,7 +25,7 @@ CallType = Literal["track", "identify", "group", "page", "screen"]
 Id = Annotated[str, Strict()] | Annotated[int, Strict()]
 # Any of these holds the account a message is about: a string with a non-blank character or an
 # integer (account_of takes the first one that does).
-ACCOUNT_ID = {"anyOf": [{"type": "string", "pattern": r"\S"}, {"type": "integer"}]}
+ACCOUNT_ID = {"anyOf": [{"type": "string", "pattern": NON_BLANK}, {"type": "integer"}]}
 
 
 def _holding(field: str, inner: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -43,7 +44,7 @@ ACCOUNT_SOURCES = {
 NAMED_TRACK = {
     "anyOf": [
         {"properties": {"type": {"enum": ["identify", "group", "page", "screen"]}}},
-        {"required": ["event"], "properties": {"event": {"type": "string", "pattern": r"\S"}}},
+        {"required": ["event"], "properties": {"event": {"type": "string", "pattern": NON_BLANK}}},
     ]
 }
 TIME_HELP = "ISO 8601 date-time from 1900-01-01 up to now (plus the future tolerance)"
@@ -84,7 +85,7 @@ class SegmentMessage(BaseModel):
 class TrackMessage(SegmentMessage):
     """A Segment track call: it names the event."""
 
-    event: str = Field(min_length=1, max_length=128, pattern=r"\S")
+    event: str = Field(min_length=1, max_length=128, pattern=NON_BLANK)
 
 
 class BatchMessage(SegmentMessage):
@@ -107,7 +108,8 @@ class SegmentBatch(BaseModel):
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, dict | list):
+    """Return an id as text: a non-blank string or an integer (never a float, bool or object)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value).strip()
     return text or None

@@ -223,8 +223,14 @@ def delete_scorecard(db_session: Session, name: str) -> None:
 
 
 def _check_catch_all(db_session: Session) -> None:
-    """Refuse a set in which some account would get no scorecard."""
-    if not any(c.applies_to.is_catch_all for c in list_scorecards(db_session)):
+    """Refuse a stored set in which some account would get no scorecard.
+
+    The stored rows are checked, not list_scorecards: an emptied set would read as the
+    defaults there, and a deleted default would come back.
+    """
+    rows = db_session.scalars(select(Scorecard)).all()
+    cards = [ScorecardDefinition.model_validate(r.definition) for r in rows]
+    if not any(c.applies_to.is_catch_all for c in cards):
         raise StateConflict("at least one scorecard must apply to every account (no applies_to)")
 
 

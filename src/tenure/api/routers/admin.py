@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from tenure.alerts import service as alerts
 from tenure.api.deps import SessionDep, client_ip, requires
 from tenure.api.errors import responses
-from tenure.api.schemas import AuditPage, UserIn, UserOut
+from tenure.api.schemas import NON_BLANK, AuditPage, UserIn, UserOut
 from tenure.auth import service
 from tenure.auth.models import AuditEntry, User, WriteKey
 from tenure.errors import InputError
@@ -215,7 +215,7 @@ def list_keys(session: SessionDep, _: requires("keys:manage")) -> list[dict[str,
     responses=responses(409),
 )
 def create_key(
-    name: Annotated[str, Body(embed=True, min_length=1, max_length=128, pattern=r"\S")],
+    name: Annotated[str, Body(embed=True, min_length=1, max_length=128, pattern=NON_BLANK)],
     request: Request,
     session: SessionDep,
     principal: requires("keys:manage"),
