@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 from tenure.auth.tokens import AuthenticationFailed
 from tenure.errors import (
@@ -143,10 +144,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 def _allowed_methods(request: Request) -> str:
     """Return every method some route serves at the request's path (for a 405's Allow)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    for route in iter_route_contexts(request.app.routes):
+        pattern, _, _ = compile_path(route.path_format)
+        if route.methods and pattern.match(request.url.path):
+            methods.update(route.methods)
     return ", ".join(sorted(methods))
 
 

@@ -2,7 +2,8 @@
 
 Routes name the errors their own code raises with `responses=errors.responses(404, ...)`;
 dependencies name theirs with `answers(...)` (the caller check answers 401, a permission
-check 403); an operation with a request body can answer 413 (the body-size middleware).
+check 403); an operation with a request body can answer 400 (FastAPI cannot read it) and 413
+(the body-size middleware).
 `install_openapi` collects all of them and documents each error once, with the Problem schema
 under `application/problem+json`, in place of FastAPI's JSON validation error.
 """
@@ -62,12 +63,12 @@ def _dependency_statuses(dependant: Dependant) -> Iterator[int]:
 
 
 def route_error_statuses(route: Any) -> set[int]:
-    """Return every error status a route can answer: its own, its dependencies', 413, 422."""
+    """Return every error status a route can answer: its own, its dependencies', its body's."""
     statuses = {int(code) for code in route.responses if str(code).isdigit()}
     statuses = {code for code in statuses if code >= 400}
     statuses.update(_dependency_statuses(route.dependant))
     if route.body_field is not None or _body_model(route) is not None:
-        statuses.add(413)
+        statuses.update((400, 413))  # a body that is not text (FastAPI), or too large
     return statuses
 
 
