@@ -97,10 +97,14 @@ def test_group_call_uses_group_id_when_no_context(
     assert _inbox(app_engine)[0].account_external_id == "ACC-9"
 
 
-def test_bad_messages_are_400_and_nothing_lands(
+def test_bad_messages_are_refused_and_nothing_lands(
     client: TestClient, app_engine: Any, write_key: str
 ) -> None:
-    """A message without an account fails the whole batch with a message naming it."""
+    """A message without an account fails the whole batch with a message naming it.
+
+    A batch message without a type and a track call without an event break the documented
+    schema (422 naming the field); an account the message does not name is a 400.
+    """
     batch = {
         "batch": [
             {"type": "track", "messageId": "ok", "event": "e", "context": {"groupId": "A"}},
@@ -111,9 +115,11 @@ def test_bad_messages_are_400_and_nothing_lands(
     assert response.status_code == 400
     assert response.json()["detail"].startswith("message 1 (lost): no account")
     untyped = client.post("/v1/batch", json={"batch": [{"event": "e"}]}, headers=_auth(write_key))
-    assert untyped.status_code == 400 and "needs a type" in untyped.json()["detail"]
+    assert untyped.status_code == 422
+    assert [e["loc"] for e in untyped.json()["errors"]] == ["body.batch.0.type"]
     nameless = client.post("/v1/track", json={"groupId": "A"}, headers=_auth(write_key))
-    assert nameless.status_code == 400
+    assert nameless.status_code == 422
+    assert [e["loc"] for e in nameless.json()["errors"]] == ["body.event"]
     assert _inbox(app_engine) == []
 
 
