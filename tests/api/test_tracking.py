@@ -272,3 +272,19 @@ def test_a_deep_row_stored_before_the_bounds_is_withheld_not_a_500(
     assert response.status_code == 200, response.text
     (event,) = [e for e in response.json()["recent_events"] if e["message_id"] == "legacy-deep"]
     assert "nested more than 32 levels" in event["properties"]["_withheld"]
+
+
+def test_ids_are_strings_or_whole_numbers(
+    client: TestClient, app_engine: Any, write_key: str
+) -> None:
+    """A whole number (even sent as 12.0) names an account; a bool, a fraction or a time in
+    seconds breaks the documented schema (422)."""
+    whole = client.post("/v1/group", json={"groupId": 12.0}, headers=_auth(write_key))
+    assert whole.status_code == 200, whole.text
+    assert [e.account_external_id for e in _inbox(app_engine)] == ["12"]
+    for body in ({"groupId": True}, {"groupId": 1.5}, {"groupId": "A", "timestamp": 0}):
+        refused = client.post("/v1/group", json=body, headers=_auth(write_key))
+        assert refused.status_code == 422, (body, refused.text)
+    nested = {"traits": {"account_id": 2.5}}  # not an id: the message names no account
+    assert client.post("/v1/identify", json=nested, headers=_auth(write_key)).status_code == 400
+    assert len(_inbox(app_engine)) == 1

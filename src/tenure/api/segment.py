@@ -21,8 +21,17 @@ from tenure.errors import InputError
 from tenure.events.schemas import bounded_json_field
 
 CallType = Literal["track", "identify", "group", "page", "screen"]
-# Segment ids are strings or integers, never booleans, floats or objects.
-Id = Annotated[str, Strict()] | Annotated[int, Strict()]
+
+
+def _whole(value: Any) -> Any:
+    """Read a whole float (JSON's 12.0 is an integer to JSON Schema) as an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Segment ids are strings or integers, never booleans, fractions or objects.
+Id = Annotated[str, Strict()] | Annotated[int, BeforeValidator(_whole), Strict()]
 # Any of these holds the account a message is about: a string with a non-blank character or an
 # integer (account_of takes the first one that does).
 ACCOUNT_ID = {"anyOf": [{"type": "string", "pattern": NON_BLANK}, {"type": "integer"}]}
@@ -108,7 +117,8 @@ class SegmentBatch(BaseModel):
 
 
 def _text(value: Any) -> str | None:
-    """Return an id as text: a non-blank string or an integer (never a float, bool or object)."""
+    """Return an id as text: a non-blank string or an integer (never a fraction, bool or object)."""
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value).strip()
