@@ -53,6 +53,8 @@ ACCEPTANCE = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 CONFIG = {
     "seed": 20261207,
     "continue-on-failure": True,
+    # A batch of thousands of messages can take over the 10 s default on a busy CI machine.
+    "request-timeout": 60,
     "generation": {"max-examples": 4, "deterministic": True},
     "checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}},
     "phases": {"stateful": {"max-steps": 20}},
