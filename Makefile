@@ -9,6 +9,8 @@ DEMO_ACCOUNTS ?= 2000
 DEMO_MONTHS ?= 12
 DEMO_LOGIN ?= demo@example.com
 DEMO_PORT ?= 8000
+DEMO_ARM ?= nudge:0.3:0.3:0.15
+DEMO_EXPERIMENT ?= retention-nudge
 
 .PHONY: install demo test lint bench clean
 
@@ -19,6 +21,7 @@ install: $(STAMP) $(ASSETS)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps 'gbstats==0.8.0'
 	@touch $(STAMP)
 
 # Dashboard scripts (Plotly.js from the plotly package, htmx via npm pack): git-ignored.
@@ -27,12 +30,20 @@ $(ASSETS): $(STAMP)
 
 demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) init
-	$(BIN)/tenure simulate --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS) --seed 7 --out $(DEMO_DATA)
+	$(BIN)/tenure simulate --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS) --seed 7 --arm $(DEMO_ARM) --out $(DEMO_DATA)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) import simulated $(DEMO_DATA) || test $$? -eq 3
 	$(BIN)/tenure --data-dir $(DEMO_DIR) warehouse sync
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
 	$(BIN)/tenure --data-dir $(DEMO_DIR) model train
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments show $(DEMO_EXPERIMENT) >/dev/null 2>&1 || { \
+	  $(BIN)/tenure --data-dir $(DEMO_DIR) experiments create $(DEMO_EXPERIMENT) --name "Retention nudge (simulated)" \
+	    --hypothesis "A nudge to at-risk accounts lowers 90-day churn" --variant control=0.7 --variant nudge=0.3 \
+	    --metric churn_90d --metric events_30d --metric active_days_30d --guardrail tickets_30d && \
+	  $(BIN)/tenure --data-dir $(DEMO_DIR) experiments start $(DEMO_EXPERIMENT) \
+	    --at $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DATA)/manifest.json'))['treatment']['start'])"); }
+	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments load-exposures $(DEMO_EXPERIMENT) $(DEMO_DATA)/assignments.csv \
+	  --unit account_id --variant group --exposed-at exposed_on
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments grid
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics summary
@@ -41,6 +52,7 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) health show
 	$(BIN)/tenure --data-dir $(DEMO_DIR) health backtest
 	$(BIN)/tenure --data-dir $(DEMO_DIR) alerts list --status open --limit 20
+	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments report $(DEMO_EXPERIMENT)
 	@test -s $(DEMO_DIR)/demo-password || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password
 	@TENURE_PASSWORD="$$(cat $(DEMO_DIR)/demo-password)" $(BIN)/tenure --data-dir $(DEMO_DIR) users create $(DEMO_LOGIN) --role admin --exist-ok
 	@echo

@@ -48,6 +48,69 @@ def write_events(folder: Path, rows: int, accounts: int) -> Path:
     return path
 
 
+def write_contacts(folder: Path, contacts: int, accounts: int) -> Path:
+    """Write a contacts CSV: contact c<k> works at account A<k mod accounts>."""
+    path = folder / "contacts.csv"
+    duckdb.sql(
+        f"COPY (SELECT 'c' || k AS contact_id, 'A' || (k % {accounts}) AS account_id,"
+        f" 'user' || k || '@example.com' AS email FROM range({contacts}) t(k)) TO '{path}' (HEADER)"
+    )
+    return path
+
+
+def write_keyed(events: Path, folder: Path, key: str) -> Path:
+    """Write the same events keyed only by key (account_id or contact_id), the other dropped."""
+    other = "contact_id" if key == "account_id" else "account_id"
+    path = folder / f"events-by-{key}.csv"
+    duckdb.sql(
+        f"COPY (SELECT * EXCLUDE ({other}) FROM read_csv('{events}', all_varchar = true))"
+        f" TO '{path}' (HEADER)"
+    )
+    return path
+
+
+def timed_import_with_contacts(folder: Path, events: Path, setup: list[Path], name: str) -> float:
+    """Time `tenure import events` into a fresh data dir holding the setup files' rows."""
+    data = folder / f"data-{name}"
+    env = {**os.environ, "TENURE_DATA_DIR": str(data)}
+    env.pop("TENURE_DATABASE_URL", None)
+    for kind, path in zip(("accounts", "contacts"), setup, strict=True):
+        subprocess.run(
+            [TENURE, "import", kind, str(path)], env=env, check=True, stdout=subprocess.DEVNULL
+        )
+    seconds, _peak, code = timed_child([TENURE, "import", "events", str(events)], env)
+    if code != 0:
+        raise SystemExit(f"tenure import events ({name}) exited {code}")
+    shutil.rmtree(data)
+    return seconds
+
+
+def bench_contact_keyed(folder: Path, rows: int, accounts: int, repeat: int) -> dict:
+    """Compare events resolved through contacts with the account-keyed import of the same rows.
+
+    Both files hold the same events and columns but the key: `account_id` in one, `contact_id`
+    (one of 50,000 contacts) in the other; both data dirs hold the same accounts and contacts.
+    """
+    setup = [write_accounts(folder, accounts), write_contacts(folder, 50_000, accounts)]
+    events = write_events(folder, rows, accounts)
+    by_account = write_keyed(events, folder, "account_id")
+    by_contact = write_keyed(events, folder, "contact_id")
+    account_runs, contact_runs = [], []
+    for attempt in range(repeat):  # interleaved, so both see the same machine load
+        account_runs.append(timed_import_with_contacts(folder, by_account, setup, f"a{attempt}"))
+        contact_runs.append(timed_import_with_contacts(folder, by_contact, setup, f"c{attempt}"))
+    account, contact = min(account_runs), min(contact_runs)
+    return {
+        "repeat": repeat,
+        "rows": rows,
+        "contacts": 50_000,
+        "account_keyed_seconds": round(account, 2),
+        "contact_keyed_seconds": round(contact, 2),
+        "ratio_contact_vs_account": round(contact / account, 3),
+        "target_ratio": 1.2,
+    }
+
+
 def write_subscriptions(folder: Path, rows: int, accounts: int) -> Path:
     """Write a subscriptions CSV with `rows` rows."""
     path = folder / "subscriptions.csv"
@@ -173,10 +236,24 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2, help="best of N for the events bench")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--contact-keyed-only",
+        action="store_true",
+        help="only compare contact-keyed with account-keyed events (issue 27)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tenure-bench-") as tmp:
         folder = Path(tmp)
+        if args.contact_keyed_only:
+            out = {
+                "contact_keyed": bench_contact_keyed(
+                    folder, args.events, args.accounts, args.repeat
+                )
+            }
+            print(json.dumps(out, indent=2))
+            return
         out = {"events": bench_events(folder, args.events, args.accounts, args.repeat)}
+        out["contact_keyed"] = bench_contact_keyed(folder, args.events, args.accounts, args.repeat)
         write_subscriptions(folder, args.subscriptions, args.accounts)
         out["subscriptions"] = [
             bench_subscriptions(folder, args.subscriptions, args.accounts, None)

@@ -68,7 +68,10 @@ def test_failing_stage_is_logged_and_stops_the_day(cli, settings, test_stages):
 def test_cli_keys_stay_the_names_users_script_against():
     """--only/--skip keep taking the stage keys users' scripts use, in the order they run."""
     keys = [s.key for s in pipeline.STAGES]
-    assert keys == ["sync", "features", "scores", "metrics", "health", "segments", "alerts"]
+    assert keys == [
+        "sync", "recent", "features", "scores", "metrics", "health", "segments", "experiments",
+        "alerts",
+    ]  # fmt: skip
     assert [s.name for s in pipeline.select_stages(only=["health", "sync"])] == [
         "warehouse_events",
         "health_scores",

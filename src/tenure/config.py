@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         le=3650,
         description="Days an inbox event naming an unknown account waits before it is dropped",
     )
+    recent_events_per_account: int = Field(
+        default=50,
+        ge=0,
+        le=1000,
+        description="Latest events per account the pipeline copies to the app DB for the 360",
+    )
+    recent_events_days: int = Field(
+        default=90,
+        ge=1,
+        le=366,
+        description="Days of events (and of daily counts per event name) in that serving copy",
+    )
     fx_rates: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_FX_RATES),
         description="Fixed exchange rates: value of one unit of each currency in a common base"
@@ -113,6 +125,20 @@ class Settings(BaseSettings):
         le=3650,
         description="A rule's first evaluation opens alerts only for conditions that started"
         " within this many days (older ones are backlog, counted, not alerted)",
+    )
+
+    # --- experiments ---
+    holdout_fraction: float = Field(
+        default=0.05,
+        ge=0,
+        le=0.5,
+        description="Share of accounts in the persistent global holdout that no experiment,"
+        " play or message touches (raising it only adds accounts; lowering it releases some)",
+    )
+
+    experiment_metrics_file: Path | None = Field(
+        default=None,
+        description="TOML metric definitions for experiments (default: the packaged ones)",
     )
 
     # --- API, auth, dashboard ---

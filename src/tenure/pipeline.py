@@ -1,7 +1,7 @@
 """The daily pipeline: the stages in order, run for one as-of day (or each day of a range).
 
-This module sits above the domains (ingest → warehouse → churn, metrics, health, segments →
-alerts): it imports their stages, while none of them imports it. Each stage declares what it
+This module sits above the domains (ingest → warehouse → churn, metrics, health, segments,
+experiments → alerts): it imports their stages, while none of them imports it. Each stage declares what it
 reads and writes (see `tenure.stage` and `tenure.warehouse.catalog`); stages after `sync` read
 only data with timestamps on or before the as-of day.
 """
@@ -19,6 +19,8 @@ from tenure.alerts.flows import opened_alerts
 from tenure.churn.stages import account_features, churn_scores
 from tenure.db.session import session_scope
 from tenure.errors import InputError
+from tenure.events.recent import recent_events_copy
+from tenure.experiments.stage import experiment_summaries
 from tenure.health.daily import health_scores
 from tenure.metrics.serving import retention_metrics
 from tenure.segments.service import segment_memberships
@@ -29,11 +31,13 @@ from tenure.warehouse.stages.events import warehouse_events
 
 STAGES: tuple[Stage, ...] = (
     warehouse_events,
+    recent_events_copy,
     account_features,
     churn_scores,
     retention_metrics,
     health_scores,
     segment_memberships,
+    experiment_summaries,
     opened_alerts,
 )
 

@@ -38,7 +38,15 @@ from .conftest import add_account, api_settings
 pytestmark = pytest.mark.slow
 
 WEBHOOK_SECRET = "whsec_conformance"
-TRACKING = ("/v1/track", "/v1/identify", "/v1/group", "/v1/page", "/v1/screen", "/v1/batch")
+TRACKING = (
+    "/v1/track",
+    "/v1/identify",
+    "/v1/group",
+    "/v1/alias",
+    "/v1/page",
+    "/v1/screen",
+    "/v1/batch",
+)
 STRIPE = "/v1/webhooks/stripe"
 SIGNATURE = re.compile(r"^t=[0-9]{1,12},v1=[0-9a-f]{64}$")
 # What schemathesis counts as a rejection, plus 413: a batch over its maxItems is refused by

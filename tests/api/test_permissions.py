@@ -44,6 +44,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/alert-rules"): ALL,
     ("PUT", "/v1/alert-rules/{name}"): STAFF_WRITE,
     ("DELETE", "/v1/alert-rules/{name}"): STAFF_WRITE,
+    ("GET", "/v1/experiments"): ALL,
+    ("GET", "/v1/experiments/{key}/results"): ALL,
+    ("POST", "/v1/experiments/{key}/assign"): STAFF_WRITE,  # or a tracking write key
+    ("POST", "/v1/experiments/{key}/exposures"): STAFF_WRITE,  # or a tracking write key
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -58,7 +62,8 @@ PUBLIC = {
     ("POST", "/v1/auth/token"),
 }
 WRITE_KEY = {
-    (("POST", f"/v1/{call}")) for call in ("track", "identify", "group", "page", "screen", "batch")
+    (("POST", f"/v1/{call}"))
+    for call in ("track", "identify", "group", "alias", "page", "screen", "batch")
 }
 SIGNED = {("POST", "/v1/webhooks/stripe")}
 
@@ -99,6 +104,7 @@ def _url(path: str, world: dict[str, Any], client: TestClient, headers: dict) ->
         path.replace("{account_id}", str(world["account_id"]))
         .replace("{alert_id}", str(world["alert_id"]))
         .replace("{name}", _name_for(path, world))
+        .replace("{key}", "no-such-experiment")
     )
 
 
@@ -121,6 +127,8 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return world["rule"]
     if path == "/v1/users":
         return {"email": "new-user@example.com", "password": "long enough pass", "role": "viewer"}
+    if path.startswith("/v1/experiments/") and method == "POST":
+        return {"unit_id": "ACME"}
     if path == "/v1/keys":
         return {"name": "web"}
     return None

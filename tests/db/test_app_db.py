@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import IntegrityError
 
 from tenure.accounts.models import Account, Subscription
-from tenure.db.migrate import migrate
+from tenure.db.migrate import alembic_config, migrate
 from tenure.db.session import session_scope
 
 TABLES = {
@@ -20,11 +21,16 @@ TABLES = {
     "ticket",
     "survey_response",
     "event_inbox",
+    "identity_link",
     "import_run",
     "quarantined_row",
     "segment",
     "segment_membership",
     "marketing_spend",
+    "experiment",
+    "experiment_assignment",
+    "experiment_exposure",
+    "experiment_metric_summary",
 }
 
 
@@ -32,7 +38,16 @@ def test_migrations_create_every_table_and_are_idempotent(any_engine):
     migrate(any_engine)  # a second run is a no-op
     assert set(sa.inspect(any_engine).get_table_names()) >= TABLES
     with any_engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0010"
+        assert conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == _single_head()
+
+
+def _single_head() -> str:
+    """Return the migrations' one head, checking it is also the newest revision (one chain)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    heads = scripts.get_heads()
+    assert len(heads) == 1, f"migrations branch: heads {heads}"
+    assert heads[0] == max(s.revision for s in scripts.walk_revisions())
+    return heads[0]
 
 
 def test_times_are_stored_and_read_back_as_aware_utc(any_engine):

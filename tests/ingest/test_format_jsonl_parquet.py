@@ -73,7 +73,9 @@ def test_jsonl_bad_lines_are_quarantined_with_their_line_numbers(
         ("m5", "a3", t),
     ]
     assert json.loads(events[1]["properties"]) == {"plan": {"tier": "pro"}, "seats": 3}
-    assert "ignored columns: unknown_key" in result.stdout
+    # A key that is not canonical is kept as a property, typed as read (issue 27).
+    assert json.loads(events[2]["properties"]) == {"unknown_key": True}
+    assert "ignored columns" not in result.stdout
 
 
 @pytest.mark.usefixtures("frozen_clock", "seeded")

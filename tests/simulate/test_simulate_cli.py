@@ -73,3 +73,27 @@ def test_refuses_a_folder_it_did_not_write(cli: CliRunner, tmp_path: Path) -> No
     assert "no simulator manifest.json" in result.output
     assert (out / "precious.txt").read_text() == "keep me"
     assert not (tmp_path / ".mine.partial").exists()
+
+
+def test_arm_options_give_several_arms(cli: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    args = ["--data-dir", str(tmp_path / "data"), "simulate", "--accounts", "120", "--months",
+            "2", "--seed", "5", "--out", str(out), "--end", "2025-01-31",
+            "--arm", "a:0.3:0.2:0.1", "--arm", "b:0.3"]  # fmt: skip
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    treatment = json.loads((out / "manifest.json").read_text())["treatment"]
+    assert [a["arm"] for a in treatment["arms"]] == ["control", "a", "b"]
+    assert treatment["arms"][1] | {"exposed_accounts": 0, "mean_p_churn_90": 0} == {
+        "arm": "a", "fraction": 0.3, "churn_effect": 0.2, "usage_effect": 0.1,
+        "exposed_accounts": 0, "mean_p_churn_90": 0,
+    }  # fmt: skip
+    header = (out / "assignments.csv").read_text().splitlines()[0]
+    assert header.endswith("p_churn_90_control,p_churn_90_a,p_churn_90_b")
+
+
+def test_a_bad_arm_is_an_input_error(cli: CliRunner, tmp_path: Path) -> None:
+    base = ["--data-dir", str(tmp_path), "simulate", "--out", str(tmp_path / "sim")]
+    for bad in (["--arm", "a:1.5"], ["--arm", "a:0.5", "--treatment-fraction", "0.5"]):
+        result = cli.invoke(app, [*base, *bad])
+        assert result.exit_code == 2, result.output

@@ -26,7 +26,8 @@ COLUMNS = {
     "invoices.csv": "invoice_id,account_id,subscription_id,amount,currency,status,issued_at,paid_at",
     "tickets.csv": "ticket_id,account_id,contact_id,subject,opened_at,closed_at,priority,status,csat",
     "surveys.csv": "response_id,account_id,contact_id,kind,score,responded_at,comment",
-    "assignments.csv": "account_id,group,assigned_at,effect",
+    "assignments.csv": "account_id,group,assigned_at,effect,usage_effect,exposed_on,"
+    "p_churn_90_control,p_churn_90_treated",
 }
 TIMES = {
     "accounts.csv": ("created_at",),

@@ -29,6 +29,10 @@ from tenure.churn.models import ChurnScore
 from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
+from tenure.experiments import results as experiment_results
+from tenure.experiments import service as experiment_service
+from tenure.experiments.schemas import MetricKind, MetricSummary
+from tenure.experiments.specs import ExperimentSpec
 from tenure.health.models import HealthScore
 from tenure.ingest.simulated import import_simulated
 from tenure.metrics.serving import materialise
@@ -103,6 +107,34 @@ def _alerts(session: Session, accounts: list[Account]) -> None:
         )  # fmt: skip
 
 
+EXPERIMENT = "onboarding-call"
+
+
+def _experiment(session: Session, settings: Settings, accounts: list[Account]) -> None:
+    """Run an onboarding-call experiment on the book with exposures and stored summaries."""
+    spec = ExperimentSpec(
+        key=EXPERIMENT, name="Onboarding call", hypothesis="A call in week one keeps accounts",
+        variants=[{"key": "control", "weight": 1}, {"key": "call", "weight": 1}],
+        metrics=["renewed"], guardrails=["tickets"], target_units=200,
+    )  # fmt: skip
+    experiment = experiment_service.create_experiment(db_session=session, spec=spec)
+    experiment_service.start_experiment(db_session=session, key=EXPERIMENT)
+    for account in accounts:
+        experiment_service.assign(
+            db_session=session, key=EXPERIMENT, unit_id=account.external_id, settings=settings,
+            expose=True,
+        )  # fmt: skip
+    summaries = {
+        "renewed": {"control": MetricSummary(40, 30, 30), "call": MetricSummary(40, 36, 36)},
+        "tickets": {"control": MetricSummary(40, 60, 150), "call": MetricSummary(40, 64, 170)},
+    }
+    kinds = {"renewed": MetricKind.BINARY, "tickets": MetricKind.MEAN}
+    experiment_results.store_summaries(
+        db_session=session, experiment=experiment, as_of=clock.now().date(),
+        summaries=summaries, kinds=kinds, lower_is_better=frozenset({"tickets"}),
+    )  # fmt: skip
+
+
 def seed_book(root: Path, *, accounts: int = 80, months: int = 6) -> Settings:
     """Simulate and import a small book under root, add scores, alerts and users; return settings."""
     settings = Settings(data_dir=root / "data", secure_cookies=False, secret_key="k" * 48)
@@ -118,6 +150,7 @@ def seed_book(root: Path, *, accounts: int = 80, months: int = 6) -> Settings:
         listed = list(session.scalars(sa.select(Account).order_by(Account.id)))
         _scores(session, [a.id for a in listed], today, rng)
         _alerts(session, listed[:6])
+        _experiment(session, settings, listed)
         create_user(session, ADMIN, PASSWORD, "admin")
         create_user(session, CSM, PASSWORD, "csm")
         create_user(session, VIEWER, PASSWORD, "viewer")

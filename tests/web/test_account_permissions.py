@@ -18,6 +18,8 @@ MAX = "99999999999999999999"
 MATRIX = {
     "/accounts/1": set(ROLES),
     "/accounts/1/events": {"admin", "manager", "csm", "analyst"},
+    "/experiments": set(ROLES),
+    "/experiments/onboarding-call": set(ROLES),
 }
 
 

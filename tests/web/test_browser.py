@@ -32,6 +32,8 @@ PAGES = {
     "segments": "/segments",
     "model": "/model",
     "quality": "/quality",
+    "experiments": "/experiments",
+    "experiment": "/experiments/onboarding-call",
 }
 
 
@@ -104,7 +106,7 @@ def test_every_page_renders_its_charts_with_no_console_errors(session, shots):
         drawn[name] = wait_for_charts(page)
         save(page, shots, name)
         assert page.locator("main h1").count() == 1, name
-    assert drawn["overview"] >= 4 and drawn["account"] >= 2
+    assert drawn["overview"] >= 4 and drawn["account"] >= 2 and drawn["experiment"] == 1
     page.goto("/cohorts?matrix=net_mrr")
     assert page.locator("#cohort-heatmap td.cell").count() > 10
     assert errors == []

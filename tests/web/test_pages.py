@@ -19,7 +19,10 @@ from tenure.metrics.models import MetricsMonth
 from tenure.web import overview
 from tenure.web.session import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 
-PAGES = ("/", "/accounts", "/accounts/1", "/alerts", "/cohorts", "/segments", "/model", "/quality")
+PAGES = (
+    "/", "/accounts", "/accounts/1", "/alerts", "/cohorts", "/segments", "/model", "/quality",
+    "/experiments", "/experiments/onboarding-call",
+)  # fmt: skip
 
 
 def rows_of(html: str) -> list[str]:

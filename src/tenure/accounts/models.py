@@ -41,7 +41,10 @@ class Contact(Base):
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_contact_account", "account_id"),)
+    __table_args__ = (
+        Index("ix_contact_account", "account_id"),
+        Index("ix_contact_email", "email"),
+    )
 
 
 class Subscription(Base):

@@ -158,6 +158,7 @@ class AccountView:
     events: list[Any] | None
     tickets: list[Any]
     alerts: list[Any] = field(default_factory=list)
+    event_counts: list[Any] | None = None
 
     @property
     def health(self) -> Any:

@@ -40,7 +40,7 @@ from tenure.accounts.schemas import (
 from tenure.alerts import service as alerts_service
 from tenure.churn.models import ChurnScore
 from tenure.errors import InputError, NotFound
-from tenure.events.models import InboxEvent
+from tenure.events.models import EventDailyCounts, InboxEvent, RecentEvent
 from tenure.health.models import HealthScore
 from tenure.segments.models import Segment, SegmentMembership
 
@@ -318,16 +318,39 @@ def _in_force_ids(db_session: Session, account_id: int, day: date) -> set[int]:
 
 def recent_events(
     *, db_session: Session, account_id: int, reader: Reader, limit: int = 50
-) -> list[InboxEvent] | None:
-    """Return the account's newest inbox events, or None when the reader may not see events."""
+) -> list[InboxEvent | RecentEvent] | None:
+    """Return the account's newest events, or None when the reader may not see events.
+
+    Two places hold them: the pipeline's serving copy of the warehouse (events of every source)
+    and the inbox (events from the API, some not yet moved); the newest of both, once each.
+    """
     account = get_account(db_session=db_session, account_id=account_id)
     if not reader.sees_events:
         return None
-    query = (
+    inbox = (
         sa.select(InboxEvent)
         .where(InboxEvent.account_external_id == account.external_id)
         .order_by(InboxEvent.ts.desc())
         .limit(limit)
+    )
+    copied = _recent(db_session, RecentEvent, account_id, RecentEvent.ts.desc(), limit)
+    newest: dict[str, InboxEvent | RecentEvent] = {}
+    for event in [*db_session.scalars(inbox), *copied]:
+        newest.setdefault(event.message_id, event)
+    ordered = sorted(newest.values(), key=lambda e: (e.ts, e.message_id), reverse=True)
+    return ordered[:limit]
+
+
+def event_counts(
+    *, db_session: Session, account_id: int, reader: Reader
+) -> list[EventDailyCounts] | None:
+    """Return the account's daily counts per event name (most frequent first), None if hidden."""
+    if not reader.sees_events:
+        return None
+    query = (
+        sa.select(EventDailyCounts)
+        .where(EventDailyCounts.account_id == account_id)
+        .order_by(EventDailyCounts.total.desc(), EventDailyCounts.name)
     )
     return list(db_session.scalars(query))
 
@@ -375,6 +398,7 @@ def account_360(
         events=recent_events(
             db_session=db_session, account_id=account_id, reader=reader, limit=events
         ),
+        event_counts=event_counts(db_session=db_session, account_id=account_id, reader=reader),
         tickets=_recent(db_session, Ticket, account_id, Ticket.opened_at.desc(), 20),
         alerts=account_alerts(db_session=db_session, account_id=account_id, reader=reader),
     )

@@ -24,6 +24,7 @@ from tenure.api.routers import (
     admin,
     alerts,
     auth,
+    experiments,
     health,
     metrics,
     scores,
@@ -39,7 +40,7 @@ from tenure.tasks import kick_delivery
 from tenure.web.routes import build_router
 
 DESCRIPTION = (
-    "Tenure's HTTP API: accounts, scores, metrics, segments, alerts; Segment-compatible"
+    "Tenure's HTTP API: accounts, scores, metrics, segments, alerts, experiments; Segment-compatible"
     " tracking; Stripe webhooks. Authenticate at `POST /v1/auth/token` (OAuth2 password or"
     " client-credentials grant) and send `Authorization: Bearer <access_token>`."
 )
@@ -47,7 +48,7 @@ DESCRIPTION = (
 
 def _include_routers(app: FastAPI) -> None:
     """Add the API's routers."""
-    for module in (health, auth, accounts, scores, metrics, segments, alerts, admin):
+    for module in (health, auth, accounts, scores, metrics, segments, alerts, experiments, admin):
         app.include_router(module.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)

@@ -3,7 +3,8 @@
 Routes name the errors their own code raises with `responses=errors.responses(404, ...)`;
 dependencies name theirs with `answers(...)` (the caller check answers 401, a permission
 check 403); an operation with a request body can answer 400 (FastAPI cannot read it) and 413
-(the body-size middleware).
+(the body-size middleware). A route class with `validation_status` (e.g. tracking's 400) answers
+schema breaks with that status, so FastAPI's 422 is not documented for it.
 `install_openapi` collects all of them and documents each error once, with the Problem schema
 under `application/problem+json`, in place of FastAPI's JSON validation error.
 """
@@ -122,6 +123,8 @@ def build_document(app: FastAPI) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for route, method in _operations(app):
         operation = document["paths"][route.path_format][method]
+        if getattr(route.original_route, "validation_status", 422) != 422:
+            operation["responses"].pop("422", None)  # the route answers schema breaks otherwise
         _document_errors(operation, route_error_statuses(route))
         model = _body_model(route)
         if model is not None:

@@ -109,7 +109,13 @@ class Account360(BaseModel):
     churn: ChurnOut | None
     churn_history: list[dict[str, Any]]
     recent_events: list[dict[str, Any]] | None = Field(
-        description="Newest inbox events; null when the role may not read events"
+        description="Newest events of every source (the pipeline's serving copy and the API"
+        " inbox); null when the role may not read events"
+    )
+    event_counts: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Per event name: total and daily counts (ISO day → count) over the serving"
+        " window (`recent_events_days`); null when the role may not read events",
     )
     tickets: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
@@ -154,12 +160,26 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
+class RejectedMessage(BaseModel):
+    """A message of a tracking batch that was not stored, and why."""
+
+    index: int
+    message_id: str | None
+    reason: str
+
+
 class Accepted(BaseModel):
-    """Acknowledgement of tracked events, after they are stored durably."""
+    """Acknowledgement of tracked events, after they are stored durably.
+
+    held counts the accepted events still waiting for their user or account to be linked;
+    rejected lists the messages of a batch that were not stored.
+    """
 
     success: bool = True
     accepted: int
     duplicates: int
+    held: int = 0
+    rejected: list[RejectedMessage] = []
 
 
 class WebhookOut(BaseModel):

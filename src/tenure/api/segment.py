@@ -1,26 +1,41 @@
-"""Map Segment's track/identify/group/page/screen payloads onto Tenure events.
+"""Map Segment's track/identify/group/alias/page/screen payloads onto Tenure events and links.
 
-The account (external id) of a message is the first of: `context.groupId`, `groupId` (group
-calls), `properties.account_id`, `traits.account_id`, `context.traits.account_id`. The contact
-is `userId`, else `anonymousId`. The event name is `event` for track calls and the call type
-otherwise ("identify", "group", "page", "screen"); properties are `properties` (track, page,
-screen) or `traits` (identify, group). The time is `timestamp`, else `originalTimestamp`, else
-the time the API received the message.
+The account (external id) a message names explicitly is the first of `context.groupId`,
+`groupId` (group calls), `properties.account_id`, `traits.account_id`,
+`context.traits.account_id`. Without one the event is held until its user resolves
+(`tenure.events.identity`): the contact is `userId`, else `anonymousId`, and its email is
+`traits.email`, else `context.traits.email`. Event names: `event` for track calls,
+"page_viewed" / "screen_viewed" for page and screen (the page's `name` and `category` added to
+its properties), and the call type for identify, group and alias. Properties are `properties`
+(track, page, screen), `traits` (identify, group) or `{"previous_id": …}` (alias). The time is
+`timestamp`, else `originalTimestamp`, else the time the API received the message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+)
 
 from tenure import clock
 from tenure.api.schemas import NON_BLANK
 from tenure.errors import InputError
-from tenure.events.schemas import bounded_json_field
+from tenure.events.identity import Link
+from tenure.events.schemas import EventIn, bounded_json_field
+from tenure.events.service import event_problems
 
-CallType = Literal["track", "identify", "group", "page", "screen"]
+CallType = Literal["track", "identify", "group", "alias", "page", "screen"]
+EVENT_NAMES = {"page": "page_viewed", "screen": "screen_viewed"}
 
 
 def _whole(value: Any) -> Any:
@@ -32,17 +47,24 @@ def _whole(value: Any) -> Any:
 
 # Segment ids are strings or integers, never booleans, fractions or objects.
 Id = Annotated[str, Strict()] | Annotated[int, BeforeValidator(_whole), Strict()]
-# Any of these holds the account a message is about: a string with a non-blank character or an
-# integer (account_of takes the first one that does).
-ACCOUNT_ID = {"anyOf": [{"type": "string", "pattern": NON_BLANK}, {"type": "integer"}]}
+# An id that names someone: a string with a non-blank character, or an integer.
+NamingId = (
+    Annotated[str, Strict(), Field(pattern=NON_BLANK)]
+    | Annotated[int, BeforeValidator(_whole), Strict()]
+)
+NAMING_ID = {"anyOf": [{"type": "string", "pattern": NON_BLANK}, {"type": "integer"}]}
 
 
 def _holding(field: str, inner: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"type": "object", "required": [field], "properties": {field: inner or ACCOUNT_ID}}
+    return {"type": "object", "required": [field], "properties": {field: inner or NAMING_ID}}
 
 
-ACCOUNT_SOURCES = {
+# A message names its user or its account (any one of these; the first account wins, else the
+# user's account is resolved or the event is held). A message naming neither is refused.
+NAMES_SOMEONE = {
     "anyOf": [
+        _holding("userId"),
+        _holding("anonymousId"),
         _holding("groupId"),
         _holding("context", _holding("groupId")),
         _holding("properties", _holding("account_id")),
@@ -50,13 +72,15 @@ ACCOUNT_SOURCES = {
         _holding("context", _holding("traits", _holding("account_id"))),
     ]
 }
-NAMED_TRACK = {
-    "anyOf": [
-        {"properties": {"type": {"enum": ["identify", "group", "page", "screen"]}}},
-        {"required": ["event"], "properties": {"event": {"type": "string", "pattern": NON_BLANK}}},
-    ]
-}
 TIME_HELP = "ISO 8601 date-time from 1900-01-01 up to now (plus the future tolerance)"
+BATCH_MESSAGE_HELP = (
+    "One Segment message with its own `type`, shaped as the body of the single call of that"
+    " type (see SegmentMessage, TrackMessage, AliasMessage). Each message is checked on its own:"
+    " one that is not valid is listed in the answer's `rejected` (index, messageId, reason) and"
+    " the others are stored. A message naming only its user (`userId` or `anonymousId`) is"
+    " valid: its account is resolved from the user, or the event is held until it is."
+)
+BATCH_MESSAGE_EXAMPLE = {"type": "identify", "userId": "u-42", "traits": {"email": "a@b.co"}}
 
 
 def _time_text(value: Any) -> Any:
@@ -72,16 +96,18 @@ Time = Annotated[datetime | None, BeforeValidator(_time_text), Field(description
 class SegmentMessage(BaseModel):
     """One Segment call; unknown fields are accepted and ignored, as Segment does."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra=ACCOUNT_SOURCES)
+    model_config = ConfigDict(extra="ignore", json_schema_extra=NAMES_SOMEONE)
 
     # Segment's own (camelCase) field names
     type: CallType | None = None
     messageId: str | None = Field(default=None, max_length=128)
     userId: Id | None = None
     anonymousId: Id | None = None
+    previousId: Id | None = None
     groupId: Id | None = None
     event: str | None = Field(default=None, max_length=128)
     name: str | None = Field(default=None, max_length=128)
+    category: str | None = Field(default=None, max_length=128)
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
@@ -97,23 +123,55 @@ class TrackMessage(SegmentMessage):
     event: str = Field(min_length=1, max_length=128, pattern=NON_BLANK)
 
 
-class BatchMessage(SegmentMessage):
-    """A message of a batch call: it carries its own type (a track message names its event)."""
+class AliasMessage(SegmentMessage):
+    """A Segment alias call: it links the user's `previousId` to its `userId`."""
 
-    model_config = ConfigDict(json_schema_extra={"allOf": [ACCOUNT_SOURCES, NAMED_TRACK]})
-
-    type: CallType
+    userId: NamingId
+    previousId: NamingId
 
 
 class SegmentBatch(BaseModel):
-    """A Segment batch call: messages with their own type, plus shared context."""
+    """A Segment batch call: messages with their own type, plus shared context.
+
+    Messages are validated one by one (`read_messages`), so one bad message does not fail the
+    others; the batch itself must be an object with a `batch` list of objects.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
-    batch: list[BatchMessage] = Field(max_length=5000)
+    batch: list[
+        Annotated[
+            dict[str, Any],
+            Field(description=BATCH_MESSAGE_HELP, examples=[BATCH_MESSAGE_EXAMPLE]),
+        ]
+    ] = Field(max_length=5000)
     context: dict[str, Any] = Field(default_factory=dict)
 
     _bounded = field_validator("context")(bounded_json_field)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A batch message that was not stored, and why."""
+
+    index: int
+    message_id: str | None
+    reason: str
+
+
+@dataclass
+class Intake:
+    """The valid events and identity links of a request, and the messages rejected."""
+
+    events: list[EventIn] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def linked_users(self) -> set[str]:
+        """Return the user ids the intake's group and alias calls link."""
+        ids = {link.user_id for link in self.links}
+        ids.update(link.alias_of for link in self.links if link.alias_of)
+        return ids
 
 
 def _text(value: Any) -> str | None:
@@ -122,56 +180,120 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value).strip()
-    return text or None
+    return text[:128] if text else None
+
+
+def _context_traits(message: SegmentMessage) -> dict[str, Any]:
+    traits = message.context.get("traits")
+    return traits if isinstance(traits, dict) else {}
 
 
 def account_of(message: SegmentMessage) -> str | None:
-    """Return the account external id a message is about."""
-    context_traits = message.context.get("traits")
+    """Return the account external id a message names explicitly, if any."""
     candidates = [
         message.context.get("groupId"),
         message.groupId,
         message.properties.get("account_id"),
         message.traits.get("account_id"),
-        context_traits.get("account_id") if isinstance(context_traits, dict) else None,
+        _context_traits(message).get("account_id"),
     ]
     return next((t for t in map(_text, candidates) if t), None)
 
 
-def to_event(message: SegmentMessage, call: str, index: int) -> dict[str, Any]:
+def email_of(message: SegmentMessage) -> str | None:
+    """Return the user's email: `traits.email` (not of a group), else `context.traits.email`."""
+    own = message.traits.get("email") if message.type != "group" else None
+    email = _text(own) or _text(_context_traits(message).get("email"))
+    return email[:320] if email else None
+
+
+def _properties(message: SegmentMessage, call: str) -> dict[str, Any]:
+    if call in ("identify", "group"):
+        return message.traits
+    if call == "alias":
+        return {"previous_id": _text(message.previousId)}
+    extra = {"name": message.name, "category": message.category}
+    return {**message.properties, **{k: v for k, v in extra.items() if v}}
+
+
+def to_event(message: SegmentMessage, call: str, where: str) -> dict[str, Any]:
     """Return the Tenure event of one Segment message; raise InputError naming what is missing."""
-    where = f"message {index}" + (f" ({message.messageId})" if message.messageId else "")
-    account = account_of(message)
-    if account is None:
-        raise InputError(
-            f"{where}: no account: set context.groupId, groupId, properties.account_id"
-            " or traits.account_id"
-        )
     if call == "track" and not (message.event or "").strip():
         raise InputError(f"{where}: a track call needs an event name")
-    name = message.event if call == "track" else call
-    properties = message.traits if call in ("identify", "group") else message.properties
-    if call in ("page", "screen") and message.name:
-        properties = {**properties, "name": message.name}
-    contact = _text(message.userId) or _text(message.anonymousId)
+    user = _text(message.userId) or _text(message.anonymousId)
+    if call == "alias" and not (_text(message.userId) and _text(message.previousId)):
+        raise InputError(f"{where}: an alias call needs userId and previousId")
+    account = (_text(message.groupId) if call == "group" else None) or account_of(message)
+    if account is None and user is None:
+        raise InputError(f"{where}: no account and no user: set userId, anonymousId or groupId")
     return {
         "message_id": message.messageId,
-        "account_id": account[:128],
-        "contact_id": contact[:128] if contact else None,
-        "event": name,
+        "account_id": account,
+        "contact_id": user,
+        "contact_email": email_of(message),
+        "event": message.event if call == "track" else EVENT_NAMES.get(call, call),
         "timestamp": message.timestamp or message.originalTimestamp or clock.now(),
-        "properties": properties,
+        "properties": _properties(message, call),
         "source": "segment",
     }
 
 
-def batch_events(batch: SegmentBatch) -> list[dict[str, Any]]:
-    """Return the Tenure events of a batch call (each message carries its type)."""
-    events = []
-    for index, message in enumerate(batch.batch):
-        if message.type is None:
-            raise InputError(f"message {index}: a batch message needs a type")
-        if batch.context and not message.context:
-            message.context = batch.context
-        events.append(to_event(message, message.type, index))
-    return events
+def link_of(message: SegmentMessage, call: str) -> Link | None:
+    """Return the identity link a group or alias call makes, if it makes one."""
+    user = _text(message.userId) or _text(message.anonymousId)
+    if call == "group" and user and _text(message.groupId):
+        return Link(user, account_external_id=_text(message.groupId), email=email_of(message))
+    if call == "alias":
+        return Link(_text(message.userId) or "", alias_of=_text(message.previousId))
+    return None
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return "; ".join(parts)
+
+
+def read_message(
+    raw: dict[str, Any], call: str | None, index: int, shared: dict[str, Any]
+) -> tuple[EventIn, list[Link]]:
+    """Return one message's event and links; raise InputError saying what is wrong with it."""
+    try:
+        message = SegmentMessage.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_validation_reason(exc)) from None
+    call = call or message.type
+    where = f"message {index}" + (f" ({message.messageId})" if message.messageId else "")
+    if call is None:
+        raise InputError(f"{where}: a batch message needs a type")
+    message.type = call  # type: ignore[assignment]
+    if shared and not message.context:
+        message.context = shared
+    event, problems = event_problems(to_event(message, call, where))
+    if event is None:
+        raise InputError(f"{where}: " + "; ".join(problems))
+    link = link_of(message, call)
+    if link is not None and call == "alias":  # either id may be the one Tenure knows
+        back = Link(link.alias_of or "", alias_of=link.user_id)
+        return event, [link, back]
+    return event, [link] if link is not None else []
+
+
+def read_messages(
+    messages: list[dict[str, Any]], *, call: str | None = None, shared: dict[str, Any] | None = None
+) -> Intake:
+    """Read the messages of one request; bad ones are rejected with their reason, not raised."""
+    intake = Intake()
+    for index, raw in enumerate(messages):
+        try:
+            event, links = read_message(raw, call, index, shared or {})
+        except InputError as exc:
+            message_id = raw.get("messageId")
+            identifier = str(message_id)[:128] if message_id is not None else None
+            intake.rejected.append(Rejected(index, identifier, str(exc)))
+            continue
+        intake.events.append(event)
+        intake.links.extend(links)
+    return intake

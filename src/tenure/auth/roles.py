@@ -12,6 +12,7 @@ _READ = (
     "alerts:read",
     "scorecards:read",
     "rules:read",
+    "experiments:read",
 )
 
 # permission -> roles holding it; "alerts:act" is limited to a csm's own accounts elsewhere.
@@ -22,6 +23,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "alerts:act_any": ("admin", "manager"),
     "scorecards:write": ("admin", "manager"),
     "rules:write": ("admin", "manager"),
+    "experiments:assign": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),

@@ -82,13 +82,36 @@ def print_result(context: AppContext, result: ImportResult) -> None:
         line += f", {result.rows_duplicate:,} duplicates ignored"
     line += f"), {result.rows_quarantined:,} quarantined"
     context.out.print(line, highlight=False)
+    if result.accounts_created:
+        context.out.print(f"  accounts created: {result.accounts_created:,}", highlight=False)
     if result.ignored_columns:
         context.out.print(
             f"  ignored columns: {', '.join(result.ignored_columns)}", highlight=False
         )
     if result.quarantine_csv:
         context.out.print(f"  quarantine: {result.quarantine_csv}", highlight=False)
+    print_unresolved(context, result)
     print_quarantine(context, result)
+
+
+def print_unresolved(context: AppContext, result: ImportResult) -> None:
+    """Print the users whose events found no account, with their row counts."""
+    if not result.unresolved_user_count:
+        return
+    table = Table(title=f"Unresolved users ({result.unresolved_user_count:,}): no account found")
+    for column in ("field", "user", "rows"):
+        table.add_column(column, overflow="fold", justify="right" if column == "rows" else "left")
+    for field, user, rows in result.unresolved_users:
+        table.add_row(field, user or "", f"{rows:,}")
+    more = result.unresolved_user_count - len(result.unresolved_users)
+    if more > 0:
+        table.caption = f"{more:,} more users"
+    context.out.print(table)
+    context.out.print(
+        "  import their accounts or contacts first, or use --create-accounts",
+        highlight=False,
+        markup=False,
+    )
 
 
 def quarantine_reasons(*, db_session: Session, run_id: int) -> list[ReasonCount]:

@@ -24,18 +24,30 @@ import_app = typer.Typer(
 )
 
 
-def run_import(context: AppContext, kind: str, path: Path, mapping: Path | None) -> "ImportResult":
+def run_import(
+    context: AppContext,
+    kind: str,
+    path: Path,
+    mapping: Path | None,
+    *,
+    create_accounts: bool = False,
+) -> "ImportResult":
     """Import one file with a progress bar and print its counts."""
+    from dataclasses import replace
+
     from tenure.ingest.flows import import_file
     from tenure.ingest.mapping import load_mapping
 
+    loaded = load_mapping(mapping)
+    if create_accounts:
+        loaded = replace(loaded, create_accounts=True)
     with import_progress(context, kind) as on_progress:
         result = import_file(
             kind,
             path,
             settings=context.settings,
             engine=context.engine,
-            mapping=load_mapping(mapping),
+            mapping=loaded,
             progress=on_progress,
         )
     print_result(context, result)
@@ -58,7 +70,78 @@ def _kind_command(kind: str):
 
 
 for _kind in ALL_KINDS:
-    import_app.command(_kind)(_kind_command(_kind))
+    if _kind != "events":
+        import_app.command(_kind)(_kind_command(_kind))
+
+CreateAccounts = Annotated[
+    bool,
+    typer.Option(
+        "--create-accounts",
+        help="Create the accounts the events name but Tenure lacks (created at the first event)",
+    ),
+]
+
+
+@import_app.command("events")
+def events_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="events file: CSV, Parquet or JSONL (.gz ok)")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML mapping of columns and values")
+    ] = None,
+    create_accounts: CreateAccounts = False,
+) -> None:
+    """Import events keyed by account, contact or email; extra columns become properties."""
+    result = run_import(app_context(ctx), "events", path, mapping, create_accounts=create_accounts)
+    raise typer.Exit(result.exit_code)
+
+
+@import_app.command("mixpanel")
+def mixpanel_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Mixpanel raw event export (JSON lines, .gz ok)")],
+    group_key: Annotated[
+        str | None,
+        typer.Option("--group-key", help="Event property holding the account id (group key)"),
+    ] = None,
+    create_accounts: CreateAccounts = False,
+) -> None:
+    """Import a Mixpanel raw event export; the group key or the user gives the account."""
+    from tenure.ingest.importers.product_analytics import import_mixpanel
+
+    run_export(ctx, import_mixpanel, path, group_key, create_accounts)
+
+
+@import_app.command("amplitude")
+def amplitude_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Amplitude export (JSON lines, .gz ok)")],
+    group_type: Annotated[
+        str | None,
+        typer.Option("--group-type", help="Amplitude group type naming the account"),
+    ] = None,
+    create_accounts: CreateAccounts = False,
+) -> None:
+    """Import an Amplitude event export; the group or the user gives the account."""
+    from tenure.ingest.importers.product_analytics import import_amplitude
+
+    run_export(ctx, import_amplitude, path, group_type, create_accounts)
+
+
+def run_export(ctx: typer.Context, importer, path: Path, group: str | None, create: bool) -> None:
+    """Convert and import one product-analytics export, print its counts, exit with its code."""
+    context = app_context(ctx)
+    with import_progress(context, "events") as on_progress:
+        result = importer(
+            path,
+            settings=context.settings,
+            engine=context.engine,
+            group=group,
+            create_accounts=create,
+            progress=on_progress,
+        )
+    print_result(context, result)
+    raise typer.Exit(result.exit_code)
 
 
 @import_app.command("simulated")

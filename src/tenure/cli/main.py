@@ -68,6 +68,11 @@ COMMANDS = (
     ),
     LazyEntry("health", "tenure.cli.health", "Account health scores, tiers, trends and backtests."),
     LazyEntry("alerts", "tenure.cli.alerts", "Alerts: inbox, lifecycle, delivery and rules."),
+    LazyEntry(
+        "experiments",
+        "tenure.cli.experiments",
+        "Experiments: assignment, global holdout, exposures and statistics.",
+    ),
     LazyEntry("users", "tenure.cli.users", "Staff users who log in to the API and dashboard."),
     LazyEntry("clients", "tenure.cli.users", "Machine clients (OAuth2 client credentials)."),
     LazyEntry("keys", "tenure.cli.users", "Write keys for Segment-style tracking."),

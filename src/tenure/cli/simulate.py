@@ -49,9 +49,18 @@ def simulate_command(
         str | None,
         typer.Option("--treatment-start", help="YYYY-MM-DD (default: middle of the window)"),
     ] = None,
+    arm: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arm",
+            help="A treatment arm NAME:FRACTION[:CHURN_EFFECT[:USAGE_EFFECT]], e.g. a:0.3:0.2:0.1 "
+            "(repeat for more arms; instead of --treatment-fraction)",
+        ),
+    ] = None,
 ) -> None:
     """Write accounts, contacts, billing, tickets, surveys, events and the churn ground truth."""
     from tenure.simulate import SimulationConfig
+    from tenure.simulate.config import parse_arm
 
     context = app_context(ctx)
     config = SimulationConfig(
@@ -62,6 +71,7 @@ def simulate_command(
         treatment_fraction=treatment_fraction,
         treatment_effect=treatment_effect,
         treatment_start=parse_date(treatment_start, "--treatment-start"),
+        treatment_arms=tuple(parse_arm(text) for text in arm or ()),
     )
     target = out if out is not None else context.settings.data_dir / "simulated"
     result = run_with_progress(config, target, context.console)

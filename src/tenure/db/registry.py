@@ -6,6 +6,7 @@ from tenure.auth import models as auth_models
 from tenure.churn import models as churn_models
 from tenure.db.base import Base
 from tenure.events import models as events_models
+from tenure.experiments import models as experiments_models
 from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
 from tenure.metrics import models as metrics_models
@@ -19,6 +20,7 @@ __all__ = [
     "auth_models",
     "churn_models",
     "events_models",
+    "experiments_models",
     "health_models",
     "ingest_models",
     "metrics_models",

@@ -14,6 +14,7 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 
 from tenure import clock
@@ -73,14 +74,28 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     message_id: str | None = Field(default=None, max_length=128)
-    account_id: str = Field(min_length=1, max_length=128, description="the account's external id")
+    account_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="the account's external id; without it the event is held until its"
+        " contact (contact_id, else contact_email) resolves to an account",
+    )
     contact_id: str | None = Field(default=None, max_length=128)
+    contact_email: str | None = Field(default=None, max_length=320)
     event: str = Field(min_length=1, max_length=128)
     timestamp: datetime
     properties: dict[str, Any] = Field(default_factory=dict)
     source: str = Field(default="api", max_length=32)
 
     _bounded = field_validator("properties")(bounded_json_field)
+
+    @model_validator(mode="after")
+    def _someone(self) -> EventIn:
+        """Require an account or a contact to resolve one from."""
+        if self.account_id is None and self.contact_id is None:
+            raise ValueError("an event needs an account_id or a contact_id")
+        return self
 
     @field_validator("timestamp")
     @classmethod
@@ -112,7 +127,7 @@ class EventIn(BaseModel):
             return self.message_id
         payload = "\x1f".join(
             [
-                self.account_id,
+                self.account_id or "",
                 self.contact_id or "",
                 self.event,
                 str(int(self.timestamp.timestamp() * 1000)),

@@ -23,6 +23,7 @@ from tenure.accounts.models import Account
 from tenure.db.bulk import dialect_insert
 from tenure.db.session import session_scope
 from tenure.errors import InputError
+from tenure.events.identity import release_held
 from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
 from tenure.health.realtime import queue_refresh, roll_up
@@ -53,21 +54,30 @@ class SyncResult:
     expired_unknown_account: int = 0
 
 
+def event_problems(item: EventIn | Mapping[str, Any]) -> tuple[EventIn | None, list[str]]:
+    """Validate one event; return it, or None and what is wrong with it (fields named)."""
+    if isinstance(item, EventIn):
+        return item, []
+    try:
+        return EventIn.model_validate(item), []
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            problems.append(f"field {where}: {error['msg']}" if where else error["msg"])
+        return None, problems
+    except InputError as exc:  # a bounded JSON field (tenure.events.schemas.bounded_json)
+        return None, [f"field {exc}"]
+
+
 def parse_events(batch: Iterable[EventIn | Mapping[str, Any]]) -> list[EventIn]:
     """Validate a batch; raise InputError naming each bad item and field."""
     events, problems = [], []
     for index, item in enumerate(batch):
-        if isinstance(item, EventIn):
-            events.append(item)
-            continue
-        try:
-            events.append(EventIn.model_validate(item))
-        except ValidationError as exc:
-            for error in exc.errors():
-                where = ".".join(str(p) for p in error["loc"])
-                problems.append(f"item {index}, field {where}: {error['msg']}")
-        except InputError as exc:  # a bounded JSON field (tenure.events.schemas.bounded_json)
-            problems.append(f"item {index}, field {exc}")
+        event, wrong = event_problems(item)
+        if event is not None:
+            events.append(event)
+        problems.extend(f"item {index}, {problem}" for problem in wrong)
     if problems:
         raise InputError("invalid events, none recorded: " + "; ".join(problems[:20]))
     return events
@@ -82,12 +92,13 @@ def record_events(
     """Store a batch in the inbox (ignoring known message_ids), roll it up, queue its refreshes.
 
     login_events are the event names that count as logins (`Settings.health_login_events`).
-    The caller commits, then refreshes the result's touched_accounts.
+    Events without an account_id are held (`tenure.events.identity`). The caller commits, then
+    refreshes the result's touched_accounts.
     """
     events = parse_events(batch)
     if not events:
         return RecordResult(accepted=0, duplicates=0)
-    external_ids = {e.account_id for e in events}
+    external_ids = {e.account_id for e in events if e.account_id}
     account_ids = dict(
         db_session.execute(
             select(Account.external_id, Account.id).where(Account.external_id.in_(external_ids))
@@ -112,8 +123,9 @@ def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) ->
     return {
         "message_id": event.resolved_message_id(),
         "account_external_id": event.account_id,
-        "account_id": account_ids.get(event.account_id),
+        "account_id": account_ids.get(event.account_id) if event.account_id else None,
         "contact_external_id": event.contact_id,
+        "contact_email": event.contact_email,
         "name": event.event,
         "ts": event.timestamp,
         "properties": event.properties,
@@ -172,13 +184,21 @@ def _append(warehouse: Warehouse, frame: pd.DataFrame) -> int:
 
 
 def sync_inbox(
-    *, engine: Engine, warehouse: Warehouse, unknown_account_days: int | None = None
+    *,
+    engine: Engine,
+    warehouse: Warehouse,
+    unknown_account_days: int | None = None,
+    login_events: Collection[str] = (),
 ) -> SyncResult:
     """Move every inbox event whose account is known into the warehouse, idempotently.
 
-    With unknown_account_days, events of accounts still unknown after that many days are
-    dropped first (`expire_unknown_account_events`).
+    Held events whose user now resolves (a contacts import, a group call) are released first
+    (`tenure.events.identity.release_held`; login_events as in `record_events`). With
+    unknown_account_days, events whose account is still unknown after that many days (held ones
+    included) are then dropped (`expire_unknown_account_events`).
     """
+    with session_scope(engine) as session:
+        release_held(session, login_events=login_events)
     expired = 0
     if unknown_account_days is not None:
         expired = expire_unknown_account_events(

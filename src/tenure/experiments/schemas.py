@@ -65,6 +65,8 @@ class VariantComparison:
     p_value_adjusted: float | None = None
     chance_to_win: float | None = None
     expected_loss: float | None = None
+    # Benjamini–Hochberg adjusted p-value across the same family as p_value_adjusted (Holm).
+    p_value_bh: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,5 @@ class ExperimentResult:
     method: Method = Method.FREQUENTIST
     decision: Decision = Decision.KEEP_TESTING
     reasons: list[str] = field(default_factory=list)
+    # The treatment to ship when decision is SHIP.
+    winner: str | None = None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tenure import clock
@@ -20,7 +20,7 @@ from tenure.accounts.models import Account, Contact
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.errors import InputError
-from tenure.ingest import load, quarantine, runs
+from tenure.ingest import event_accounts, event_keys, load, quarantine, runs
 from tenure.ingest.files import prepared_input
 from tenure.ingest.mapping import Mapping
 from tenure.ingest.models import ImportRun, QuarantinedRow
@@ -52,6 +52,9 @@ class ImportResult:
     rows_duplicate: int = 0
     rows_quarantined: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    accounts_created: int = 0
+    unresolved_users: list[tuple[str, str, int]] = field(default_factory=list)
+    unresolved_user_count: int = 0
     quarantine_csv: str | None = None
     status: str = "succeeded"
 
@@ -133,12 +136,15 @@ def _run(
         refs = _load_refs(con, engine, spec)
         with watched(con, progress, "validating"):
             staged = stage(con, raw, spec, mapping, now=_now_limit(settings), refs=refs)
-        entries = quarantine.gather(con, raw, staged)
-        drop_raw(con, raw)  # frees memory for the load; staged holds all that is left to do
-        result.rows_read = raw.rows + len(raw.rejected)
-        result.rows_quarantined = len(entries)
-        result.ignored_columns = list(staged.ignored)
-        _load(con, engine, spec, staged, result, file.sha256, entries, source, progress)
+        with session_scope(engine) as session:
+            if spec.kind == "events":
+                _resolve_accounts(con, session, staged, mapping, source, result)
+            entries = quarantine.gather(con, raw, staged)
+            drop_raw(con, raw)  # frees memory for the load; staged holds all that is left to do
+            result.rows_read = raw.rows + len(raw.rejected)
+            result.rows_quarantined = len(entries)
+            result.ignored_columns = list(staged.ignored)
+            _load(con, session, spec, staged, result, file.sha256, entries, source, progress)
     if entries:
         target = settings.imports_dir / f"run-{run_id}-{spec.kind}-quarantine.csv"
         quarantine.write_csv(target, entries)
@@ -191,26 +197,56 @@ def _duckdb(settings: Settings, spec: KindSpec) -> Iterator[duckdb.DuckDBPyConne
         con.close()
 
 
+_REF_QUERIES = {
+    "account": (select(Account.external_id, Account.id), {"external_id": "string", "id": "int64"}),
+    "contact": (
+        select(
+            Contact.external_id,
+            Contact.id,
+            Contact.account_id,
+            func.lower(Contact.email).label("email"),
+            Account.external_id.label("account_external_id"),
+        ).join(Account, Account.id == Contact.account_id),
+        {
+            "external_id": "string",
+            "id": "int64",
+            "account_id": "int64",
+            "email": "string",
+            "account_external_id": "string",
+        },
+    ),
+}
+
+
 def _load_refs(con: duckdb.DuckDBPyConnection, engine: Engine, spec: KindSpec) -> dict[str, str]:
-    """Copy (external_id, id) of accounts and contacts from the app DB into DuckDB."""
+    """Copy accounts (external_id, id) and contacts (with account and email) into DuckDB."""
     refs = {}
-    for name, model in (("account", Account), ("contact", Contact)):
+    for name, (query, types) in _REF_QUERIES.items():
         with engine.connect() as conn:
-            frame = pd.DataFrame(
-                conn.execute(select(model.external_id, model.id)).all(),
-                columns=["external_id", "id"],
-            ).astype({"external_id": "string", "id": "int64"})
+            frame = pd.DataFrame(conn.execute(query).all(), columns=list(types)).astype(types)
         table = f"ref_{name}"
         con.register(f"{table}_df", frame)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_df")
         con.unregister(f"{table}_df")
         refs[name] = table
+    if spec.kind == "events":
+        refs["contact_email"] = event_keys.create_email_refs(con, refs["contact"])
     return refs
+
+
+def _resolve_accounts(con, session: Session, staged: StagedTable, mapping, source, result) -> None:
+    """Create the accounts events wait for (when asked) and count the users left unresolved."""
+    if mapping.create_accounts:
+        result.accounts_created = event_accounts.create_accounts(
+            con, session, staged=staged.name, source=source
+        )
+    users, total = event_keys.unresolved_users(con, staged.name)
+    result.unresolved_users, result.unresolved_user_count = users, total
 
 
 def _load(
     con,
-    engine,
+    session: Session,
     spec,
     staged: StagedTable,
     result: ImportResult,
@@ -245,16 +281,15 @@ def _load(
         advance(valid)
         result.rows_loaded, result.rows_inserted = valid, inserted
         result.rows_duplicate = valid - inserted
-        _finish_run(engine, result, sha256, entries)
-        return
-    with session_scope(engine) as session:
-        existing = _existing_keys(con, session, spec, staged)
-        result.rows_loaded = load.upsert_entities(
-            session, con, staged=staged.name, kind=spec.kind, source=source, on_batch=advance
-        )
-        result.rows_updated = existing
-        result.rows_inserted = result.rows_loaded - existing
         _finish_run_in(session, result, sha256, entries)
+        return
+    existing = _existing_keys(con, session, spec, staged)
+    result.rows_loaded = load.upsert_entities(
+        session, con, staged=staged.name, kind=spec.kind, source=source, on_batch=advance
+    )
+    result.rows_updated = existing
+    result.rows_inserted = result.rows_loaded - existing
+    _finish_run_in(session, result, sha256, entries)
 
 
 def _existing_keys(con, session: Session, spec: KindSpec, staged: StagedTable) -> int:
@@ -284,11 +319,6 @@ def _start_run(engine: Engine, *, kind: str, path: str, source: str) -> int:
         session.add(run)
         session.flush()
         return run.id
-
-
-def _finish_run(engine: Engine, result: ImportResult, sha256: str, entries) -> None:
-    with session_scope(engine) as session:
-        _finish_run_in(session, result, sha256, entries)
 
 
 def _finish_run_in(
@@ -324,6 +354,8 @@ def _finish_run_in(
             details={
                 "duplicates": result.rows_duplicate,
                 "ignored_columns": result.ignored_columns,
+                "accounts_created": result.accounts_created,
+                "unresolved_users": result.unresolved_user_count,
             },
         )
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.db.bulk import upsert
+from tenure.ingest import event_keys
 from tenure.metrics.models import MarketingSpend
 from tenure.warehouse.catalog import EVENTS
 
@@ -104,8 +105,9 @@ def upsert_entities(
 def message_id_sql() -> str:
     """Return the SQL giving an event's message_id, derived from its content when absent."""
     return (
-        "coalesce(message_id, 'gen-' || md5(concat_ws(chr(31), account_id, coalesce(contact_id, ''),"
-        " event, CAST(epoch_ms(timestamp__v) AS VARCHAR), coalesce(properties, ''))))"
+        "coalesce(message_id, 'gen-' || md5(concat_ws(chr(31), coalesce(account_id, '@' || email),"
+        " coalesce(contact_id, ''), event, CAST(epoch_ms(timestamp__v) AS VARCHAR),"
+        " coalesce(_properties, ''))))"
     )
 
 
@@ -114,8 +116,10 @@ def insert_events(
 ) -> int:
     """Append the staged valid events not already in the warehouse; return how many were new."""
     before = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()[0]
-    valid = f"SELECT {message_id_sql()} AS message_id, * EXCLUDE (message_id) FROM {staged}"
-    valid += " WHERE _error IS NULL"
+    valid = (
+        f"SELECT {message_id_sql()} AS message_id, * EXCLUDE (message_id) FROM (SELECT *,"
+        f" {event_keys.properties_sql()} AS _properties FROM {staged} WHERE _error IS NULL)"
+    )
     # Distinct 64-bit hashes prove distinct ids (cheaper than comparing strings); a collision
     # only sends the file through the exact window below.
     distinct = con.execute(f"SELECT count(*) = count(DISTINCT hash(message_id)) FROM ({valid})")
@@ -126,9 +130,9 @@ def insert_events(
     )
     con.execute(
         f"INSERT INTO {EVENTS} SELECT s.* EXCLUDE (_row) FROM (SELECT message_id,"
-        " CAST(_account_ref AS INTEGER) AS account_id, account_id AS account_external_id,"
-        " contact_id AS contact_external_id, event AS name, timestamp__v AS ts,"
-        " CAST(properties AS JSON) AS properties, coalesce(source, ?) AS source,"
+        " CAST(_account_ref AS INTEGER) AS account_id, _account_key AS account_external_id,"
+        " _contact_key AS contact_external_id, event AS name, timestamp__v AS ts,"
+        " CAST(_properties AS JSON) AS properties, coalesce(source, ?) AS source,"
         " CAST(? AS TIMESTAMPTZ) AS received_at, CAST(? AS INTEGER) AS import_run_id, _row"
         f" FROM ({valid})) s ANTI JOIN {EVENTS} e ON e.message_id = s.message_id{dedupe}",
         [source, received_at, run_id],

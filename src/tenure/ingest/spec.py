@@ -179,8 +179,9 @@ KINDS: dict[str, KindSpec] = {
             "message_id",
             (
                 _id("message_id", required=False),
-                _ACCOUNT_REF,
+                _id("account_id", required=False),
                 _id("contact_id", required=False),
+                FieldSpec("email", "email", max_length=320),
                 FieldSpec("event", required=True, max_length=128),
                 FieldSpec("timestamp", "timestamp", required=True),
                 FieldSpec("properties", "json", max_length=65536),

@@ -9,6 +9,7 @@ from datetime import datetime
 import duckdb
 
 from tenure.errors import InputError
+from tenure.ingest import event_keys
 from tenure.ingest.mapping import Mapping
 from tenure.ingest.reader import RawTable
 from tenure.ingest.spec import FieldSpec, KindSpec
@@ -219,6 +220,8 @@ def _cross_checks(spec: KindSpec) -> list[str]:
 
 
 def _reference_checks(spec: KindSpec) -> list[str]:
+    if spec.kind == "events":
+        return event_keys.checks()
     checks = []
     if "account_id" in spec.names and spec.kind != "accounts":
         checks.append(
@@ -256,7 +259,7 @@ def stage(
     """Create the staged table for raw; refs names the reference tables (external_id, id)."""
     columns = resolve_columns(raw, spec, mapping)
     used = {c for c in columns.values() if c}
-    extras = tuple(c for c in raw.columns if c not in used)
+    extras = tuple(c for c in raw.columns if c not in used and c not in mapping.ignore)
     text_cols = [
         f"{_text_expr(f, columns[f.name], mapping)} AS {ident(f.name)}" for f in spec.fields
     ]
@@ -264,13 +267,20 @@ def stage(
     if spec.extras_to_attributes and extras:
         pairs = ", ".join(f"{literal(c)}, NULLIF(trim({ident(c)}), '')" for c in extras)
         attributes = f"json_object({pairs})"
+    event_columns, ignored = "", extras if not spec.extras_to_attributes else ()
+    if spec.kind == "events":
+        event_keys.require_a_key(columns, mapping, raw.file.original if raw.file else "")
+        extras, ignored = event_keys.split_extras(raw.columns, used, mapping)
+        event_columns = event_keys.inner_columns(extras, mapping)
+    elif mapping.ignore:
+        ignored = tuple(dict.fromkeys((*ignored, *mapping.ignore)))
     typed_cols = [
         f"{_typed(f, spec)} AS {ident(f.name + '__v')}" for f in spec.fields if f.type in _TYPED
     ]
     now_sql = f"TIMESTAMPTZ {literal(now.isoformat())}"
     checks = [c for f in spec.fields for c in _field_errors(f, now_sql)]
     checks += _cross_checks(spec) + _reference_checks(spec) + _duplicate_check(spec)
-    joins, ref_cols = _joins(spec, refs)
+    joins, ref_cols = _joins(spec, refs, columns, mapping)
     first_row = (
         f"min(_row) OVER (PARTITION BY {ident(spec.key)})"
         if spec.key and spec.duplicates_are_errors
@@ -281,10 +291,9 @@ def stage(
         f"CREATE TEMP TABLE {name} AS SELECT *{_exclude_parsed_text(spec)}, coalesce({', '.join(checks)})"
         f" AS _error FROM (SELECT t.*, {first_row} AS _first_row{ref_cols} FROM"
         f" (SELECT *{''.join(', ' + c for c in typed_cols)} FROM"
-        f" (SELECT _row, {', '.join(text_cols)}, {attributes} AS _attributes FROM {raw.name})) t"
-        f"{joins})"
+        f" (SELECT _row, {', '.join(text_cols)}, {attributes} AS _attributes{event_columns}"
+        f" FROM {raw.name})) t{joins})"
     )
-    ignored = extras if not spec.extras_to_attributes else ()
     return StagedTable(name=name, extras=extras, ignored=ignored)
 
 
@@ -298,7 +307,9 @@ def _exclude_parsed_text(spec: KindSpec) -> str:
     return f" EXCLUDE ({', '.join(parsed)})" if parsed else ""
 
 
-def _joins(spec: KindSpec, refs: dict[str, str]) -> tuple[str, str]:
+def _joins(spec: KindSpec, refs: dict[str, str], columns: dict, mapping: Mapping) -> tuple:
+    if spec.kind == "events":
+        return event_keys.joins(columns, mapping, refs)
     joins, cols = "", ""
     if "account_id" in spec.names and spec.kind != "accounts":
         joins += f" LEFT JOIN {refs['account']} ra ON ra.external_id = t.account_id"

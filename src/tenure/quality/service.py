@@ -236,7 +236,7 @@ def inbox_reference_figures(connection: Connection) -> list[Figure]:
     ).one()
     if total == 0:
         return []
-    detail = f"{total - good} inbox events name an unknown account_external_id"
+    detail = f"{total - good} inbox events name an unknown account or wait for their user's"
     return [Ratio("event_inbox", "referential", good, total, detail, rule="account exists")]
 
 

@@ -9,6 +9,45 @@ from datetime import UTC, date, datetime, timedelta
 from tenure.errors import InputError
 
 MS_PER_DAY = 86_400_000
+CONTROL = "control"
+
+
+@dataclass(frozen=True)
+class TreatmentArm:
+    """One randomized arm: its share of accounts and its true effects once the treatment starts.
+
+    Treated hazards are multiplied by 1 − churn_effect; event rates by 1 + usage_effect.
+    """
+
+    name: str
+    fraction: float
+    churn_effect: float = 0.0
+    usage_effect: float = 0.0
+
+    def check(self) -> None:
+        """Refuse an arm that cannot be simulated."""
+        if not self.name.isidentifier() or self.name == CONTROL:
+            raise InputError(f"arm name {self.name!r}: use letters, digits, _ (not {CONTROL!r})")
+        if not 0 < self.fraction <= 1:
+            raise InputError(f"arm {self.name}: fraction must be in (0, 1]")
+        if not 0 <= self.churn_effect < 1:
+            raise InputError(f"arm {self.name}: churn effect must be in [0, 1)")
+        if not -1 < self.usage_effect <= 10:
+            raise InputError(f"arm {self.name}: usage effect must be in (-1, 10]")
+
+
+def parse_arm(text: str) -> TreatmentArm:
+    """Return the arm of "NAME:FRACTION[:CHURN_EFFECT[:USAGE_EFFECT]]", e.g. "a:0.3:0.2:0.1"."""
+    parts = [p.strip() for p in text.split(":")]
+    if not 2 <= len(parts) <= 4:
+        raise InputError(f"--arm {text!r}: expected NAME:FRACTION[:CHURN_EFFECT[:USAGE_EFFECT]]")
+    try:
+        numbers = [float(p) for p in parts[1:]]
+    except ValueError:
+        raise InputError(f"--arm {text!r}: fraction and effects must be numbers") from None
+    arm = TreatmentArm(parts[0], *numbers)
+    arm.check()
+    return arm
 
 
 def months_before(day: date, months: int) -> date:
@@ -37,9 +76,11 @@ class SimulationConfig:
     treatment_start: date | None = None
     new_account_share: float | None = None
     events_per_seat_day: float = 0.18
+    treatment_arms: tuple[TreatmentArm, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse arguments that cannot describe a simulation."""
+        self._check_arms()
         if self.accounts < 1:
             raise InputError("--accounts must be at least 1")
         if not 1 <= self.months <= 120:
@@ -53,6 +94,28 @@ class SimulationConfig:
             raise InputError(
                 f"--treatment-start {start} is outside the window {self.start} … {self.end}"
             )
+
+    def _check_arms(self) -> None:
+        if not self.treatment_arms:
+            return
+        if self.treatment_fraction is not None:
+            raise InputError("give either --treatment-fraction or --arm, not both")
+        for arm in self.treatment_arms:
+            arm.check()
+        names = [a.name for a in self.treatment_arms]
+        if len(set(names)) != len(names):
+            raise InputError("--arm names must differ")
+        if sum(a.fraction for a in self.treatment_arms) > 1 + 1e-9:
+            raise InputError("--arm fractions add up to more than 1")
+
+    @property
+    def arms(self) -> tuple[TreatmentArm, ...]:
+        """Return the treatment arms (the old single-arm options give one arm, "treated")."""
+        if self.treatment_arms:
+            return self.treatment_arms
+        if self.treatment_fraction is None:
+            return ()
+        return (TreatmentArm("treated", self.treatment_fraction, self.treatment_effect),)
 
     @property
     def start(self) -> date:
@@ -72,7 +135,7 @@ class SimulationConfig:
     @property
     def resolved_treatment_start(self) -> date | None:
         """Return the treatment start (the window's midpoint unless given), or None."""
-        if self.treatment_fraction is None:
+        if not self.arms:
             return None
         if self.treatment_start is not None:
             return self.treatment_start
@@ -92,6 +155,8 @@ class SimulationConfig:
     def to_dict(self) -> dict[str, object]:
         """Return the arguments as JSON-ready values."""
         out = asdict(self)
+        if not self.treatment_arms:
+            del out["treatment_arms"]  # keeps the run key (message ids) of single-arm runs
         for key in ("end", "treatment_start"):
             out[key] = out[key].isoformat() if out[key] else None
         out["start"] = self.start.isoformat()

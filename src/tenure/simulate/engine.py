@@ -21,7 +21,7 @@ from tenure.simulate.config import MS_PER_DAY, SimulationConfig
 from tenure.simulate.events import WEEKEND_FACTOR, EventWriter, daily_events
 from tenure.simulate.population import Population, draw_rows
 from tenure.simulate.support import Support
-from tenure.simulate.truth import TruthTable, TruthWriter
+from tenure.simulate.truth import HORIZONS, TruthTable, TruthWriter, lookup_arms
 
 REACTIVATION_GAP_DAYS = 30
 REACTIVATION_DAILY_P = 0.0006
@@ -55,7 +55,7 @@ class World:
         config: SimulationConfig,
         pop: Population,
         chain: MarkovChain,
-        tables: tuple[TruthTable, ...],
+        tables: tuple[tuple[TruthTable, ...], ...],
         rngs: dict[str, np.random.Generator],
         sinks: Sinks,
     ) -> None:
@@ -71,12 +71,22 @@ class World:
         self.cutoff = np.full(n, NEVER, dtype=np.int64)
         self.counts = {"churn_events": 0, "reactivations": 0, "churned_before_window": 0}
         self.ever_churned = np.zeros(n, dtype=bool)
-        self.treat_group = np.zeros(n, dtype=bool)
-        self.treat_flag = np.zeros(n, dtype=bool)
         self.eligible = np.zeros(n, dtype=bool)
         start = config.resolved_treatment_start
         self.treatment_day = config.day_of(start) if start is not None else None
-        self.effect = config.treatment_effect if start is not None else 0.0
+        self.init_arms(n)
+
+    def init_arms(self, n: int) -> None:
+        """Prepare the arm arrays: 0 = control, a = config.arms[a − 1]."""
+        arms = self.config.arms
+        self.churn_effects = np.array([0.0, *(a.churn_effect for a in arms)])
+        self.usage_factors = np.array([1.0, *(1.0 + a.usage_effect for a in arms)])
+        self.arm_group = np.zeros(n, dtype=np.int8)
+        self.arm_flag = np.zeros(n, dtype=np.int8)
+        # First day each eligible account is in the chain under the experiment, and its exact
+        # 90-day churn probability from then in every arm (counterfactuals; NaN if never).
+        self.exposed_day = np.full(n, -1, dtype=np.int64)
+        self.counterfactual_p90 = np.full((n, len(arms) + 1), np.nan, dtype=np.float32)
 
     def begin(self) -> None:
         """Place pre-window accounts: some churned long ago, the rest in quasi-stationary states."""
@@ -90,10 +100,14 @@ class World:
         self.active[alive] = self.in_chain[alive] = True
         self.sinks.billing.open(alive, pop.created_ms[alive])
         if self.treatment_day is not None:
-            self.treat_group = (
-                self.rng["treatment"].random(len(pop)) < self.config.treatment_fraction
-            )
-            self.treat_flag = self.treat_group.copy()
+            self.arm_group = self.draw_arms(len(pop))
+            self.arm_flag = self.arm_group.copy()
+
+    def draw_arms(self, n: int) -> np.ndarray:
+        """Randomize accounts to arms by their fractions (one uniform draw each)."""
+        bounds = np.cumsum([a.fraction for a in self.config.arms])
+        slot = np.searchsorted(bounds, self.rng["treatment"].random(n), side="right")
+        return np.where(slot < len(bounds), slot + 1, 0).astype(np.int8)
 
     def churn_before_window(self, accounts: np.ndarray) -> None:
         """Give accounts that churned before the window one subscription that ended then.
@@ -139,12 +153,20 @@ class World:
         m = self.pop.multiplier[accounts]
         if self.treatment_day is None or day < self.treatment_day:
             return m
-        return np.where(self.treat_flag[accounts], m * (1.0 - self.effect), m)
+        return m * (1.0 - self.churn_effects[self.arm_flag[accounts]])
+
+    def usage_boost(self, day: int, accounts: np.ndarray) -> np.ndarray | None:
+        """Return today's event-rate factors (1 + U of the arm once started), or None if all 1."""
+        if self.treatment_day is None or day < self.treatment_day:
+            return None
+        if np.all(self.usage_factors == 1.0):
+            return None
+        return self.usage_factors[self.arm_flag[accounts]]
 
     def start_treatment(self, day: int) -> None:
         """Make alive accounts and all later signups eligible; treat the treated group among them."""
         self.eligible = self.active | (self.pop.created_day >= day)
-        self.treat_flag = self.treat_group & self.eligible
+        self.arm_flag = np.where(self.eligible, self.arm_group, 0).astype(np.int8)
 
     def sign_up(self, day: int) -> None:
         """Open the subscriptions and first invoices of today's new accounts."""
@@ -166,10 +188,27 @@ class World:
     def record_truth(self, day: int, alive: np.ndarray, states: np.ndarray) -> None:
         """Write the state and the exact churn probabilities of every account in the chain."""
         mult = self.pop.multiplier_index[alive]
-        treated = self.treat_flag[alive]
+        arm = self.arm_flag[alive]
         to_start = (self.treatment_day - day) if self.treatment_day is not None else 0
-        probs = [t.lookup(mult, states, treated, to_start) for t in self.tables]
+        probs = [lookup_arms(t, mult, states, arm, to_start) for t in self.tables]
         self.sinks.truth.add(self.config.start + timedelta(days=day), alive, states, probs)
+        if self.treatment_day is not None and day >= self.treatment_day:
+            self.record_counterfactuals(day, alive, mult, states, to_start)
+
+    def record_counterfactuals(
+        self, day: int, alive: np.ndarray, mult: np.ndarray, states: np.ndarray, to_start: int
+    ) -> None:
+        """On an eligible account's first day under the experiment, keep p_churn_90 per arm."""
+        first = self.eligible[alive] & (self.exposed_day[alive] < 0)
+        if not first.any():
+            return
+        who, tables = alive[first], self.tables[HORIZONS.index(90)]
+        self.exposed_day[who] = day
+        for a in range(self.counterfactual_p90.shape[1]):
+            arm = np.full(len(who), a, dtype=np.int8)
+            self.counterfactual_p90[who, a] = lookup_arms(
+                tables, mult[first], states[first], arm, to_start
+            )
 
     def emit_signals(self, day: int, day_ms: int, alive: np.ndarray, states: np.ndarray) -> None:
         """Draw product events, tickets and survey answers for the day."""
@@ -177,7 +216,15 @@ class World:
         weekday = (day_ms // MS_PER_DAY + 3) % 7
         scale = self.config.events_per_seat_day * (WEEKEND_FACTOR if weekday >= 5 else 1.0)
         events = daily_events(
-            self.rng["events"], self.pop, day_ms, alive, states, billing.seats, scale, self.cutoff
+            self.rng["events"],
+            self.pop,
+            day_ms,
+            alive,
+            states,
+            billing.seats,
+            scale,
+            self.cutoff,
+            boost=self.usage_boost(day, alive),
         )
         self.sinks.events.add(events)
         support.open_tickets(self.rng["support"], alive, states, billing.seats, day_ms, self.cutoff)

@@ -116,15 +116,19 @@ def daily_events(
     seats: np.ndarray,
     scale: float,
     cutoff_ms: np.ndarray,
+    boost: np.ndarray | None = None,
 ) -> DayEvents:
     """Draw the day's events; drop those at or after an account's cutoff (its churn time).
 
     Events per account are Poisson(scale × per-seat rate(state, plan) × active seats ×
-    usage intensity), active seats being seats × ACTIVE_SEAT_SHARE[state].
+    usage intensity × boost), active seats being seats × ACTIVE_SEAT_SHARE[state]; boost is
+    a treatment's per-account usage factor (None: 1).
     """
     per_seat, cumulative = feature_tables(scale)
     combo = states.astype(np.int64) * len(API_BY_PLAN) + pop.plan[accounts]
     active = seats[accounts] * ACTIVE_SEAT_SHARE[states] * pop.intensity[accounts]
+    if boost is not None:
+        active = active * boost
     counts = rng.poisson(per_seat[combo] * active)
     account = np.repeat(accounts, counts)
     cum = cumulative[np.repeat(combo, counts)]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import tenure.simulate.catalog as cat
 from tenure.simulate.billing import INVOICE_STATUSES, Billing
-from tenure.simulate.config import MS_PER_DAY
+from tenure.simulate.config import CONTROL, MS_PER_DAY
 from tenure.simulate.population import Population
 from tenure.simulate.support import (
     COMMENTS,
@@ -26,6 +27,9 @@ from tenure.simulate.writers import (
     optional_ints,
     write_csv,
 )
+
+if TYPE_CHECKING:
+    from tenure.simulate.engine import World
 
 
 def pick(vocabulary: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
@@ -161,26 +165,33 @@ def write_surveys(path: Path, ids: list[str], contact_ids: list[str], support: S
     )
 
 
-def write_assignments(
-    path: Path,
-    pop: Population,
-    ids: list[str],
-    eligible: np.ndarray,
-    treated: np.ndarray,
-    start_ms: int,
-    effect: float,
-) -> int:
-    """Write assignments.csv: the randomized groups of every account eligible for treatment."""
-    rows = np.flatnonzero(eligible)
-    return write_csv(
-        path,
-        {
-            "account_id": np.asarray(ids, dtype=object)[rows],
-            "group": np.where(treated[rows], "treated", "control").astype(object),
-            "assigned_at": iso_times(np.maximum(pop.created_ms[rows], start_ms)),
-            "effect": np.where(treated[rows], f"{effect:g}", "0").astype(object),
-        },
-    )
+def write_assignments(path: Path, pop: Population, ids: list[str], world: World) -> int:
+    """Write assignments.csv: the arm, true effects and exact churn truth of eligible accounts.
+
+    exposed_on is the account's first day in the chain under the experiment; the
+    p_churn_90_<arm> columns hold its exact 90-day churn probability from that day in every
+    arm (the counterfactuals; empty if it never was in the chain by the window's end).
+    """
+    rows = np.flatnonzero(world.eligible)
+    start_ms = world.config.start_ms + world.treatment_day * MS_PER_DAY
+    arm = world.arm_group[rows]
+    names = np.array([CONTROL, *(a.name for a in world.config.arms)], dtype=object)
+    churn = np.array(["0", *(f"{a.churn_effect:g}" for a in world.config.arms)], dtype=object)
+    usage = np.array(["0", *(f"{a.usage_effect:g}" for a in world.config.arms)], dtype=object)
+    day = world.exposed_day[rows]
+    exposed = (world.config.start_ms + day * MS_PER_DAY).astype("datetime64[ms]")
+    columns = {
+        "account_id": np.asarray(ids, dtype=object)[rows],
+        "group": names[arm],
+        "assigned_at": iso_times(np.maximum(pop.created_ms[rows], start_ms)),
+        "effect": churn[arm],
+        "usage_effect": usage[arm],
+        "exposed_on": np.where(day >= 0, np.datetime_as_string(exposed, unit="D"), None),
+    }
+    for a, name in enumerate(names):
+        p = world.counterfactual_p90[rows, a]
+        columns[f"p_churn_90_{name}"] = np.where(np.isnan(p), None, np.char.mod("%.6f", p))
+    return write_csv(path, columns)
 
 
 SPEND_CHANNELS = ("paid_search", "content", "events")

@@ -7,6 +7,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ class SimulationResult:
     churned_accounts: int = 0
     reactivations: int = 0
     churned_before_window: int = 0
+    treatment: dict[str, object] | None = None
 
     def summary(self) -> str:
         """Return the one-line summary printed by the CLI."""
@@ -117,14 +119,14 @@ def write_dataset(
     ids = list(numbered("acc", len(pop)))
     contact_ids = list(numbered("con", len(pop.contacts.account)))
     end_ms = config.start_ms + config.n_days * MS_PER_DAY
-    effect = config.treatment_effect if config.treatment_fraction is not None else 0.0
     sinks = Sinks(
         events=EventWriter(out_dir / "events.parquet", ids, contact_ids, run_key(config)),
         truth=TruthWriter(out_dir / "truth.parquet", ids, chain.states),
         billing=Billing(pop, end_ms),
         support=Support(pop, end_ms),
     )
-    tables = build_truth_tables(chain, pop.multiplier_values, effect)
+    effects = tuple(a.churn_effect for a in config.arms)
+    tables = build_truth_tables(chain, pop.multiplier_values, effects)
     world = World(config, pop, chain, tables, rngs, sinks)
     try:
         run_days(world, progress)
@@ -142,6 +144,7 @@ def write_dataset(
         churned_accounts=int(world.ever_churned.sum()),
         reactivations=world.counts["reactivations"],
         churned_before_window=world.counts["churned_before_window"],
+        treatment=treatment_truth(world),
     )
     write_manifest(out_dir / "manifest.json", config, chain, pop, result)
     result.files["manifest.json"] = 1
@@ -169,15 +172,8 @@ def write_tables(
         ),
     }
     if world.treatment_day is not None:
-        start_ms = config.start_ms + world.treatment_day * MS_PER_DAY
         files["assignments.csv"] = out.write_assignments(
-            out_dir / "assignments.csv",
-            pop,
-            ids,
-            world.eligible,
-            world.treat_group,
-            start_ms,
-            world.effect,
+            out_dir / "assignments.csv", pop, ids, world
         )
     return files
 
@@ -207,6 +203,7 @@ def write_manifest(
             "reactivations": result.reactivations,
             "churned_before_window": result.churned_before_window,
         },
+        "treatment": result.treatment,
         "chain": chain.to_dict(),
         "hazard_multipliers": hazard_multipliers(),
         "distinct_multipliers": len(pop.multiplier_values),
@@ -222,6 +219,37 @@ def write_manifest(
         },
     }
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def treatment_truth(world: World) -> dict[str, object] | None:
+    """Return the experiment's truth: per arm its effects, size and mean exact p_churn_90.
+
+    The means are over every account exposed in the window, each arm's probability being the
+    counterfactual "had every exposed account been in this arm", so arm − control is the true
+    average effect (assignments.csv has the per-account values).
+    """
+    if world.treatment_day is None:
+        return None
+    exposed = world.exposed_day >= 0
+    p90 = world.counterfactual_p90[exposed].astype(np.float64)
+    arms = [("control", 1.0 - sum(a.fraction for a in world.config.arms), 0.0, 0.0)]
+    arms += [(a.name, a.fraction, a.churn_effect, a.usage_effect) for a in world.config.arms]
+    groups = world.arm_group[exposed]
+    rows = []
+    for i, (name, fraction, churn, usage) in enumerate(arms):
+        mean = float(p90[:, i].mean()) if len(p90) else None
+        rows.append(
+            {
+                "arm": name,
+                "fraction": round(fraction, 12),
+                "churn_effect": churn,
+                "usage_effect": usage,
+                "exposed_accounts": int((groups == i).sum()),
+                "mean_p_churn_90": mean,
+            }
+        )
+    start = world.config.start + timedelta(days=world.treatment_day)
+    return {"start": start.isoformat(), "exposed_accounts": int(exposed.sum()), "arms": rows}
 
 
 def hazard_multipliers() -> dict[str, dict[str, float]]:

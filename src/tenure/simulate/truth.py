@@ -61,10 +61,31 @@ def build_truth_table(
 
 
 def build_truth_tables(
-    chain: MarkovChain, multipliers: np.ndarray, effect: float, horizons: tuple[int, ...] = HORIZONS
-) -> tuple[TruthTable, ...]:
-    """Return one table per horizon."""
-    return tuple(build_truth_table(chain, multipliers, effect, h) for h in horizons)
+    chain: MarkovChain,
+    multipliers: np.ndarray,
+    effects: tuple[float, ...],
+    horizons: tuple[int, ...] = HORIZONS,
+) -> tuple[tuple[TruthTable, ...], ...]:
+    """Return, per horizon, one table per arm's churn effect (one no-effect table if no arms)."""
+    arms = effects or (0.0,)
+    return tuple(tuple(build_truth_table(chain, multipliers, e, h) for e in arms) for h in horizons)
+
+
+def lookup_arms(
+    tables: tuple[TruthTable, ...],
+    mult: np.ndarray,
+    states: np.ndarray,
+    arm: np.ndarray,
+    days_to_start: int,
+) -> np.ndarray:
+    """Return float32 churn probabilities of accounts in arms (0 = control, a = tables[a − 1])."""
+    k = int(np.clip(days_to_start, 0, tables[0].horizon))
+    out = tables[0].untreated[mult, states]
+    for a, table in enumerate(tables, start=1):
+        hit = arm == a
+        if hit.any():
+            out = np.where(hit, table.treated[mult, k, states], out)
+    return out.astype(np.float32)
 
 
 TRUTH_SCHEMA = pa.schema(

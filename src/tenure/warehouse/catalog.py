@@ -62,6 +62,8 @@ class Dataset:
 # Sources: imports, the event API, staff in the dashboard, model training.
 EVENT_INBOX = Dataset("event_inbox", "app", source=True)
 ACCOUNTS = Dataset("account", "app", source=True)
+CONTACTS = Dataset("contact", "app", source=True)
+IDENTITY_LINKS = Dataset("identity_link", "app", source=True)
 SUBSCRIPTIONS = Dataset("subscription", "app", source=True)
 INVOICES = Dataset("invoice", "app", source=True)
 TICKETS = Dataset("ticket", "app", source=True)
@@ -70,6 +72,8 @@ MARKETING_SPEND = Dataset("marketing_spend", "app", source=True)
 SCORECARDS = Dataset("scorecard", "app", source=True)
 SEGMENTS = Dataset("segment", "app", source=True)
 ALERT_RULES = Dataset("alert_rule", "app", source=True)
+EXPERIMENTS = Dataset("experiment", "app", source=True)
+EXPERIMENT_EXPOSURES = Dataset("experiment_exposure", "app", source=True)
 CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
@@ -82,9 +86,12 @@ HEALTH_SCORES = Dataset("health_score", "app")
 HEALTH_REFERENCES = Dataset("health_reference", "app")
 USAGE_BASE = Dataset("usage_base", "app")
 SEGMENT_MEMBERSHIPS = Dataset("segment_membership", "app")
+EXPERIMENT_METRIC_SUMMARIES = Dataset("experiment_metric_summary", "app")
 ALERTS = Dataset("alert", "app")
 ALERT_HISTORY = Dataset("alert_history", "app")
 ALERT_DELIVERIES = Dataset("alert_delivery", "app")
+RECENT_EVENTS = Dataset("account_recent_event", "app")
+EVENT_DAILY_COUNTS = Dataset("account_event_daily", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -98,6 +105,8 @@ ACCOUNT_RECORDS: tuple[Dataset, ...] = (
 DATASETS: tuple[Dataset, ...] = (
     EVENT_INBOX,
     ACCOUNTS,
+    CONTACTS,
+    IDENTITY_LINKS,
     SUBSCRIPTIONS,
     INVOICES,
     TICKETS,
@@ -106,6 +115,8 @@ DATASETS: tuple[Dataset, ...] = (
     SCORECARDS,
     SEGMENTS,
     ALERT_RULES,
+    EXPERIMENTS,
+    EXPERIMENT_EXPOSURES,
     CHURN_MODEL,
     WAREHOUSE_EVENTS,
     CHURN_FEATURES,
@@ -116,7 +127,10 @@ DATASETS: tuple[Dataset, ...] = (
     HEALTH_REFERENCES,
     USAGE_BASE,
     SEGMENT_MEMBERSHIPS,
+    EXPERIMENT_METRIC_SUMMARIES,
     ALERTS,
     ALERT_HISTORY,
     ALERT_DELIVERIES,
+    RECENT_EVENTS,
+    EVENT_DAILY_COUNTS,
 )

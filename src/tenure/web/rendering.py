@@ -30,6 +30,7 @@ NAV = (
     ("alerts", "/alerts", "Alerts"),
     ("cohorts", "/cohorts", "Cohorts"),
     ("segments", "/segments", "Segments"),
+    ("experiments", "/experiments", "Experiments"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )

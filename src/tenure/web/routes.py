@@ -19,6 +19,7 @@ from tenure.quality.rendering import quality_charts
 from tenure.rendering import charts
 from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
+from tenure.web import experiments as experiment_pages
 from tenure.web.actions import add_action_routes
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
@@ -197,6 +198,24 @@ def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
         return show(ui, request, "quality", build)
 
 
+def add_experiment_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the experiments list and one experiment's results page."""
+
+    @router.get("/experiments")
+    def experiments_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "experiments.html", experiment_pages.list_context(db, viewer)
+
+        return show(ui, request, "experiments", build)
+
+    @router.get("/experiments/{key}")
+    def experiment_page(request: Request, key: str, method: str = "frequentist") -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "experiment.html", experiment_pages.detail_context(db, viewer, key, method)
+
+        return show(ui, request, "experiments", build)
+
+
 def build_router(settings: Settings) -> APIRouter:
     """Return the dashboard router (HTML pages, HTMX partials, actions, live events)."""
     ui = Dashboard(settings=settings, templates=build_templates())
@@ -204,6 +223,7 @@ def build_router(settings: Settings) -> APIRouter:
     add_account_routes(router, ui)
     add_alert_routes(router, ui)
     add_report_routes(router, ui)
+    add_experiment_routes(router, ui)
     add_action_routes(router, ui)
     add_live_routes(router, ui)
     return router

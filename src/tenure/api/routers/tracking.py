@@ -1,35 +1,66 @@
-"""Segment-compatible tracking: /v1/track, /v1/identify, /v1/group, /v1/page, /v1/batch."""
+"""Segment-compatible tracking: /v1/track, /identify, /group, /alias, /page, /screen, /batch."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from sqlalchemy.orm import Session
 
-from tenure.accounts.models import Account
 from tenure.api.deps import RefresherDep
 from tenure.api.errors import responses
 from tenure.api.schemas import Accepted
 from tenure.api.segment import (
+    AliasMessage,
+    Intake,
     SegmentBatch,
     SegmentMessage,
     TrackMessage,
-    batch_events,
-    to_event,
+    read_messages,
 )
 from tenure.auth.service import write_key_valid
 from tenure.auth.tokens import AuthenticationFailed
 from tenure.db.session import session_scope
+from tenure.errors import InputError
+from tenure.events.identity import link_identities, release_held
+from tenure.events.models import InboxEvent
 from tenure.events.service import record_events
 from tenure.health.refresher import ScoreRefresher
 from tenure.notifications import Notification, get_bus
 
-router = APIRouter(prefix="/v1", tags=["tracking"])
+
+class SegmentRoute(APIRoute):
+    """A tracking route: a body that does not parse is a 400 (as Segment answers), not a 422."""
+
+    validation_status = 400  # read by tenure.api.openapi: no 422 is documented
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Return the route's handler, answering request-validation errors with InputError."""
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                _check_key(request)  # a missing or unknown key is a 401 before a bad body's 400
+                problems = [
+                    f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                    for e in exc.errors()[:10]
+                ]
+                raise InputError("malformed request: " + "; ".join(problems)) from None
+
+        return answer
+
+
+router = APIRouter(prefix="/v1", tags=["tracking"], route_class=SegmentRoute)
 basic = HTTPBasic(auto_error=False, description="Write key as the user name, empty password")
 
 
@@ -51,34 +82,69 @@ def _write_key(request: Request, credentials: HTTPBasicCredentials | None) -> st
     raise WriteKeyRejected("tracking needs a write key: HTTP basic auth with the key as user name")
 
 
+def _check_key(request: Request) -> None:
+    """Refuse the request's write key (401) if it is missing, unknown or revoked."""
+    key = _write_key(request, None)
+    with session_scope(request.app.state.engine) as session:
+        if write_key_valid(session, key) is None:
+            raise WriteKeyRejected("the write key is not valid")
+
+
 def _store(
-    request: Request, key: str, events: list[dict[str, Any]], refresher: ScoreRefresher
+    request: Request, key: str, intake: Intake, refresher: ScoreRefresher, *, single: bool = False
 ) -> dict[str, Any]:
-    """Check the key, record the events and commit before answering; then refresh and notify."""
+    """Check the key, link identities, record and release events, commit; then refresh, notify.
+
+    A single call (not a batch) whose message was rejected is a 400 (after the key check).
+    """
     engine, settings = request.app.state.engine, request.app.state.settings
+    logins = settings.health_login_events
     with request.app.state.inbox_lock, session_scope(engine) as session:
         if write_key_valid(session, key) is None:
             raise WriteKeyRejected("the write key is not valid")
-        result = record_events(
-            events, db_session=session, login_events=settings.health_login_events
+        if single and intake.rejected:
+            raise InputError(intake.rejected[0].reason)
+        link_identities(session, intake.links)
+        result = record_events(intake.events, db_session=session, login_events=logins)
+        message_ids = [e.resolved_message_id() for e in intake.events]
+        released = release_held(
+            session, login_events=logins, user_ids=intake.linked_users(), message_ids=message_ids
         )
-    refresher.submit(result.touched_accounts)  # committed: today's scores follow off-request
-    _notify(engine, events)
-    return {"success": True, "accepted": result.accepted, "duplicates": result.duplicates}
+        counts, held = _landed(session, message_ids)
+    refresher.submit(result.touched_accounts | released.touched_accounts)
+    _notify(counts)
+    return {
+        "success": True,
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "held": held,
+        "rejected": [asdict(r) for r in intake.rejected],
+    }
 
 
-def _notify(engine: sa.Engine, events: list[dict[str, Any]]) -> None:
+def _landed(session: Session, message_ids: list[str]) -> tuple[dict[tuple[str, int], int], int]:
+    """Return the batch's events per known account, and how many of them are held."""
+    counts: dict[tuple[str, int], int] = {}
+    held = 0
+    for start in range(0, len(message_ids), 1000):
+        query = (
+            sa.select(InboxEvent.account_external_id, InboxEvent.account_id, sa.func.count())
+            .where(InboxEvent.message_id.in_(message_ids[start : start + 1000]))
+            .group_by(InboxEvent.account_external_id, InboxEvent.account_id)
+        )
+        for external_id, account_id, count in session.execute(query).all():
+            if external_id is None:
+                held += count
+            elif account_id is not None:
+                counts[external_id, account_id] = counts.get((external_id, account_id), 0) + count
+    return counts, held
+
+
+def _notify(counts: dict[tuple[str, int], int]) -> None:
     """Publish one events_recorded notification per known account of the batch."""
-    counts = Counter(e["account_id"] for e in events)
-    with session_scope(engine) as session:
-        ids = dict(
-            session.execute(
-                sa.select(Account.external_id, Account.id).where(Account.external_id.in_(counts))
-            ).all()
-        )
     bus = get_bus()
-    for external_id, account_id in ids.items():
-        payload = {"external_id": external_id, "count": counts[external_id]}
+    for (external_id, account_id), count in counts.items():
+        payload = {"external_id": external_id, "count": count}
         bus.publish(Notification("events_recorded", account_id, payload))
 
 
@@ -86,7 +152,7 @@ Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
 
 
 def _one(call: str):
-    model = TrackMessage if call == "track" else SegmentMessage
+    model = {"track": TrackMessage, "alias": AliasMessage}.get(call, SegmentMessage)
 
     def endpoint(
         message: SegmentMessage,
@@ -95,15 +161,16 @@ def _one(call: str):
         refresher: RefresherDep,
     ) -> Any:
         key = _write_key(request, credentials)
-        return _store(request, key, [to_event(message, call, 0)], refresher)
+        intake = read_messages([message.model_dump(exclude_none=True)], call=call)
+        return _store(request, key, intake, refresher, single=True)
 
     endpoint.__name__ = call
-    endpoint.__annotations__["message"] = model  # a track call must name its event
+    endpoint.__annotations__["message"] = model  # track names its event, alias both ids
     endpoint.__doc__ = f"Record a Segment {call} call (acknowledged once stored)."
     return endpoint
 
 
-for _call in ("track", "identify", "group", "page", "screen"):
+for _call in ("track", "identify", "group", "alias", "page", "screen"):
     router.add_api_route(
         f"/{_call}",
         _one(_call),
@@ -120,6 +187,6 @@ for _call in ("track", "identify", "group", "page", "screen"):
 def batch(
     body: SegmentBatch, request: Request, credentials: Credentials, refresher: RefresherDep
 ) -> Any:
-    """Record a Segment batch; duplicate messageIds are accepted and ignored."""
+    """Record a Segment batch: valid messages land, bad ones are listed in `rejected`."""
     key = _write_key(request, credentials)
-    return _store(request, key, batch_events(body), refresher)
+    return _store(request, key, read_messages(body.batch, shared=body.context), refresher)

@@ -14,7 +14,7 @@ from tenure.accounts.schemas import AccountPage, AccountRow, AccountView
 from tenure.alerts.service import alert_dict
 from tenure.churn.models import ChurnScore
 from tenure.errors import InputError
-from tenure.events.models import InboxEvent
+from tenure.events.models import InboxEvent, RecentEvent
 from tenure.events.schemas import bounded_json
 from tenure.health.models import HealthScore
 from tenure.metrics.currency import to_major_units
@@ -104,7 +104,7 @@ def servable_properties(properties: Any) -> Any:
     return properties
 
 
-def _event_out(e: InboxEvent) -> dict[str, Any]:
+def _event_out(e: InboxEvent | RecentEvent) -> dict[str, Any]:
     return {
         "message_id": e.message_id,
         "event": e.name,
@@ -160,6 +160,9 @@ def account_360_out(view: AccountView, now: datetime) -> dict[str, Any]:
             for c in view.churn_history
         ],
         "recent_events": None if view.events is None else [_event_out(e) for e in view.events],
+        "event_counts": None
+        if view.event_counts is None
+        else [{"event": c.name, "total": c.total, "daily": c.counts} for c in view.event_counts],
         "tickets": [_ticket_out(t) for t in view.tickets],
         "alerts": [alert_dict(a) for a in view.alerts],
     }

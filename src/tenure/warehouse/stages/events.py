@@ -10,16 +10,17 @@ from tenure.warehouse.connection import open_warehouse
 
 @stage(
     "sync",
-    reads=(catalog.EVENT_INBOX, catalog.ACCOUNTS),
+    reads=(catalog.EVENT_INBOX, catalog.ACCOUNTS, catalog.CONTACTS, catalog.IDENTITY_LINKS),
     writes=(catalog.WAREHOUSE_EVENTS, catalog.EVENT_INBOX),
 )
 def warehouse_events(context: StageContext) -> StageSummary:
-    """Move the inbox's events into the warehouse, once each (idempotent)."""
+    """Release held events whose user now resolves, then move the inbox, once each event."""
     with open_warehouse(context.settings) as warehouse:
         result = sync_inbox(
             engine=context.engine,
             warehouse=warehouse,
             unknown_account_days=context.settings.inbox_unknown_account_days,
+            login_events=context.settings.health_login_events,
         )
     return {
         "moved": result.moved,
