@@ -86,3 +86,24 @@ def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -
     """A 405 names in Allow all methods some route serves at that path, not just one route's."""
     assert client.delete("/v1/users").headers["allow"] == "GET, POST"
     assert client.post("/v1/scorecards/standard").headers["allow"] == "DELETE, GET, PUT"
+
+
+def test_tracking_documents_its_400s_and_lets_a_user_alone_name_a_message(
+    document: dict[str, Any],
+) -> None:
+    """Tracking answers schema breaks with 400 (no 422); a batch item is any object."""
+    tracking = [
+        operation for label, operation in _operations(document) if "tracking" in operation["tags"]
+    ]
+    assert len(tracking) == 7
+    for operation in tracking:
+        assert {400, 401, 413} <= _errors(operation) and 422 not in _errors(operation)
+    schemas = document["components"]["schemas"]
+    items = schemas["SegmentBatch"]["properties"]["batch"]["items"]
+    assert items["type"] == "object" and "required" not in items and "anyOf" not in items
+    someone = schemas["SegmentMessage"]["anyOf"]
+    assert {k: v for k, v in someone[0].items() if k != "properties"} == {
+        "type": "object",
+        "required": ["userId"],
+    }
+    assert schemas["AliasMessage"]["required"] == ["userId", "previousId"]
