@@ -62,7 +62,8 @@ PUBLIC = {
     ("POST", "/v1/auth/token"),
 }
 WRITE_KEY = {
-    (("POST", f"/v1/{call}")) for call in ("track", "identify", "group", "page", "screen", "batch")
+    (("POST", f"/v1/{call}"))
+    for call in ("track", "identify", "group", "alias", "page", "screen", "batch")
 }
 SIGNED = {("POST", "/v1/webhooks/stripe")}
 

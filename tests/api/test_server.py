@@ -23,8 +23,8 @@ def test_errors_are_problem_json(client: TestClient, role_headers: dict[str, Any
         "/v1/accounts/not-a-number": 422,
         "/v1/accounts?limit=0": 422,
         "/v1/accounts?sort=shoe-size": 422,
-        "/v1/accounts?segment=ghosts": 400,
-        "/v1/metrics/summary?month=2025-13": 400,
+        "/v1/accounts?segment=ghosts": 404,
+        "/v1/metrics/summary?month=2025-13": 422,
     }
     for url, status in cases.items():
         response = client.get(url, headers=admin)

@@ -296,6 +296,29 @@ def test_a_deep_row_stored_before_the_bounds_is_withheld_not_a_500(
     assert "nested more than 32 levels" in event["properties"]["_withheld"]
 
 
+def test_ids_are_strings_or_whole_numbers(
+    client: TestClient, app_engine: Any, write_key: str
+) -> None:
+    """A whole number (even sent as 12.0) names an account; a bool, a fraction or a time in
+    seconds is refused: a single call with 400, a batch message alone in `rejected`."""
+    whole = client.post("/v1/group", json={"groupId": 12.0}, headers=_auth(write_key))
+    assert whole.status_code == 200, whole.text
+    assert [e.account_external_id for e in _inbox(app_engine)] == ["12"]
+    bad = ({"groupId": True}, {"groupId": 1.5}, {"groupId": "A", "timestamp": 0})
+    for body in bad:
+        refused = client.post("/v1/group", json=body, headers=_auth(write_key))
+        assert refused.status_code == 400, (body, refused.text)
+        assert refused.json()["detail"].startswith("malformed request: body.")
+    nested = {"traits": {"account_id": 2.5}}  # not an id: the message names no account
+    assert client.post("/v1/identify", json=nested, headers=_auth(write_key)).status_code == 400
+    batch = {"batch": [{"type": "group", **body} for body in bad]}
+    answer = client.post("/v1/batch", json=batch, headers=_auth(write_key)).json()
+    reasons = [(r["index"], r["reason"].split(":")[0]) for r in answer["rejected"]]
+    assert reasons == [(0, "groupId.str"), (1, "groupId.str"), (2, "timestamp")]
+    assert answer["accepted"] == 0
+    assert len(_inbox(app_engine)) == 1
+
+
 def test_identify_page_and_group_of_a_new_user_in_one_batch_land_together(
     client: TestClient, app_engine: Any, write_key: str, make_account: Any
 ) -> None:

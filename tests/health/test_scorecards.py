@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tenure.db.session import session_scope
-from tenure.errors import InputError, NotFound
+from tenure.errors import InputError, NotFound, StateConflict
 from tenure.health import scorecards as sc
 from tenure.health.defaults import DEFAULT_SCORECARDS_TOML
 
@@ -67,6 +67,19 @@ def test_the_last_catch_all_cannot_be_deleted(engine):
         sc.delete_scorecard(s, "standard")
     with session_scope(engine) as s:  # rolled back: still there
         assert sc.get_scorecard(s, "standard").name == "standard"
+
+
+def test_deleting_every_stored_scorecard_is_refused(engine):
+    """An emptied set would read as the defaults again: the last deletion is a conflict."""
+    with session_scope(engine) as s:
+        sc.delete_scorecard(s, "onboarding")
+        sc.delete_scorecard(s, "renewal")
+    with pytest.raises(StateConflict, match="every account"), session_scope(engine) as s:
+        sc.delete_scorecard(s, "standard")
+    with session_scope(engine) as s:
+        assert [c.name for c in sc.list_scorecards(s)] == ["standard"]
+        with pytest.raises(NotFound):
+            sc.get_scorecard(s, "onboarding")
 
 
 def test_toml_file_loads_and_bad_toml_is_refused(engine, tmp_path):

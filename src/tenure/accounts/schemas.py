@@ -13,8 +13,9 @@ from tenure.config import Settings
 from tenure.metrics.currency import FX_RATES, settings_rates
 from tenure.money import minor_exponent
 
-# Ids the API accepts (Path(le=2**62)); larger ones can name no row, and overflow SQLite.
-MAX_ID = 2**62
+# Ids the API accepts: the largest integer a JSON number carries exactly (2**53 - 1); larger
+# ones name no row (and would overflow SQLite).
+MAX_ID = 2**53 - 1
 
 
 @dataclass(frozen=True)

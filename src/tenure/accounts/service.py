@@ -116,7 +116,7 @@ def get_account(*, db_session: Session, account_id: int) -> Account:
 def _segment_members(db_session: Session, name: str) -> sa.Select:
     segment = db_session.scalar(sa.select(Segment).where(Segment.name == name))
     if segment is None:
-        raise InputError(f"segment: no segment named {name!r}")
+        raise NotFound(f"segment: no segment named {name!r}")
     day = db_session.scalar(
         sa.select(sa.func.max(SegmentMembership.as_of)).where(
             SegmentMembership.segment_id == segment.id

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from tenure.alerts.flows import install_listener
 from tenure.api.errors import install_error_handlers
 from tenure.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from tenure.api.openapi import install_openapi
 from tenure.api.routers import (
     accounts,
     admin,
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
     install_error_handlers(app)
     _add_docs(app)
     _include_routers(app)
+    install_openapi(app)
     if dashboard:
         app.include_router(build_router(settings))
     _mount_static(app)

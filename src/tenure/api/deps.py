@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from tenure.api.errors import Forbidden, Unavailable
+from tenure.api.openapi import answers
 from tenure.auth.roles import can
 from tenure.auth.tokens import AuthenticationFailed, Principal, principal_from_token
 from tenure.config import Settings
@@ -31,6 +32,7 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
+@answers(503)
 def get_refresher(request: Request) -> ScoreRefresher:
     """Return the app's health refresher (started by the app's lifespan)."""
     refresher = getattr(request.app.state, "refresher", None)
@@ -49,6 +51,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+@answers(401)
 def get_principal(
     request: Request,
     session: SessionDep,
@@ -69,6 +72,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def permission_dependency(permission: str) -> Callable[..., Principal]:
     """Return a dependency that yields the caller if its role holds permission, else 403."""
 
+    @answers(403)
     def dependency(principal: PrincipalDep) -> Principal:
         if not can(principal.role, permission):
             raise Forbidden(f"the role {principal.role!r} does not have permission {permission!r}")

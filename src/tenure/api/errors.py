@@ -9,7 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from tenure.auth.tokens import AuthenticationFailed
 from tenure.errors import (
@@ -24,6 +27,44 @@ from tenure.errors import (
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
+
+DESCRIPTIONS: dict[int, str] = {
+    400: "The request cannot be used as given (the detail says why)",
+    401: "No valid credentials: missing, unknown, expired or revoked",
+    403: "The caller's role may not do this",
+    404: "No such resource",
+    405: "The path does not support this method (Allow lists those it does)",
+    409: "The request conflicts with the current state of the target",
+    413: "The request body is larger than the server's limit",
+    422: "The request does not match the schema, or named fields are out of range",
+    429: "Too many attempts; wait for Retry-After seconds",
+    503: "A feature is switched off or a dependency is down",
+}
+
+
+class FieldProblem(BaseModel):
+    """One field at fault in a 422 answer."""
+
+    loc: str = Field(description="Where the field is, dotted (e.g. body.until)")
+    msg: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong, for people (detail) and programs (status)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = "about:blank"
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    errors: list[FieldProblem] | None = Field(default=None, description="Fields at fault (422)")
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Return a route's `responses=` for the errors its own code raises (problem+json)."""
+    return {status: {"description": DESCRIPTIONS[status]} for status in statuses}
 
 
 class Forbidden(TenureError):
@@ -100,9 +141,22 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, detail, errors=errors)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Return every method some route serves at the request's path (for a 405's Allow)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        pattern, _, _ = compile_path(route.path_format)
+        if route.methods and pattern.match(request.url.path):
+            methods.update(route.methods)
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem(exc.status_code, str(exc.detail), headers=headers or None)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tenure.accounts.schemas import MAX_ID
+
+# A character that is white space to none of the regex engines reading our patterns: Python's
+# (str.strip, the services' checks), ECMAScript's (JSON Schema clients) and Rust's (pydantic).
+NON_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+EMAIL = rf"^[^@{NON_BLANK[2:-1]}]+@[^@{NON_BLANK[2:-1]}]+$"
 
 
 class Page(BaseModel):
@@ -77,7 +84,7 @@ class ScoreBatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(default_factory=list, max_length=1000)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=1000)
     external_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, max_length=1000
     )
@@ -137,9 +144,9 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, pattern=EMAIL)
     password: str = Field(min_length=10, max_length=1024)
-    role: str
+    role: Literal["admin", "manager", "csm", "analyst", "viewer"]
 
 
 class UserOut(BaseModel):

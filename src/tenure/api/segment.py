@@ -15,25 +15,88 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+)
 
 from tenure import clock
+from tenure.api.schemas import NON_BLANK
 from tenure.errors import InputError
 from tenure.events.identity import Link
 from tenure.events.schemas import EventIn, bounded_json_field
 from tenure.events.service import event_problems
 
 CallType = Literal["track", "identify", "group", "alias", "page", "screen"]
-Id = str | int
 EVENT_NAMES = {"page": "page_viewed", "screen": "screen_viewed"}
+
+
+def _whole(value: Any) -> Any:
+    """Read a whole float (JSON's 12.0 is an integer to JSON Schema) as an int."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Segment ids are strings or integers, never booleans, fractions or objects.
+Id = Annotated[str, Strict()] | Annotated[int, BeforeValidator(_whole), Strict()]
+# An id that names someone: a string with a non-blank character, or an integer.
+NamingId = (
+    Annotated[str, Strict(), Field(pattern=NON_BLANK)]
+    | Annotated[int, BeforeValidator(_whole), Strict()]
+)
+NAMING_ID = {"anyOf": [{"type": "string", "pattern": NON_BLANK}, {"type": "integer"}]}
+
+
+def _holding(field: str, inner: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"type": "object", "required": [field], "properties": {field: inner or NAMING_ID}}
+
+
+# A message names its user or its account (any one of these; the first account wins, else the
+# user's account is resolved or the event is held). A message naming neither is refused.
+NAMES_SOMEONE = {
+    "anyOf": [
+        _holding("userId"),
+        _holding("anonymousId"),
+        _holding("groupId"),
+        _holding("context", _holding("groupId")),
+        _holding("properties", _holding("account_id")),
+        _holding("traits", _holding("account_id")),
+        _holding("context", _holding("traits", _holding("account_id"))),
+    ]
+}
+TIME_HELP = "ISO 8601 date-time from 1900-01-01 up to now (plus the future tolerance)"
+BATCH_MESSAGE_HELP = (
+    "One Segment message with its own `type`, shaped as the body of the single call of that"
+    " type (see SegmentMessage, TrackMessage, AliasMessage). Each message is checked on its own:"
+    " one that is not valid is listed in the answer's `rejected` (index, messageId, reason) and"
+    " the others are stored. A message naming only its user (`userId` or `anonymousId`) is"
+    " valid: its account is resolved from the user, or the event is held until it is."
+)
+BATCH_MESSAGE_EXAMPLE = {"type": "identify", "userId": "u-42", "traits": {"email": "a@b.co"}}
+
+
+def _time_text(value: Any) -> Any:
+    """Accept a time only as ISO 8601 text (not as a number of seconds)."""
+    if value is None or isinstance(value, str | datetime):
+        return value
+    raise ValueError("a time must be ISO 8601 text, e.g. 2024-01-31T12:00:00Z")
+
+
+Time = Annotated[datetime | None, BeforeValidator(_time_text), Field(description=TIME_HELP)]
 
 
 class SegmentMessage(BaseModel):
     """One Segment call; unknown fields are accepted and ignored, as Segment does."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=NAMES_SOMEONE)
 
     # Segment's own (camelCase) field names
     type: CallType | None = None
@@ -48,10 +111,23 @@ class SegmentMessage(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
-    timestamp: datetime | None = None
-    originalTimestamp: datetime | None = None
+    timestamp: Time = None
+    originalTimestamp: Time = None
 
     _bounded = field_validator("properties", "traits", "context")(bounded_json_field)
+
+
+class TrackMessage(SegmentMessage):
+    """A Segment track call: it names the event."""
+
+    event: str = Field(min_length=1, max_length=128, pattern=NON_BLANK)
+
+
+class AliasMessage(SegmentMessage):
+    """A Segment alias call: it links the user's `previousId` to its `userId`."""
+
+    userId: NamingId
+    previousId: NamingId
 
 
 class SegmentBatch(BaseModel):
@@ -63,7 +139,12 @@ class SegmentBatch(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    batch: list[dict[str, Any]] = Field(max_length=5000)
+    batch: list[
+        Annotated[
+            dict[str, Any],
+            Field(description=BATCH_MESSAGE_HELP, examples=[BATCH_MESSAGE_EXAMPLE]),
+        ]
+    ] = Field(max_length=5000)
     context: dict[str, Any] = Field(default_factory=dict)
 
     _bounded = field_validator("context")(bounded_json_field)
@@ -94,7 +175,9 @@ class Intake:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, dict | list):
+    """Return an id as text: a non-blank string or an integer (never a fraction, bool or object)."""
+    value = _whole(value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value).strip()
     return text[:128] if text else None

@@ -33,7 +33,7 @@ from tenure.auth.tokens import (
 from tenure.config import Settings, get_settings
 from tenure.db.base import UTCDateTime
 from tenure.db.session import session_scope
-from tenure.errors import InputError, NotFound
+from tenure.errors import InputError, NotFound, StateConflict
 
 __all__ = [
     "AccountLocked",
@@ -141,7 +141,7 @@ def create_user(session: Session, email: str, password: str, role: str) -> User:
         raise InputError(f"the password must be at least {MIN_PASSWORD} characters long")
     _check_role(role)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise InputError(f"a user with email {email} already exists")
+        raise StateConflict(f"a user with email {email} already exists")
     user = User(
         email=email,
         password_hash=_HASHER.hash(password),
@@ -351,7 +351,7 @@ def create_write_key(session: Session, name: str) -> tuple[WriteKey, str]:
     if not name:
         raise InputError("a write key needs a name")
     if session.scalar(select(WriteKey.id).where(WriteKey.name == name)) is not None:
-        raise InputError(f"a write key named {name!r} already exists")
+        raise StateConflict(f"a write key named {name!r} already exists")
     key = "wk_" + secrets.token_urlsafe(24)
     row = WriteKey(name=name, key_digest=digest(key), prefix=key[:8], created_at=clock.now())
     session.add(row)

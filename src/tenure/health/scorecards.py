@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.errors import InputError, NotFound
+from tenure.errors import InputError, NotFound, StateConflict
 from tenure.health.defaults import DEFAULT_SCORECARDS_TOML
 from tenure.health.models import Scorecard
 
@@ -223,9 +223,15 @@ def delete_scorecard(db_session: Session, name: str) -> None:
 
 
 def _check_catch_all(db_session: Session) -> None:
-    """Refuse a set in which some account would get no scorecard."""
-    if not any(c.applies_to.is_catch_all for c in list_scorecards(db_session)):
-        raise InputError("at least one scorecard must apply to every account (no applies_to)")
+    """Refuse a stored set in which some account would get no scorecard.
+
+    The stored rows are checked, not list_scorecards: an emptied set would read as the
+    defaults there, and a deleted default would come back.
+    """
+    rows = db_session.scalars(select(Scorecard)).all()
+    cards = [ScorecardDefinition.model_validate(r.definition) for r in rows]
+    if not any(c.applies_to.is_catch_all for c in cards):
+        raise StateConflict("at least one scorecard must apply to every account (no applies_to)")
 
 
 def load_scorecards_file(db_session: Session, path: Path) -> list[ScorecardDefinition]:

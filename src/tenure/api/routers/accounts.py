@@ -10,6 +10,7 @@ from tenure import clock
 from tenure.accounts import service
 from tenure.accounts.schemas import MAX_ID, AccountFilters, Money, Reader
 from tenure.api.deps import SessionDep, SettingsDep, requires
+from tenure.api.errors import responses
 from tenure.api.schemas import Account360, AccountPage
 from tenure.api.services.accounts import account_360_out, page_out
 
@@ -30,7 +31,7 @@ Sort = Literal[
 AccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="Tenure's account id")]
 
 
-@router.get("", response_model=AccountPage, summary="List accounts")
+@router.get("", response_model=AccountPage, summary="List accounts", responses=responses(404))
 def accounts(
     session: SessionDep,
     settings: SettingsDep,
@@ -68,7 +69,9 @@ def accounts(
     return page_out(page)
 
 
-@router.get("/{account_id}", response_model=Account360, summary="Account 360")
+@router.get(
+    "/{account_id}", response_model=Account360, summary="Account 360", responses=responses(404)
+)
 def account(
     account_id: AccountId,
     session: SessionDep,

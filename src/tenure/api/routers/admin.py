@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from tenure.alerts import service as alerts
 from tenure.api.deps import SessionDep, client_ip, requires
-from tenure.api.schemas import AuditPage, UserIn, UserOut
+from tenure.api.errors import responses
+from tenure.api.schemas import NON_BLANK, AuditPage, UserIn, UserOut
 from tenure.auth import service
 from tenure.auth.models import AuditEntry, User, WriteKey
 from tenure.errors import InputError
@@ -32,13 +33,20 @@ def list_scorecards(session: SessionDep, _: requires("scorecards:read")) -> list
     return [card.to_json() for card in scorecards.list_scorecards(session)]
 
 
-@router.get("/scorecards/{name}", tags=["scorecards"], summary="One scorecard")
+@router.get(
+    "/scorecards/{name}", tags=["scorecards"], summary="One scorecard", responses=responses(404)
+)
 def get_scorecard(name: Name, session: SessionDep, _: requires("scorecards:read")) -> dict:
     """Return one scorecard."""
     return scorecards.get_scorecard(session, name).to_json()
 
 
-@router.put("/scorecards/{name}", tags=["scorecards"], summary="Create or replace a scorecard")
+@router.put(
+    "/scorecards/{name}",
+    tags=["scorecards"],
+    summary="Create or replace a scorecard",
+    responses=responses(400, 409),
+)
 def put_scorecard(
     name: Name,
     spec: Spec,
@@ -58,7 +66,13 @@ def put_scorecard(
     return card.to_json()
 
 
-@router.delete("/scorecards/{name}", tags=["scorecards"], status_code=204, summary="Delete")
+@router.delete(
+    "/scorecards/{name}",
+    tags=["scorecards"],
+    status_code=204,
+    summary="Delete",
+    responses=responses(404, 409),
+)
 def delete_scorecard(
     name: Name, request: Request, session: SessionDep, principal: requires("scorecards:write")
 ) -> Response:
@@ -80,7 +94,12 @@ def list_rules(session: SessionDep, _: requires("rules:read")) -> list[dict[str,
     return [alerts.rule_dict(rule) for rule in alerts.list_rules(session)]
 
 
-@router.put("/alert-rules/{name}", tags=["alerts"], summary="Create or replace an alert rule")
+@router.put(
+    "/alert-rules/{name}",
+    tags=["alerts"],
+    summary="Create or replace an alert rule",
+    responses=responses(400),
+)
 def put_rule(
     name: Name,
     spec: Spec,
@@ -96,7 +115,13 @@ def put_rule(
     return alerts.rule_dict(rule)
 
 
-@router.delete("/alert-rules/{name}", tags=["alerts"], status_code=204, summary="Delete a rule")
+@router.delete(
+    "/alert-rules/{name}",
+    tags=["alerts"],
+    status_code=204,
+    summary="Delete a rule",
+    responses=responses(404),
+)
 def delete_rule(
     name: Name, request: Request, session: SessionDep, principal: requires("rules:write")
 ) -> Response:
@@ -149,7 +174,14 @@ def list_users(session: SessionDep, _: requires("users:manage")) -> list[dict[st
     return [_user_out(u) for u in session.scalars(sa.select(User).order_by(User.email))]
 
 
-@router.post("/users", tags=["admin"], response_model=UserOut, status_code=201, summary="Add user")
+@router.post(
+    "/users",
+    tags=["admin"],
+    response_model=UserOut,
+    status_code=201,
+    summary="Add user",
+    responses=responses(409),
+)
 def create_user(
     body: UserIn, request: Request, session: SessionDep, principal: requires("users:manage")
 ) -> dict[str, Any]:
@@ -175,9 +207,15 @@ def list_keys(session: SessionDep, _: requires("keys:manage")) -> list[dict[str,
     ]
 
 
-@router.post("/keys", tags=["admin"], status_code=201, summary="Create a tracking write key")
+@router.post(
+    "/keys",
+    tags=["admin"],
+    status_code=201,
+    summary="Create a tracking write key",
+    responses=responses(409),
+)
 def create_key(
-    name: Annotated[str, Body(embed=True, min_length=1, max_length=128)],
+    name: Annotated[str, Body(embed=True, min_length=1, max_length=128, pattern=NON_BLANK)],
     request: Request,
     session: SessionDep,
     principal: requires("keys:manage"),

@@ -6,40 +6,51 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Body, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tenure import clock
+from tenure.accounts.schemas import MAX_ID
 from tenure.alerts import service as alerts
 from tenure.alerts.models import Alert
 from tenure.api.deps import SessionDep, client_ip, requires
-from tenure.api.errors import Forbidden
+from tenure.api.errors import Forbidden, responses
 from tenure.auth.service import audit
 from tenure.auth.tokens import Principal
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
-AlertId = Annotated[int, Path(ge=1, le=2**62)]
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Status = Literal["open", "acknowledged", "snoozed", "resolved", "active"]
 
 
-class SnoozeIn(BaseModel):
-    """Snooze until a time, or for a number of hours."""
+class SnoozeUntil(BaseModel):
+    """Snooze until a time (with its zone), up to 365 days ahead."""
 
     model_config = ConfigDict(extra="forbid")
 
-    until: AwareDatetime | None = None
-    hours: float | None = Field(default=None, gt=0, le=24 * 365)
-
-    @model_validator(mode="after")
-    def _one(self) -> SnoozeIn:
-        if (self.until is None) == (self.hours is None):
-            raise ValueError("give exactly one of until (a time with zone) or hours")
-        return self
+    until: AwareDatetime = Field(description="A future time with zone, at most 365 days ahead")
 
     def deadline(self) -> datetime:
         """Return when the snooze ends."""
-        return self.until or clock.now() + timedelta(hours=self.hours or 0)
+        return self.until
+
+
+class SnoozeFor(BaseModel):
+    """Snooze for a number of hours (at most a year)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hours: float = Field(gt=0, le=24 * 365)
+
+    def deadline(self) -> datetime:
+        """Return when the snooze ends."""
+        return clock.now() + timedelta(hours=self.hours)
+
+
+SnoozeIn = Annotated[
+    SnoozeUntil | SnoozeFor, Body(description="Exactly one of until (a time) or hours")
+]
 
 
 def _page(session: Any, status: str | None, owner: str | None, account_id: int | None) -> int:
@@ -61,7 +72,7 @@ def list_alerts(
     principal: requires("alerts:read"),
     status: Status | None = None,
     owner: Annotated[str | None, Query(max_length=255)] = None,
-    account_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    account_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
@@ -86,7 +97,7 @@ def _visible(session: Any, alert_id: int, principal: Principal) -> Alert:
     return alert
 
 
-@router.get("/{alert_id}", summary="One alert with its history")
+@router.get("/{alert_id}", summary="One alert with its history", responses=responses(403, 404))
 def get_alert(
     alert_id: AlertId, session: SessionDep, principal: requires("alerts:read")
 ) -> dict[str, Any]:
@@ -107,7 +118,7 @@ def _act(request: Request, session: Any, principal: Principal, alert_id: int, ac
     )
 
 
-@router.post("/{alert_id}/ack", summary="Acknowledge an alert")
+@router.post("/{alert_id}/ack", summary="Acknowledge an alert", responses=responses(403, 404, 409))
 def acknowledge(
     alert_id: AlertId, request: Request, session: SessionDep, principal: requires("alerts:act")
 ) -> dict[str, Any]:
@@ -116,7 +127,9 @@ def acknowledge(
     return alerts.alert_dict(alerts.acknowledge(session, alert_id, actor=principal.subject))
 
 
-@router.post("/{alert_id}/snooze", summary="Snooze an alert")
+@router.post(
+    "/{alert_id}/snooze", summary="Snooze an alert", responses=responses(400, 403, 404, 409)
+)
 def snooze(
     alert_id: AlertId,
     body: SnoozeIn,
@@ -130,7 +143,7 @@ def snooze(
     return alerts.alert_dict(alerts.snooze(session, alert_id, until=until, actor=principal.subject))
 
 
-@router.post("/{alert_id}/resolve", summary="Resolve an alert")
+@router.post("/{alert_id}/resolve", summary="Resolve an alert", responses=responses(403, 404, 409))
 def resolve(
     alert_id: AlertId, request: Request, session: SessionDep, principal: requires("alerts:act")
 ) -> dict[str, Any]:

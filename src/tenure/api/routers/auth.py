@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tenure.api.deps import PrincipalDep, SessionDep, SettingsDep, client_ip
-from tenure.api.errors import problem
+from tenure.api.errors import problem, responses
 from tenure.auth import service
 from tenure.auth.roles import permissions_of
 from tenure.auth.throttle import TooManyAttempts
@@ -130,7 +130,7 @@ GRANTS = {
     response_model=TokenOut,
     response_model_exclude_none=True,
     summary="Get an access token (OAuth2)",
-    responses={429: {"description": "Too many login attempts (see Retry-After)"}},
+    responses=responses(400, 401, 429),
 )
 def token(
     request: Request,

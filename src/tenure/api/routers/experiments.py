@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from tenure.api.deps import SessionDep, SettingsDep, get_principal, requires
-from tenure.api.errors import Forbidden
+from tenure.api.errors import Forbidden, responses
+from tenure.api.openapi import answers
 from tenure.auth.roles import can
 from tenure.auth.service import write_key_valid
 from tenure.auth.tokens import AuthenticationFailed
@@ -37,6 +38,7 @@ def _basic_user(header: str) -> str | None:
         return None
 
 
+@answers(401, 403)
 def assign_caller(request: Request, session: SessionDep) -> str:
     """Admit a tracking write key (HTTP basic) or a bearer token of a role that may assign."""
     key = _basic_user(request.headers.get("authorization", ""))
@@ -69,7 +71,7 @@ def list_experiments(
     return [results.describe(e) for e in found]
 
 
-@router.get("/{key}/results", summary="An experiment's results")
+@router.get("/{key}/results", summary="An experiment's results", responses=responses(404))
 def experiment_results(
     key: ExperimentKey,
     session: SessionDep,
@@ -80,7 +82,12 @@ def experiment_results(
     return results.experiment_results(db_session=session, key=key, method=method)
 
 
-@router.post("/{key}/assign", response_model=AssignResult, summary="Assign a unit")
+@router.post(
+    "/{key}/assign",
+    response_model=AssignResult,
+    summary="Assign a unit",
+    responses=responses(404, 409),
+)
 def assign(
     key: ExperimentKey,
     body: AssignRequest,
@@ -94,7 +101,12 @@ def assign(
     )
 
 
-@router.post("/{key}/exposures", response_model=AssignResult, summary="Record an exposure")
+@router.post(
+    "/{key}/exposures",
+    response_model=AssignResult,
+    summary="Record an exposure",
+    responses=responses(400, 404, 409),
+)
 def expose(
     key: ExperimentKey,
     body: ExposureRequest,

@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
 from tenure.alerts.evaluation import RULE_METRICS
+from tenure.api.errors import problem, responses
 from tenure.churn.models import ChurnScore
 from tenure.db.session import session_scope
 from tenure.events.models import InboxEvent
@@ -49,13 +50,14 @@ def _check_warehouse(request: Request) -> str | None:
     return None
 
 
-@router.get("/readyz", summary="Readiness: app DB and warehouse reachable")
+@router.get(
+    "/readyz", summary="Readiness: app DB and warehouse reachable", responses=responses(503)
+)
 def readyz(request: Request) -> JSONResponse:
     """Return 200 when the app DB answers and the warehouse file is readable, else 503."""
     problems = [p for p in (_check_database(request), _check_warehouse(request)) if p]
     if problems:
-        body = {"status": "unavailable", "detail": "; ".join(problems), "title": "Not Ready"}
-        return JSONResponse(body, status_code=503, media_type="application/problem+json")
+        return problem(503, "not ready: " + "; ".join(problems))
     return JSONResponse({"status": "ready"})
 
 

@@ -9,12 +9,15 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
 from tenure.api.deps import SessionDep, requires
+from tenure.api.errors import responses
 from tenure.errors import InputError, NotFound
 from tenure.metrics import serving
 from tenure.metrics.models import MetricsMonth
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+# Months from 1900-01 to 9999-12: the pattern admits only real months.
+MONTH = r"^(19\d\d|[2-9]\d\d\d)-(0[1-9]|1[0-2])$"
+Month = Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM")]
 
 
 def _month(text: str | None) -> date | None:
@@ -26,7 +29,7 @@ def _month(text: str | None) -> date | None:
     return date(year, month, 1)
 
 
-@router.get("/summary", summary="One month's retention figures")
+@router.get("/summary", summary="One month's retention figures", responses=responses(404))
 def summary(session: SessionDep, _: requires("metrics:read"), month: Month = None) -> dict:
     """Return a month's MRR bridge, churn rates, GRR/NRR, ARPA, LTV (default: the newest)."""
     day = _month(month)
@@ -41,15 +44,15 @@ def summary(session: SessionDep, _: requires("metrics:read"), month: Month = Non
 def movements(
     session: SessionDep,
     _: requires("metrics:read"),
-    start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = None,
-    end: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=MONTH)] = None,
+    end: Annotated[str | None, Query(alias="to", pattern=MONTH)] = None,
 ) -> dict[str, Any]:
     """Return the stored months between from and to (inclusive), oldest first."""
     months = serving.stored_months(session, _month(start), _month(end))
     return {"months": months}
 
 
-@router.get("/cohorts", summary="Signup cohorts")
+@router.get("/cohorts", summary="Signup cohorts", responses=responses(404))
 def cohorts(session: SessionDep, _: requires("metrics:read")) -> dict[str, Any]:
     """Return logo and MRR retention by signup-month cohort."""
     return serving.stored_snapshot(session, "cohorts")

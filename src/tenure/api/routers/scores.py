@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from tenure.accounts.models import Account
+from tenure.accounts.schemas import MAX_ID
 from tenure.api.deps import SessionDep, bearer, requires
-from tenure.api.errors import Forbidden
+from tenure.api.errors import Forbidden, responses
 from tenure.api.schemas import ScoreBatchIn, ScoreBatchOut, ScoreOut
 from tenure.api.services.accounts import latest_scores
 from tenure.api.services.fastscore import score_json
@@ -23,10 +24,10 @@ router = APIRouter(tags=["scores"])
     "/v1/accounts/{account_id}/score",
     response_model=ScoreOut,
     summary="Score of one account",
-    responses={401: {"description": "No valid token"}, 404: {"description": "No such account"}},
+    responses=responses(401, 403, 404),
 )
 async def score(
-    account_id: Annotated[int, Path(ge=1, le=2**62)],
+    account_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     token: Annotated[str | None, Depends(bearer)] = None,
 ) -> Response:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 
 from tenure.accounts.schemas import Money
 from tenure.api.deps import SessionDep, SettingsDep, requires
+from tenure.api.errors import responses
 from tenure.segments import service
 
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
@@ -21,7 +22,7 @@ def list_segments(
     return service.segment_reports(db_session=session, money=Money.from_settings(settings))
 
 
-@router.get("/{name}", summary="One segment")
+@router.get("/{name}", summary="One segment", responses=responses(404))
 def get_segment(
     name: Annotated[str, Path(min_length=1, max_length=128)],
     session: SessionDep,

@@ -16,8 +16,16 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sqlalchemy.orm import Session
 
 from tenure.api.deps import RefresherDep
+from tenure.api.errors import responses
 from tenure.api.schemas import Accepted
-from tenure.api.segment import Intake, SegmentBatch, SegmentMessage, read_messages
+from tenure.api.segment import (
+    AliasMessage,
+    Intake,
+    SegmentBatch,
+    SegmentMessage,
+    TrackMessage,
+    read_messages,
+)
 from tenure.auth.service import write_key_valid
 from tenure.auth.tokens import AuthenticationFailed
 from tenure.db.session import session_scope
@@ -32,6 +40,8 @@ from tenure.notifications import Notification, get_bus
 class SegmentRoute(APIRoute):
     """A tracking route: a body that does not parse is a 400 (as Segment answers), not a 422."""
 
+    validation_status = 400  # read by tenure.api.openapi: no 422 is documented
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Return the route's handler, answering request-validation errors with InputError."""
         handler = super().get_route_handler()
@@ -40,6 +50,7 @@ class SegmentRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
+                _check_key(request)  # a missing or unknown key is a 401 before a bad body's 400
                 problems = [
                     f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
                     for e in exc.errors()[:10]
@@ -69,6 +80,14 @@ def _write_key(request: Request, credentials: HTTPBasicCredentials | None) -> st
         except (binascii.Error, UnicodeDecodeError):
             pass
     raise WriteKeyRejected("tracking needs a write key: HTTP basic auth with the key as user name")
+
+
+def _check_key(request: Request) -> None:
+    """Refuse the request's write key (401) if it is missing, unknown or revoked."""
+    key = _write_key(request, None)
+    with session_scope(request.app.state.engine) as session:
+        if write_key_valid(session, key) is None:
+            raise WriteKeyRejected("the write key is not valid")
 
 
 def _store(
@@ -133,6 +152,8 @@ Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
 
 
 def _one(call: str):
+    model = {"track": TrackMessage, "alias": AliasMessage}.get(call, SegmentMessage)
+
     def endpoint(
         message: SegmentMessage,
         request: Request,
@@ -144,6 +165,7 @@ def _one(call: str):
         return _store(request, key, intake, refresher, single=True)
 
     endpoint.__name__ = call
+    endpoint.__annotations__["message"] = model  # track names its event, alias both ids
     endpoint.__doc__ = f"Record a Segment {call} call (acknowledged once stored)."
     return endpoint
 
@@ -155,10 +177,13 @@ for _call in ("track", "identify", "group", "alias", "page", "screen"):
         methods=["POST"],
         response_model=Accepted,
         summary=f"Segment {_call}",
+        responses=responses(400, 401),
     )
 
 
-@router.post("/batch", response_model=Accepted, summary="Segment batch")
+@router.post(
+    "/batch", response_model=Accepted, summary="Segment batch", responses=responses(400, 401)
+)
 def batch(
     body: SegmentBatch, request: Request, credentials: Credentials, refresher: RefresherDep
 ) -> Any:
