@@ -116,3 +116,37 @@ def bind_column(table: Table, column: str, values: Sequence[Any], dialect: Any) 
     """Return a column's values as its type binds them (unchanged when it has no processor)."""
     process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
     return values if process is None else [process(value) for value in values]
+
+
+def insert_new(
+    connection: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    key: str,
+    chunk: int = 1000,
+) -> list[Any]:
+    """Insert rows given column by column, skipping those whose key is stored; return new keys.
+
+    One multi-row `INSERT … ON CONFLICT (key) DO NOTHING RETURNING key` per chunk of rows (SQLite
+    and PostgreSQL), values bound as the columns' types bind them: what a concurrent writer
+    inserted first is skipped, never duplicated, and only the keys this call stored come back.
+    """
+    names = list(columns)
+    bound = [bind_column(table, n, columns[n], connection.dialect) for n in names]
+    rows = list(zip(*bound, strict=True))
+    if not rows:
+        return []
+    quote = connection.dialect.identifier_preparer.quote
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    row_sql = "(" + ", ".join([mark] * len(names)) + ")"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
+    tail = f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}"
+    size = max(1, min(chunk, MAX_VARIABLES // len(names)))
+    new: list[Any] = []
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        sql = head + ", ".join([row_sql] * len(part)) + tail
+        flat = tuple(itertools.chain.from_iterable(part))
+        new.extend(value for (value,) in connection.exec_driver_sql(sql, flat))
+    return new

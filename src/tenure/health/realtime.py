@@ -82,7 +82,7 @@ def _upsert_days(db_session: Session, days: dict[tuple[int, date], dict[str, Any
         }
         for (account_id, day), v in sorted(days.items())
     ]
-    statement = dialect_insert(db_session, UsageDaily)
+    statement = dialect_insert(db_session, UsageDaily.__table__)  # Core: no ORM bookkeeping
     table, new = UsageDaily.__table__.c, statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "day"],
@@ -99,7 +99,8 @@ def _upsert_days(db_session: Session, days: dict[tuple[int, date], dict[str, Any
 def _insert_sets(db_session: Session, model: Any, column: str, keys: set[tuple]) -> None:
     if keys:
         rows = [{"account_id": a, "day": d, column: v} for a, d, v in sorted(keys)]
-        db_session.execute(dialect_insert(db_session, model).on_conflict_do_nothing(), rows)
+        statement = dialect_insert(db_session, model.__table__).on_conflict_do_nothing()
+        db_session.execute(statement, rows)
 
 
 def rollup_usage(db_session: Session, day: date, ids: Collection[int]) -> pd.DataFrame:
@@ -194,7 +195,10 @@ def queue_refresh(*, db_session: Session, account_ids: Collection[int]) -> None:
         now = clock.now()
         rows = [{"account_id": a, "queued_at": now} for a in sorted(account_ids)]
         db_session.execute(
-            upsert(db_session, HealthRefreshQueue, keys=["account_id"], update=["queued_at"]), rows
+            upsert(
+                db_session, HealthRefreshQueue.__table__, keys=["account_id"], update=["queued_at"]
+            ),
+            rows,
         )
 
 
