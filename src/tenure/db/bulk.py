@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -132,21 +132,41 @@ def insert_new(
     and PostgreSQL), values bound as the columns' types bind them: what a concurrent writer
     inserted first is skipped, never duplicated, and only the keys this call stored come back.
     """
+    quote = connection.dialect.identifier_preparer.quote
+    tail = f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}"
+    new: list[Any] = []
+    for result in _multi_row(connection, table, columns, tail, chunk):
+        new.extend(value for (value,) in result)
+    return new
+
+
+def insert_ignoring_conflicts(
+    connection: Connection, table: Table, columns: Mapping[str, Sequence[Any]], chunk: int = 1000
+) -> None:
+    """Insert rows given column by column, multi-row, skipping any that conflict (DO NOTHING)."""
+    for _ in _multi_row(connection, table, columns, " ON CONFLICT DO NOTHING", chunk):
+        pass
+
+
+def _multi_row(
+    connection: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    tail: str,
+    chunk: int,
+) -> Iterator[Any]:
+    """Run `INSERT … VALUES (…), (…) tail` per chunk of rows; yield each statement's result."""
     names = list(columns)
     bound = [bind_column(table, n, columns[n], connection.dialect) for n in names]
     rows = list(zip(*bound, strict=True))
     if not rows:
-        return []
+        return
     quote = connection.dialect.identifier_preparer.quote
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     row_sql = "(" + ", ".join([mark] * len(names)) + ")"
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
-    tail = f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}"
     size = max(1, min(chunk, MAX_VARIABLES // len(names)))
-    new: list[Any] = []
     for start in range(0, len(rows), size):
         part = rows[start : start + size]
         sql = head + ", ".join([row_sql] * len(part)) + tail
-        flat = tuple(itertools.chain.from_iterable(part))
-        new.extend(value for (value,) in connection.exec_driver_sql(sql, flat))
-    return new
+        yield connection.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(part)))

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.db.bulk import dialect_insert, upsert
+from tenure.db.bulk import dialect_insert, insert_ignoring_conflicts, upsert
 from tenure.health.models import (
     HealthRefreshQueue,
     UsageBase,
@@ -98,9 +98,9 @@ def _upsert_days(db_session: Session, days: dict[tuple[int, date], dict[str, Any
 
 def _insert_sets(db_session: Session, model: Any, column: str, keys: set[tuple]) -> None:
     if keys:
-        rows = [{"account_id": a, "day": d, column: v} for a, d, v in sorted(keys)]
-        statement = dialect_insert(db_session, model.__table__).on_conflict_do_nothing()
-        db_session.execute(statement, rows)
+        account_ids, days, values = zip(*sorted(keys), strict=True)
+        columns = {"account_id": account_ids, "day": days, column: values}
+        insert_ignoring_conflicts(db_session.connection(), model.__table__, columns)
 
 
 def rollup_usage(db_session: Session, day: date, ids: Collection[int]) -> pd.DataFrame:
