@@ -224,7 +224,16 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 def run_wrk(url: str, seconds: int, connections: int, script: str | None, env: dict) -> dict:
     """Run wrk and return requests/s, latency percentiles (ms) and error counts."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        url,
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script or "")
     if script:
