@@ -162,6 +162,9 @@ def _multi_row(
     if not rows:
         return
     quote = connection.dialect.identifier_preparer.quote
+    if connection.dialect.name == "postgresql":  # one array per column: a short, cached query
+        yield _unnest(connection, table, names, bound, tail)
+        return
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     row_sql = "(" + ", ".join([mark] * len(names)) + ")"
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
@@ -170,3 +173,20 @@ def _multi_row(
         part = rows[start : start + size]
         sql = head + ", ".join([row_sql] * len(part)) + tail
         yield connection.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(part)))
+
+
+def _unnest(
+    connection: Connection, table: Table, names: list[str], bound: list[Any], tail: str
+) -> Any:
+    """Run `INSERT … SELECT * FROM unnest(%s::type[], …) tail` on PostgreSQL; return its result.
+
+    psycopg parses every placeholder of a query in Python: one array per column keeps 10
+    placeholders for 500 rows instead of 5,000.
+    """
+    dialect, quote = connection.dialect, connection.dialect.identifier_preparer.quote
+    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)})"
+        f" SELECT * FROM unnest({arrays}){tail}"
+    )
+    return connection.exec_driver_sql(sql, tuple(list(values) for values in bound))
