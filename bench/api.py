@@ -12,7 +12,10 @@ health and churn scores (bulk-inserted), an admin token and a tracking write key
   same length, so the database pages are in the page cache: steady state, not a cold start);
 - batch: `POST /v1/batch` of --batch Segment track calls with unique messageIds — events/s
   acknowledged (HTTP 200 × batch), then the inbox is counted and moved to the warehouse with
-  `tenure warehouse sync` and counted there: lost = acknowledged − stored (must be 0).
+  `tenure warehouse sync` and counted there: lost = acknowledged − stored (must be 0);
+- bare insert: the same 500-row batches inserted straight into the inbox table with Core, one
+  transaction per batch, one connection, for as long (the same run, the same database), and
+  batch_vs_bare_insert = acknowledged events/s ÷ bare events/s.
 Needs `wrk` (Debian package `wrk`).
 """
 
@@ -221,7 +224,16 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 def run_wrk(url: str, seconds: int, connections: int, script: str | None, env: dict) -> dict:
     """Run wrk and return requests/s, latency percentiles (ms) and error counts."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        url,
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script or "")
     if script:
@@ -266,6 +278,43 @@ def count_stored(settings: Settings, data_dir: Path, env: dict) -> tuple[int, in
     return inbox, stored
 
 
+def bare_insert(settings: Settings, accounts: int, size: int, seconds: float) -> dict[str, Any]:
+    """Insert the bench's batches straight into the inbox (one transaction each) for seconds.
+
+    The same rows the API stores for a batch (message_id, account, user, name, ts, properties,
+    source, received_at), through SQLAlchemy Core's executemany, one connection: the floor
+    under which `/v1/batch` cannot go on this database. Tagged source 'bare', then deleted.
+    """
+    engine = get_engine(settings)
+    table, rng = InboxEvent.__table__, random.Random(11)
+    ts = datetime(2025, 6, 30, 10, tzinfo=UTC)
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        account = [rng.randint(1, accounts) for _ in range(size)]
+        rows = [
+            {
+                "message_id": f"bare-{done}-{i}",
+                "account_external_id": f"A{account[i]:07d}",
+                "account_id": account[i],
+                "contact_external_id": f"u{i + 1}",
+                "name": "Feature Used",
+                "ts": ts,
+                "properties": {"feature": "export"},
+                "source": "bare",
+                "received_at": datetime.now(UTC),
+            }
+            for i in range(size)
+        ]
+        with engine.begin() as conn:
+            conn.execute(sa.insert(table), rows)
+        done += 1
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(sa.delete(table).where(table.c.source == "bare"))
+    engine.dispose()
+    return {"batches": done, "events_per_second": round(done * size / elapsed)}
+
+
 def _environment(args: argparse.Namespace, settings: Settings, keys: dict[str, str]) -> dict:
     basic = base64.b64encode(f"{keys['key']}:".encode()).decode()
     return {
@@ -299,6 +348,8 @@ def measure(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         server.wait(timeout=30)
     acknowledged = (batch["requests"] - batch["non_2xx"]) * args.batch
     inbox, warehouse = count_stored(settings, settings.data_dir, env)
+    bare = bare_insert(settings, args.accounts, args.batch, args.seconds)
+    per_second = round(acknowledged / args.seconds)
     return {
         "app_db": "postgresql" if args.database_url else "sqlite",
         "accounts": args.accounts,
@@ -314,12 +365,14 @@ def measure(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         "batch": {
             **batch,
             "batch_size": args.batch,
-            "events_per_second_acknowledged": round(acknowledged / args.seconds),
+            "events_per_second_acknowledged": per_second,
             "acknowledged": acknowledged,
             "in_inbox": inbox,
             "in_warehouse": warehouse,
             "lost": max(acknowledged - warehouse, 0),
         },
+        "bare_insert": bare,
+        "batch_vs_bare_insert": round(per_second / bare["events_per_second"], 3),
     }
 
 

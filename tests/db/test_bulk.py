@@ -66,3 +66,24 @@ def test_a_bad_row_in_a_multi_row_statement_rolls_back_the_batch(any_engine):
     with pytest.raises(IntegrityError), any_engine.begin() as conn:
         bulk.bulk_insert_columns(conn, Account.__table__, columns, constants={"source": "x"})
     assert _stored(any_engine, "dup_") == []
+
+
+def test_insert_new_returns_only_the_keys_it_stored(any_engine):
+    """Stored keys are skipped (across calls and chunks); new rows land as Core binds them."""
+    table = Account.__table__
+    with any_engine.begin() as conn:
+        core = _columns("core_", 5)
+        rows = [dict(zip(core, values, strict=True)) for values in zip(*core.values(), strict=True)]
+        conn.execute(sa.insert(table), [{**row, "source": "bulk"} for row in rows])
+        first = _columns("bulk_", 3)
+        first["source"] = ["bulk"] * 3
+        assert sorted(bulk.insert_new(conn, table, first, key="external_id")) == [
+            "bulk_0",
+            "bulk_1",
+            "bulk_2",
+        ]
+        again = _columns("bulk_", 5)  # bulk_0..2 stored already; chunks of 2 rows
+        again["source"] = ["bulk"] * 5
+        new = bulk.insert_new(conn, table, again, key="external_id", chunk=2)
+    assert sorted(new) == ["bulk_3", "bulk_4"]
+    assert _stored(any_engine, "bulk_") == _stored(any_engine, "core_")

@@ -271,7 +271,9 @@ def read_message(
     message.type = call  # type: ignore[assignment]
     if shared and not message.context:
         message.context = shared
-    event, problems = event_problems(to_event(message, call, where))
+    # properties/traits were bounded as the message's; page and screen add name and category
+    checked = {"json_bounded": call not in ("page", "screen")}
+    event, problems = event_problems(to_event(message, call, where), checked)
     if event is None:
         raise InputError(f"{where}: " + "; ".join(problems))
     link = link_of(message, call)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -116,3 +116,77 @@ def bind_column(table: Table, column: str, values: Sequence[Any], dialect: Any) 
     """Return a column's values as its type binds them (unchanged when it has no processor)."""
     process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
     return values if process is None else [process(value) for value in values]
+
+
+def insert_new(
+    connection: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    key: str,
+    chunk: int = 1000,
+) -> list[Any]:
+    """Insert rows given column by column, skipping those whose key is stored; return new keys.
+
+    One multi-row `INSERT … ON CONFLICT (key) DO NOTHING RETURNING key` per chunk of rows (SQLite
+    and PostgreSQL), values bound as the columns' types bind them: what a concurrent writer
+    inserted first is skipped, never duplicated, and only the keys this call stored come back.
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    tail = f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(key)}"
+    new: list[Any] = []
+    for result in _multi_row(connection, table, columns, tail, chunk):
+        new.extend(value for (value,) in result)
+    return new
+
+
+def insert_ignoring_conflicts(
+    connection: Connection, table: Table, columns: Mapping[str, Sequence[Any]], chunk: int = 1000
+) -> None:
+    """Insert rows given column by column, multi-row, skipping any that conflict (DO NOTHING)."""
+    for _ in _multi_row(connection, table, columns, " ON CONFLICT DO NOTHING", chunk):
+        pass
+
+
+def _multi_row(
+    connection: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    tail: str,
+    chunk: int,
+) -> Iterator[Any]:
+    """Run `INSERT … VALUES (…), (…) tail` per chunk of rows; yield each statement's result."""
+    names = list(columns)
+    bound = [bind_column(table, n, columns[n], connection.dialect) for n in names]
+    rows = list(zip(*bound, strict=True))
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    if connection.dialect.name == "postgresql":  # one array per column: a short, cached query
+        yield _unnest(connection, table, names, bound, tail)
+        return
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    row_sql = "(" + ", ".join([mark] * len(names)) + ")"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
+    size = max(1, min(chunk, MAX_VARIABLES // len(names)))
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        sql = head + ", ".join([row_sql] * len(part)) + tail
+        yield connection.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(part)))
+
+
+def _unnest(
+    connection: Connection, table: Table, names: list[str], bound: list[Any], tail: str
+) -> Any:
+    """Run `INSERT … SELECT * FROM unnest(%s::type[], …) tail` on PostgreSQL; return its result.
+
+    psycopg parses every placeholder of a query in Python: one array per column keeps 10
+    placeholders for 500 rows instead of 5,000.
+    """
+    dialect, quote = connection.dialect, connection.dialect.identifier_preparer.quote
+    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)})"
+        f" SELECT * FROM unnest({arrays}){tail}"
+    )
+    return connection.exec_driver_sql(sql, tuple(list(values) for values in bound))

@@ -48,6 +48,8 @@ def bounded_json(value: dict[str, Any], field: str) -> dict[str, Any]:
 
     InputError (not ValueError) leaves pydantic unwrapped, so the API answers 400 naming the field.
     """
+    if not value:
+        return value
     if _depth_over(value, MAX_JSON_DEPTH):
         raise InputError(
             f"{field}: nested more than {MAX_JSON_DEPTH} levels deep (objects or arrays);"
@@ -62,7 +64,12 @@ def bounded_json(value: dict[str, Any], field: str) -> dict[str, Any]:
 
 
 def bounded_json_field(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-    """Field validator: bound a JSON object field, naming it (and the message, when known)."""
+    """Field validator: bound a JSON object field, naming it (and the message, when known).
+
+    A validation context with `json_bounded` True says the caller bounded it already.
+    """
+    if isinstance(info.context, dict) and info.context.get("json_bounded"):
+        return value
     message_id = (info.data or {}).get("messageId") or (info.data or {}).get("message_id")
     where = f"{info.field_name} of message {message_id}" if message_id else str(info.field_name)
     return bounded_json(value, where)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
-from tenure.db.bulk import dialect_insert
+from tenure.db.bulk import insert_new
 from tenure.db.session import session_scope
 from tenure.errors import InputError
 from tenure.events.identity import release_held
@@ -32,6 +32,18 @@ from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import Warehouse
 
 SYNC_BATCH = 50_000
+INBOX_COLUMNS = (
+    "message_id",
+    "account_external_id",
+    "account_id",
+    "contact_external_id",
+    "contact_email",
+    "name",
+    "ts",
+    "properties",
+    "source",
+    "received_at",
+)
 log = get_logger(__name__)
 
 
@@ -54,12 +66,17 @@ class SyncResult:
     expired_unknown_account: int = 0
 
 
-def event_problems(item: EventIn | Mapping[str, Any]) -> tuple[EventIn | None, list[str]]:
-    """Validate one event; return it, or None and what is wrong with it (fields named)."""
+def event_problems(
+    item: EventIn | Mapping[str, Any], context: dict[str, Any] | None = None
+) -> tuple[EventIn | None, list[str]]:
+    """Validate one event; return it, or None and what is wrong with it (fields named).
+
+    context is pydantic's validation context (see `EventIn`).
+    """
     if isinstance(item, EventIn):
         return item, []
     try:
-        return EventIn.model_validate(item), []
+        return EventIn.model_validate(item, context=context), []
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -105,10 +122,10 @@ def record_events(
         ).all()
     )
     received_at = clock.now()
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for e in events:
         rows.setdefault(e.resolved_message_id(), _inbox_row(e, account_ids, received_at))
-    new_ids = _insert_ignoring_duplicates(db_session, list(rows.values()))
+    new_ids = _insert_ignoring_duplicates(db_session, rows)
     new_rows = [rows[message_id] for message_id in new_ids]
     touched = roll_up(new_rows, db_session=db_session, login_events=login_events)
     queue_refresh(db_session=db_session, account_ids=touched)
@@ -134,14 +151,16 @@ def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) ->
     }
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> list[str]:
-    """Insert rows, skipping message_ids already stored; return the new message_ids."""
-    statement = (
-        dialect_insert(session, InboxEvent)
-        .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(InboxEvent.message_id)
-    )
-    return [message_id for (message_id,) in session.execute(statement, rows).all()]
+def _insert_ignoring_duplicates(session: Session, rows: dict[str, dict[str, Any]]) -> list[str]:
+    """Insert rows (by message_id), skipping message_ids already stored; return the new ones.
+
+    One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per 1,000 rows, bound column by
+    column (`tenure.db.bulk.insert_new`), not the ORM's per-row bookkeeping.
+    """
+    if not rows:
+        return []
+    columns = {name: [row[name] for row in rows.values()] for name in INBOX_COLUMNS}
+    return insert_new(session.connection(), InboxEvent.__table__, columns, key="message_id")
 
 
 def _unsynced_batch(session: Session, after_id: int) -> pd.DataFrame:

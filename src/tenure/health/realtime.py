@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.db.bulk import dialect_insert, upsert
+from tenure.db.bulk import dialect_insert, insert_ignoring_conflicts, upsert
 from tenure.health.models import (
     HealthRefreshQueue,
     UsageBase,
@@ -82,7 +82,7 @@ def _upsert_days(db_session: Session, days: dict[tuple[int, date], dict[str, Any
         }
         for (account_id, day), v in sorted(days.items())
     ]
-    statement = dialect_insert(db_session, UsageDaily)
+    statement = dialect_insert(db_session, UsageDaily.__table__)  # Core: no ORM bookkeeping
     table, new = UsageDaily.__table__.c, statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "day"],
@@ -98,8 +98,9 @@ def _upsert_days(db_session: Session, days: dict[tuple[int, date], dict[str, Any
 
 def _insert_sets(db_session: Session, model: Any, column: str, keys: set[tuple]) -> None:
     if keys:
-        rows = [{"account_id": a, "day": d, column: v} for a, d, v in sorted(keys)]
-        db_session.execute(dialect_insert(db_session, model).on_conflict_do_nothing(), rows)
+        account_ids, days, values = zip(*sorted(keys), strict=True)
+        columns = {"account_id": account_ids, "day": days, column: values}
+        insert_ignoring_conflicts(db_session.connection(), model.__table__, columns)
 
 
 def rollup_usage(db_session: Session, day: date, ids: Collection[int]) -> pd.DataFrame:
@@ -194,7 +195,10 @@ def queue_refresh(*, db_session: Session, account_ids: Collection[int]) -> None:
         now = clock.now()
         rows = [{"account_id": a, "queued_at": now} for a in sorted(account_ids)]
         db_session.execute(
-            upsert(db_session, HealthRefreshQueue, keys=["account_id"], update=["queued_at"]), rows
+            upsert(
+                db_session, HealthRefreshQueue.__table__, keys=["account_id"], update=["queued_at"]
+            ),
+            rows,
         )
 
 

@@ -107,8 +107,9 @@ def _store(
         link_identities(session, intake.links)
         result = record_events(intake.events, db_session=session, login_events=logins)
         message_ids = [e.resolved_message_id() for e in intake.events]
+        held_ids = [m for m, e in zip(message_ids, intake.events, strict=True) if not e.account_id]
         released = release_held(
-            session, login_events=logins, user_ids=intake.linked_users(), message_ids=message_ids
+            session, login_events=logins, user_ids=intake.linked_users(), message_ids=held_ids
         )
         counts, held = _landed(session, message_ids)
     refresher.submit(result.touched_accounts | released.touched_accounts)
