@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tenure.churn.inactivity import ChurnDefinition
-from tenure.warehouse.stages.activity import (
+from tenure.metrics.presence import (
     account_presence,
     active_accounts_by_month,
     logo_retention_cells,

@@ -1,6 +1,6 @@
 """Served activity figures: active accounts per month and logo retention by signup cohort.
 
-They follow the churn definition (`tenure.warehouse.stages.activity`: an account counts at a
+They follow the churn definition (`tenure.metrics.presence`: an account counts at a
 month-end when it pays then, or is judged by inactivity and has an event in the
 `inactivity_days` days up to it) and read the warehouse events, opened read-only. They are
 computed when the definition is "inactivity", or "auto" on a book without subscriptions; under
@@ -21,13 +21,13 @@ import pyarrow as pa
 from tenure.churn.definition import INACTIVITY, ChurnDefinition, churn_definition
 from tenure.config import Settings
 from tenure.metrics.months import month_of, month_text
-from tenure.warehouse.catalog import EVENTS
-from tenure.warehouse.connection import open_warehouse
-from tenure.warehouse.stages.activity import (
+from tenure.metrics.presence import (
     account_presence,
     active_accounts_by_month,
     logo_retention_cells,
 )
+from tenure.warehouse.catalog import EVENTS
+from tenure.warehouse.connection import open_warehouse
 
 SUBSCRIPTION_COLUMNS = {
     "account_id": "int64",
