@@ -125,7 +125,7 @@ def _experiment(session: Session, settings: Settings, accounts: list[Account]) -
             expose=True,
         )  # fmt: skip
     summaries = {
-        "renewed": {"control": MetricSummary(40, 30, 30), "call": MetricSummary(40, 36, 36)},
+        "renewed": {"control": MetricSummary(80, 60, 60), "call": MetricSummary(80, 72, 72)},
         "tickets": {"control": MetricSummary(40, 60, 150), "call": MetricSummary(40, 64, 170)},
     }
     kinds = {"renewed": MetricKind.BINARY, "tickets": MetricKind.MEAN}
