@@ -9,7 +9,8 @@ import pytest
 
 from tenure.accounts.models import Account, Subscription
 from tenure.accounts.schemas import Money
-from tenure.accounts.service import mrr_history, tier_distribution
+from tenure.accounts.scores import tier_distribution
+from tenure.accounts.service import mrr_history
 from tenure.churn.models import ChurnScore
 from tenure.db.session import session_scope
 from tenure.health.models import HealthScore

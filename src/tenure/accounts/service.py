@@ -35,8 +35,8 @@ from tenure.accounts.schemas import (
     Money,
     MrrPoint,
     Reader,
-    TierCounts,
 )
+from tenure.accounts.scores import latest_day
 from tenure.alerts import service as alerts_service
 from tenure.churn.models import ChurnScore
 from tenure.errors import InputError, NotFound
@@ -98,11 +98,6 @@ def in_force_by_account(
     """
     query = mrr_in_force_query(db_session=db_session, day=day, money=money, account_ids=account_ids)
     return {i: InForce(mrr=int(m), seats=int(n)) for i, m, n in db_session.execute(query)}
-
-
-def latest_day(db_session: Session, model: type[HealthScore] | type[ChurnScore]) -> date | None:
-    """Return the newest as_of day of a score table, or None when it is empty."""
-    return db_session.scalar(sa.select(sa.func.max(model.as_of)))
 
 
 def get_account(*, db_session: Session, account_id: int) -> Account:
@@ -254,34 +249,6 @@ def owners(*, db_session: Session) -> list[str]:
     return sorted(db_session.scalars(query))
 
 
-def tiers(*, db_session: Session) -> list[str]:
-    """Return the health tiers present in the latest scores."""
-    day = latest_day(db_session, HealthScore)
-    query = sa.select(HealthScore.tier).where(HealthScore.as_of == day).distinct()
-    return sorted(db_session.scalars(query))
-
-
-def tier_distribution(*, db_session: Session) -> TierCounts:
-    """Return the latest day's count of accounts per health tier and per churn-risk tier."""
-    health_day, churn_day = latest_day(db_session, HealthScore), latest_day(db_session, ChurnScore)
-    health = db_session.execute(
-        sa.select(HealthScore.tier, sa.func.count(), sa.func.avg(HealthScore.score))
-        .where(HealthScore.as_of == health_day)
-        .group_by(HealthScore.tier)
-    ).all()
-    risk = db_session.execute(
-        sa.select(ChurnScore.risk_tier, sa.func.count())
-        .where(ChurnScore.as_of == churn_day)
-        .group_by(ChurnScore.risk_tier)
-    ).all()
-    return TierCounts(
-        health_day=health_day,
-        churn_day=churn_day,
-        health={tier: {"accounts": n, "mean": float(mean)} for tier, n, mean in health},
-        risk=dict(risk),
-    )
-
-
 def mrr_history(
     *, db_session: Session, account_id: int, money: Money, today: date, months: int
 ) -> list[MrrPoint]:
@@ -402,25 +369,3 @@ def account_360(
         tickets=_recent(db_session, Ticket, account_id, Ticket.opened_at.desc(), 20),
         alerts=account_alerts(db_session=db_session, account_id=account_id, reader=reader),
     )
-
-
-def latest_scores(
-    *, db_session: Session, account_ids: list[int]
-) -> dict[int, tuple[HealthScore | None, ChurnScore | None]]:
-    """Return account id -> (latest health score, latest churn score), None where never scored."""
-    found: dict[int, dict[type, Any]] = {i: {} for i in account_ids}
-    for model in (HealthScore, ChurnScore):
-        newest = (
-            sa.select(model.account_id, sa.func.max(model.as_of).label("as_of"))
-            .where(model.account_id.in_(account_ids))
-            .group_by(model.account_id)
-            .subquery()
-        )
-        rows = db_session.scalars(
-            sa.select(model).join(
-                newest, (model.account_id == newest.c.account_id) & (model.as_of == newest.c.as_of)
-            )
-        )
-        for row in rows:
-            found[row.account_id][model] = row
-    return {i: (f.get(HealthScore), f.get(ChurnScore)) for i, f in found.items()}

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.accounts import scores
 from tenure.accounts import service as accounts
 from tenure.accounts.schemas import Money, Reader
 from tenure.api.errors import Forbidden
@@ -52,7 +53,7 @@ def show(ui: Dashboard, request: Request, page: str, build: Build) -> Response:
 def overview_context(ui: Dashboard, db: Session) -> dict[str, Any]:
     """Return the overview: KPIs, movements and rates charts, tiers, the accounts most at risk."""
     months = overview.monthly_figures(db_session=db, settings=ui.settings)
-    tiers = accounts.tier_distribution(db_session=db)
+    tiers = scores.tier_distribution(db_session=db)
     health_counts = {t: v["accounts"] for t, v in tiers.health.items()}
     money = Money.from_settings(ui.settings)
     return {
@@ -80,7 +81,7 @@ def accounts_context(ui: Dashboard, db: Session, request: Request) -> dict[str, 
         "result": result,
         "filters": filters,
         "owners": accounts.owners(db_session=db),
-        "tiers": accounts.tiers(db_session=db),
+        "tiers": scores.tiers(db_session=db),
         "sorts": service.SORTS,
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tenure.accounts import service
+from tenure.accounts import scores
 from tenure.accounts.models import Subscription, Ticket
 from tenure.accounts.mrr import instant_after
 from tenure.accounts.schemas import AccountPage, AccountRow, AccountView
@@ -72,7 +72,7 @@ def churn_out(row: ChurnScore) -> dict[str, Any]:
 
 def latest_scores(session: Session, account_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Return account id -> latest health and churn score (None where never scored)."""
-    found = service.latest_scores(db_session=session, account_ids=account_ids)
+    found = scores.latest_scores(db_session=session, account_ids=account_ids)
     return {
         i: {"health": health_out(h) if h else None, "churn": churn_out(c) if c else None}
         for i, (h, c) in found.items()
