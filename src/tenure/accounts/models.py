@@ -40,6 +40,8 @@ class Contact(Base):
     role: Mapped[str | None] = mapped_column(String(64))
     consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime | None]
+    locale: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_contact_account", "account_id"),

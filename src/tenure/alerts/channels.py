@@ -50,7 +50,11 @@ def build_email(settings: Settings, delivery: AlertDelivery) -> EmailMessage:
     email["Date"] = format_datetime(clock.now())
     email["Message-ID"] = message_id(delivery)
     email["X-Tenure-Idempotency-Key"] = delivery.idempotency_key
+    for name, value in (delivery.headers or {}).items():
+        email[name] = value
     email.set_content(delivery.body)
+    if delivery.html_body:
+        email.add_alternative(delivery.html_body, subtype="html")
     return email
 
 

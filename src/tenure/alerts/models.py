@@ -107,5 +107,8 @@ class AlertDelivery(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    html_body: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
 
     __table_args__ = (Index("ix_alert_delivery_due", "status", "next_attempt_at"),)

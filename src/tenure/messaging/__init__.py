@@ -1,0 +1,1 @@
+"""Messaging: templates, journeys, consent, suppression and tracking (one outbox with alerts)."""
