@@ -241,6 +241,9 @@ def main() -> None:
         action="store_true",
         help="only compare contact-keyed with account-keyed events (issue 27)",
     )
+    parser.add_argument(
+        "--events-only", action="store_true", help="only compare events with a bare read_csv"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tenure-bench-") as tmp:
         folder = Path(tmp)
@@ -253,6 +256,9 @@ def main() -> None:
             print(json.dumps(out, indent=2))
             return
         out = {"events": bench_events(folder, args.events, args.accounts, args.repeat)}
+        if args.events_only:
+            print(json.dumps(out, indent=2))
+            return
         out["contact_keyed"] = bench_contact_keyed(folder, args.events, args.accounts, args.repeat)
         write_subscriptions(folder, args.subscriptions, args.accounts)
         out["subscriptions"] = [

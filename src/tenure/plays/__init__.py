@@ -1,0 +1,1 @@
+"""Plays: playbooks, CSM tasks, uplift models, the next best action and measured effect."""
