@@ -74,6 +74,12 @@ COMMANDS = (
         "Experiments: assignment, global holdout, exposures and statistics.",
     ),
     LazyEntry(
+        "plays",
+        "tenure.cli.plays",
+        "Retention plays: triggers, holdouts, actions and measured effect.",
+    ),
+    LazyEntry("tasks", "tenure.cli.plays", "CSM tasks: each CSM's inbox of follow-ups from plays."),
+    LazyEntry(
         "uplift",
         "tenure.cli.uplift",
         "Uplift models: cross-fitted Qini, AUUC and uplift at k on randomised data.",

@@ -111,8 +111,10 @@ def load_randomised(
     y = _outcome(frame, path, outcome)
     arms = (int(is_treated.sum()), int((~is_treated).sum()))
     if min(arms) < MIN_PER_ARM:
-        raise InputError(f"{path}: {arms[0]} treated and {arms[1]} control rows; "
-                         f"uplift needs at least {MIN_PER_ARM} in each arm")  # fmt: skip
+        raise InputError(
+            f"{path}: {arms[0]} treated and {arms[1]} control rows; "
+            f"uplift needs at least {MIN_PER_ARM} in each arm"
+        )
     skip = {treatment, outcome} | ({id_column} if id_column else set())
     X, names, dropped = _features(frame, skip)
     ids = frame[id_column].astype(str).tolist() if id_column else None

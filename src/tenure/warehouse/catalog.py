@@ -92,6 +92,9 @@ ALERT_HISTORY = Dataset("alert_history", "app")
 ALERT_DELIVERIES = Dataset("alert_delivery", "app")
 RECENT_EVENTS = Dataset("account_recent_event", "app")
 EVENT_DAILY_COUNTS = Dataset("account_event_daily", "app")
+PLAYS = Dataset("play", "app", source=True)
+PLAY_RUNS = Dataset("play_run", "app")
+CSM_TASKS = Dataset("csm_task", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -133,4 +136,7 @@ DATASETS: tuple[Dataset, ...] = (
     ALERT_DELIVERIES,
     RECENT_EVENTS,
     EVENT_DAILY_COUNTS,
+    PLAYS,
+    PLAY_RUNS,
+    CSM_TASKS,
 )
