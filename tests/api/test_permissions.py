@@ -48,6 +48,12 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/experiments/{key}/results"): ALL,
     ("POST", "/v1/experiments/{key}/assign"): STAFF_WRITE,  # or a tracking write key
     ("POST", "/v1/experiments/{key}/exposures"): STAFF_WRITE,  # or a tracking write key
+    ("GET", "/v1/plays"): ALL,
+    ("GET", "/v1/plays/{key}"): ALL,
+    ("GET", "/v1/tasks"): ACT,
+    ("POST", "/v1/tasks/{task_id}/complete"): ACT,
+    ("POST", "/v1/tasks/{task_id}/snooze"): ACT,
+    ("POST", "/v1/tasks/{task_id}/assign"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -105,6 +111,7 @@ def _url(path: str, world: dict[str, Any], client: TestClient, headers: dict) ->
         .replace("{alert_id}", str(world["alert_id"]))
         .replace("{name}", _name_for(path, world))
         .replace("{key}", "no-such-experiment")
+        .replace("{task_id}", "999999")
     )
 
 
@@ -119,6 +126,9 @@ def _name_for(path: str, world: dict[str, Any]) -> str:
 def _body(method: str, path: str, world: dict[str, Any], client: TestClient, admin: dict) -> Any:
     if path == "/v1/scores:batch":
         return {"ids": [world["account_id"]]}
+    if path.startswith("/v1/tasks/"):
+        return {"/complete": {"outcome": "saved"}, "/snooze": {"until": "2025-07-01"},
+                "/assign": {"owner": "other@example.com"}}[path[path.rindex("/"):]]  # fmt: skip
     if path.endswith("/snooze"):
         return {"hours": 4}
     if path == "/v1/scorecards/{name}" and method == "PUT":

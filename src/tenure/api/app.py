@@ -27,6 +27,7 @@ from tenure.api.routers import (
     experiments,
     health,
     metrics,
+    plays,
     scores,
     segments,
     stripe,
@@ -48,7 +49,18 @@ DESCRIPTION = (
 
 def _include_routers(app: FastAPI) -> None:
     """Add the API's routers."""
-    for module in (health, auth, accounts, scores, metrics, segments, alerts, experiments, admin):
+    for module in (
+        health,
+        auth,
+        accounts,
+        scores,
+        metrics,
+        segments,
+        alerts,
+        experiments,
+        plays,
+        admin,
+    ):
         app.include_router(module.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)
