@@ -36,6 +36,7 @@ from tenure.experiments.specs import ExperimentSpec
 from tenure.health.models import HealthScore
 from tenure.ingest.simulated import import_simulated
 from tenure.metrics.serving import materialise
+from tenure.plays import service as plays_service
 from tenure.simulate import SimulationConfig, simulate
 
 PASSWORD = "correct horse battery"
@@ -151,6 +152,8 @@ def seed_book(root: Path, *, accounts: int = 80, months: int = 6) -> Settings:
         _scores(session, [a.id for a in listed], today, rng)
         _alerts(session, listed[:6])
         _experiment(session, settings, listed)
+        plays_service.load_plays(session, None)
+        plays_service.run_plays(session, settings, today)
         create_user(session, ADMIN, PASSWORD, "admin")
         create_user(session, CSM, PASSWORD, "csm")
         create_user(session, VIEWER, PASSWORD, "viewer")

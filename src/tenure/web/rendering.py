@@ -31,6 +31,8 @@ NAV = (
     ("cohorts", "/cohorts", "Cohorts"),
     ("segments", "/segments", "Segments"),
     ("experiments", "/experiments", "Experiments"),
+    ("plays", "/plays", "Plays"),
+    ("tasks", "/tasks", "Tasks"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )

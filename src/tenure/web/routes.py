@@ -21,6 +21,7 @@ from tenure.rendering import charts
 from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
 from tenure.web import experiments as experiment_pages
+from tenure.web import plays as play_pages
 from tenure.web.actions import add_action_routes
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
@@ -217,6 +218,31 @@ def add_experiment_routes(router: APIRouter, ui: Dashboard) -> None:
         return show(ui, request, "experiments", build)
 
 
+def add_play_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the plays list, one play's page and the CSM task inbox."""
+
+    @router.get("/plays")
+    def plays_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "plays.html", play_pages.list_context(db, viewer, ui.settings)
+
+        return show(ui, request, "plays", build)
+
+    @router.get("/plays/{key}")
+    def play_page(request: Request, key: str) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "play.html", play_pages.detail_context(db, viewer, ui.settings, key)
+
+        return show(ui, request, "plays", build)
+
+    @router.get("/tasks")
+    def tasks_page(request: Request, status: str | None = None) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "tasks.html", play_pages.tasks_context(db, viewer, status)
+
+        return show(ui, request, "tasks", build)
+
+
 def build_router(settings: Settings) -> APIRouter:
     """Return the dashboard router (HTML pages, HTMX partials, actions, live events)."""
     ui = Dashboard(settings=settings, templates=build_templates())
@@ -225,6 +251,7 @@ def build_router(settings: Settings) -> APIRouter:
     add_alert_routes(router, ui)
     add_report_routes(router, ui)
     add_experiment_routes(router, ui)
+    add_play_routes(router, ui)
     add_action_routes(router, ui)
     add_live_routes(router, ui)
     return router
