@@ -36,6 +36,7 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
 	$(BIN)/tenure --data-dir $(DEMO_DIR) model train
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) plays load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments show $(DEMO_EXPERIMENT) >/dev/null 2>&1 || { \
 	  $(BIN)/tenure --data-dir $(DEMO_DIR) experiments create $(DEMO_EXPERIMENT) --name "Retention nudge (simulated)" \
 	    --hypothesis "A nudge to at-risk accounts lowers 90-day churn" --variant control=0.7 --variant nudge=0.3 \
@@ -53,6 +54,7 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) health backtest
 	$(BIN)/tenure --data-dir $(DEMO_DIR) alerts list --status open --limit 20
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments report $(DEMO_EXPERIMENT)
+	$(BIN)/tenure --data-dir $(DEMO_DIR) plays report
 	@test -s $(DEMO_DIR)/demo-password || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password
 	@TENURE_PASSWORD="$$(cat $(DEMO_DIR)/demo-password)" $(BIN)/tenure --data-dir $(DEMO_DIR) users create $(DEMO_LOGIN) --role admin --exist-ok
 	@echo
