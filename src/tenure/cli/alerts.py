@@ -34,6 +34,9 @@ UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"
 
 def register(app: typer.Typer) -> None:
     """Add the `alerts` commands to the root app."""
+    from tenure.cli import alerts_backtest
+
+    alerts_backtest.register_into(alerts_app)
     app.add_typer(alerts_app, name="alerts")
 
 
