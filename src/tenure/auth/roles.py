@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "scorecards:write": ("admin", "manager"),
     "rules:write": ("admin", "manager"),
     "experiments:assign": ("admin", "manager"),
+    "consent:write": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),
