@@ -108,6 +108,8 @@ def register_into(privacy_app: typer.Typer) -> None:
 
 def register(app: typer.Typer) -> None:
     """Create the `privacy` group with the consent commands and add it to the root app."""
-    privacy_app = typer.Typer(help="Privacy: consent.", no_args_is_help=True)
+    privacy_app = typer.Typer(
+        help="Privacy: consent per contact and purpose.", no_args_is_help=True
+    )
     register_into(privacy_app)
     app.add_typer(privacy_app, name="privacy")
