@@ -104,7 +104,7 @@ def world(tmp_path: Path, migrated_db: Path) -> Iterator[World]:
 
 
 @pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
+def public_client(world: World) -> Iterator[TestClient]:
     """Return an HTTP client of the app (API and public pages) on the world's DB."""
     app = create_app(world.settings)
     with TestClient(app, base_url="https://tenure.example.com") as test_client:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from tests.api.conftest import login, make_users
 
 from tenure.accounts.models import Contact
+from tenure.auth import service
 from tenure.cli.main import app as cli_app
 from tenure.clock import FrozenClock, use_clock
 from tenure.db.session import session_scope
@@ -15,8 +19,15 @@ from tenure.messaging import consent
 from tenure.messaging.models import ContactConsent
 from tenure.messaging.suppression import suppress
 
-from .consent_world import SENT, World, client, migrated_db, world  # noqa: F401
-from tests.api.conftest import cheap_argon2, make_users, login  # noqa: F401
+from .consent_world import SENT, World
+
+
+@pytest.fixture
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash passwords at minimal cost in these tests."""
+    monkeypatch.setattr(
+        service, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 def _contact(session, world: World) -> Contact:
@@ -85,20 +96,23 @@ def test_purpose_policy_is_configurable(world: World):
         assert consent.may_send(session, contact, "surveys", None, strict) == "no_consent"
 
 
-def test_api_records_consent_for_managers_only(world: World, client):
+def test_api_records_consent_for_managers_only(world: World, public_client, cheap_argon2):
     emails = make_users(world.engine)
-    manager = {"Authorization": "Bearer " + login(client, emails["manager"])["access_token"]}
-    csm = {"Authorization": "Bearer " + login(client, emails["csm"])["access_token"]}
+    manager = {"Authorization": "Bearer " + login(public_client, emails["manager"])["access_token"]}
+    csm = {"Authorization": "Bearer " + login(public_client, emails["csm"])["access_token"]}
     url = f"/v1/contacts/{world.contact_id}/consent"
     body = {"purpose": "tips", "granted": False, "text_version": "v2"}
-    assert client.post(url, json=body, headers=csm).status_code == 403
-    response = client.post(url, json=body, headers=manager)
+    assert public_client.post(url, json=body, headers=csm).status_code == 403
+    response = public_client.post(url, json=body, headers=manager)
     assert response.status_code == 201, response.text
     out = response.json()
     assert out["decision"]["source"] == "api" and out["decision"]["actor"] == emails["manager"]
     assert out["consent"]["tips"]["granted"] is False
-    assert client.post("/v1/contacts/999/consent", json=body, headers=manager).status_code == 404
-    bad = client.post(url, json={"purpose": "a b", "granted": True}, headers=manager)
+    assert (
+        public_client.post("/v1/contacts/999/consent", json=body, headers=manager).status_code
+        == 404
+    )
+    bad = public_client.post(url, json={"purpose": "a b", "granted": True}, headers=manager)
     assert bad.status_code == 422
 
 

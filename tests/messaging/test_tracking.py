@@ -18,7 +18,7 @@ from tenure.messaging.schemas import RenderedMessage
 from tenure.messaging.tracking import instrument, machine_reason
 from tenure.messaging.unsubscribe import unsubscribe_headers
 
-from .consent_world import SENT, World, client, migrated_db, world  # noqa: F401
+from .consent_world import SENT, World
 
 HUMAN = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko)"
 HTML = (
@@ -52,11 +52,13 @@ def test_instrument_rewrites_links_and_adds_pixel(world: World):
     assert pixel and links.read_open_token(world.settings, pixel.group(1)) == world.message_id
 
 
-def test_click_redirects_counts_and_records_event(world: World, client):
+def test_click_redirects_counts_and_records_event(world: World, public_client):
     url = "https://docs.example.com/reports?a=1&b=2"
     token = links.click_token(world.settings, world.message_id, url)
     with use_clock(FrozenClock(SENT + timedelta(minutes=5))):
-        response = client.get(f"/t/c/{token}", headers={"user-agent": HUMAN}, follow_redirects=False)
+        response = public_client.get(
+            f"/t/c/{token}", headers={"user-agent": HUMAN}, follow_redirects=False
+        )
     assert response.status_code == 302 and response.headers["location"] == url
     with session_scope(world.engine) as session:
         message = _message(session, world)
@@ -68,12 +70,12 @@ def test_click_redirects_counts_and_records_event(world: World, client):
         assert event.properties["message"] == world.message_id and event.source == "email"
 
 
-def test_tampered_click_is_404_not_a_redirect(world: World, client):
+def test_tampered_click_is_404_not_a_redirect(world: World, public_client):
     token = links.click_token(world.settings, world.message_id, "https://docs.example.com/")
     payload = links._b64(f"{world.message_id}|https://evil.example/phish".encode())
     forged = payload + token[token.index(".") :]
     for bad in (forged, token[:-3] + "AAA", "garbage"):
-        response = client.get(f"/t/c/{bad}", follow_redirects=False)
+        response = public_client.get(f"/t/c/{bad}", follow_redirects=False)
         assert response.status_code == 404, bad
         assert "location" not in response.headers
         assert "text/html" in response.headers["content-type"]
@@ -82,17 +84,19 @@ def test_tampered_click_is_404_not_a_redirect(world: World, client):
         assert _events(session, "Email Clicked") == []
 
 
-def test_open_pixel_counts_human_and_flags_machine_opens(world: World, client):
+def test_open_pixel_counts_human_and_flags_machine_opens(world: World, public_client):
     token = links.open_token(world.settings, world.message_id)
     clock = FrozenClock(SENT + timedelta(seconds=1))
     with use_clock(clock):
-        soon = client.get(f"/t/o/{token}.gif", headers={"user-agent": HUMAN})  # 1 s: a scanner
+        soon = public_client.get(
+            f"/t/o/{token}.gif", headers={"user-agent": HUMAN}
+        )  # 1 s: a scanner
         clock.advance(timedelta(hours=1))
-        apple = client.get(f"/t/o/{token}.gif", headers={"user-agent": "Mozilla/5.0"})
-        human = client.get(f"/t/o/{token}.gif", headers={"user-agent": HUMAN})
+        apple = public_client.get(f"/t/o/{token}.gif", headers={"user-agent": "Mozilla/5.0"})
+        human = public_client.get(f"/t/o/{token}.gif", headers={"user-agent": HUMAN})
     assert soon.status_code == apple.status_code == human.status_code == 200
     assert human.headers["content-type"] == "image/gif" and human.content.startswith(b"GIF89a")
-    assert client.get(f"/t/o/{token[:-2]}xx.gif").status_code == 404
+    assert public_client.get(f"/t/o/{token[:-2]}xx.gif").status_code == 404
     with session_scope(world.engine) as session:
         message = _message(session, world)
         assert (message.opens, message.machine_opens) == (1, 2)
