@@ -28,7 +28,9 @@ def _flip(token: str, at: int) -> str:
 def test_unsubscribe_token_round_trip_and_tamper(conf):
     token = links.unsubscribe_token(conf, 42, "product-news")
     data = links.read_unsubscribe_token(conf, token)
-    assert (data.contact_id, data.purpose) == (42, "product-news")
+    assert (data.contact_id, data.purpose, data.message_id) == (42, "product-news", None)
+    with_message = links.read_unsubscribe_token(conf, links.unsubscribe_token(conf, 42, "x", 7))
+    assert with_message.message_id == 7
     for at in (0, 5, token.index(".") - 1, token.index(".") + 1, len(token) - 2):
         with pytest.raises(LinkInvalid):
             links.read_unsubscribe_token(conf, _flip(token, at))

@@ -132,7 +132,9 @@ def test_decorate_adds_headers_footer_and_tracking(world: World):
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = re.fullmatch(r"<(https://tenure\.example\.com/u/([^>]+))>", headers["List-Unsubscribe"])
     data = links.read_unsubscribe_token(world.settings, url.group(2))
-    assert (data.contact_id, data.purpose) == (world.contact_id, "product-news")
+    assert (data.contact_id, data.purpose, data.message_id) == (
+        world.contact_id, "product-news", world.message_id,
+    )  # fmt: skip
     assert "Tenure Ltd, 1 Main St, Springfield" in out.html and "/preferences/" in out.html
     assert "/t/c/" in out.html and "/t/o/" in out.html
     assert "Unsubscribe: https://tenure.example.com/u/" in out.text

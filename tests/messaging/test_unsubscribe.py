@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from tenure.accounts.models import Contact
 from tenure.clock import FrozenClock, use_clock
 from tenure.db.session import session_scope
+from tenure.events.models import InboxEvent
 from tenure.messaging import consent, links
 
 from .consent_world import SENT, World
@@ -35,7 +36,9 @@ def test_get_shows_a_confirm_page_and_does_not_unsubscribe(world: World, public_
 
 
 def test_one_click_post_unsubscribes_the_topic_once(world: World, public_client):
-    token = links.unsubscribe_token(world.settings, world.contact_id, "product-news")
+    token = links.unsubscribe_token(
+        world.settings, world.contact_id, "product-news", world.message_id
+    )
     body = {"List-Unsubscribe": "One-Click"}
     first = public_client.post(f"/u/{token}", data=body)
     again = public_client.post(f"/u/{token}", data=body)
@@ -52,6 +55,13 @@ def test_one_click_post_unsubscribes_the_topic_once(world: World, public_client)
             .where(consent.ContactConsent.purpose == "product-news")
         )  # fmt: skip
     assert rows == 1  # a repeated one-click POST records nothing new
+    with session_scope(world.engine) as session:
+        events = session.scalars(
+            sa.select(InboxEvent).where(InboxEvent.name == "Email Unsubscribed")
+        ).all()
+        assert [(e.properties["message"], e.properties["unsubscribed_from"]) for e in events] == [
+            (world.message_id, "product-news")
+        ]
 
 
 def test_marketing_unsubscribe_stops_every_marketing_email(world: World, public_client):

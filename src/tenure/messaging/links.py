@@ -38,6 +38,7 @@ class UnsubscribeToken:
     contact_id: int
     purpose: str
     expires: datetime
+    message_id: int | None = None
 
 
 def link_key(settings: Settings, kind: str) -> bytes:
@@ -79,24 +80,34 @@ def verify(settings: Settings, kind: str, token: str) -> str:
         raise LinkInvalid("this link is not valid") from None
 
 
-def unsubscribe_token(settings: Settings, contact_id: int, purpose: str) -> str:
-    """Return an expiring token for a contact's unsubscribe and preference links."""
-    expires = clock.now() + timedelta(days=settings.unsubscribe_token_days)
-    return sign(settings, UNSUBSCRIBE, f"{contact_id}|{purpose}|{int(expires.timestamp())}")
+def unsubscribe_token(
+    settings: Settings, contact_id: int, purpose: str, message_id: int | None = None
+) -> str:
+    """Return an expiring token for a contact's unsubscribe and preference links.
+
+    message_id, when given, names the message the link came in (for attribution).
+    """
+    expires = int((clock.now() + timedelta(days=settings.unsubscribe_token_days)).timestamp())
+    message = "" if message_id is None else str(message_id)
+    return sign(settings, UNSUBSCRIBE, f"{contact_id}|{purpose}|{expires}|{message}")
 
 
 def read_unsubscribe_token(settings: Settings, token: str) -> UnsubscribeToken:
     """Return what an unsubscribe token names; raise LinkInvalid or LinkExpired."""
-    contact, _, rest = verify(settings, UNSUBSCRIBE, token).partition("|")
-    purpose, _, expiry = rest.rpartition("|")
+    parts = verify(settings, UNSUBSCRIBE, token).split("|")
+    if len(parts) != 4:
+        raise LinkInvalid("this link is not valid")
+    contact, purpose, expiry, message = parts
     if not contact.isdigit() or not purpose or not expiry.isdigit():
+        raise LinkInvalid("this link is not valid")
+    if message and not message.isdigit():
         raise LinkInvalid("this link is not valid")
     expires = datetime.fromtimestamp(int(expiry), tz=UTC)
     if clock.now() >= expires:
         raise LinkExpired(
             "this link has expired: use the unsubscribe or preferences link of a newer email"
         )
-    return UnsubscribeToken(int(contact), purpose, expires)
+    return UnsubscribeToken(int(contact), purpose, expires, int(message) if message else None)
 
 
 def click_token(settings: Settings, message_id: int, url: str) -> str:

@@ -36,7 +36,7 @@ from tenure.messaging.models import Message
 
 LINK = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.I)
 BODY_END = re.compile(r"</body\s*>", re.I)
-OPENED, CLICKED = "Email Opened", "Email Clicked"
+OPENED, CLICKED, UNSUBSCRIBED = "Email Opened", "Email Clicked", "Email Unsubscribed"
 # Lower-cased fragments of user agents that are scanners, security gateways or HTTP libraries.
 SCANNER_AGENTS = (
     "bot", "crawler", "spider", "scanner", "barracuda", "mimecast", "proofpoint", "safelinks",
@@ -192,3 +192,10 @@ def record_click(
     touched = _record(session, settings, message, CLICKED, extra)
     session.flush()
     return Tracked(bool(reason), reason, touched)
+
+
+def record_unsubscribed(
+    session: Session, settings: Settings, message: Message, purpose: str
+) -> frozenset[int]:
+    """Record `Email Unsubscribed` for the message an unsubscribe link came in."""
+    return _record(session, settings, message, UNSUBSCRIBED, {"unsubscribed_from": purpose})

@@ -22,6 +22,8 @@ from tenure.messaging.links import (
     read_unsubscribe_token,
     unsubscribe_token,
 )
+from tenure.messaging.models import Message
+from tenure.messaging.tracking import record_unsubscribed
 
 
 def _base(settings: Settings) -> str:
@@ -33,19 +35,33 @@ def unsubscribe_purpose(message: Any) -> str:
     return getattr(message, "topic", None) or consent.MARKETING
 
 
-def unsubscribe_url(settings: Settings, contact_id: int, purpose: str) -> str:
+def _message_id(message: Any) -> int | None:
+    """Return the id of a sent Message (None for a template, or a message not stored yet)."""
+    return message.id if isinstance(message, Message) else None
+
+
+def unsubscribe_url(
+    settings: Settings, contact_id: int, purpose: str, message_id: int | None = None
+) -> str:
     """Return a signed, expiring one-click unsubscribe URL."""
-    return f"{_base(settings)}/u/{unsubscribe_token(settings, contact_id, purpose)}"
+    return f"{_base(settings)}/u/{unsubscribe_token(settings, contact_id, purpose, message_id)}"
 
 
-def preferences_url(settings: Settings, contact_id: int, purpose: str = consent.MARKETING) -> str:
+def preferences_url(
+    settings: Settings,
+    contact_id: int,
+    purpose: str = consent.MARKETING,
+    message_id: int | None = None,
+) -> str:
     """Return a signed, expiring preference-page URL."""
-    return f"{_base(settings)}/preferences/{unsubscribe_token(settings, contact_id, purpose)}"
+    token = unsubscribe_token(settings, contact_id, purpose, message_id)
+    return f"{_base(settings)}/preferences/{token}"
 
 
-def unsubscribe_headers(message: Any, settings: Settings) -> dict[str, str]:
+def unsubscribe_headers(message: Message, settings: Settings) -> dict[str, str]:
     """Return the RFC 8058 List-Unsubscribe and List-Unsubscribe-Post headers of a message."""
-    token = unsubscribe_token(settings, message.contact_id, unsubscribe_purpose(message))
+    purpose = unsubscribe_purpose(message)
+    token = unsubscribe_token(settings, message.contact_id, purpose, _message_id(message))
     links = [f"<{_base(settings)}/u/{token}>"]
     if settings.mail_unsubscribe_mailto:
         subject = quote(f"unsubscribe {token}")
@@ -61,10 +77,10 @@ def footer_context(message: Any, contact: Contact, settings: Settings) -> dict[s
 
     message may be the Message or the stored template (anything with a `topic`).
     """
-    purpose = unsubscribe_purpose(message)
+    purpose, message_id = unsubscribe_purpose(message), _message_id(message)
     return {
-        "unsubscribe_url": unsubscribe_url(settings, contact.id, purpose),
-        "preferences_url": preferences_url(settings, contact.id, purpose),
+        "unsubscribe_url": unsubscribe_url(settings, contact.id, purpose, message_id),
+        "preferences_url": preferences_url(settings, contact.id, purpose, message_id),
         "postal_address": settings.mail_postal_address,
     }
 
@@ -90,15 +106,22 @@ def contact_of(
     return contact, data
 
 
-def unsubscribe(session: Session, settings: Settings, token: str, *, actor: str) -> Contact:
-    """Record the unsubscribe a token names (its topic, or all marketing); return the contact."""
+def unsubscribe(session: Session, settings: Settings, token: str, *, actor: str) -> frozenset[int]:
+    """Record the unsubscribe a token names (its topic, or all marketing), once.
+
+    When the link names its message, an `Email Unsubscribed` event is recorded for it (journey
+    and experiment results count it); returns the accounts whose events moved.
+    """
     contact, data = contact_of(session, settings, token)
-    if consent.latest_consent(session, contact.id, "email", data.purpose) is not False:
-        consent.record_consent(
-            session, contact, purpose=data.purpose, granted=False, source="unsubscribe",
-            actor=actor,
-        )  # fmt: skip
-    return contact
+    if consent.latest_consent(session, contact.id, "email", data.purpose) is False:
+        return frozenset()
+    consent.record_consent(
+        session, contact, purpose=data.purpose, granted=False, source="unsubscribe", actor=actor
+    )
+    message = session.get(Message, data.message_id) if data.message_id else None
+    if message is None or message.contact_id != contact.id:
+        return frozenset()
+    return record_unsubscribed(session, settings, message, data.purpose)
 
 
 def preferences(session: Session, settings: Settings, token: str) -> Preferences:

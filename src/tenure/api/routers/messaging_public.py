@@ -8,6 +8,7 @@ expired one a 400 page, never a 500.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import cache
 from typing import Any
@@ -62,15 +63,17 @@ def _what(purpose: str) -> str:
 
 
 def _confirm(request: Request, token: str, *, done: bool) -> Response:
-    settings = request.app.state.settings
+    settings, touched = request.app.state.settings, frozenset()
+    lock = request.app.state.inbox_lock if done else contextlib.nullcontext()
     try:
-        with session_scope(request.app.state.engine) as session:
+        with lock, session_scope(request.app.state.engine) as session:
             if done:
-                unsub.unsubscribe(session, settings, token, actor="unsubscribe-link")
+                touched = unsub.unsubscribe(session, settings, token, actor="unsubscribe-link")
             contact, data = unsub.contact_of(session, settings, token)
             email = contact.email or ""
     except (NotFound, InputError) as exc:
         return _link_error(request, exc)
+    _refresh(request, touched)
     context = {"done": done, "token": token, "contact_email": email, "what": _what(data.purpose)}
     return _page(request, "email_unsubscribe.html", context)
 
@@ -122,13 +125,19 @@ def _save(request: Request, token: str, marketing: bool, topics: set[str]) -> Re
         return _link_error(request, exc)
 
 
+def _refresh(request: Request, accounts: frozenset[int]) -> None:
+    """Hand accounts whose events moved to the health refresher (when the app runs one)."""
+    refresher = getattr(request.app.state, "refresher", None)
+    if accounts and refresher is not None:
+        refresher.submit(accounts)
+
+
 def _track(request: Request, record: Any) -> None:
     """Record an open or click (commit), then refresh the touched accounts' health."""
     with request.app.state.inbox_lock, session_scope(request.app.state.engine) as session:
         tracked = record(session)
-    refresher = getattr(request.app.state, "refresher", None)
-    if tracked is not None and refresher is not None:
-        refresher.submit(tracked.touched_accounts)
+    if tracked is not None:
+        _refresh(request, tracked.touched_accounts)
 
 
 @router.get("/t/o/{token}.gif", include_in_schema=False)
