@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from tenure import clock
 from tenure.auth.tokens import signing_key
@@ -43,8 +44,15 @@ class UnsubscribeToken:
 
 def link_key(settings: Settings, kind: str) -> bytes:
     """Return the HMAC key of one kind of link, derived from the app's secret key."""
-    secret = signing_key(settings).encode()
-    return hmac.new(secret, f"tenure.messaging.link.{kind}".encode(), hashlib.sha256).digest()
+    return _derived_key(signing_key(settings), kind)
+
+
+@lru_cache(maxsize=64)
+def _derived_key(secret: str, kind: str) -> bytes:
+    """Return HMAC-SHA256(secret, label of kind): one key per kind of link (cached)."""
+    return hmac.new(
+        secret.encode(), f"tenure.messaging.link.{kind}".encode(), hashlib.sha256
+    ).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -61,7 +69,7 @@ def _unb64(text: str) -> bytes:
 def sign(settings: Settings, kind: str, payload: str) -> str:
     """Return the signed token of a payload for one kind of link."""
     data = payload.encode("utf-8")
-    mac = hmac.new(link_key(settings, kind), data, hashlib.sha256).digest()[:MAC_BYTES]
+    mac = hmac.digest(link_key(settings, kind), data, "sha256")[:MAC_BYTES]
     return f"{_b64(data)}.{_b64(mac)}"
 
 
@@ -71,7 +79,7 @@ def verify(settings: Settings, kind: str, token: str) -> str:
     if not dot or not body or not tag or len(token) > 4096:
         raise LinkInvalid("this link is not valid")
     data, mac = _unb64(body), _unb64(tag)
-    expected = hmac.new(link_key(settings, kind), data, hashlib.sha256).digest()[:MAC_BYTES]
+    expected = hmac.digest(link_key(settings, kind), data, "sha256")[:MAC_BYTES]
     if not hmac.compare_digest(expected, mac):
         raise LinkInvalid("this link is not valid")
     try:
