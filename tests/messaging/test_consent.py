@@ -19,6 +19,7 @@ from tenure.messaging import consent
 from tenure.messaging.models import ContactConsent
 from tenure.messaging.suppression import suppress
 
+from ..factories import add_account, add_contact
 from .consent_world import SENT, World
 
 
@@ -127,3 +128,24 @@ def test_cli_privacy_consent_set_and_show(world: World, cli, monkeypatch):
     assert state["marketing"]["source"] == "cli"
     missing = cli.invoke(cli_app, [*data, "privacy", "consent", "show", "nobody"])
     assert missing.exit_code == 4 and "no contact" in missing.output
+
+
+def test_consent_and_suppression_on_every_backend(any_engine):
+    """Newest-wins, the carried import row and suppression behave alike on SQLite and Postgres."""
+    clock = FrozenClock(SENT)
+    with use_clock(clock), session_scope(any_engine) as session:
+        account = add_account(session, "PG")
+        contact = add_contact(session, account, email="Bo@pg.io", consent={"email": True})
+        consent.record_consent(session, contact, purpose="marketing", granted=False, source="api")
+        clock.advance(timedelta(seconds=1))
+        consent.record_consent(session, contact, purpose="tips", granted=False, source="api")
+        assert consent.consent_state(session, contact)["marketing"]["granted"] is False
+        assert consent.may_send(session, contact, "transactional", "tips") is None
+        suppress(session, "bo@PG.io", "complaint", "webhook:mailgun")
+        assert consent.may_send(session, contact, "transactional", None) == "suppressed:complaint"
+        sources = session.scalars(
+            sa.select(ContactConsent.source)
+            .where(ContactConsent.contact_id == contact.id)
+            .order_by(ContactConsent.at, ContactConsent.id)
+        ).all()
+        assert sources == ["import", "api", "api"]
