@@ -149,6 +149,34 @@ class Settings(BaseSettings):
         description="TOML metric definitions for experiments (default: the packaged ones)",
     )
 
+    # --- messaging: consent, unsubscribe, tracking ---
+    message_consent_policy: dict[str, str] = Field(
+        default_factory=lambda: {"marketing": "marketing", "transactional": ""},
+        description="Consent a message purpose needs: purpose -> consent purpose ('' = none;"
+        " transactional mail needs no marketing consent); unlisted purposes need their own",
+    )
+    mail_postal_address: str = Field(
+        default="", description="The sender's postal address, printed in every email's footer"
+    )
+    mail_unsubscribe_mailto: str | None = Field(
+        default=None,
+        description="Mailbox for List-Unsubscribe's mailto: form (only the https link when unset)",
+    )
+    unsubscribe_token_days: int = Field(
+        default=180, ge=1, le=3650, description="Days an unsubscribe/preference link stays valid"
+    )
+    tracking_machine_open_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="An open this soon after delivery is a machine open (scanner or proxy)",
+    )
+    mailgun_webhook_signing_key: str | None = Field(
+        default=None, description="Mailgun's HTTP webhook signing key (bounces, complaints)"
+    )
+    mailgun_webhook_max_age_seconds: int = Field(
+        default=900, ge=1, description="Older signed Mailgun timestamps are refused as replays"
+    )
+
     # --- API, auth, dashboard ---
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = Field(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tenure.accounts.models import Contact
 from tenure.alerts import service as alerts_service
 from tenure.alerts.models import Alert
 from tenure.auth.roles import ROLES
@@ -54,6 +55,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/tasks/{task_id}/complete"): ACT,
     ("POST", "/v1/tasks/{task_id}/snooze"): ACT,
     ("POST", "/v1/tasks/{task_id}/assign"): STAFF_WRITE,
+    ("POST", "/v1/contacts/{contact_id}/consent"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -71,7 +73,7 @@ WRITE_KEY = {
     (("POST", f"/v1/{call}"))
     for call in ("track", "identify", "group", "alias", "page", "screen", "batch")
 }
-SIGNED = {("POST", "/v1/webhooks/stripe")}
+SIGNED = {("POST", "/v1/webhooks/stripe"), ("POST", "/v1/webhooks/email/mailgun")}
 
 
 @pytest.fixture
@@ -82,6 +84,8 @@ def world(client: TestClient, app_engine: Any, make_account: Any) -> dict[str, A
         account = make_account(
             session, "ACME", owner="csm@example.com", health=(35, "red"), churn=(0.8, "high")
         )
+        contact = Contact(account_id=account.id, external_id="ada", email="ada@acme.io")
+        session.add(contact)
         alerts_service.ensure_default_rules(session)
         rule = alerts_service.list_rules(session)[0]
         alert = Alert(
@@ -101,6 +105,7 @@ def world(client: TestClient, app_engine: Any, make_account: Any) -> dict[str, A
         return {
             "account_id": account.id,
             "alert_id": alert.id,
+            "contact_id": contact.id,
             "rule": alerts_service.rule_dict(rule),
         }
 
@@ -109,6 +114,7 @@ def _url(path: str, world: dict[str, Any], client: TestClient, headers: dict) ->
     return (
         path.replace("{account_id}", str(world["account_id"]))
         .replace("{alert_id}", str(world["alert_id"]))
+        .replace("{contact_id}", str(world["contact_id"]))
         .replace("{name}", _name_for(path, world))
         .replace("{key}", "no-such-experiment")
         .replace("{task_id}", "999999")
@@ -141,6 +147,8 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"unit_id": "ACME"}
     if path == "/v1/keys":
         return {"name": "web"}
+    if path.endswith("/consent"):
+        return {"purpose": "marketing", "granted": False}
     return None
 
 

@@ -24,8 +24,10 @@ from tenure.api.routers import (
     admin,
     alerts,
     auth,
+    consent,
     experiments,
     health,
+    messaging_public,
     metrics,
     plays,
     scores,
@@ -62,8 +64,10 @@ def _include_routers(app: FastAPI) -> None:
         admin,
     ):
         app.include_router(module.router)
+    app.include_router(consent.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)
+    app.include_router(messaging_public.router)
 
 
 def _mount_static(app: FastAPI) -> None:

@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tasks:read": ("admin", "manager", "csm"),
     "tasks:act": ("admin", "manager", "csm"),
     "tasks:assign": ("admin", "manager"),
+    "consent:write": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),

@@ -10,6 +10,7 @@ from tenure.experiments import models as experiments_models
 from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
 from tenure.messaging import models as messaging_models
+from tenure.messaging import provider_models as messaging_provider_models
 from tenure.metrics import models as metrics_models
 from tenure.plays import models as plays_models
 from tenure.segments import models as segments_models
@@ -26,6 +27,7 @@ __all__ = [
     "health_models",
     "ingest_models",
     "messaging_models",
+    "messaging_provider_models",
     "metrics_models",
     "plays_models",
     "segments_models",

@@ -1,7 +1,7 @@
 """plays: plays, play runs, CSM tasks
 
 Revision ID: 0023
-Revises: 0014
+Revises: 0020
 Create Date: 2026-12-07 17:48:27.405994
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import tenure.db.base
 
 revision: str = "0023"
-down_revision: str | None = "0014"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
