@@ -10,6 +10,7 @@ from tenure.experiments import models as experiments_models
 from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
 from tenure.metrics import models as metrics_models
+from tenure.privacy import models as privacy_models
 from tenure.segments import models as segments_models
 from tenure.warehouse import models as warehouse_models
 
@@ -24,6 +25,7 @@ __all__ = [
     "health_models",
     "ingest_models",
     "metrics_models",
+    "privacy_models",
     "segments_models",
     "warehouse_models",
 ]
