@@ -17,6 +17,7 @@ REVEALING_ROLES = ("admin", "manager")
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
 # A run of 7+ digits, optionally with a leading + and spaces, dots, dashes or brackets inside.
 PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 NAME_KEYS = frozenset(
     {"name", "first_name", "last_name", "full_name", "firstname", "lastname", "display_name"}
 )
@@ -59,8 +60,11 @@ def mask_phone(phone: str) -> str:
 
 
 def _phone_or_keep(match: re.Match[str]) -> str:
+    """Mask a run of 7+ digits as a phone number; keep dates (2026-01-15) and short runs."""
     text = match.group(0)
-    return mask_phone(text) if sum(c.isdigit() for c in text) >= 7 else text
+    if ISO_DATE.search(text) or sum(c.isdigit() for c in text) < 7:
+        return text
+    return mask_phone(text)
 
 
 def _names_pattern(names: Sequence[str]) -> re.Pattern[str] | None:
