@@ -194,6 +194,24 @@ class Settings(BaseSettings):
         description="Audit entries older than this are pruned (an anchor keeps the chain"
         " verifiable); unset keeps them all",
     )
+    quarantine_retention_days: int | None = Field(
+        default=90,
+        ge=1,
+        description="Quarantine CSVs and quarantined rows of imports older than this are"
+        " deleted by the pipeline's retention stage; unset keeps them",
+    )
+    outbox_retention_days: int | None = Field(
+        default=30,
+        ge=1,
+        description="Bodies and payloads of sent or failed outbox messages older than this are"
+        " emptied by the retention stage; unset keeps them",
+    )
+    import_log_retention_days: int | None = Field(
+        default=90,
+        ge=1,
+        description="Lines of imports/import.log older than this are dropped by the retention"
+        " stage; unset keeps them",
+    )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
     secure_cookies: bool = True

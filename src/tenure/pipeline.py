@@ -23,6 +23,7 @@ from tenure.events.recent import recent_events_copy
 from tenure.experiments.stage import experiment_summaries
 from tenure.health.daily import health_scores
 from tenure.metrics.serving import retention_metrics
+from tenure.privacy.retention import expired_personal_data
 from tenure.segments.service import segment_memberships
 from tenure.stage import Stage, StageContext, StageSummary
 from tenure.tasks import kick_delivery
@@ -39,6 +40,7 @@ STAGES: tuple[Stage, ...] = (
     segment_memberships,
     experiment_summaries,
     opened_alerts,
+    expired_personal_data,
 )
 
 
