@@ -40,9 +40,9 @@ def _unguard(engine: sa.Engine) -> None:
         conn.exec_driver_sql(f"DROP TRIGGER audit_log_append_only{suffix}")
 
 
-def test_each_entry_hashes_the_previous_hash_and_its_canonical_json(any_engine, frozen_clock):
-    ids = _append(any_engine, 3)
-    with session_scope(any_engine) as session:
+def test_each_entry_hashes_the_previous_hash_and_its_canonical_json(engine, frozen_clock):
+    ids = _append(engine, 3)
+    with session_scope(engine) as session:
         rows = session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [row.id for row in rows] == ids
     assert rows[0].prev_hash == GENESIS
@@ -60,7 +60,7 @@ def test_each_entry_hashes_the_previous_hash_and_its_canonical_json(any_engine, 
     )
     assert rows[0].hash == hashlib.sha256((GENESIS + canonical).encode()).hexdigest()
     assert [row.prev_hash for row in rows[1:]] == [row.hash for row in rows[:-1]]
-    report = _verify(any_engine)
+    report = _verify(engine)
     assert report.intact and report.entries == 3 and report.last_id == ids[-1]
 
 
@@ -70,31 +70,31 @@ def test_updates_are_refused_by_the_database(any_engine):
         conn.execute(sa.text("UPDATE audit_log SET actor = 'eve' WHERE id = :id"), {"id": entry_id})
 
 
-def test_an_edited_entry_is_named(any_engine):
-    ids = _append(any_engine, 4)
-    _unguard(any_engine)
-    with any_engine.begin() as conn:
+def test_an_edited_entry_is_named(engine):
+    ids = _append(engine, 4)
+    _unguard(engine)
+    with engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET actor = 'eve' WHERE id = :id"), {"id": ids[2]})
-    report = _verify(any_engine)
+    report = _verify(engine)
     assert not report.intact
     assert report.broken_id == ids[2]
     assert "edited" in report.reason
 
 
-def test_a_deleted_entry_names_the_one_after_it(any_engine):
-    ids = _append(any_engine, 4)
-    with any_engine.begin() as conn:
+def test_a_deleted_entry_names_the_one_after_it(engine):
+    ids = _append(engine, 4)
+    with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[1]})
-    report = _verify(any_engine)
+    report = _verify(engine)
     assert not report.intact and report.broken_id == ids[2]
     assert f"follow entry {ids[0]}" in report.reason
 
 
-def test_deleting_the_newest_entries_is_seen_at_the_head(any_engine):
-    ids = _append(any_engine, 3)
-    with any_engine.begin() as conn:
+def test_deleting_the_newest_entries_is_seen_at_the_head(engine):
+    ids = _append(engine, 3)
+    with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[2]})
-    report = _verify(any_engine)
+    report = _verify(engine)
     assert not report.intact and report.broken_id == ids[2]
 
 
@@ -137,20 +137,20 @@ def test_parallel_writers_do_not_fork_the_chain(any_engine):
     assert report.entries == writers * each
 
 
-def test_pruning_keeps_the_chain_verifiable_through_an_anchor(any_engine, frozen_clock):
-    old = _append(any_engine, 3)
+def test_pruning_keeps_the_chain_verifiable_through_an_anchor(engine, frozen_clock):
+    old = _append(engine, 3)
     frozen_clock.advance(timedelta(days=400))
-    kept = _append(any_engine, 2)
-    with session_scope(any_engine) as session:
+    kept = _append(engine, 2)
+    with session_scope(engine) as session:
         pruned = prune_entries(session, frozen_clock.now() - timedelta(days=365))
     assert pruned == 3
-    report = _verify(any_engine)
+    report = _verify(engine)
     assert report.intact, report.reason
     assert report.pruned_through == old[-1] and report.first_id == kept[0]
     assert report.entries == 3  # two kept and the anchor
-    with any_engine.begin() as conn:  # removing the anchor too leaves a chain with no start
+    with engine.begin() as conn:  # removing the anchor too leaves a chain with no start
         conn.execute(sa.text("DELETE FROM audit_log WHERE action = 'audit_prune'"))
-    broken = _verify(any_engine)
+    broken = _verify(engine)
     assert not broken.intact and broken.broken_id == kept[0]
 
 
