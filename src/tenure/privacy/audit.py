@@ -108,7 +108,8 @@ def _entries(session: Session, since: datetime | None = None) -> Iterator[AuditE
             return
         yield from batch
         after = batch[-1].id
-        session.expunge_all()
+        for entry in batch:  # a long log is walked in constant memory
+            session.expunge(entry)
 
 
 def _chain_start(session: Session) -> tuple[str, int | None]:
@@ -178,8 +179,9 @@ def _check_tail(
     """Compare the chain's end with the head row (deleting the newest entries shows here)."""
     head = session.get(AuditChainHead, HEAD_ID)
     if head is not None and head.last_hash != newest:
+        ends = f"ends at entry {last_id}" if last_id else "is empty"
         reason = (
-            f"the chain ends at entry {last_id} but its head names entry {head.last_id}:"
+            f"the chain {ends} but its head names entry {head.last_id}:"
             " the newest entries were deleted"
         )
         return _broken(count, first_id, last_id, pruned_through, head.last_id, reason)
@@ -216,7 +218,6 @@ def prune_entries(session: Session, before: datetime, *, actor: str = "tenure") 
         return 0
     last_hash = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == through))
     pruned = session.execute(delete(AuditEntry).where(AuditEntry.id <= through)).rowcount or 0
-    session.expunge_all()
     append_entry(
         session,
         actor=actor,
