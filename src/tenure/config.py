@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -197,6 +198,48 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Addresses of TLS-terminating proxies whose X-Forwarded-Proto is believed",
     )
+    signing_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        repr=False,
+        description="JWT/cookie signing keys, newest first (env: comma-separated); the newest"
+        " signs, the others still verify (a grace period for rotation); wins over secret_key",
+    )
+    signing_key_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="How long a key retired by `tenure secrets rotate --signing-key` (in"
+        " data_dir/secret.key) still verifies tokens and session cookies",
+    )
+    secret_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        repr=False,
+        description="Fernet keys that encrypt stored webhook and SMTP secrets, newest first"
+        " (TENURE_SECRET_KEYS, comma-separated)",
+    )
+    audit_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Audit entries older than this are pruned (an anchor keeps the chain"
+        " verifiable); unset keeps them all",
+    )
+    quarantine_retention_days: int | None = Field(
+        default=90,
+        ge=1,
+        description="Quarantine CSVs and quarantined rows of imports older than this are"
+        " deleted by the pipeline's retention stage; unset keeps them",
+    )
+    outbox_retention_days: int | None = Field(
+        default=30,
+        ge=1,
+        description="Bodies and payloads of sent or failed outbox messages older than this are"
+        " emptied by the retention stage; unset keeps them",
+    )
+    import_log_retention_days: int | None = Field(
+        default=90,
+        ge=1,
+        description="Lines of imports/import.log older than this are dropped by the retention"
+        " stage; unset keeps them",
+    )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
     secure_cookies: bool = True
@@ -205,6 +248,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_currency(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("signing_keys", "secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
 
     @field_validator("fx_rates")
     @classmethod

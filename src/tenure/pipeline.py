@@ -24,6 +24,7 @@ from tenure.experiments.stage import experiment_summaries
 from tenure.health.daily import health_scores
 from tenure.metrics.serving import retention_metrics
 from tenure.plays.stage import play_runs
+from tenure.privacy.retention import expired_personal_data
 from tenure.segments.service import segment_memberships
 from tenure.stage import Stage, StageContext, StageSummary
 from tenure.tasks import kick_delivery
@@ -41,6 +42,7 @@ STAGES: tuple[Stage, ...] = (
     experiment_summaries,
     opened_alerts,
     play_runs,
+    expired_personal_data,
 )
 
 

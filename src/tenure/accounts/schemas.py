@@ -12,6 +12,7 @@ from tenure.auth.roles import can
 from tenure.config import Settings
 from tenure.metrics.currency import FX_RATES, settings_rates
 from tenure.money import minor_exponent
+from tenure.privacy.masking import reveals
 
 # Ids the API accepts: the largest integer a JSON number carries exactly (2**53 - 1); larger
 # ones name no row (and would overflow SQLite).
@@ -56,6 +57,14 @@ class Reader:
     def sees_events(self) -> bool:
         """Tell whether the role may read product events."""
         return can(self.role, "events:read")
+
+    def sees_people_of(self, account_owner: str | None) -> bool:
+        """Tell whether the reader sees an account's emails, names and phones unmasked."""
+        return reveals(self.role, self.email, account_owner)
+
+    def sees_alert_people(self, alert_owner: str | None) -> bool:
+        """Tell whether the reader sees the identifiers in an alert (its owner: the CSM)."""
+        return reveals(self.role, self.email, alert_owner)
 
     @property
     def alerts_owner(self) -> str | None:
@@ -159,6 +168,7 @@ class AccountView:
     tickets: list[Any]
     alerts: list[Any] = field(default_factory=list)
     event_counts: list[Any] | None = None
+    people: list[Any] = field(default_factory=list)  # contacts, masked unless the reader may see
 
     @property
     def health(self) -> Any:

@@ -24,6 +24,13 @@ from tenure.accounts.mrr import (
     month_end_days,
     priced,
 )
+from tenure.accounts.people import (
+    contact_names,
+    masked_alerts,
+    masked_contacts,
+    masked_events,
+    masked_tickets,
+)
 from tenure.accounts.schemas import (
     MAX_ID,
     SORTS,
@@ -305,6 +312,8 @@ def recent_events(
     for event in [*db_session.scalars(inbox), *copied]:
         newest.setdefault(event.message_id, event)
     ordered = sorted(newest.values(), key=lambda e: (e.ts, e.message_id), reverse=True)
+    if not reader.sees_people_of(account.owner):
+        return masked_events(ordered[:limit], contact_names(db_session, [account_id]))
     return ordered[:limit]
 
 
@@ -323,10 +332,17 @@ def event_counts(
 
 
 def account_alerts(*, db_session: Session, account_id: int, reader: Reader) -> list:
-    """Return the account's alerts the reader may see (a csm: only their own), newest first."""
-    return alerts_service.list_alerts(
+    """Return the account's alerts the reader may see (a csm: only their own), newest first.
+
+    Identifiers in them are masked for a reader who may not see the account's people.
+    """
+    rows = alerts_service.list_alerts(
         db_session, account_id=account_id, owner=reader.alerts_owner, limit=50
     )
+    owner = get_account(db_session=db_session, account_id=account_id).owner
+    if reader.sees_people_of(owner):
+        return rows
+    return masked_alerts(rows, contact_names(db_session, [account_id]))
 
 
 def account_360(
@@ -349,6 +365,10 @@ def account_360(
     subscriptions = _recent(db_session, Subscription, account_id, Subscription.started_at, 1000)
     health = _recent(db_session, HealthScore, account_id, HealthScore.as_of.desc(), history)
     churn = _recent(db_session, ChurnScore, account_id, ChurnScore.as_of.desc(), history)
+    tickets = _recent(db_session, Ticket, account_id, Ticket.opened_at.desc(), 20)
+    people = _recent(db_session, Contact, account_id, Contact.name, 50)
+    reveal = reader.sees_people_of(account.owner)
+    names = [] if reveal else contact_names(db_session, [account_id])
     live_ids = _in_force_ids(db_session, account_id, today)
     live = [s for s in subscriptions if s.id in live_ids]
     return AccountView(
@@ -366,6 +386,7 @@ def account_360(
             db_session=db_session, account_id=account_id, reader=reader, limit=events
         ),
         event_counts=event_counts(db_session=db_session, account_id=account_id, reader=reader),
-        tickets=_recent(db_session, Ticket, account_id, Ticket.opened_at.desc(), 20),
+        tickets=tickets if reveal else masked_tickets(tickets, names),
+        people=people if reveal else masked_contacts(people, names),
         alerts=account_alerts(db_session=db_session, account_id=account_id, reader=reader),
     )

@@ -12,6 +12,7 @@ from tenure.alerts.models import AlertDelivery
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.logging import get_logger
+from tenure.privacy.secrets import with_stored_secrets
 
 log = get_logger(__name__)
 
@@ -65,7 +66,11 @@ def _record_failure(
 
 
 def deliver_due(engine: Engine, settings: Settings, *, limit: int | None = None) -> DeliveryReport:
-    """Send every delivery that is due now (at most limit); return the counts."""
+    """Send every delivery that is due now (at most limit); return the counts.
+
+    Webhook and SMTP secrets stored (encrypted) in the app DB are merged into settings first.
+    """
+    settings = with_stored_secrets(engine, settings)
     report = DeliveryReport()
     while limit is None or report.sent + report.retrying + report.failed < limit:
         status = deliver_one(engine, settings)

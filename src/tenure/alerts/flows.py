@@ -30,6 +30,7 @@ from tenure.errors import TenureError
 from tenure.events.models import InboxEvent
 from tenure.logging import get_logger
 from tenure.notifications import Notification, get_bus
+from tenure.privacy.secrets import with_stored_secrets
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 from tenure.warehouse.connection import open_warehouse
@@ -122,7 +123,7 @@ def tick(session: Session, routing: Routing) -> dict[str, int]:
 def opened_alerts(context: StageContext) -> StageSummary:
     """Open the day's alerts, apply the passage of time and queue their deliveries."""
     settings, day = context.settings, context.as_of
-    routing = routing_from_settings(settings)
+    routing = routing_from_settings(with_stored_secrets(context.engine, settings))
     if day < clock.now().date() - timedelta(days=LIVE_DAYS):
         return {"skipped": f"{day} is a backfill day; alerts are raised only for live days"}
     with session_scope(context.engine) as session:
@@ -200,7 +201,7 @@ class AlertListener:
         self, settings: Settings, engine: Engine, on_opened: Callable[[], object] | None = None
     ) -> None:
         self.settings, self.engine, self.on_opened = settings, engine, on_opened
-        self.routing = routing_from_settings(settings)
+        self.routing = routing_from_settings(with_stored_secrets(engine, settings))
         self._queue: queue.Queue[Notification | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._remove: Any = None

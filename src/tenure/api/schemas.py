@@ -119,6 +119,12 @@ class Account360(BaseModel):
     )
     tickets: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
+    contacts: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The account's people (first 50 by name): external_id, name, email, role;"
+        " masked (`j***@example.com`, `J*** D***`) unless the caller is an admin, a manager"
+        " or the account's CSM",
+    )
 
 
 class AuditOut(BaseModel):

@@ -85,7 +85,12 @@ class RevokedToken(Base):
 
 
 class AuditEntry(Base):
-    """Who did what to which target, when and from where."""
+    """Who did what to which target, when and from where; one link of a hash chain.
+
+    Append only: hash is the SHA-256 of prev_hash (the previous entry's hash) followed by
+    the entry's canonical JSON (tenure.privacy.chain). A unique prev_hash keeps the chain
+    from forking.
+    """
 
     __tablename__ = "audit_log"
 
@@ -96,8 +101,21 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(255))
     ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class AuditChainHead(Base):
+    """The one row naming the audit chain's newest entry (appends lock it, one at a time)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    length: Mapped[int] = mapped_column(Integer, default=0)
+    last_id: Mapped[int | None] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class StripeEvent(Base):

@@ -34,6 +34,7 @@ from tenure.config import Settings, get_settings
 from tenure.db.base import UTCDateTime
 from tenure.db.session import session_scope
 from tenure.errors import InputError, NotFound, StateConflict
+from tenure.privacy.audit import append_entry
 
 __all__ = [
     "AccountLocked",
@@ -114,12 +115,11 @@ def audit(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Record who did what to which target, from where (committed with the caller's work)."""
-    entry = AuditEntry(
-        at=clock.now(), actor=actor, action=action, target=target, ip=ip, detail=detail or {}
-    )
-    session.add(entry)
-    return entry
+    """Record who did what to which target, from where (committed with the caller's work).
+
+    The entry is linked into the audit log's hash chain (tenure.privacy.audit).
+    """
+    return append_entry(session, actor=actor, action=action, target=target, ip=ip, detail=detail)
 
 
 def _apart(session: Session, work: Callable[[Session], None]) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -16,9 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.auth.keys import signing_key, signing_keys
 from tenure.auth.models import ApiClient, RefreshToken, RevokedToken, User
 from tenure.config import Settings
-from tenure.errors import ConfigError, TenureError
+from tenure.errors import TenureError
 
 ALGORITHM = "HS256"
 ISSUER = "tenure"
@@ -55,33 +53,6 @@ class Principal:
 def digest(token: str) -> str:
     """Return the SHA-256 hex digest under which a random token is stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-@lru_cache(maxsize=8)
-def _key_from_file(path: str) -> str:
-    """Read the signing key file, creating it (mode 0600) when missing."""
-    key_file = Path(path)
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return key_file.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    key = key_file.read_text().strip()
-    if len(key) < 32:
-        raise ConfigError(f"signing key in {key_file} is shorter than 32 characters")
-    return key
-
-
-def signing_key(settings: Settings) -> str:
-    """Return settings.secret_key, else the generated key in DATA_DIR/secret.key."""
-    if settings.secret_key:
-        if len(settings.secret_key) < 32:
-            raise ConfigError("secret_key must be at least 32 characters long")
-        return settings.secret_key
-    return _key_from_file(str((settings.data_dir / "secret.key").resolve()))
 
 
 def _access_token(settings: Settings, principal: Principal, family: str) -> tuple[str, int]:
@@ -144,22 +115,31 @@ def _store_refresh_token(
     return token
 
 
+def _verified_claims(settings: Settings, token: str) -> dict[str, Any]:
+    """Return a JWT's claims if one of the signing keys (newest first) signed it."""
+    for key in signing_keys(settings):
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={
+                    "require": ["exp", "iat", "sub", "jti"],
+                    "verify_exp": False,  # checked by the caller against tenure.clock
+                    "verify_iat": False,
+                },
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            break
+    raise AuthenticationFailed("the access token is not valid")
+
+
 def decode_access_token(settings: Settings, token: str) -> Principal:
     """Verify a JWT's signature and expiry and return its Principal (no revocation check)."""
-    try:
-        claims = jwt.decode(
-            token,
-            signing_key(settings),
-            algorithms=[ALGORITHM],
-            issuer=ISSUER,
-            options={
-                "require": ["exp", "iat", "sub", "jti"],
-                "verify_exp": False,  # checked below against tenure.clock
-                "verify_iat": False,
-            },
-        )
-    except jwt.PyJWTError:
-        raise AuthenticationFailed("the access token is not valid") from None
+    claims = _verified_claims(settings, token)
     if claims["exp"] <= clock.now().timestamp():
         raise AuthenticationFailed("the access token has expired")
     return Principal(

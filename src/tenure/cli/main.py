@@ -88,6 +88,12 @@ COMMANDS = (
     LazyEntry("users", "tenure.cli.users", "Staff users who log in to the API and dashboard."),
     LazyEntry("clients", "tenure.cli.users", "Machine clients (OAuth2 client credentials)."),
     LazyEntry("keys", "tenure.cli.users", "Write keys for Segment-style tracking."),
+    LazyEntry("audit", "tenure.cli.audit", "The tamper-evident audit log: verify, export, prune."),
+    LazyEntry(
+        "secrets",
+        "tenure.cli.secrets",
+        "Encrypted webhook and SMTP secrets, and key rotation.",
+    ),
 )
 
 

@@ -13,6 +13,7 @@ from tenure.messaging import models as messaging_models
 from tenure.messaging import provider_models as messaging_provider_models
 from tenure.metrics import models as metrics_models
 from tenure.plays import models as plays_models
+from tenure.privacy import models as privacy_models
 from tenure.segments import models as segments_models
 from tenure.warehouse import models as warehouse_models
 
@@ -30,6 +31,7 @@ __all__ = [
     "messaging_provider_models",
     "metrics_models",
     "plays_models",
+    "privacy_models",
     "segments_models",
     "warehouse_models",
 ]

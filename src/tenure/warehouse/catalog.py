@@ -75,6 +75,10 @@ ALERT_RULES = Dataset("alert_rule", "app", source=True)
 EXPERIMENTS = Dataset("experiment", "app", source=True)
 EXPERIMENT_EXPOSURES = Dataset("experiment_exposure", "app", source=True)
 CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
+# Logs the retention stage expires (filled by imports and every audited action).
+IMPORT_RUNS = Dataset("import_run", "app", source=True)
+QUARANTINED_ROWS = Dataset("quarantined_row", "app", source=True)
+AUDIT_LOG = Dataset("audit_log", "app", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
 WAREHOUSE_EVENTS = Dataset(EVENTS, "warehouse")
@@ -139,4 +143,7 @@ DATASETS: tuple[Dataset, ...] = (
     PLAYS,
     PLAY_RUNS,
     CSM_TASKS,
+    IMPORT_RUNS,
+    QUARANTINED_ROWS,
+    AUDIT_LOG,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,22 +13,31 @@ from sqlalchemy.orm import Session
 from tenure import clock
 from tenure.accounts import service as accounts
 from tenure.accounts.models import Account
-from tenure.accounts.schemas import Money
+from tenure.accounts.people import contact_names
+from tenure.accounts.schemas import Money, Reader
 from tenure.alerts import service
 from tenure.alerts.inbox import inbox_page
 from tenure.errors import InputError
+from tenure.privacy.masking import mask_text
 
 STATUSES = ("active", "open", "acknowledged", "snoozed", "resolved")
 ACTIONS = ("acknowledge", "snooze", "resolve")
 SNOOZE_DAYS = (1, 3, 7)
 
 
-def _as_dict(alert: Any, names: dict[int, str]) -> dict[str, Any]:
+def _as_dict(
+    alert: Any,
+    names: dict[int, str],
+    reader: Reader | None = None,
+    people: Sequence[str] = (),
+) -> dict[str, Any]:
     fields = ("id", "account_id", "rule", "kind", "severity", "owner", "status", "message")
     fields += ("opened_at", "acknowledged_at", "snoozed_until", "resolved_at")
     row = {name: getattr(alert, name, None) for name in fields}
     row["account_name"] = name = names.get(row["account_id"], "")
     message = row["message"] or ""
+    if reader is not None and not reader.sees_alert_people(alert.owner):
+        message = row["message"] = mask_text(message, people)
     row["text"] = message[len(name) + 2 :] if name and message.startswith(f"{name}: ") else message
     return row
 
@@ -59,6 +69,7 @@ def inbox(
     status: str | None = None,
     owner: str | None = None,
     page: int = 1,
+    reader: Reader | None = None,
 ) -> Inbox:
     """Return a page of alerts, most severe first, then by the account's MRR in force on day."""
     if status and status not in STATUSES:
@@ -67,8 +78,13 @@ def inbox(
     found = inbox_page(
         db_session=db_session, mrr=mrr, status=status or None, owner=owner, page=page
     )
-    names = _names(db_session, {row.alert.account_id for row in found.rows})
-    rows = [_as_dict(row.alert, names) | {"mrr": money.major(row.mrr)} for row in found.rows]
+    ids = {row.alert.account_id for row in found.rows}
+    names = _names(db_session, ids)
+    people = contact_names(db_session, ids) if reader is not None else []
+    rows = [
+        _as_dict(row.alert, names, reader, people) | {"mrr": money.major(row.mrr)}
+        for row in found.rows
+    ]
     return Inbox(rows, found.total, found.page, found.pages, found.first, found.last)
 
 

@@ -143,6 +143,7 @@ def add_alert_routes(router: APIRouter, ui: Dashboard) -> None:
                 status=status or None,
                 owner=owner,
                 page=page,
+                reader=_reader(viewer),
             )
             partial = request.headers.get("hx-target") == "alert-rows"
             context = {

@@ -21,8 +21,8 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from tenure import clock
+from tenure.auth.keys import signing_key, signing_keys
 from tenure.auth.models import RevokedToken, User
-from tenure.auth.tokens import signing_key
 from tenure.config import Settings
 
 SESSION_COOKIE = "tenure_session"
@@ -45,10 +45,41 @@ class Viewer:
     expires_at: datetime | None = None
 
 
+def _derived(base: str) -> str:
+    return hmac.new(base.encode("utf-8"), b"tenure dashboard session", hashlib.sha256).hexdigest()
+
+
 def session_key(settings: Settings) -> str:
     """Return the key that signs dashboard sessions (derived from the app's signing key)."""
-    base = signing_key(settings).encode("utf-8")
-    return hmac.new(base, b"tenure dashboard session", hashlib.sha256).hexdigest()
+    return _derived(signing_key(settings))
+
+
+def session_keys(settings: Settings) -> list[str]:
+    """Return the keys that verify sessions: the signing one, then those of retired keys."""
+    return [_derived(key) for key in signing_keys(settings)]
+
+
+def _session_claims(settings: Settings, token: str) -> dict | None:
+    """Return a session cookie's claims if one of the session keys signed it, else None."""
+    for key in session_keys(settings):
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                # Expiry is checked against tenure.clock by the caller, not PyJWT's wall clock.
+                options={
+                    "require": ["exp", "sub", "aud", "jti"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            return None
+    return None
 
 
 def start_session(settings: Settings, response: Response, user: User) -> None:
@@ -92,20 +123,8 @@ def read_viewer(settings: Settings, request: Request, db_session: Session) -> Vi
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    try:
-        claims = jwt.decode(
-            token,
-            session_key(settings),
-            algorithms=["HS256"],
-            audience=AUDIENCE,
-            # Expiry is checked against tenure.clock below, not PyJWT's wall clock.
-            options={
-                "require": ["exp", "sub", "aud", "jti"],
-                "verify_exp": False,
-                "verify_iat": False,
-            },
-        )
-    except jwt.PyJWTError:
+    claims = _session_claims(settings, token)
+    if claims is None:
         return None
     if not isinstance(claims["exp"], int | float) or claims["exp"] <= clock.now().timestamp():
         return None

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tenure import clock
+from tenure.accounts.people import contact_names, masked_alerts
 from tenure.accounts.schemas import MAX_ID
 from tenure.alerts import service as alerts
 from tenure.alerts.models import Alert
@@ -17,6 +18,7 @@ from tenure.api.deps import SessionDep, client_ip, requires
 from tenure.api.errors import Forbidden, responses
 from tenure.auth.service import audit
 from tenure.auth.tokens import Principal
+from tenure.privacy.masking import reveals
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -86,8 +88,16 @@ def list_alerts(
         "total": _page(session, status, owner, account_id),
         "limit": limit,
         "offset": offset,
-        "items": [alerts.alert_dict(a) for a in rows],
+        "items": [_shown(session, a, principal) for a in rows],
     }
+
+
+def _shown(session: Any, alert: Alert, principal: Principal) -> dict[str, Any]:
+    """Return an alert as the caller may see it (identifiers masked unless it reveals them)."""
+    if reveals(principal.role, principal.subject, alert.owner):
+        return alerts.alert_dict(alert)
+    names = contact_names(session, [alert.account_id])
+    return alerts.alert_dict(masked_alerts([alert], names)[0])
 
 
 def _visible(session: Any, alert_id: int, principal: Principal) -> Alert:
@@ -104,7 +114,7 @@ def get_alert(
     """Return an alert and every change to it."""
     alert = _visible(session, alert_id, principal)
     history = [alerts.history_dict(h) for h in alerts.alert_history(session, alert_id)]
-    return {**alerts.alert_dict(alert), "history": history}
+    return {**_shown(session, alert, principal), "history": history}
 
 
 def _act(request: Request, session: Any, principal: Principal, alert_id: int, action: str) -> None:

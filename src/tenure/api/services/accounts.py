@@ -127,6 +127,10 @@ def _ticket_out(t: Ticket) -> dict[str, Any]:
     }
 
 
+def _contact_out(c: Any) -> dict[str, Any]:
+    return {"external_id": c.external_id, "name": c.name, "email": c.email, "role": c.role}
+
+
 def account_360_out(view: AccountView, now: datetime) -> dict[str, Any]:
     """Return the 360 as the API shows it (MRR points at each month's start, then now)."""
     account = view.account
@@ -165,4 +169,5 @@ def account_360_out(view: AccountView, now: datetime) -> dict[str, Any]:
         else [{"event": c.name, "total": c.total, "daily": c.counts} for c in view.event_counts],
         "tickets": [_ticket_out(t) for t in view.tickets],
         "alerts": [alert_dict(a) for a in view.alerts],
+        "contacts": [_contact_out(c) for c in view.people],
     }

@@ -1,0 +1,1 @@
+"""Privacy and compliance: the tamper-evident audit chain, secrets at rest, masking, retention."""
