@@ -10,6 +10,7 @@ from tenure.experiments import models as experiments_models
 from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
 from tenure.messaging import models as messaging_models
+from tenure.messaging import template_models as messaging_template_models
 from tenure.metrics import models as metrics_models
 from tenure.segments import models as segments_models
 from tenure.warehouse import models as warehouse_models
@@ -25,6 +26,7 @@ __all__ = [
     "health_models",
     "ingest_models",
     "messaging_models",
+    "messaging_template_models",
     "metrics_models",
     "segments_models",
     "warehouse_models",
