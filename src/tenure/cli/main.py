@@ -73,6 +73,7 @@ COMMANDS = (
         "tenure.cli.experiments",
         "Experiments: assignment, global holdout, exposures and statistics.",
     ),
+    LazyEntry("messages", "tenure.cli.messages_templates", "Messages: templates, test sends."),
     LazyEntry("users", "tenure.cli.users", "Staff users who log in to the API and dashboard."),
     LazyEntry("clients", "tenure.cli.users", "Machine clients (OAuth2 client credentials)."),
     LazyEntry("keys", "tenure.cli.users", "Write keys for Segment-style tracking."),

@@ -62,7 +62,9 @@ class _TextParser(HTMLParser):
                 self.hidden.pop()
             return
         if tag in _BLOCK:
-            self.parts.append("\n\n" if tag in ("p", "h1", "h2", "h3", "table") else "\n")
+            self.parts.append(
+                "\n\n" if tag in ("p", "h1", "h2", "h3", "table", "ul", "ol") else "\n"
+            )
         elif tag == "a" and self.links:
             href, start = self.links.pop()
             label = "".join(self.parts[start:]).strip()
@@ -85,4 +87,4 @@ def html_to_text(html: str, keep_comment: re.Pattern[str] | None = None) -> str:
     parser.close()
     lines = [_SPACES.sub(" ", line).strip() for line in "".join(parser.parts).split("\n")]
     text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
