@@ -48,6 +48,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/experiments/{key}/results"): ALL,
     ("POST", "/v1/experiments/{key}/assign"): STAFF_WRITE,  # or a tracking write key
     ("POST", "/v1/experiments/{key}/exposures"): STAFF_WRITE,  # or a tracking write key
+    ("GET", "/v1/templates"): STAFF_WRITE,
+    ("GET", "/v1/templates/{name}"): STAFF_WRITE,
+    ("POST", "/v1/templates"): STAFF_WRITE,
+    ("POST", "/v1/templates/{name}/preview"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -131,6 +135,10 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"unit_id": "ACME"}
     if path == "/v1/keys":
         return {"name": "web"}
+    if path == "/v1/templates" and method == "POST":
+        return {"name": "permission-check", "subject": "Hi", "body": "<p>Hi</p>"}
+    if path == "/v1/templates/{name}/preview":
+        return {"account": "ACME"}
     return None
 
 

@@ -62,7 +62,8 @@ def test_refusals_name_the_line_and_reason(shared_engine, fields, field, line, r
     error = refusal(shared_engine, spec(**fields))
     assert (error.field, error.line) == (field, line)
     assert reason in error.reason
-    assert error.errors == [{"field": field, "line": str(line), "reason": error.reason}]
+    problem = {"loc": f"body.{field}", "msg": f"line {line}: {error.reason}"}
+    assert error.errors == [problem | {"type": "template_invalid"}]
 
 
 @pytest.mark.parametrize(

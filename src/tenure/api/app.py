@@ -30,6 +30,7 @@ from tenure.api.routers import (
     scores,
     segments,
     stripe,
+    templates,
     tracking,
 )
 from tenure.auth.throttle import LoginThrottle
@@ -50,6 +51,7 @@ def _include_routers(app: FastAPI) -> None:
     """Add the API's routers."""
     for module in (health, auth, accounts, scores, metrics, segments, alerts, experiments, admin):
         app.include_router(module.router)
+    app.include_router(templates.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
-from tenure.errors import TenureError
+from tenure.errors import NotFound
 from tenure.messaging import blocks as block_rules
 from tenure.messaging.compiled import CompiledTemplate, build, environment
 from tenure.messaging.layouts import Fetch, LayoutError, flatten
@@ -27,10 +27,8 @@ CACHE_SIZE = 256
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
 
 
-class TemplateNotFound(TenureError):
+class TemplateNotFound(NotFound):
     """No template (or no such version) with that name."""
-
-    exit_code = 4
 
 
 def sandbox():

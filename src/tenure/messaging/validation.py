@@ -22,7 +22,7 @@ class TemplateInvalid(InvalidFields):
     def __init__(self, template: str, field: str, line: int, reason: str) -> None:
         super().__init__(
             f"template {template!r} refused: {field} line {line}: {reason}",
-            [{"field": field, "line": str(line), "reason": reason}],
+            [{"loc": f"body.{field}", "msg": f"line {line}: {reason}", "type": "template_invalid"}],
         )
         self.template, self.field, self.line, self.reason = template, field, line, reason
 
