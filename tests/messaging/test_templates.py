@@ -118,9 +118,9 @@ SHELL_B = "<html><body>B[{% block content %}{% endblock %}]</body></html>"
 PINNED = '{% extends "shell@1" %}{% block content %}x{% endblock %}'
 
 
-def test_layout_partial_and_version_pinning(engine, frozen_clock):
+def test_layout_partial_and_version_pinning(any_engine, frozen_clock):
     foot = TemplateSpec(name="foot", kind="partial", body="<p>{{ footer.postal_address }}</p>")
-    with session_scope(engine) as session:
+    with session_scope(any_engine) as session:
         templates.save_template(session, foot)
         templates.save_template(session, _layout(SHELL_A))
         v1 = templates.save_template(session, spec(layout="shell")).template

@@ -33,12 +33,14 @@ def parse_block_rule(rule: str) -> Any:
     return tree
 
 
+_SPLIT = tuple((field, *field.split(".", 1)) for field in RULE_FIELDS)
+
+
 def rule_values(context: Mapping[str, Any]) -> dict[str, Any]:
     """Return the rule fields' values ("churn.top_driver" -> value) of one message context."""
     out: dict[str, Any] = {}
-    for field in RULE_FIELDS:
-        variable, attribute = field.split(".", 1)
-        scope = context.get(variable) or {}
+    for field, variable, attribute in _SPLIT:
+        scope = context.get(variable)
         out[field] = scope.get(attribute) if isinstance(scope, Mapping) else None
     return out
 

@@ -34,10 +34,20 @@ def _blank_none(value: Any) -> Any:
     return "" if value is None else value
 
 
+class MessageSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, reading a plain dict's keys first (variables are dicts of data)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Return obj.attribute: a key of a plain dict directly, anything else as the sandbox does."""
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=2)
 def environment(html: bool) -> SandboxedEnvironment:
     """Return the sandboxed environment (no mutation of variables) for HTML or text parts."""
-    return ImmutableSandboxedEnvironment(
+    return MessageSandbox(
         undefined=StrictUndefined, autoescape=html, finalize=_blank_none, auto_reload=False
     )
 
@@ -102,6 +112,21 @@ class CompiledTemplate:
     html: Template
     text: Template
     blocks: tuple[tuple[str, Any], ...]
+    html_source: str = ""
+    globals: tuple[tuple[str, Any], ...] = ()
+
+
+def render_part(template: Template, variables: dict[str, Any]) -> str:
+    """Render a compiled part with variables that already hold the environment's globals.
+
+    `Template.render` copies the globals into a new dict on every call; a message renders
+    four parts, so the caller merges them once (`CompiledTemplate.globals`) and shares it.
+    """
+    context = template.new_context(variables, shared=True)
+    try:
+        return template.environment.concat(template.root_render_func(context))  # type: ignore[attr-defined]
+    except Exception:
+        return template.environment.handle_exception()
 
 
 def build(
@@ -122,4 +147,6 @@ def build(
         html=html_env.from_string(html_source),
         text=text_env.from_string(text_source),
         blocks=blocks,
+        html_source=html_source,
+        globals=tuple(html_env.globals.items()),
     )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, object_session
 
 from tenure.errors import NotFound
 from tenure.messaging import blocks as block_rules
-from tenure.messaging.compiled import CompiledTemplate, build, environment
+from tenure.messaging.compiled import CompiledTemplate, build, environment, render_part
 from tenure.messaging.layouts import Fetch, LayoutError, flatten
 from tenure.messaging.models import MessageTemplate
 from tenure.messaging.schemas import RenderedMessage
@@ -101,13 +101,15 @@ def compile_template(session: Session, template: MessageTemplate) -> CompiledTem
 
 def render_compiled(compiled: CompiledTemplate, context: dict[str, Any]) -> RenderedMessage:
     """Render a compiled version with one contact's context."""
-    values = block_rules.rule_values(context)
-    chosen = {name: block_rules.holds(rule, values) for name, rule in compiled.blocks}
-    variables = {**context, "blocks": chosen}
-    subject = " ".join(compiled.subject.render(variables).split())
+    chosen = {}
+    if compiled.blocks:
+        values = block_rules.rule_values(context)
+        chosen = {name: block_rules.holds(rule, values) for name, rule in compiled.blocks}
+    variables = {**dict(compiled.globals), **context, "blocks": chosen}
+    subject = " ".join(render_part(compiled.subject, variables).split())
     preheader = None
     if compiled.preheader is not None:
-        preheader = " ".join(compiled.preheader.render(variables).split())
+        preheader = " ".join(render_part(compiled.preheader, variables).split())
     variables["message"] = {"subject": subject, "preheader": preheader or ""}
     return RenderedMessage(
         template_name=compiled.name,
@@ -116,8 +118,8 @@ def render_compiled(compiled: CompiledTemplate, context: dict[str, Any]) -> Rend
         topic=compiled.topic,
         subject=subject,
         preheader=preheader,
-        html=compiled.html.render(variables),
-        text=_BLANK_LINES.sub("\n\n", compiled.text.render(variables)),
+        html=render_part(compiled.html, variables),
+        text=_BLANK_LINES.sub("\n\n", render_part(compiled.text, variables)),
     )
 
 

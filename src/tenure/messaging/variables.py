@@ -39,7 +39,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 # Fields a content-block rule may compare (list fields: `==` means contains).
 RULE_FIELDS: tuple[str, ...] = (
     "account.plan",
-    "account.mrr",
+    "account.mrr_minor",
     "account.days_to_renewal",
     "account.industry",
     "account.region",
