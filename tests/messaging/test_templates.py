@@ -11,6 +11,7 @@ from jinja2.sandbox import SecurityError
 from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
+from tenure.errors import InputError
 from tenure.messaging import render, templates
 from tenure.messaging.schemas import TemplateSpec
 from tenure.messaging.validation import TemplateInvalid
@@ -179,3 +180,38 @@ def test_defaults_load_once(engine, frozen_clock):
     } <= names
     assert {"winback-checkin", "winback-offer"} <= names
     assert all(s.created for s in first) and not any(s.created for s in again)
+
+
+def test_a_directory_of_toml_files_with_body_files(engine, frozen_clock, tmp_path):
+    (tmp_path / "shell.html").write_text(
+        "<html><body>{% block content %}{% endblock %}</body></html>"
+    )
+    (tmp_path / "a_layout.toml").write_text(
+        'kind = "layout"\nname = "shell"\nbody_file = "shell.html"\n'
+    )
+    (tmp_path / "note.toml").write_text(
+        'subject = "Note"\nlayout = "shell"\nbody = "<p>{% if blocks.vip %}VIP {% endif %}hi</p>"\n'
+        '[[blocks]]\nname = "vip"\nwhen = "account.plan == \'growth\'"\n'
+    )
+    with session_scope(engine) as session:
+        saved = templates.load_path(session, tmp_path)
+        assert [(s.template.name, s.template.kind) for s in saved] == [
+            ("shell", "layout"),
+            ("note", "email"),
+        ]
+        note = saved[1].template
+        assert render.render_template(note, CONTEXT).text == "VIP hi"
+        other = CONTEXT | {"account": {"name": "B", "plan": "pro"}}
+        assert render.render_template(note, other).text == "hi"
+        (tmp_path / "note.toml").write_text(
+            (tmp_path / "note.toml").read_text().replace("growth", "pro")
+        )
+        again = templates.load_path(session, tmp_path)
+        assert [(s.template.version, s.created) for s in again] == [(1, False), (2, True)]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('subject = "x"\nbody = "y"\nkind = "newsletter"\n')
+    with (
+        session_scope(engine) as session,
+        pytest.raises(InputError, match=r"bad\.toml: template .*kind"),
+    ):
+        templates.load_path(session, bad)
