@@ -215,3 +215,23 @@ def test_a_directory_of_toml_files_with_body_files(engine, frozen_clock, tmp_pat
         pytest.raises(InputError, match=r"bad\.toml: template .*kind"),
     ):
         templates.load_path(session, bad)
+
+
+def test_statements_inside_title_and_preview_survive(engine, frozen_clock):
+    html = (
+        "<html><head><title>{% if account.plan %}{{ account.plan }}{% endif %}</title></head>"
+        "<body><p>{% if account.plan %}Plan {{ account.plan }}{% endif %}</p></body></html>"
+    )
+    mjml = (
+        "<mjml><mj-head><mj-preview>{% if account.plan %}On {{ account.plan }}{% endif %}"
+        "</mj-preview></mj-head><mj-body><mj-section><mj-column><mj-text>{% if account.plan %}"
+        "<p>Hi</p>{% endif %}</mj-text></mj-column></mj-section></mj-body></mjml>"
+    )
+    with session_scope(engine) as session:
+        plain = templates.save_template(session, spec(name="plain", body=html)).template
+        rich = templates.save_template(session, spec(name="rich", body=mjml)).template
+        out = render.render_template(plain, CONTEXT)
+        preview = render.render_template(rich, CONTEXT)
+    assert "<title>growth</title>" in out.html and out.text == "Plan growth"
+    assert ">On growth</div>" in preview.html and "<!--" not in preview.text
+    assert preview.text == "Hi"

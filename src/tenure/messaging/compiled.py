@@ -24,6 +24,10 @@ from tenure.messaging.htmltext import html_to_text
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _TOKEN = re.compile(r"(?:<!--)?tnrj(\d+)x(?:-->)?")
 _COMMENT_TOKEN = re.compile(r"tnrj\d+x")
+# Elements whose content is text to an HTML parser: a comment there would be printed.
+_TEXT_ONLY = re.compile(
+    r"<(/?)(?:title|textarea|style|script|mj-title|mj-preview|mj-style)\b", re.I
+)
 
 
 class MjmlError(InputError):
@@ -64,9 +68,12 @@ def _protect(source: str) -> tuple[str, list[str]]:
             continue
         done = "".join(out)
         in_tag = done.rfind("<") > done.rfind(">")
+        opened = [m.group(1) for m in _TEXT_ONLY.finditer(done)]
+        in_text_only = bool(opened) and opened[-1] == ""
         token = f"tnrj{len(saved)}x"
         saved.append(text)
-        out.append(token if in_tag or text.startswith("{{") else f"<!--{token}-->")
+        word = in_tag or in_text_only or text.startswith("{{")
+        out.append(token if word else f"<!--{token}-->")
     out.append(source[position:])
     return "".join(out), saved
 

@@ -76,7 +76,8 @@ class _TextParser(HTMLParser):
             self.parts.append(data)
 
     def handle_comment(self, data: str) -> None:
-        if not self.hidden and self.keep_comment and self.keep_comment.fullmatch(data):
+        # kept even where text is hidden: they are template statements ({% if %} … {% endif %})
+        if self.keep_comment and self.keep_comment.fullmatch(data):
             self.parts.append(f"<!--{data}-->")
 
 

@@ -119,7 +119,7 @@ def render_compiled(compiled: CompiledTemplate, context: dict[str, Any]) -> Rend
         subject=subject,
         preheader=preheader,
         html=render_part(compiled.html, variables),
-        text=_BLANK_LINES.sub("\n\n", render_part(compiled.text, variables)),
+        text=_BLANK_LINES.sub("\n\n", render_part(compiled.text, variables)).strip(),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from jinja2 import TemplateSyntaxError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -141,6 +142,9 @@ def _compile_check(spec: TemplateSpec, joined: str) -> None:
         build(row, joined, (), fmt=joined_format(spec, joined))
     except MjmlError as exc:
         raise TemplateInvalid(spec.name, "body", 1, str(exc)) from None
+    except TemplateSyntaxError as exc:  # the parts parse alone but not joined with the layout
+        reason = f"with its layout and partials: {exc.message}"
+        raise TemplateInvalid(spec.name, "body", exc.lineno or 1, reason) from None
 
 
 def newest(session: Session, name: str) -> MessageTemplate | None:
