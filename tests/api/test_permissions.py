@@ -56,6 +56,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/tasks/{task_id}/snooze"): ACT,
     ("POST", "/v1/tasks/{task_id}/assign"): STAFF_WRITE,
     ("POST", "/v1/contacts/{contact_id}/consent"): STAFF_WRITE,
+    ("GET", "/v1/templates"): STAFF_WRITE,
+    ("GET", "/v1/templates/{name}"): STAFF_WRITE,
+    ("POST", "/v1/templates"): STAFF_WRITE,
+    ("POST", "/v1/templates/{name}/preview"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -149,6 +153,10 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"name": "web"}
     if path.endswith("/consent"):
         return {"purpose": "marketing", "granted": False}
+    if path == "/v1/templates" and method == "POST":
+        return {"name": "permission-check", "subject": "Hi", "body": "<p>Hi</p>"}
+    if path == "/v1/templates/{name}/preview":
+        return {"account": "ACME"}
     return None
 
 

@@ -33,6 +33,7 @@ from tenure.api.routers import (
     scores,
     segments,
     stripe,
+    templates,
     tracking,
 )
 from tenure.auth.throttle import LoginThrottle
@@ -65,6 +66,7 @@ def _include_routers(app: FastAPI) -> None:
     ):
         app.include_router(module.router)
     app.include_router(consent.router)
+    app.include_router(templates.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)
     app.include_router(messaging_public.router)

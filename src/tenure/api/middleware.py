@@ -20,6 +20,11 @@ CSP = (
     " connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self';"
     " form-action 'self'; frame-ancestors 'none'"
 )
+# The template preview shows an email in a sandboxed srcdoc iframe (no scripts, unique origin),
+# which inherits the page's policy: emails need inline styles and their remote images.
+PREVIEW_CSP = CSP.replace("style-src 'self';", "style-src 'self' 'unsafe-inline';").replace(
+    "img-src 'self' data:;", "img-src 'self' data: https:;"
+)
 # Swagger UI (/docs) is served from static/vendor but starts with an inline script.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self';"
@@ -60,6 +65,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope["path"] in ("/docs", "/redoc") else CSP
+        if scope["path"] == "/messages/templates":
+            csp = PREVIEW_CSP
         extra = [
             (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),

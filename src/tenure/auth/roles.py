@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tasks:act": ("admin", "manager", "csm"),
     "tasks:assign": ("admin", "manager"),
     "consent:write": ("admin", "manager"),
+    "templates:read": ("admin", "manager"),
+    "templates:write": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),

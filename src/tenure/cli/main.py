@@ -85,6 +85,7 @@ COMMANDS = (
         "Uplift models: cross-fitted Qini, AUUC and uplift at k on randomised data.",
     ),
     LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent per contact and purpose."),
+    LazyEntry("messages", "tenure.cli.messages_templates", "Messages: templates, test sends."),
     LazyEntry("users", "tenure.cli.users", "Staff users who log in to the API and dashboard."),
     LazyEntry("clients", "tenure.cli.users", "Machine clients (OAuth2 client credentials)."),
     LazyEntry("keys", "tenure.cli.users", "Write keys for Segment-style tracking."),

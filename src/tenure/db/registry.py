@@ -11,6 +11,7 @@ from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
 from tenure.messaging import models as messaging_models
 from tenure.messaging import provider_models as messaging_provider_models
+from tenure.messaging import template_models as messaging_template_models
 from tenure.metrics import models as metrics_models
 from tenure.plays import models as plays_models
 from tenure.privacy import models as privacy_models
@@ -29,6 +30,7 @@ __all__ = [
     "ingest_models",
     "messaging_models",
     "messaging_provider_models",
+    "messaging_template_models",
     "metrics_models",
     "plays_models",
     "privacy_models",

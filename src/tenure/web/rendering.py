@@ -33,6 +33,7 @@ NAV = (
     ("experiments", "/experiments", "Experiments"),
     ("plays", "/plays", "Plays"),
     ("tasks", "/tasks", "Tasks"),
+    ("messages", "/messages/templates", "Messages"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )

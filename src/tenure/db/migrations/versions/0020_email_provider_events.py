@@ -1,7 +1,7 @@
 """messaging: email-provider webhook events (idempotency, replay protection)
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-07 18:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tenure.db.base
 
 revision: str = "0020"
-down_revision: str | None = "0017"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
