@@ -21,8 +21,8 @@ from tenure.rendering import charts
 from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
 from tenure.web import experiments as experiment_pages
-from tenure.web import plays as play_pages
 from tenure.web import messages as message_pages
+from tenure.web import plays as play_pages
 from tenure.web.actions import add_action_routes
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
@@ -243,11 +243,14 @@ def add_play_routes(router: APIRouter, ui: Dashboard) -> None:
             return "tasks.html", play_pages.tasks_context(db, viewer, status)
 
         return show(ui, request, "tasks", build)
+
+
 def add_message_routes(router: APIRouter, ui: Dashboard) -> None:
     """Add the message templates page (list and a sandboxed preview for an account)."""
 
     @router.get("/messages/templates")
     def templates_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
             params = dict(request.query_params)
             context = message_pages.templates_context(db, viewer, ui.settings, params)
             return "messages_templates.html", context
