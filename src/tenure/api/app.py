@@ -26,6 +26,7 @@ from tenure.api.routers import (
     auth,
     experiments,
     health,
+    journeys,
     metrics,
     scores,
     segments,
@@ -48,7 +49,8 @@ DESCRIPTION = (
 
 def _include_routers(app: FastAPI) -> None:
     """Add the API's routers."""
-    for module in (health, auth, accounts, scores, metrics, segments, alerts, experiments, admin):
+    for module in (health, auth, accounts, scores, metrics, segments, alerts, experiments, journeys,
+                   admin):  # fmt: skip
         app.include_router(module.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)

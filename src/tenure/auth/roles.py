@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "scorecards:write": ("admin", "manager"),
     "rules:write": ("admin", "manager"),
     "experiments:assign": ("admin", "manager"),
+    "journeys:read": ("admin", "manager", "csm", "analyst"),
+    "journeys:write": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),
