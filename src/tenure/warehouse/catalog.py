@@ -75,6 +75,10 @@ ALERT_RULES = Dataset("alert_rule", "app", source=True)
 EXPERIMENTS = Dataset("experiment", "app", source=True)
 EXPERIMENT_EXPOSURES = Dataset("experiment_exposure", "app", source=True)
 CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
+JOURNEYS = Dataset("journey", "app", source=True)
+MESSAGE_TEMPLATES = Dataset("message_template", "app", source=True)
+CONTACT_CONSENT = Dataset("contact_consent", "app", source=True)
+SUPPRESSIONS = Dataset("suppression", "app", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
 WAREHOUSE_EVENTS = Dataset(EVENTS, "warehouse")
@@ -92,6 +96,9 @@ ALERT_HISTORY = Dataset("alert_history", "app")
 ALERT_DELIVERIES = Dataset("alert_delivery", "app")
 RECENT_EVENTS = Dataset("account_recent_event", "app")
 EVENT_DAILY_COUNTS = Dataset("account_event_daily", "app")
+JOURNEY_ENROLLMENTS = Dataset("journey_enrollment", "app")
+JOURNEY_STEP_RUNS = Dataset("journey_step_run", "app")
+MESSAGES = Dataset("message", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -133,4 +140,11 @@ DATASETS: tuple[Dataset, ...] = (
     ALERT_DELIVERIES,
     RECENT_EVENTS,
     EVENT_DAILY_COUNTS,
+    JOURNEYS,
+    MESSAGE_TEMPLATES,
+    CONTACT_CONSENT,
+    SUPPRESSIONS,
+    JOURNEY_ENROLLMENTS,
+    JOURNEY_STEP_RUNS,
+    MESSAGES,
 )
