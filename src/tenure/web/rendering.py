@@ -31,6 +31,7 @@ NAV = (
     ("cohorts", "/cohorts", "Cohorts"),
     ("segments", "/segments", "Segments"),
     ("experiments", "/experiments", "Experiments"),
+    ("journeys", "/journeys", "Journeys"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )
