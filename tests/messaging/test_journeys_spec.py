@@ -61,7 +61,12 @@ def test_files_in_toml_and_json_and_their_syntax_errors(tmp_path):
     as_json = tmp_path / "j.json"
     as_json.write_text(json.dumps({"journey": [GOOD]}))
     (spec,) = read_journeys_file(as_json)
-    assert (spec.key, spec.holdout, spec.reentry, spec.trigger.within_days) == ("trial", 0.1, "never", 7)
+    assert (spec.key, spec.holdout, spec.reentry, spec.trigger.within_days) == (
+        "trial",
+        0.1,
+        "never",
+        7,
+    )
     broken = tmp_path / "j.toml"
     broken.write_text("[[journey]]\nkey = 'a\n")
     with pytest.raises(InputError, match=r"j\.toml: not valid toml"):
