@@ -14,10 +14,11 @@ from tenure import clock
 from tenure.accounts.models import Account, Contact
 from tenure.config import Settings
 from tenure.db.bulk import dialect_insert
-from tenure.errors import StateConflict
+from tenure.errors import NotFound, StateConflict
 from tenure.experiments.assignment import bucket
 from tenure.experiments.holdout import in_global_holdout
 from tenure.messaging import journeys_spec as spec
+from tenure.messaging.journeys_store import spec_of
 from tenure.messaging.journeys_triggers import Entry
 from tenure.messaging.models import Journey, JourneyEnrollment
 
@@ -116,9 +117,6 @@ def enrol_manually(
     session: Session, settings: Settings, journey: Journey, contact_id: int, actor: str
 ) -> JourneyEnrollment:
     """Enrol one contact by hand (CLI or API); raise StateConflict saying why it cannot be."""
-    from tenure.errors import NotFound
-    from tenure.messaging.journeys_store import spec_of
-
     contact = session.get(Contact, contact_id)
     if contact is None:
         raise NotFound(f"no contact with id {contact_id}")
