@@ -45,6 +45,10 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments load-exposures $(DEMO_EXPERIMENT) $(DEMO_DATA)/assignments.csv \
 	  --unit account_id --variant group --exposed-at exposed_on
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
+	$(BIN)/tenure --data-dir $(DEMO_DIR) messages templates load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys tick
+	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys list
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments grid
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics summary
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics movements
