@@ -159,8 +159,9 @@ def _close_one(
 
 def enrol_due(session: Session, settings: Settings) -> Counter:
     """Evaluate every active journey's trigger and enrol the entries."""
-    done: Counter = Counter()
+    done: Counter = Counter(journeys=0, enrolled=0)
     for journey in session.scalars(sa.select(Journey).where(Journey.status == "active")):
+        done["journeys"] += 1
         definition = spec_of(journey)
         counts = enrol_entries(
             session, settings, journey, definition, entries_for(session, definition)
@@ -195,6 +196,7 @@ def tick(engine: Engine, settings: Settings) -> dict[str, int]:
         report.update(close_finished(session, settings, now))
     with session_scope(engine) as session:
         due = due_enrollments(session, now)
+    report["due"] = len(due)
     for enrollment_id in due:
         try:
             with session_scope(engine) as session:
