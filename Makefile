@@ -47,7 +47,8 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) messages templates load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys load --defaults
-	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys tick
+	@# an empty quiet-hours window: the demo's first journey emails go out at any hour
+	TENURE_JOURNEY_QUIET_HOURS=00:00-00:00 $(BIN)/tenure --data-dir $(DEMO_DIR) journeys tick
 	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys list
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments grid
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics summary

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tenure.clock import use_clock
 from tenure.db.session import session_scope
+from tenure.messaging.journeys_engine import tick
 from tenure.messaging.journeys_enrol import enrol_manually
 from tenure.messaging.journeys_live import JourneyKicker
 from tenure.messaging.journeys_stage import journey_steps
@@ -13,7 +15,7 @@ from tenure.notifications import Notification, get_bus
 from tenure.stage import StageContext
 from tenure.tasks import build_huey, register_tasks
 
-from ..factories import add_account, add_contact
+from ..factories import add_account, add_contact, add_inbox_event
 from .journey_helpers import add_journey, enrollments, step_runs
 
 
@@ -51,3 +53,27 @@ def test_events_and_tier_changes_kick_a_tick_at_most_once_per_interval():
         kicker.stop()
     get_bus().publish(Notification("events_recorded", 1, {}))
     assert kicks == [1]
+
+
+class _TickingClock:
+    """A clock that moves a millisecond each time it is read (as the wall clock would)."""
+
+    def __init__(self, start):
+        self.at = start
+
+    def now(self):
+        self.at += timedelta(milliseconds=1)
+        return self.at
+
+
+def test_triggered_entrants_take_their_first_step_in_the_same_tick(engine, settings, frozen_clock):
+    settings = settings.model_copy(update={"holdout_fraction": 0.0})
+    with session_scope(engine) as session:
+        add_journey(session, trigger={"kind": "event", "event": "Trial Ending"},
+                    steps=[{"id": "rest", "kind": "wait", "hours": 1}])  # fmt: skip
+        account = add_account(session)
+        add_contact(session, account, consent={"email": True})
+        add_inbox_event(session, account, name="Trial Ending", ts=frozen_clock.now())
+    with use_clock(_TickingClock(frozen_clock.now())):
+        report = tick(engine, settings)
+    assert (report["enrolled"], report["due"], report["wait:done"]) == (1, 1, 1)

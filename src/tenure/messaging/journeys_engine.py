@@ -194,6 +194,7 @@ def tick(engine: Engine, settings: Settings) -> dict[str, int]:
         report.update(enrol_due(session, settings))
     with session_scope(engine) as session:
         report.update(close_finished(session, settings, now))
+    now = clock.now()  # after enrolment: the new entrants' first steps are due
     with session_scope(engine) as session:
         due = due_enrollments(session, now)
     report["due"] = len(due)
