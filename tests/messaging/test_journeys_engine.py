@@ -8,11 +8,22 @@ import sqlalchemy as sa
 
 from tenure.alerts.models import Alert, AlertDelivery
 from tenure.db.session import session_scope
+from tenure.messaging.journeys_conditions import goal_reached, holds
 from tenure.messaging.journeys_engine import tick
 from tenure.messaging.journeys_enrol import enrol_manually
+from tenure.messaging.journeys_spec import Condition, Goal
+from tenure.messaging.journeys_store import get_journey
 from tenure.messaging.models import Message
+from tenure.segments.models import Segment, SegmentMembership
 
-from ..factories import add_account, add_contact, add_inbox_event, add_subscription
+from ..factories import (
+    add_account,
+    add_churn_score,
+    add_contact,
+    add_health_score,
+    add_inbox_event,
+    add_subscription,
+)
 from .journey_helpers import add_journey, add_template, enrollments, messages, step_runs
 
 STEPS = [
@@ -40,8 +51,6 @@ def _world(session, **journey):
 def test_send_wait_branch_task_webhook_exit(engine, settings, frozen_clock):
     with session_scope(engine) as session:
         _, contact = _world(session)
-        from tenure.messaging.journeys_store import get_journey
-
         enrolled = enrol_manually(session, settings, get_journey(session, "j1"), contact.id, "t")
         enrollment_id = enrolled.id
     first = tick(engine, settings)
@@ -67,8 +76,6 @@ def test_send_wait_branch_task_webhook_exit(engine, settings, frozen_clock):
 def test_branch_takes_then_when_opened(engine, settings, frozen_clock):
     with session_scope(engine) as session:
         _, contact = _world(session)
-        from tenure.messaging.journeys_store import get_journey
-
         enrol_manually(session, settings, get_journey(session, "j1"), contact.id, "t")
     tick(engine, settings)
     with session_scope(engine) as session:
@@ -90,8 +97,6 @@ def test_goal_streak_ends_enrollment_and_churn_exits(engine, settings, frozen_cl
         other = add_account(session)
         add_subscription(session, other, ended_at=now + timedelta(days=1))
         other_contact = add_contact(session, other, consent={"email": True})
-        from tenure.messaging.journeys_store import get_journey
-
         journey = get_journey(session, "j1")
         enrol_manually(session, settings, journey, contact.id, "t")
         enrol_manually(session, settings, journey, other_contact.id, "t")
@@ -117,8 +122,6 @@ def test_frequency_cap_and_quiet_hours_defer_a_send(engine, settings, frozen_clo
         contact.timezone = (
             "Asia/Tokyo"  # 12:00 UTC is 21:00 in Tokyo: quiet until 08:00 (23:00 UTC)
         )
-        from tenure.messaging.journeys_store import get_journey
-
         enrol_manually(session, settings, get_journey(session, "j1"), contact.id, "t")
     assert tick(engine, settings)["deferred"] == 1
     with session_scope(engine) as session:
@@ -129,8 +132,6 @@ def test_frequency_cap_and_quiet_hours_defer_a_send(engine, settings, frozen_clo
     tick(engine, settings)
     with session_scope(engine) as session:
         add_journey(session, key="j2", steps=[{"id": "again", "kind": "send", "template": "bye"}])
-        from tenure.messaging.journeys_store import get_journey
-
         enrol_manually(session, settings, get_journey(session, "j2"), contact.id, "t")
     assert tick(engine, settings)["deferred"] == 1  # capped: one email per 7 days
     with session_scope(engine) as session:
@@ -138,3 +139,31 @@ def test_frequency_cap_and_quiet_hours_defer_a_send(engine, settings, frozen_clo
         sent_at = session.scalar(sa.select(Message.created_at))
         assert second.next_run_at == sent_at + timedelta(days=7)
         assert sent_at > now
+
+
+def test_branch_conditions_and_the_upgrade_goal(engine, settings, frozen_clock):
+    now = frozen_clock.now()
+    with session_scope(engine) as session:
+        account, contact = _world(session)
+        enrollment = enrol_manually(session, settings, get_journey(session, "j1"), contact.id, "t")
+        add_health_score(session, account, tier="red")
+        add_churn_score(session, account, risk_tier="high")
+        segment = Segment(name="watch", kind="rule", rule="x", created_at=now)
+        session.add(segment)
+        session.flush()
+        session.add(
+            SegmentMembership(segment_id=segment.id, account_id=account.id, as_of=now.date())
+        )
+        assert not holds(session, enrollment, Condition(kind="event", event="Report Created"))
+        add_inbox_event(session, account, name="Report Created", ts=now + timedelta(minutes=5))
+        assert holds(session, enrollment, Condition(kind="event", event="Report Created"))
+        assert holds(session, enrollment, Condition(kind="segment", segment="watch"))
+        assert not holds(session, enrollment, Condition(kind="segment", segment="other"))
+        assert holds(session, enrollment, Condition(kind="health_tier", tier="red"))
+        assert holds(session, enrollment, Condition(kind="churn_risk", tier="high"))
+        assert not holds(session, enrollment, Condition(kind="clicked"))
+        upgraded = Goal(kind="upgraded")
+        assert not goal_reached(session, settings, enrollment, upgraded, now)
+        add_subscription(session, account, external_id="sub-up", mrr=5_000,
+                         started_at=now + timedelta(hours=1))  # fmt: skip
+        assert goal_reached(session, settings, enrollment, upgraded, now + timedelta(hours=2))
