@@ -36,6 +36,8 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
 	$(BIN)/tenure --data-dir $(DEMO_DIR) model train
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) messages templates load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) plays load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments show $(DEMO_EXPERIMENT) >/dev/null 2>&1 || { \
 	  $(BIN)/tenure --data-dir $(DEMO_DIR) experiments create $(DEMO_EXPERIMENT) --name "Retention nudge (simulated)" \
@@ -46,6 +48,9 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments load-exposures $(DEMO_EXPERIMENT) $(DEMO_DATA)/assignments.csv \
 	  --unit account_id --variant group --exposed-at exposed_on
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
+	@# an empty quiet-hours window: the demo's first journey emails go out at any hour
+	TENURE_JOURNEY_QUIET_HOURS=00:00-00:00 $(BIN)/tenure --data-dir $(DEMO_DIR) journeys tick
+	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys list
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments grid
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics summary
 	$(BIN)/tenure --data-dir $(DEMO_DIR) metrics movements

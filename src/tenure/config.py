@@ -145,6 +145,22 @@ class Settings(BaseSettings):
         " play or message touches (raising it only adds accounts; lowering it releases some)",
     )
 
+    # --- journeys (messaging) ---
+    journey_frequency_cap: int = Field(
+        default=3, ge=1, le=100, description="Most journey emails a contact gets per window"
+    )
+    journey_frequency_days: float = Field(
+        default=7, gt=0, le=90, description="The frequency cap's window, in days"
+    )
+    journey_quiet_hours: str | None = Field(
+        default="21:00-08:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+        description="HH:MM-HH:MM in the contact's time zone when no journey email is sent",
+    )
+    journey_default_timezone: str = Field(
+        default="UTC", description="Time zone of contacts without one (quiet hours, windows)"
+    )
+
     experiment_metrics_file: Path | None = Field(
         default=None,
         description="TOML metric definitions for experiments (default: the packaged ones)",

@@ -1,7 +1,7 @@
 """The daily pipeline: the stages in order, run for one as-of day (or each day of a range).
 
 This module sits above the domains (ingest → warehouse → churn, metrics, health, segments,
-experiments → alerts): it imports their stages, while none of them imports it. Each stage declares what it
+experiments → alerts → journeys): it imports their stages, while none of them imports it. Each stage declares what it
 reads and writes (see `tenure.stage` and `tenure.warehouse.catalog`); stages after `sync` read
 only data with timestamps on or before the as-of day.
 """
@@ -22,6 +22,7 @@ from tenure.errors import InputError
 from tenure.events.recent import recent_events_copy
 from tenure.experiments.stage import experiment_summaries
 from tenure.health.daily import health_scores
+from tenure.messaging.journeys_stage import journey_steps
 from tenure.metrics.serving import retention_metrics
 from tenure.plays.stage import play_runs
 from tenure.privacy.retention import expired_personal_data
@@ -42,6 +43,7 @@ STAGES: tuple[Stage, ...] = (
     experiment_summaries,
     opened_alerts,
     play_runs,
+    journey_steps,
     expired_personal_data,
 )
 
@@ -69,7 +71,7 @@ def run_day(context: StageContext, stages: list[Stage]) -> Iterator[tuple[str, S
             _log_end(context, run_id, "failed", {}, str(exc) or type(exc).__name__)
             raise
         _log_end(context, run_id, "ok", summary, None)
-        if stage is opened_alerts and "skipped" not in summary:
+        if stage in (opened_alerts, journey_steps) and "skipped" not in summary:
             # alerts know nothing of the task queue: the pipeline asks the worker to send now
             kick_delivery(context.settings)
         yield stage.key, summary

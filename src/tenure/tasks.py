@@ -26,6 +26,7 @@ from tenure.config import Settings
 from tenure.db.session import get_engine, session_scope
 from tenure.errors import TenureError
 from tenure.logging import get_logger
+from tenure.messaging.journeys_engine import tick as journeys_tick_once
 
 log = get_logger(__name__)
 
@@ -50,6 +51,7 @@ class Tasks:
     deliver_alerts: Any
     alerts_tick: Any
     alerts_digest: Any
+    journeys_tick: Any
 
 
 def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None) -> Tasks:
@@ -87,7 +89,28 @@ def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None)
             queued = queue_digests(session, clock.now().date(), routing_from_settings(settings))
         return {"digests": queued, **deliver_due(app_engine(), settings).as_dict()}
 
-    return Tasks(huey, deliver_alerts, alerts_tick, alerts_digest)
+    @huey.periodic_task(crontab(minute="*/5"), name="journeys_tick_periodic")
+    def journeys_periodic() -> dict[str, int]:
+        """Every five minutes: advance every journey once, then send what it queued."""
+        return journeys_tick.call_local()
+
+    @huey.task(name="journeys_tick")
+    def journeys_tick() -> dict[str, int]:
+        """Advance every journey once (enrol, goals, due steps) and send what it queued."""
+        report = journeys_tick_once(app_engine(), settings)
+        return {**report, **deliver_due(app_engine(), settings).as_dict()}
+
+    return Tasks(huey, deliver_alerts, alerts_tick, alerts_digest, journeys_tick)
+
+
+def kick_journeys(settings: Settings) -> bool:
+    """Ask the task worker to advance the journeys now (events arrived); False if unreachable."""
+    try:
+        register_tasks(build_huey(settings), settings).journeys_tick()
+    except (OSError, sqlite3.Error, RedisError, TenureError) as exc:  # the periodic tick runs
+        log.warning("could not enqueue a journeys tick", error=str(exc))
+        return False
+    return True
 
 
 def kick_delivery(settings: Settings) -> bool:

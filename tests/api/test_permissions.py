@@ -18,6 +18,7 @@ ALL = set(ROLES)
 STAFF_WRITE = {"admin", "manager"}
 ADMIN = {"admin"}
 ACT = {"admin", "manager", "csm"}
+JOURNEYS_READ = {"admin", "manager", "csm", "analyst"}
 
 # (method, OpenAPI path) -> roles allowed. Written out by hand from the README matrix, so a new
 # route without an entry here, or a change of rights, fails this test.
@@ -60,6 +61,11 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/templates/{name}"): STAFF_WRITE,
     ("POST", "/v1/templates"): STAFF_WRITE,
     ("POST", "/v1/templates/{name}/preview"): STAFF_WRITE,
+    ("GET", "/v1/journeys"): JOURNEYS_READ,
+    ("GET", "/v1/journeys/{key}"): JOURNEYS_READ,
+    ("POST", "/v1/journeys/{key}/pause"): STAFF_WRITE,
+    ("POST", "/v1/journeys/{key}/resume"): STAFF_WRITE,
+    ("POST", "/v1/journeys/{key}/enrol"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -149,6 +155,8 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"email": "new-user@example.com", "password": "long enough pass", "role": "viewer"}
     if path.startswith("/v1/experiments/") and method == "POST":
         return {"unit_id": "ACME"}
+    if path == "/v1/journeys/{key}/enrol":
+        return {"contact_id": 1}
     if path == "/v1/keys":
         return {"name": "web"}
     if path.endswith("/consent"):

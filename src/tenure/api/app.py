@@ -27,6 +27,7 @@ from tenure.api.routers import (
     consent,
     experiments,
     health,
+    journeys,
     messaging_public,
     metrics,
     plays,
@@ -40,7 +41,8 @@ from tenure.auth.throttle import LoginThrottle
 from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.health.refresher import ScoreRefresher
-from tenure.tasks import kick_delivery
+from tenure.messaging.journeys_live import JourneyKicker
+from tenure.tasks import kick_delivery, kick_journeys
 from tenure.web.routes import build_router
 
 DESCRIPTION = (
@@ -62,6 +64,7 @@ def _include_routers(app: FastAPI) -> None:
         alerts,
         experiments,
         plays,
+        journeys,
         admin,
     ):
         app.include_router(module.router)
@@ -110,11 +113,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     listener = install_listener(
         settings, app.state.engine, on_opened=functools.partial(kick_delivery, settings)
     )
+    kicker = JourneyKicker(functools.partial(kick_journeys, settings)).start()
     try:
         yield
     finally:
         app.state.refresher.stop()  # refreshes what is pending; its notifications reach alerts
         listener.stop()
+        kicker.stop()
 
 
 def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:

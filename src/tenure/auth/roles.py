@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "consent:write": ("admin", "manager"),
     "templates:read": ("admin", "manager"),
     "templates:write": ("admin", "manager"),
+    "journeys:read": ("admin", "manager", "csm", "analyst"),
+    "journeys:write": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),

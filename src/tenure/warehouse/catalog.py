@@ -79,6 +79,10 @@ CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
 IMPORT_RUNS = Dataset("import_run", "app", source=True)
 QUARANTINED_ROWS = Dataset("quarantined_row", "app", source=True)
 AUDIT_LOG = Dataset("audit_log", "app", source=True)
+JOURNEYS = Dataset("journey", "app", source=True)
+MESSAGE_TEMPLATES = Dataset("message_template", "app", source=True)
+CONTACT_CONSENT = Dataset("contact_consent", "app", source=True)
+SUPPRESSIONS = Dataset("suppression", "app", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
 WAREHOUSE_EVENTS = Dataset(EVENTS, "warehouse")
@@ -99,6 +103,9 @@ EVENT_DAILY_COUNTS = Dataset("account_event_daily", "app")
 PLAYS = Dataset("play", "app", source=True)
 PLAY_RUNS = Dataset("play_run", "app")
 CSM_TASKS = Dataset("csm_task", "app")
+JOURNEY_ENROLLMENTS = Dataset("journey_enrollment", "app")
+JOURNEY_STEP_RUNS = Dataset("journey_step_run", "app")
+MESSAGES = Dataset("message", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -146,4 +153,11 @@ DATASETS: tuple[Dataset, ...] = (
     IMPORT_RUNS,
     QUARANTINED_ROWS,
     AUDIT_LOG,
+    JOURNEYS,
+    MESSAGE_TEMPLATES,
+    CONTACT_CONSENT,
+    SUPPRESSIONS,
+    JOURNEY_ENROLLMENTS,
+    JOURNEY_STEP_RUNS,
+    MESSAGES,
 )

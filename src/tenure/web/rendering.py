@@ -34,6 +34,7 @@ NAV = (
     ("plays", "/plays", "Plays"),
     ("tasks", "/tasks", "Tasks"),
     ("messages", "/messages/templates", "Messages"),
+    ("journeys", "/journeys", "Journeys"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )

@@ -21,6 +21,7 @@ from tenure.rendering import charts
 from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
 from tenure.web import experiments as experiment_pages
+from tenure.web import journeys as journey_pages
 from tenure.web import messages as message_pages
 from tenure.web import plays as play_pages
 from tenure.web.actions import add_action_routes
@@ -258,6 +259,24 @@ def add_message_routes(router: APIRouter, ui: Dashboard) -> None:
         return show(ui, request, "messages", build)
 
 
+def add_journey_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the journeys list and one journey's funnel page."""
+
+    @router.get("/journeys")
+    def journeys_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "journeys.html", journey_pages.list_context(db, viewer)
+
+        return show(ui, request, "journeys", build)
+
+    @router.get("/journeys/{key}")
+    def journey_page(request: Request, key: str) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "journey.html", journey_pages.detail_context(db, viewer, key)
+
+        return show(ui, request, "journeys", build)
+
+
 def build_router(settings: Settings) -> APIRouter:
     """Return the dashboard router (HTML pages, HTMX partials, actions, live events)."""
     ui = Dashboard(settings=settings, templates=build_templates())
@@ -268,6 +287,7 @@ def build_router(settings: Settings) -> APIRouter:
     add_experiment_routes(router, ui)
     add_play_routes(router, ui)
     add_message_routes(router, ui)
+    add_journey_routes(router, ui)
     add_action_routes(router, ui)
     add_live_routes(router, ui)
     return router
