@@ -162,3 +162,29 @@ def test_cli_load_run_report_and_tasks(engine, settings, cli, monkeypatch, froze
                                                  "adoption-nudge"}  # fmt: skip
     with session_scope(engine) as session:
         assert tasks.overdue(session, DAY + timedelta(days=3))
+
+
+def test_journey_action_enrols_the_treated_accounts_contacts(engine, settings):
+    from tenure.messaging.journeys_store import load_default_journeys
+    from tenure.messaging.models import JourneyEnrollment
+
+    from ..factories import add_contact
+
+    settings = settings.model_copy(update={"holdout_fraction": 0.0})
+    nudge = RED_CALL | {
+        "key": "red-nudge",
+        "actions": [{"kind": "journey", "journey": "onboarding", "emails": 3}],
+        "cost": {"email": 2},
+    }
+    with session_scope(engine) as session:
+        red_book(session, 20)
+        for account_id in range(1, 21):
+            add_contact(session, account_id)
+        load_default_journeys(session)
+        play = service.save_play(session, PlayDefinition.model_validate(nudge))
+        day = service.run_play(session, settings, play, DAY)
+        treated = session.scalars(sa.select(PlayRun).where(PlayRun.arm == "treated")).all()
+        enrolled = set(session.scalars(sa.select(JourneyEnrollment.account_id)))
+    assert day.treated == len(treated) > 0
+    assert enrolled == {r.account_id for r in treated}
+    assert all(r.actions[0]["status"] == "enrolled" for r in treated)

@@ -13,6 +13,9 @@ from tenure import clock
 from tenure.accounts.models import Account
 from tenure.alerts.outbox import add_delivery
 from tenure.config import Settings
+from tenure.messaging.journeys_enrol import enrol_entries
+from tenure.messaging.journeys_store import spec_of
+from tenure.messaging.journeys_triggers import Entry
 from tenure.messaging.models import Journey
 from tenure.plays.definitions import (
     JourneyAction,
@@ -110,12 +113,29 @@ def _webhook(
     return {"kind": "webhook", "status": "queued", "endpoint": action.endpoint}, 0
 
 
-def _journey(session: Session, definition: PlayDefinition, action: JourneyAction) -> tuple:
-    journey = session.scalar(sa.select(Journey.id).where(Journey.key == action.journey))
+def _journey(
+    session: Session,
+    settings: Settings,
+    definition: PlayDefinition,
+    action: JourneyAction,
+    run: PlayRun,
+) -> tuple[dict[str, Any], int]:
+    journey = session.scalar(sa.select(Journey).where(Journey.key == action.journey))
     if journey is None:
         return {"kind": "journey", "status": "skipped", "reason": "journey not loaded"}, 0
-    cost = action.emails * definition.cost.email
-    return {"kind": "journey", "status": "requested", "journey": action.journey}, cost
+    if journey.status != "active":
+        return {"kind": "journey", "status": "skipped", "reason": "journey paused"}, 0
+    entry = Entry(run.account_id, None, clock.now(), f"play:{definition.key}")
+    counts = enrol_entries(session, settings, journey, spec_of(journey), [entry])
+    enrolled = counts.get("treated", 0) + counts.get("holdout", 0)
+    cost = action.emails * definition.cost.email * counts.get("treated", 0)
+    record = {
+        "kind": "journey",
+        "status": "enrolled" if enrolled else "skipped",
+        "journey": action.journey,
+        "contacts": counts,
+    }
+    return record, cost
 
 
 def perform(
@@ -136,7 +156,7 @@ def perform(
         elif isinstance(action, WebhookAction):
             record, cost = _webhook(session, settings, action, definition.key, run, account)
         else:
-            record, cost = _journey(session, definition, action)
+            record, cost = _journey(session, settings, definition, action, run)
         done.records.append(record)
         done.cost += cost
     return done
