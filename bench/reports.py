@@ -8,20 +8,30 @@ whole days as a transactions file gives them. `tenure_seconds` is `tenure.report
 (log-space likelihood, analytic gradient, grouped customers); `bare_seconds` is the same
 likelihood written plainly here and maximised by one bare `scipy.optimize.minimize` call on
 log-parameters (BFGS with finite-difference gradients). Best of --runs, interleaved.
+
+forecast: `forecast_report` (12 months ahead, rolling-origin backtest over 18 origins with the
+naive and seasonal-naive baselines) on 36 months of a 100k-account book. The monthly aggregates
+are generated directly (tests/reports/forecast_books.py: seasonal signups, Beta-Binomial logo
+churn, noisy expansion/contraction), not by `tenure simulate` + import, which takes minutes at
+that size: the forecast reads only the 36 monthly bridges, whose computation is the metrics
+stage's cost (bench/metrics.py). One timed run (it is minutes-scale work, not micro).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize, special
 
 from tenure.reports.clv import bgnbd
 from tenure.reports.clv.data import Summary
+from tenure.reports.forecast.report import forecast_report
 
 CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
@@ -29,7 +39,7 @@ CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 def parse_args() -> argparse.Namespace:
     """Read the command-line options."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--part", choices=("clv", "all"), default="all")
+    parser.add_argument("--part", choices=("clv", "forecast", "all"), default="all")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=36)
@@ -106,12 +116,49 @@ def clv_part(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def forecast_part(args: argparse.Namespace) -> dict[str, object]:
+    """Time the forecast with its backtest on a synthetic book's monthly aggregates."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.reports.forecast_books import synthetic_history
+
+    history = synthetic_history(args.months, accounts=args.accounts, seed=args.seed)
+    start = time.perf_counter()
+    import statsmodels.tsa.exponential_smoothing.ets  # noqa: F401  (import timed apart)
+
+    imported = time.perf_counter() - start
+    start = time.perf_counter()
+    report = forecast_report(history, 12)
+    seconds = time.perf_counter() - start
+    summary = {}
+    for name, rows in report["backtest"].items():
+        if name == "origins":
+            continue
+        summary[name] = {
+            f"h{row['horizon']}": {
+                "method": row["method"],
+                **{m: row[m] for m in ("model", "naive", "seasonal_naive") if m in row},
+            }
+            for row in rows
+            if row["horizon"] in (1, 3, 6, 12)
+        }
+    return {
+        "accounts": args.accounts,
+        "months": args.months,
+        "origins": report["backtest"]["origins"],
+        "seconds": round(seconds, 2),
+        "statsmodels_import_seconds": round(imported, 2),
+        "backtest": summary,
+    }
+
+
 def main() -> None:
     """Run the chosen parts and print one JSON object."""
     args = parse_args()
     out: dict[str, object] = {}
     if args.part in ("clv", "all"):
         out["clv"] = clv_part(args)
+    if args.part in ("forecast", "all"):
+        out["forecast"] = forecast_part(args)
     print(json.dumps(out, indent=2))
 
 

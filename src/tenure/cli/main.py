@@ -74,6 +74,11 @@ COMMANDS = (
         "Experiments: assignment, global holdout, exposures and statistics.",
     ),
     LazyEntry(
+        "forecast",
+        "tenure.cli.forecast",
+        "Forecast MRR, customers and logo churn with intervals, beside a rolling backtest.",
+    ),
+    LazyEntry(
         "clv",
         "tenure.cli.clv",
         "Customer lifetime value for usage and one-off purchases (BG/NBD + Gamma-Gamma).",
