@@ -1,7 +1,7 @@
 """Forecast by simulation from parts: retention rates of the book and new MRR through ETS.
 
 Each simulated path starts from the last month-end MRR and customers. Per future month it
-draws one past month (of the last RATE_WINDOW) and applies that month's MRR churn, contraction
+draws one past month (of a bootstrap resample, per path, of the last RATE_WINDOW) and applies that month's MRR churn, contraction
 and expansion rates and reactivation to the MRR carried over, draws churned customers as
 Binomial(customers, that month's logo churn rate) and adds that month's new and reactivated
 customers; new MRR is simulated from an ETS model (statsmodels; additive errors, damped additive
@@ -76,7 +76,11 @@ def simulate(history: History, horizon: int, seed: int = 0) -> Paths:
     reactivation, reactivated = h.reactivation[window], h.reactivated_customers[window]
     new_customers = h.new_customers[window]
     new = new_mrr_paths(h.new, horizon, rng)
-    picks = rng.integers(0, len(rates["churn"]), (PATHS, horizon))
+    # Each path first resamples the window (a bootstrap of the months: the rates' own
+    # uncertainty), then draws its future months from that resample.
+    width = len(rates["churn"])
+    pools = rng.integers(0, width, (PATHS, width))
+    picks = np.take_along_axis(pools, rng.integers(0, width, (PATHS, horizon)), axis=1)
     mrr, customers = np.full(PATHS, h.mrr_end[-1]), np.full(PATHS, h.customers_end[-1])
     out = {k: np.empty((PATHS, horizon)) for k in ("mrr", "customers", "logo_churn")}
     for k in range(horizon):  # one step per month, vectorised over paths
