@@ -21,7 +21,7 @@ install: $(STAMP) $(ASSETS)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps 'gbstats==0.8.0'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps 'gbstats==0.8.0' 'lifetimes==0.11.3'
 	@touch $(STAMP)
 
 # Dashboard scripts (Plotly.js from the plotly package, htmx via npm pack): git-ignored.

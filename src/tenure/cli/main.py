@@ -91,6 +91,16 @@ COMMANDS = (
     ),
     LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent per contact and purpose."),
     LazyEntry("messages", "tenure.cli.messages_templates", "Messages: templates, test sends."),
+    LazyEntry(
+        "forecast",
+        "tenure.cli.forecast",
+        "Forecast MRR, customers and logo churn with intervals, beside a rolling backtest.",
+    ),
+    LazyEntry(
+        "clv",
+        "tenure.cli.clv",
+        "Customer lifetime value for usage and one-off purchases (BG/NBD + Gamma-Gamma).",
+    ),
     LazyEntry("users", "tenure.cli.users", "Staff users who log in to the API and dashboard."),
     LazyEntry("clients", "tenure.cli.users", "Machine clients (OAuth2 client credentials)."),
     LazyEntry("keys", "tenure.cli.users", "Write keys for Segment-style tracking."),

@@ -1,0 +1,1 @@
+"""Reports: forecasts, customer lifetime value, ROI, risks and the success scorecard."""

@@ -1,0 +1,1 @@
+"""Customer lifetime value for non-subscription revenue: BG/NBD with Gamma-Gamma spend."""

@@ -1,0 +1,1 @@
+"""MRR, customer and logo-churn forecasts with prediction intervals and their backtest."""
