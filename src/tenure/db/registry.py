@@ -9,6 +9,7 @@ from tenure.events import models as events_models
 from tenure.experiments import models as experiments_models
 from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
+from tenure.loyalty import models as loyalty_models
 from tenure.metrics import models as metrics_models
 from tenure.segments import models as segments_models
 from tenure.warehouse import models as warehouse_models
@@ -23,6 +24,7 @@ __all__ = [
     "experiments_models",
     "health_models",
     "ingest_models",
+    "loyalty_models",
     "metrics_models",
     "segments_models",
     "warehouse_models",
