@@ -74,6 +74,7 @@ SEGMENTS = Dataset("segment", "app", source=True)
 ALERT_RULES = Dataset("alert_rule", "app", source=True)
 EXPERIMENTS = Dataset("experiment", "app", source=True)
 EXPERIMENT_EXPOSURES = Dataset("experiment_exposure", "app", source=True)
+LOYALTY_PROGRAMS = Dataset("loyalty_program", "app", source=True)
 CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
@@ -92,6 +93,9 @@ ALERT_HISTORY = Dataset("alert_history", "app")
 ALERT_DELIVERIES = Dataset("alert_delivery", "app")
 RECENT_EVENTS = Dataset("account_recent_event", "app")
 EVENT_DAILY_COUNTS = Dataset("account_event_daily", "app")
+LOYALTY_ENROLMENTS = Dataset("loyalty_enrolment", "app")
+LOYALTY_LEDGER = Dataset("loyalty_movement", "app")  # with its entries, lots and wallets
+LOYALTY_BADGES = Dataset("loyalty_badge_award", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -133,4 +137,8 @@ DATASETS: tuple[Dataset, ...] = (
     ALERT_DELIVERIES,
     RECENT_EVENTS,
     EVENT_DAILY_COUNTS,
+    LOYALTY_PROGRAMS,
+    LOYALTY_ENROLMENTS,
+    LOYALTY_LEDGER,
+    LOYALTY_BADGES,
 )
