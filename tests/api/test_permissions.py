@@ -48,6 +48,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/experiments/{key}/results"): ALL,
     ("POST", "/v1/experiments/{key}/assign"): STAFF_WRITE,  # or a tracking write key
     ("POST", "/v1/experiments/{key}/exposures"): STAFF_WRITE,  # or a tracking write key
+    ("GET", "/v1/loyalty/accounts/{account_id}"): ALL,
+    ("GET", "/v1/loyalty/accounts/{account_id}/ledger"): ALL,
+    ("GET", "/v1/loyalty/rewards"): ALL,
+    ("POST", "/v1/loyalty/redemptions"): ACT,
+    ("GET", "/v1/loyalty/redemptions"): STAFF_WRITE,
+    ("POST", "/v1/loyalty/redemptions/{redemption_id}/approve"): STAFF_WRITE,
+    ("POST", "/v1/loyalty/redemptions/{redemption_id}/reject"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -105,6 +112,7 @@ def _url(path: str, world: dict[str, Any], client: TestClient, headers: dict) ->
         .replace("{alert_id}", str(world["alert_id"]))
         .replace("{name}", _name_for(path, world))
         .replace("{key}", "no-such-experiment")
+        .replace("{redemption_id}", "999999")
     )
 
 
@@ -129,6 +137,8 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"email": "new-user@example.com", "password": "long enough pass", "role": "viewer"}
     if path.startswith("/v1/experiments/") and method == "POST":
         return {"unit_id": "ACME"}
+    if path == "/v1/loyalty/redemptions" and method == "POST":
+        return {"account_id": world["account_id"], "reward_key": "swag-box"}
     if path == "/v1/keys":
         return {"name": "web"}
     return None

@@ -26,6 +26,7 @@ from tenure.api.routers import (
     auth,
     experiments,
     health,
+    loyalty,
     metrics,
     scores,
     segments,
@@ -40,7 +41,8 @@ from tenure.tasks import kick_delivery
 from tenure.web.routes import build_router
 
 DESCRIPTION = (
-    "Tenure's HTTP API: accounts, scores, metrics, segments, alerts, experiments; Segment-compatible"
+    "Tenure's HTTP API: accounts, scores, metrics, segments, alerts, experiments, loyalty;"
+    " Segment-compatible"
     " tracking; Stripe webhooks. Authenticate at `POST /v1/auth/token` (OAuth2 password or"
     " client-credentials grant) and send `Authorization: Bearer <access_token>`."
 )
@@ -48,7 +50,8 @@ DESCRIPTION = (
 
 def _include_routers(app: FastAPI) -> None:
     """Add the API's routers."""
-    for module in (health, auth, accounts, scores, metrics, segments, alerts, experiments, admin):
+    for module in (health, auth, accounts, scores, metrics, segments, alerts, experiments, loyalty,
+                   admin):  # fmt: skip
         app.include_router(module.router)
     app.include_router(tracking.router)
     app.include_router(stripe.router)

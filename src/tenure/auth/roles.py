@@ -13,6 +13,7 @@ _READ = (
     "scorecards:read",
     "rules:read",
     "experiments:read",
+    "loyalty:read",
 )
 
 # permission -> roles holding it; "alerts:act" is limited to a csm's own accounts elsewhere.
@@ -24,6 +25,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "scorecards:write": ("admin", "manager"),
     "rules:write": ("admin", "manager"),
     "experiments:assign": ("admin", "manager"),
+    "loyalty:redeem": ("admin", "manager", "csm"),
+    "loyalty:approve": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),

@@ -174,3 +174,11 @@ def redemption_dict(redemption: LoyaltyRedemption) -> dict[str, Any]:
         "requested_at": redemption.requested_at.isoformat(),
         "decided_by": redemption.decided_by,
     }
+
+
+def list_redemptions(session: Session, status: str | None = None) -> list[LoyaltyRedemption]:
+    """Return redemptions (of one status if given), newest first, at most 500."""
+    query = sa.select(LoyaltyRedemption).order_by(LoyaltyRedemption.id.desc()).limit(500)
+    if status is not None:
+        query = query.where(LoyaltyRedemption.status == status)
+    return list(session.scalars(query))
