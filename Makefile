@@ -36,6 +36,7 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
 	$(BIN)/tenure --data-dir $(DEMO_DIR) model train
 	$(BIN)/tenure --data-dir $(DEMO_DIR) segments load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) loyalty program load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments show $(DEMO_EXPERIMENT) >/dev/null 2>&1 || { \
 	  $(BIN)/tenure --data-dir $(DEMO_DIR) experiments create $(DEMO_EXPERIMENT) --name "Retention nudge (simulated)" \
 	    --hypothesis "A nudge to at-risk accounts lowers 90-day churn" --variant control=0.7 --variant nudge=0.3 \

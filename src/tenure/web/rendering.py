@@ -31,6 +31,7 @@ NAV = (
     ("cohorts", "/cohorts", "Cohorts"),
     ("segments", "/segments", "Segments"),
     ("experiments", "/experiments", "Experiments"),
+    ("loyalty", "/loyalty", "Loyalty"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )

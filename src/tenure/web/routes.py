@@ -21,6 +21,7 @@ from tenure.rendering import charts
 from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
 from tenure.web import experiments as experiment_pages
+from tenure.web import loyalty as loyalty_pages
 from tenure.web.actions import add_action_routes
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
@@ -215,6 +216,13 @@ def add_experiment_routes(router: APIRouter, ui: Dashboard) -> None:
             return "experiment.html", experiment_pages.detail_context(db, viewer, key, method)
 
         return show(ui, request, "experiments", build)
+
+    @router.get("/loyalty")
+    def loyalty_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "loyalty.html", loyalty_pages.programme_context(db, viewer)
+
+        return show(ui, request, "loyalty", build)
 
 
 def build_router(settings: Settings) -> APIRouter:
