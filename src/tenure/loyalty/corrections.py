@@ -123,14 +123,14 @@ def _expire_batch(session: Session, batch: list[Any]) -> tuple[int, int]:
         for lot in batch
     ]  # fmt: skip
     table = LoyaltyMovement.__table__
-    stmt = insert_for(session, LoyaltyMovement).values(values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["source_key"])
+    stmt = insert_for(session, table).on_conflict_do_nothing(index_elements=["source_key"])
     returning = (table.c.id, table.c.account_id, table.c.points, table.c.source_key)
-    new = session.execute(stmt.returning(*returning)).all()
+    connection = session.connection()
+    new = connection.execute(stmt.returning(*returning), values).all()
     if not new:
         return 0, 0
     entries = [e for row in new for e in _entries(row.id, "expire", row.account_id, row.points)]
-    session.execute(sa.insert(LoyaltyEntry), entries)
+    connection.execute(sa.insert(LoyaltyEntry.__table__), entries)
     lot_ids = [int(row.source_key.rsplit(":", 1)[1]) for row in new]
     lots = LoyaltyLot.__table__
     session.execute(sa.update(lots).where(lots.c.id.in_(lot_ids)).values(remaining=0))

@@ -70,9 +70,10 @@ def ensure_wallets(session: Session, account_ids: Iterable[int]) -> None:
     """Create an empty wallet for each account that has none (safe under concurrency)."""
     now = clock.now()
     rows = [{"account_id": a, "balance": 0, "updated_at": now} for a in sorted(set(account_ids))]
-    for start in range(0, len(rows), BATCH):
-        stmt = insert_for(session, LoyaltyWallet).values(rows[start : start + BATCH])
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["account_id"]))
+    if rows:
+        stmt = insert_for(session, LoyaltyWallet.__table__)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["account_id"])
+        session.connection().execute(stmt, rows)
 
 
 def _entries(movement_id: int, kind: str, account_id: int, points: int) -> list[dict[str, Any]]:
@@ -95,7 +96,7 @@ def _add_to_wallets(session: Session, deltas: dict[int, int]) -> None:
     )
     rows = [{"wallet": a, "delta": d} for a, d in deltas.items() if d]
     if rows:
-        session.execute(stmt, rows)
+        session.connection().execute(stmt, rows)
 
 
 def post_earnings(session: Session, earnings: Sequence[Earning], expiry_months: int) -> int:
@@ -113,7 +114,11 @@ def post_earnings(session: Session, earnings: Sequence[Earning], expiry_months: 
 
 
 def _post_earning_batch(session: Session, batch: Sequence[Earning], expiry_months: int) -> int:
-    """Insert one batch's new movements, their entries and lots; credit the wallets."""
+    """Insert one batch's new movements, their entries and lots; credit the wallets.
+
+    Every statement is one cached executemany (SQLAlchemy's insertmanyvalues for the
+    RETURNING insert), not a statement compiled per batch or a row per round trip.
+    """
     now = clock.now()
     values = [
         {"account_id": e.account_id, "kind": "earn", "points": e.points, "rule": e.rule,
@@ -122,16 +127,15 @@ def _post_earning_batch(session: Session, batch: Sequence[Earning], expiry_month
         for e in batch
     ]  # fmt: skip
     table = LoyaltyMovement.__table__
-    stmt = insert_for(session, LoyaltyMovement).values(values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["source_key"])
-    new = session.execute(
-        stmt.returning(table.c.id, table.c.account_id, table.c.points, table.c.occurred_at)
-    ).all()
+    stmt = insert_for(session, table).on_conflict_do_nothing(index_elements=["source_key"])
+    returning = (table.c.id, table.c.account_id, table.c.points, table.c.occurred_at)
+    connection = session.connection()
+    new = connection.execute(stmt.returning(*returning), values).all()
     if not new:
         return 0
     entries = [e for row in new for e in _entries(row.id, "earn", row.account_id, row.points)]
-    session.execute(sa.insert(LoyaltyEntry), entries)
-    session.execute(sa.insert(LoyaltyLot), [_lot(row, expiry_months) for row in new])
+    connection.execute(sa.insert(LoyaltyEntry.__table__), entries)
+    connection.execute(sa.insert(LoyaltyLot.__table__), [_lot(row, expiry_months) for row in new])
     deltas: dict[int, int] = defaultdict(int)
     for row in new:
         deltas[row.account_id] += row.points

@@ -17,7 +17,7 @@ from tenure.config import Settings
 from tenure.errors import StateConflict
 from tenure.experiments.assignment import bucket
 from tenure.experiments.holdout import in_global_holdout
-from tenure.loyalty.ledger import BATCH, ensure_wallets, insert_for
+from tenure.loyalty.ledger import ensure_wallets, insert_for
 from tenure.loyalty.models import LoyaltyEnrolment
 from tenure.loyalty.program import Program
 
@@ -43,9 +43,11 @@ def enrol_accounts(session: Session, program: Program, settings: Settings) -> di
         {"account_id": i, "arm": arm_of(e, program, settings), "enrolled_at": now}
         for i, e in session.execute(query)
     ]
-    for start in range(0, len(rows), BATCH):
-        stmt = insert_for(session, LoyaltyEnrolment).values(rows[start : start + BATCH])
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["account_id"]))
+    if rows:
+        stmt = insert_for(session, LoyaltyEnrolment.__table__)
+        session.connection().execute(
+            stmt.on_conflict_do_nothing(index_elements=["account_id"]), rows
+        )
     ensure_wallets(session, [r["account_id"] for r in rows if r["arm"] == "member"])
     members = sum(r["arm"] == "member" for r in rows)
     return {"enrolled": len(rows), "members": members, "holdout": len(rows) - members}
