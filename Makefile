@@ -39,6 +39,7 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) messages templates load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) plays load --defaults
+	$(BIN)/tenure --data-dir $(DEMO_DIR) loyalty program load --defaults
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments show $(DEMO_EXPERIMENT) >/dev/null 2>&1 || { \
 	  $(BIN)/tenure --data-dir $(DEMO_DIR) experiments create $(DEMO_EXPERIMENT) --name "Retention nudge (simulated)" \
 	    --hypothesis "A nudge to at-risk accounts lowers 90-day churn" --variant control=0.7 --variant nudge=0.3 \

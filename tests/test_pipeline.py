@@ -69,8 +69,8 @@ def test_cli_keys_stay_the_names_users_script_against():
     """--only/--skip keep taking the stage keys users' scripts use, in the order they run."""
     keys = [s.key for s in pipeline.STAGES]
     assert keys == [
-        "sync", "recent", "features", "scores", "metrics", "health", "segments", "experiments",
-        "alerts", "plays", "journeys", "retention",
+        "sync", "recent", "features", "scores", "metrics", "health", "loyalty", "segments",
+        "experiments", "alerts", "plays", "journeys", "retention",
     ]  # fmt: skip
     assert [s.name for s in pipeline.select_stages(only=["health", "sync"])] == [
         "warehouse_events",

@@ -1,9 +1,10 @@
 """The daily pipeline: the stages in order, run for one as-of day (or each day of a range).
 
-This module sits above the domains (ingest → warehouse → churn, metrics, health, segments,
-experiments → alerts → journeys): it imports their stages, while none of them imports it. Each stage declares what it
-reads and writes (see `tenure.stage` and `tenure.warehouse.catalog`); stages after `sync` read
-only data with timestamps on or before the as-of day.
+This module sits above the domains (ingest → warehouse → churn, metrics, health, loyalty,
+segments, experiments → alerts → plays → journeys → retention): it imports their stages, while
+none of them imports it. Each stage declares what it reads and writes (see `tenure.stage` and
+`tenure.warehouse.catalog`); stages after `sync` read only data with timestamps on or before
+the as-of day.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tenure.errors import InputError
 from tenure.events.recent import recent_events_copy
 from tenure.experiments.stage import experiment_summaries
 from tenure.health.daily import health_scores
+from tenure.loyalty.stage import loyalty_points
 from tenure.messaging.journeys_stage import journey_steps
 from tenure.metrics.serving import retention_metrics
 from tenure.plays.stage import play_runs
@@ -39,6 +41,7 @@ STAGES: tuple[Stage, ...] = (
     churn_scores,
     retention_metrics,
     health_scores,
+    loyalty_points,
     segment_memberships,
     experiment_summaries,
     opened_alerts,

@@ -66,6 +66,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/journeys/{key}/pause"): STAFF_WRITE,
     ("POST", "/v1/journeys/{key}/resume"): STAFF_WRITE,
     ("POST", "/v1/journeys/{key}/enrol"): STAFF_WRITE,
+    ("GET", "/v1/loyalty/accounts/{account_id}"): ALL,
+    ("GET", "/v1/loyalty/accounts/{account_id}/ledger"): ALL,
+    ("GET", "/v1/loyalty/rewards"): ALL,
+    ("POST", "/v1/loyalty/redemptions"): ACT,
+    ("GET", "/v1/loyalty/redemptions"): STAFF_WRITE,
+    ("POST", "/v1/loyalty/redemptions/{redemption_id}/approve"): STAFF_WRITE,
+    ("POST", "/v1/loyalty/redemptions/{redemption_id}/reject"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
@@ -128,6 +135,7 @@ def _url(path: str, world: dict[str, Any], client: TestClient, headers: dict) ->
         .replace("{name}", _name_for(path, world))
         .replace("{key}", "no-such-experiment")
         .replace("{task_id}", "999999")
+        .replace("{redemption_id}", "999999")
     )
 
 
@@ -157,6 +165,8 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"unit_id": "ACME"}
     if path == "/v1/journeys/{key}/enrol":
         return {"contact_id": 1}
+    if path == "/v1/loyalty/redemptions" and method == "POST":
+        return {"account_id": world["account_id"], "reward_key": "swag-box"}
     if path == "/v1/keys":
         return {"name": "web"}
     if path.endswith("/consent"):

@@ -20,6 +20,7 @@ MATRIX = {
     "/accounts/1/events": {"admin", "manager", "csm", "analyst"},
     "/experiments": set(ROLES),
     "/experiments/onboarding-call": set(ROLES),
+    "/loyalty": set(ROLES),
 }
 
 

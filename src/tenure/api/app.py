@@ -28,6 +28,7 @@ from tenure.api.routers import (
     experiments,
     health,
     journeys,
+    loyalty,
     messaging_public,
     metrics,
     plays,
@@ -46,7 +47,8 @@ from tenure.tasks import kick_delivery, kick_journeys
 from tenure.web.routes import build_router
 
 DESCRIPTION = (
-    "Tenure's HTTP API: accounts, scores, metrics, segments, alerts, experiments; Segment-compatible"
+    "Tenure's HTTP API: accounts, scores, metrics, segments, alerts, experiments, loyalty;"
+    " Segment-compatible"
     " tracking; Stripe webhooks. Authenticate at `POST /v1/auth/token` (OAuth2 password or"
     " client-credentials grant) and send `Authorization: Bearer <access_token>`."
 )
@@ -65,6 +67,7 @@ def _include_routers(app: FastAPI) -> None:
         experiments,
         plays,
         journeys,
+        loyalty,
         admin,
     ):
         app.include_router(module.router)

@@ -14,6 +14,7 @@ _READ = (
     "rules:read",
     "experiments:read",
     "plays:read",
+    "loyalty:read",
 )
 
 # permission -> roles holding it; "alerts:act" is limited to a csm's own accounts elsewhere.
@@ -33,6 +34,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "templates:write": ("admin", "manager"),
     "journeys:read": ("admin", "manager", "csm", "analyst"),
     "journeys:write": ("admin", "manager"),
+    "loyalty:redeem": ("admin", "manager", "csm"),
+    "loyalty:approve": ("admin", "manager"),
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),

@@ -101,6 +101,11 @@ COMMANDS = (
         "tenure.cli.clv",
         "Customer lifetime value for usage and one-off purchases (BG/NBD + Gamma-Gamma).",
     ),
+    LazyEntry(
+        "loyalty",
+        "tenure.cli.loyalty",
+        "Loyalty: points ledger, rewards, tiers, badges, measured against a holdout.",
+    ),
     LazyEntry("users", "tenure.cli.users", "Staff users who log in to the API and dashboard."),
     LazyEntry("clients", "tenure.cli.users", "Machine clients (OAuth2 client credentials)."),
     LazyEntry("keys", "tenure.cli.users", "Write keys for Segment-style tracking."),

@@ -74,6 +74,7 @@ SEGMENTS = Dataset("segment", "app", source=True)
 ALERT_RULES = Dataset("alert_rule", "app", source=True)
 EXPERIMENTS = Dataset("experiment", "app", source=True)
 EXPERIMENT_EXPOSURES = Dataset("experiment_exposure", "app", source=True)
+LOYALTY_PROGRAMS = Dataset("loyalty_program", "app", source=True)
 CHURN_MODEL = Dataset("churn@champion", "registry", source=True)
 # Logs the retention stage expires (filled by imports and every audited action).
 IMPORT_RUNS = Dataset("import_run", "app", source=True)
@@ -106,6 +107,9 @@ CSM_TASKS = Dataset("csm_task", "app")
 JOURNEY_ENROLLMENTS = Dataset("journey_enrollment", "app")
 JOURNEY_STEP_RUNS = Dataset("journey_step_run", "app")
 MESSAGES = Dataset("message", "app")
+LOYALTY_ENROLMENTS = Dataset("loyalty_enrolment", "app")
+LOYALTY_LEDGER = Dataset("loyalty_movement", "app")  # with its entries, lots and wallets
+LOYALTY_BADGES = Dataset("loyalty_badge_award", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -160,4 +164,8 @@ DATASETS: tuple[Dataset, ...] = (
     JOURNEY_ENROLLMENTS,
     JOURNEY_STEP_RUNS,
     MESSAGES,
+    LOYALTY_PROGRAMS,
+    LOYALTY_ENROLMENTS,
+    LOYALTY_LEDGER,
+    LOYALTY_BADGES,
 )

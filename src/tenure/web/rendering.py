@@ -35,6 +35,7 @@ NAV = (
     ("tasks", "/tasks", "Tasks"),
     ("messages", "/messages/templates", "Messages"),
     ("journeys", "/journeys", "Journeys"),
+    ("loyalty", "/loyalty", "Loyalty"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )

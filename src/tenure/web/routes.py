@@ -22,6 +22,7 @@ from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
 from tenure.web import experiments as experiment_pages
 from tenure.web import journeys as journey_pages
+from tenure.web import loyalty as loyalty_pages
 from tenure.web import messages as message_pages
 from tenure.web import plays as play_pages
 from tenure.web.actions import add_action_routes
@@ -219,6 +220,13 @@ def add_experiment_routes(router: APIRouter, ui: Dashboard) -> None:
             return "experiment.html", experiment_pages.detail_context(db, viewer, key, method)
 
         return show(ui, request, "experiments", build)
+
+    @router.get("/loyalty")
+    def loyalty_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "loyalty.html", loyalty_pages.programme_context(db, viewer)
+
+        return show(ui, request, "loyalty", build)
 
 
 def add_play_routes(router: APIRouter, ui: Dashboard) -> None:

@@ -1,7 +1,7 @@
 """privacy: hash-chained append-only audit log (hashes backfilled), encrypted stored secrets
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 17:50:00.000000
 """
 
@@ -14,7 +14,7 @@ import tenure.db.base
 from tenure.privacy.chain import GENESIS, entry_payload, link_hash
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,148 @@
+"""Loyalty: an account's points and ledger, the rewards catalogue, redemptions and approvals."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from sqlalchemy.exc import IntegrityError
+
+from tenure.accounts.schemas import MAX_ID
+from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
+from tenure.api.errors import responses
+from tenure.auth.service import audit
+from tenure.errors import NotFound
+from tenure.loyalty import rewards, statements
+from tenure.loyalty.membership import require_member
+from tenure.loyalty.models import LoyaltyRedemption
+from tenure.loyalty.schemas import (
+    DecisionIn,
+    LedgerLineOut,
+    LoyaltyAccountOut,
+    RedemptionIn,
+    RedemptionOut,
+    RewardOut,
+)
+from tenure.loyalty.service import require_program
+
+router = APIRouter(prefix="/v1/loyalty", tags=["loyalty"])
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RedemptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255,
+           description="Repeat a request with the same key to get the same redemption"),
+]  # fmt: skip
+
+
+@router.get("/accounts/{account_id}", response_model=LoyaltyAccountOut,
+            summary="An account's loyalty summary", responses=responses(404))  # fmt: skip
+def loyalty_account(
+    account_id: AccountId, session: SessionDep, _: requires("loyalty:read")
+) -> dict[str, Any]:
+    """Return balance, tier, progress to the next tier, badges and points expiring soon."""
+    program = require_program(session)
+    return statements.account_summary(session, program, rewards.find_account(session, account_id))
+
+
+@router.get("/accounts/{account_id}/ledger", response_model=list[LedgerLineOut],
+            summary="An account's points ledger", responses=responses(404))  # fmt: skip
+def loyalty_ledger(
+    account_id: AccountId,
+    session: SessionDep,
+    _: requires("loyalty:read"),
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[dict[str, Any]]:
+    """Return the account's movements of points, newest first."""
+    account = rewards.find_account(session, account_id)
+    return statements.ledger_lines(session, account.id, limit, offset)
+
+
+@router.get("/rewards", response_model=list[RewardOut], summary="The rewards catalogue")
+def loyalty_rewards(session: SessionDep, _: requires("loyalty:read")) -> list[dict[str, Any]]:
+    """Return the active rewards with their price in points and stock."""
+    return rewards.list_rewards(session)
+
+
+@router.post("/redemptions", response_model=RedemptionOut, summary="Redeem a reward",
+             responses=responses(400, 404, 409))  # fmt: skip
+def redeem(
+    body: RedemptionIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: requires("loyalty:redeem"),
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Redeem a reward (409 when the balance or stock is short; dear ones wait for approval)."""
+    program = require_program(session)
+    account = rewards.find_account(session, body.account_id)
+    require_member(session, program, settings, account)
+    try:
+        done = rewards.request_redemption(
+            session, program, account, body.reward_key,
+            actor=principal.subject, idempotency_key=idempotency_key,
+        )  # fmt: skip
+    except IntegrityError:  # the same Idempotency-Key committed by a parallel request
+        session.rollback()
+        done = _replayed(session, idempotency_key)
+    audit(session, actor=principal.subject, action="loyalty_redeem",
+          target=f"redemption:{done.id}", ip=client_ip(request))  # fmt: skip
+    return rewards.redemption_dict(done)
+
+
+def _replayed(session: Any, idempotency_key: str | None) -> LoyaltyRedemption:
+    """Return the redemption a parallel request stored under the key."""
+    found = rewards.redemption_by_key(session, idempotency_key) if idempotency_key else None
+    if found is None:
+        raise NotFound("the redemption could not be stored; retry")
+    return found
+
+
+@router.get("/redemptions", response_model=list[RedemptionOut], summary="Redemptions")
+def list_redemptions(
+    session: SessionDep,
+    _: requires("loyalty:approve"),
+    status: Annotated[str | None, Query(pattern="^(pending|fulfilled|rejected)$")] = None,
+) -> list[dict[str, Any]]:
+    """Return redemptions, newest first (status=pending: those waiting for approval)."""
+    return [rewards.redemption_dict(r) for r in rewards.list_redemptions(session, status)]
+
+
+def _decide(request: Request, session: Any, principal: Any, redemption_id: int,
+            approve: bool, body: DecisionIn | None) -> dict[str, Any]:  # fmt: skip
+    done = rewards.decide_redemption(
+        session, redemption_id, approve=approve, actor=principal.subject,
+        note=body.note if body else None,
+    )  # fmt: skip
+    action = "loyalty_approve" if approve else "loyalty_reject"
+    audit(session, actor=principal.subject, action=action,
+          target=f"redemption:{redemption_id}", ip=client_ip(request))  # fmt: skip
+    return rewards.redemption_dict(done)
+
+
+@router.post("/redemptions/{redemption_id}/approve", response_model=RedemptionOut,
+             summary="Approve a pending redemption", responses=responses(404, 409))  # fmt: skip
+def approve(
+    redemption_id: RedemptionId,
+    request: Request,
+    session: SessionDep,
+    principal: requires("loyalty:approve"),
+    body: DecisionIn | None = None,
+) -> dict[str, Any]:
+    """Approve and fulfil a pending redemption (409 if the balance or stock is now short)."""
+    return _decide(request, session, principal, redemption_id, True, body)
+
+
+@router.post("/redemptions/{redemption_id}/reject", response_model=RedemptionOut,
+             summary="Reject a pending redemption", responses=responses(404, 409))  # fmt: skip
+def reject(
+    redemption_id: RedemptionId,
+    request: Request,
+    session: SessionDep,
+    principal: requires("loyalty:approve"),
+    body: DecisionIn | None = None,
+) -> dict[str, Any]:
+    """Reject a pending redemption."""
+    return _decide(request, session, principal, redemption_id, False, body)

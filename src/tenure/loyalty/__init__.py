@@ -1,0 +1,1 @@
+"""Loyalty: the programme as data, a double-entry points ledger, earning, rewards, tiers, badges."""

@@ -1,0 +1,80 @@
+"""API shapes of the loyalty programme (pydantic v2)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExpiringPoints(BaseModel):
+    """Points that expire on one day."""
+
+    on: str
+    points: int
+
+
+class LoyaltyAccountOut(BaseModel):
+    """An account's loyalty summary."""
+
+    account_id: int
+    external_id: str
+    arm: str | None = Field(description="member, holdout, or null before enrolment")
+    balance: int
+    tier: str
+    qualifying_points: int
+    next_tier: str | None
+    points_to_next_tier: int | None
+    tier_review_on: str | None
+    badges: list[str]
+    expiring: list[ExpiringPoints] = Field(description="points expiring in the next 30 days")
+
+
+class LedgerLineOut(BaseModel):
+    """One movement of an account's points."""
+
+    id: int
+    kind: str
+    points: int
+    rule: str | None
+    reason: str | None
+    occurred_at: str
+    posted_at: str
+    written_off: int
+
+
+class RewardOut(BaseModel):
+    """A catalogue item."""
+
+    key: str
+    name: str
+    kind: str
+    points: int
+    stock: int
+
+
+class RedemptionIn(BaseModel):
+    """A request to redeem a reward for a member account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: int = Field(ge=1, le=2**63 - 1)
+    reward_key: str = Field(min_length=1, max_length=64)
+
+
+class RedemptionOut(BaseModel):
+    """A redemption: fulfilled, pending approval, or rejected."""
+
+    id: int
+    account_id: int
+    reward_key: str
+    points: int
+    status: str
+    requested_at: str
+    decided_by: str | None
+
+
+class DecisionIn(BaseModel):
+    """A manager's note on an approval or rejection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,96 @@
+"""What a member sees: balance, tier and progress, badges, points expiring, ledger lines."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.accounts.models import Account
+from tenure.loyalty.models import (
+    LoyaltyBadgeAward,
+    LoyaltyEnrolment,
+    LoyaltyLot,
+    LoyaltyMovement,
+    LoyaltyWallet,
+)
+from tenure.loyalty.program import Program
+from tenure.loyalty.tiers import qualifying_points
+
+EXPIRING_DAYS = 30
+
+
+def _expiring(session: Session, account_id: int) -> list[dict[str, Any]]:
+    """Return the points expiring in the next 30 days, per expiry date."""
+    today = clock.now().date()
+    query = (
+        sa.select(LoyaltyLot.expires_on, sa.func.sum(LoyaltyLot.remaining))
+        .where(
+            LoyaltyLot.account_id == account_id,
+            LoyaltyLot.remaining > 0,
+            LoyaltyLot.expires_on <= today + timedelta(days=EXPIRING_DAYS),
+        )
+        .group_by(LoyaltyLot.expires_on)
+        .order_by(LoyaltyLot.expires_on)
+    )
+    return [{"on": day.isoformat(), "points": int(n)} for day, n in session.execute(query)]
+
+
+def account_summary(session: Session, program: Program, account: Account) -> dict[str, Any]:
+    """Return the account's loyalty summary."""
+    wallet = session.get(LoyaltyWallet, account.id)
+    arm = session.scalar(
+        sa.select(LoyaltyEnrolment.arm).where(LoyaltyEnrolment.account_id == account.id)
+    )
+    qualifying = qualifying_points(session, clock.now().date(), account.id).get(account.id, 0)
+    tier = (wallet.tier if wallet is not None else None) or program.tier_for(qualifying).key
+    upper = program.next_tier(tier)
+    badges = session.scalars(
+        sa.select(LoyaltyBadgeAward.badge)
+        .where(LoyaltyBadgeAward.account_id == account.id)
+        .order_by(LoyaltyBadgeAward.awarded_at, LoyaltyBadgeAward.badge)
+    )
+    return {
+        "account_id": account.id,
+        "external_id": account.external_id,
+        "arm": arm,
+        "balance": wallet.balance if wallet is not None else 0,
+        "tier": tier,
+        "qualifying_points": qualifying,
+        "next_tier": upper.key if upper is not None else None,
+        "points_to_next_tier": max(upper.qualifying_points - qualifying, 0) if upper else None,
+        "tier_review_on": wallet.tier_review_on.isoformat()
+        if wallet is not None and wallet.tier_review_on
+        else None,
+        "badges": list(badges),
+        "expiring": _expiring(session, account.id),
+    }
+
+
+def ledger_lines(
+    session: Session, account_id: int, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Return the account's movements, newest first."""
+    query = (
+        sa.select(LoyaltyMovement)
+        .where(LoyaltyMovement.account_id == account_id)
+        .order_by(LoyaltyMovement.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        {
+            "id": m.id,
+            "kind": m.kind,
+            "points": m.points,
+            "rule": m.rule,
+            "reason": m.reason,
+            "occurred_at": m.occurred_at.isoformat(),
+            "posted_at": m.posted_at.isoformat(),
+            "written_off": m.written_off,
+        }
+        for m in session.scalars(query)
+    ]

@@ -1,0 +1,99 @@
+"""Tiers and badges from the ledger: promotion at once, demotion only at the review date.
+
+Qualifying points are the points earned (net of clawbacks) in the 12 months up to the day;
+grants and redemptions do not qualify. A wallet moves up as soon as it qualifies for a higher
+tier; it moves down only on or after its `tier_review_on`, which every tier change pushes
+`tier_review_months` ahead. Badges are milestones counted from the ledger and awarded once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tenure import clock
+from tenure.accounts.mrr import instant_after
+from tenure.loyalty.ledger import BATCH, add_months, insert_for
+from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyMovement, LoyaltyWallet
+from tenure.loyalty.program import Badge, Program
+
+QUALIFYING_KINDS = ("earn", "reverse")
+
+
+def qualifying_points(
+    session: Session, as_of: date, account_id: int | None = None
+) -> dict[int, int]:
+    """Return each account's net points earned in the 12 months up to as_of."""
+    query = sa.select(LoyaltyMovement.account_id, sa.func.sum(LoyaltyMovement.points)).where(
+        LoyaltyMovement.kind.in_(QUALIFYING_KINDS),
+        LoyaltyMovement.occurred_at >= instant_after(add_months(as_of, -12)),
+        LoyaltyMovement.occurred_at < instant_after(as_of),
+    )
+    if account_id is not None:
+        query = query.where(LoyaltyMovement.account_id == account_id)
+    rows = session.execute(query.group_by(LoyaltyMovement.account_id))
+    return {a: max(int(total or 0), 0) for a, total in rows}
+
+
+def next_tier_for(program: Program, wallet: Any, qualifying: int, as_of: date) -> str | None:
+    """Return the tier the wallet should hold on as_of (None: keep the current one)."""
+    target = program.tier_for(qualifying).key
+    keys = [t.key for t in program.tiers]
+    current = wallet.tier if wallet.tier in keys else None
+    if current is None or keys.index(target) > keys.index(current):
+        return target
+    review = wallet.tier_review_on
+    if keys.index(target) < keys.index(current) and (review is None or review <= as_of):
+        return target
+    return None
+
+
+def review_tiers(session: Session, program: Program, as_of: date) -> dict[str, int]:
+    """Promote and (at review dates) demote wallets; return how many moved."""
+    points = qualifying_points(session, as_of)
+    changes = []
+    for wallet in session.execute(sa.select(LoyaltyWallet.account_id, LoyaltyWallet.tier,
+                                            LoyaltyWallet.tier_review_on)):  # fmt: skip
+        tier = next_tier_for(program, wallet, points.get(wallet.account_id, 0), as_of)
+        if tier is not None and tier != wallet.tier:
+            changes.append({"wallet": wallet.account_id, "tier": tier,
+                            "review": add_months(as_of, program.tier_review_months)})  # fmt: skip
+    if changes:
+        table = LoyaltyWallet.__table__
+        stmt = sa.update(table).where(table.c.account_id == sa.bindparam("wallet"))
+        stmt = stmt.values(tier=sa.bindparam("tier"), tier_review_on=sa.bindparam("review"))
+        session.execute(stmt, changes)
+    return {"tier_changes": len(changes)}
+
+
+def _badge_holders(session: Session, badge: Badge, as_of: date) -> list[int]:
+    """Return the accounts that reached the badge's milestone by as_of."""
+    earned = sa.and_(
+        LoyaltyMovement.kind == "earn", LoyaltyMovement.occurred_at < instant_after(as_of)
+    )
+    if badge.rule is not None:
+        having = sa.func.count() >= badge.count
+        earned = sa.and_(earned, LoyaltyMovement.rule == badge.rule)
+    else:
+        having = sa.func.sum(LoyaltyMovement.points) >= badge.lifetime_points
+    query = sa.select(LoyaltyMovement.account_id).where(earned)
+    return list(session.scalars(query.group_by(LoyaltyMovement.account_id).having(having)))
+
+
+def award_badges(session: Session, program: Program, as_of: date) -> dict[str, int]:
+    """Award every badge whose milestone an account reached; return new awards per badge."""
+    awarded: dict[str, int] = {}
+    now = clock.now()
+    for badge in program.badges:
+        rows = [{"account_id": a, "badge": badge.key, "awarded_at": now}
+                for a in _badge_holders(session, badge, as_of)]  # fmt: skip
+        new = 0
+        for start in range(0, len(rows), BATCH):
+            stmt = insert_for(session, LoyaltyBadgeAward).values(rows[start : start + BATCH])
+            stmt = stmt.on_conflict_do_nothing(index_elements=["account_id", "badge"])
+            new += session.execute(stmt).rowcount or 0
+        awarded[badge.key] = new
+    return awarded

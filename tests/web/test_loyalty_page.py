@@ -1,0 +1,58 @@
+"""The dashboard's /loyalty page: empty before a programme, then members, books, tiers, badges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+
+from tenure.api.app import create_app
+from tenure.auth.service import create_user
+from tenure.config import Settings
+from tenure.db.migrate import migrate
+from tenure.db.session import get_engine, session_scope
+from tenure.loyalty import ledger
+from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment
+from tenure.loyalty.service import load_program
+
+from ..factories import add_account
+from .conftest import ADMIN, PASSWORD, VIEWER
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    """Return the app on a small book: two users, no programme yet."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("loyalty") / "data",
+                        secure_cookies=False, secret_key="k" * 48)  # fmt: skip
+    engine = get_engine(settings)
+    migrate(engine)
+    with session_scope(engine) as session:
+        create_user(session, ADMIN, PASSWORD, "admin")
+        create_user(session, VIEWER, PASSWORD, "viewer")
+    engine.dispose()
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+def test_page_explains_how_to_start_then_shows_the_programme(app, login):
+    viewer = login(VIEWER)
+    empty = viewer.get("/loyalty")
+    assert empty.status_code == 200 and "tenure loyalty program load --defaults" in empty.text
+    now = datetime(2025, 6, 30, tzinfo=UTC)
+    with session_scope(app.state.engine) as session:
+        load_program(session, None)
+        for arm in ("member", "member", "holdout"):
+            account = add_account(session)
+            session.add(LoyaltyEnrolment(account_id=account.id, arm=arm, enrolled_at=now))
+            if arm == "member":
+                ledger.credit(session, account.id, 2500, 12, kind="adjust", reason="seed")
+                session.add(LoyaltyBadgeAward(account_id=account.id, badge="champion",
+                                              awarded_at=now))  # fmt: skip
+    page = login(ADMIN).get("/loyalty")
+    assert page.status_code == 200
+    assert 'id="loyalty-kpis"' in page.text and "5,000 points outstanding" in page.text
+    assert "holdout 1" in page.text and "champion" in page.text
+    assert 'data-nav="loyalty"' in page.text
