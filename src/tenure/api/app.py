@@ -35,6 +35,7 @@ from tenure.api.routers import (
 from tenure.auth.throttle import LoginThrottle
 from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.events.broker import EventPublisher
 from tenure.health.refresher import ScoreRefresher
 from tenure.tasks import kick_delivery
 from tenure.web.routes import build_router
@@ -97,6 +98,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         app.state.refresher.stop()  # refreshes what is pending; its notifications reach alerts
         listener.stop()
+        if app.state.event_publisher is not None:
+            await app.state.event_publisher.close()
 
 
 def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
@@ -113,6 +116,7 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
     app.state.engine = get_engine(settings)
     app.state.registry = CollectorRegistry()
     app.state.inbox_lock = _inbox_lock(app.state.engine)
+    app.state.event_publisher = EventPublisher(settings) if settings.event_broker_url else None
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     install_error_handlers(app)
     _add_docs(app)
