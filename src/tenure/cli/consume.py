@@ -25,6 +25,9 @@ def consume_command(
     batch: Annotated[
         int, typer.Option("--batch", min=1, max=10_000, help="Broker messages per fetch")
     ] = 100,
+    drain: Annotated[
+        bool, typer.Option("--drain", help="Stop once no message is waiting (after catching up)")
+    ] = False,
     realtime: Annotated[
         bool,
         typer.Option(
@@ -44,11 +47,11 @@ def consume_command(
         f" consumer {settings.event_broker_consumer}",
         highlight=False,
     )
-    stats = asyncio.run(_run(context, batch, realtime))
+    stats = asyncio.run(_run(context, batch, realtime, drain))
     context.out.print(json.dumps(asdict(stats)), highlight=False)
 
 
-async def _run(context: AppContext, batch: int, realtime: bool) -> object:
+async def _run(context: AppContext, batch: int, realtime: bool, drain: bool) -> object:
     """Consume until a signal; run the health refresher and alert listener meanwhile."""
     # Imported here: the broker client, health and alerts load only for this command.
     from tenure.events.consumer import consume
@@ -76,7 +79,9 @@ async def _run(context: AppContext, batch: int, realtime: bool) -> object:
         notify_landed(landed)  # type: ignore[arg-type]
 
     try:
-        return await consume(settings, engine, stop=stop, batch=batch, on_landed=on_landed)
+        return await consume(
+            settings, engine, stop=stop, batch=batch, drain=drain, on_landed=on_landed
+        )
     finally:
         if refresher is not None:
             refresher.stop()

@@ -105,9 +105,9 @@ class EventBroker:
             await self._js.add_stream(config)
 
     async def close(self) -> None:
-        """Drain and close the connection, if one was opened."""
+        """Flush and close the connection, if one was opened."""
         if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+            await self._nc.close()
         self._nc = self._js = None
 
 

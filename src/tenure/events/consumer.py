@@ -72,7 +72,7 @@ async def _one_fetch(
 
     try:
         messages = await subscription.fetch(batch, timeout=1.0)  # type: ignore[attr-defined]
-    except nats.errors.TimeoutError:
+    except (nats.errors.TimeoutError, TimeoutError):  # nothing waiting
         return None
     events, links, good, bad = _decode(messages)
     landed = await asyncio.to_thread(_land, engine, settings, events, links)
@@ -94,15 +94,21 @@ async def consume(
     *,
     stop: asyncio.Event,
     batch: int = 100,
+    drain: bool = False,
     on_landed: Callable[[Landed], object] | None = None,
 ) -> ConsumeStats:
-    """Store event messages until stop is set (finishing the batch in hand); return the stats."""
+    """Store event messages until stop is set (finishing the batch in hand); return the stats.
+
+    With drain, also stop at the first fetch that finds nothing waiting.
+    """
     source = EventSource(settings)
     stats, started = ConsumeStats(), time.monotonic()
     try:
         subscription = await source.pull_subscription()
         while not stop.is_set():
             landed = await _one_fetch(subscription, engine, settings, batch, stats)
+            if landed is None and drain:
+                break
             if landed is not None and on_landed is not None:
                 on_landed(landed)
     finally:
