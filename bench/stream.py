@@ -31,9 +31,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
-from api import BATCH_LUA, TENURE, _environment, free_port, prepare, run_wrk, start_server
+from api import BATCH_LUA, TENURE, _environment, free_port, prepare, run_wrk
 from tenure.config import Settings
 from tenure.db.session import get_engine, session_scope
 from tenure.events.models import InboxEvent
@@ -91,6 +92,25 @@ def drop_stream(nats_url: str, stream: str) -> None:
         await nc.close()
 
     asyncio.run(drop())
+
+
+def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """Start `tenure serve --workers 2`; wait (up to 10 minutes on a busy machine) for both."""
+    command = [TENURE, "--data-dir", str(data_dir), "serve", "--port", str(port), "--workers", "2"]
+    log = (data_dir / "serve.log").open("ab")
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    deadline, answered = time.monotonic() + 600, 0
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).raise_for_status()
+            answered += 1
+            if answered >= 20:  # several answers in a row: both workers are likely up
+                return server
+        except httpx.HTTPError:
+            answered = 0
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not come up: " + (data_dir / "serve.log").read_text()[-2000:])
 
 
 def load(args: argparse.Namespace, settings: Settings, env: dict[str, str]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def consume_command(
         ),
     ] = True,
 ) -> None:
-    """Store events from the broker (TENURE_EVENT_BROKER_URL) until SIGTERM or Ctrl-C."""
+    """Store events from the event broker (TENURE_EVENT_BROKER_URL) until SIGTERM or Ctrl-C."""
     context: AppContext = app_context(ctx)
     settings = context.settings
     if not settings.event_broker_url:

@@ -38,14 +38,14 @@ COMMANDS = (
         "Run the task consumer until interrupted (SQLite queue, or Redis with TENURE_REDIS_URL).",
     ),
     LazyEntry(
-        "consume",
-        "tenure.cli.consume",
-        "Store events from the event broker (TENURE_EVENT_BROKER_URL) until SIGTERM or Ctrl-C.",
-    ),
-    LazyEntry(
         "serve",
         "tenure.cli.serve",
         "Serve the API (OpenAPI at /docs) and the dashboard with uvicorn.",
+    ),
+    LazyEntry(
+        "consume",
+        "tenure.cli.consume",
+        "Store events from the event broker (TENURE_EVENT_BROKER_URL) until SIGTERM or Ctrl-C.",
     ),
     LazyEntry(
         "import",
