@@ -94,6 +94,7 @@ CI_REQUIRED = (
     "could not import 'playwright",
     "dashboard scripts",
     "public data set",
+    "NATS JetStream is not reachable",
 )
 
 

@@ -44,6 +44,28 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".tenure"), description="Where Tenure keeps its files")
     database_url: str | None = Field(default=None, description="App DB; SQLite in data_dir")
     redis_url: str | None = None
+    event_broker_url: str | None = Field(
+        default=None,
+        description="NATS JetStream URL (e.g. nats://127.0.0.1:4222): tracking publishes there"
+        " and `tenure consume` stores; unset, tracking writes the inbox itself",
+    )
+    event_broker_stream: str = Field(default="TENURE_EVENTS", description="JetStream stream")
+    event_broker_subject: str = Field(default="tenure.events", description="Subject published")
+    event_broker_consumer: str = Field(default="tenure-consume", description="Durable consumer")
+    event_broker_packing: Literal["request", "event"] = Field(
+        default="request",
+        description="One broker message per request (de-duplicated per event by the consumer)"
+        " or one per event (Nats-Msg-Id = messageId)",
+    )
+    event_broker_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Longest wait for the broker's confirmation before a 503"
+    )
+    event_broker_retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After of a 503 when the broker is down"
+    )
+    event_broker_ack_wait_seconds: float = Field(
+        default=30.0, gt=0, description="Redelivery delay of a fetched message not acknowledged"
+    )
     reporting_currency: str = "USD"
     log_level: str = "WARNING"
     log_format: Literal["console", "json"] = "console"

@@ -41,6 +41,7 @@ from tenure.api.routers import (
 from tenure.auth.throttle import LoginThrottle
 from tenure.config import Settings
 from tenure.db.session import get_engine
+from tenure.events.broker import EventPublisher
 from tenure.health.refresher import ScoreRefresher
 from tenure.messaging.journeys_live import JourneyKicker
 from tenure.tasks import kick_delivery, kick_journeys
@@ -123,6 +124,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.refresher.stop()  # refreshes what is pending; its notifications reach alerts
         listener.stop()
         kicker.stop()
+        if app.state.event_publisher is not None:
+            await app.state.event_publisher.close()
 
 
 def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
@@ -139,6 +142,7 @@ def create_app(settings: Settings, *, dashboard: bool = True) -> FastAPI:
     app.state.engine = get_engine(settings)
     app.state.registry = CollectorRegistry()
     app.state.inbox_lock = _inbox_lock(app.state.engine)
+    app.state.event_publisher = EventPublisher(settings) if settings.event_broker_url else None
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     install_error_handlers(app)
     _add_docs(app)

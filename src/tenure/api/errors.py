@@ -24,6 +24,7 @@ from tenure.errors import (
     StateConflict,
     TenureError,
 )
+from tenure.events.broker import BrokerUnavailable
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class Unavailable(TenureError):
 
 STATUS: dict[type[TenureError], int] = {
     Unavailable: 503,
+    BrokerUnavailable: 503,
     AuthenticationFailed: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -120,11 +122,13 @@ async def _tenure_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TenureError)
     status = status_of(exc)
     challenge = getattr(exc, "challenge", "Bearer")
-    headers = {"WWW-Authenticate": challenge} if status == 401 else None
+    headers = {"WWW-Authenticate": challenge} if status == 401 else {}
+    if getattr(exc, "retry_after", None) is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     if status >= 500:
         log.error("server error on %s: %s", request.url.path, exc)
     extra = {"errors": exc.errors} if isinstance(exc, InvalidFields) else {}
-    return problem(status, str(exc), headers=headers, **extra)
+    return problem(status, str(exc), headers=headers or None, **extra)
 
 
 def _where(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -28,6 +28,7 @@ PROBLEM_REF = {"$ref": REF.format(model="Problem")}
 HEADERS = {
     401: {"WWW-Authenticate": "The authentication scheme to use (Bearer or Basic)"},
     429: {"Retry-After": "Seconds to wait before trying again"},
+    503: {"Retry-After": "Seconds to wait before trying again (when the outage is passing)"},
 }
 UNUSED = ("HTTPValidationError", "ValidationError")
 

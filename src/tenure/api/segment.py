@@ -166,6 +166,7 @@ class Intake:
     events: list[EventIn] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    event_links: list[list[Link]] = field(default_factory=list)  # per event, as sent
 
     def linked_users(self) -> set[str]:
         """Return the user ids the intake's group and alias calls link."""
@@ -298,4 +299,5 @@ def read_messages(
             continue
         intake.events.append(event)
         intake.links.extend(links)
+        intake.event_links.append(links)
     return intake

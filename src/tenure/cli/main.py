@@ -43,6 +43,11 @@ COMMANDS = (
         "Serve the API (OpenAPI at /docs) and the dashboard with uvicorn.",
     ),
     LazyEntry(
+        "consume",
+        "tenure.cli.consume",
+        "Store events from the event broker (TENURE_EVENT_BROKER_URL) until SIGTERM or Ctrl-C.",
+    ),
+    LazyEntry(
         "import",
         "tenure.cli.imports",
         "Load files: accounts, contacts, subscriptions, invoices, tickets, surveys, spend, "

@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from typing import Annotated, Any
 
-import sqlalchemy as sa
+import anyio
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -30,11 +30,8 @@ from tenure.auth.service import write_key_valid
 from tenure.auth.tokens import AuthenticationFailed
 from tenure.db.session import session_scope
 from tenure.errors import InputError
-from tenure.events.identity import link_identities, release_held
-from tenure.events.models import InboxEvent
-from tenure.events.service import record_events
+from tenure.events.landing import land_events, notify_landed
 from tenure.health.refresher import ScoreRefresher
-from tenure.notifications import Notification, get_bus
 
 
 class SegmentRoute(APIRoute):
@@ -93,60 +90,55 @@ def _check_key(request: Request) -> None:
 def _store(
     request: Request, key: str, intake: Intake, refresher: ScoreRefresher, *, single: bool = False
 ) -> dict[str, Any]:
-    """Check the key, link identities, record and release events, commit; then refresh, notify.
+    """Check the key; land the intake (or publish it to the broker); answer what was stored.
 
     A single call (not a batch) whose message was rejected is a 400 (after the key check).
     """
     engine, settings = request.app.state.engine, request.app.state.settings
-    logins = settings.health_login_events
+    if request.app.state.event_publisher is not None:
+        return _publish(request, key, intake, single=single)
     with request.app.state.inbox_lock, session_scope(engine) as session:
-        if write_key_valid(session, key) is None:
-            raise WriteKeyRejected("the write key is not valid")
-        if single and intake.rejected:
-            raise InputError(intake.rejected[0].reason)
-        link_identities(session, intake.links)
-        result = record_events(intake.events, db_session=session, login_events=logins)
-        message_ids = [e.resolved_message_id() for e in intake.events]
-        held_ids = [m for m, e in zip(message_ids, intake.events, strict=True) if not e.account_id]
-        released = release_held(
-            session, login_events=logins, user_ids=intake.linked_users(), message_ids=held_ids
+        _check_intake(session, key, intake, single)
+        landed = land_events(
+            session, intake.events, intake.links, login_events=settings.health_login_events
         )
-        counts, held = _landed(session, message_ids)
-    refresher.submit(result.touched_accounts | released.touched_accounts)
-    _notify(counts)
+    refresher.submit(landed.touched_accounts)
+    notify_landed(landed)
     return {
         "success": True,
-        "accepted": result.accepted,
-        "duplicates": result.duplicates,
-        "held": held,
+        "accepted": landed.result.accepted,
+        "duplicates": landed.result.duplicates,
+        "held": landed.held,
         "rejected": [asdict(r) for r in intake.rejected],
     }
 
 
-def _landed(session: Session, message_ids: list[str]) -> tuple[dict[tuple[str, int], int], int]:
-    """Return the batch's events per known account, and how many of them are held."""
-    counts: dict[tuple[str, int], int] = {}
-    held = 0
-    for start in range(0, len(message_ids), 1000):
-        query = (
-            sa.select(InboxEvent.account_external_id, InboxEvent.account_id, sa.func.count())
-            .where(InboxEvent.message_id.in_(message_ids[start : start + 1000]))
-            .group_by(InboxEvent.account_external_id, InboxEvent.account_id)
-        )
-        for external_id, account_id, count in session.execute(query).all():
-            if external_id is None:
-                held += count
-            elif account_id is not None:
-                counts[external_id, account_id] = counts.get((external_id, account_id), 0) + count
-    return counts, held
+def _check_intake(session: Session, key: str, intake: Intake, single: bool) -> None:
+    """Refuse an invalid write key (401), then a single call's rejected message (400)."""
+    if write_key_valid(session, key) is None:
+        raise WriteKeyRejected("the write key is not valid")
+    if single and intake.rejected:
+        raise InputError(intake.rejected[0].reason)
 
 
-def _notify(counts: dict[tuple[str, int], int]) -> None:
-    """Publish one events_recorded notification per known account of the batch."""
-    bus = get_bus()
-    for (external_id, account_id), count in counts.items():
-        payload = {"external_id": external_id, "count": count}
-        bus.publish(Notification("events_recorded", account_id, payload))
+def _publish(request: Request, key: str, intake: Intake, *, single: bool) -> dict[str, Any]:
+    """Publish the intake to the event broker and answer once it confirmed (else a 503).
+
+    The consumer de-duplicates and resolves accounts, so `duplicates` and `held` are 0 here.
+    """
+    with session_scope(request.app.state.engine) as session:
+        _check_intake(session, key, intake, single)
+    publisher = request.app.state.event_publisher
+    messages = publisher.messages(intake.events, intake.event_links)
+    if messages:
+        anyio.from_thread.run(publisher.publish, messages)
+    return {
+        "success": True,
+        "accepted": len(intake.events),
+        "duplicates": 0,
+        "held": 0,
+        "rejected": [asdict(r) for r in intake.rejected],
+    }
 
 
 Credentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
@@ -178,12 +170,12 @@ for _call in ("track", "identify", "group", "alias", "page", "screen"):
         methods=["POST"],
         response_model=Accepted,
         summary=f"Segment {_call}",
-        responses=responses(400, 401),
+        responses=responses(400, 401, 503),
     )
 
 
 @router.post(
-    "/batch", response_model=Accepted, summary="Segment batch", responses=responses(400, 401)
+    "/batch", response_model=Accepted, summary="Segment batch", responses=responses(400, 401, 503)
 )
 def batch(
     body: SegmentBatch, request: Request, credentials: Credentials, refresher: RefresherDep
