@@ -103,8 +103,8 @@ def outbox_run(engine, settings: Settings, sink: Sink) -> dict[str, float]:
     windows: list[float] = []
     record_sent = outbox.record_sent
 
-    def timed_record_sent(connection, delivery_id: int) -> None:
-        record_sent(connection, delivery_id)
+    def timed_record_sent(connection, delivery_id: int, message_id: int | None = None) -> None:
+        record_sent(connection, delivery_id, message_id)
         committed = time.perf_counter()
         key = connection.execute(
             sa.select(AlertDelivery.idempotency_key).where(AlertDelivery.id == delivery_id)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-import smtplib
-import ssl
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -18,21 +15,13 @@ import httpx
 
 from tenure import clock
 from tenure.alerts.models import AlertDelivery
+from tenure.alerts.smtp import DeliveryError, SmtpSender
 from tenure.config import Settings
-from tenure.errors import TenureError
 
 SIGNATURE_HEADER = "Tenure-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 TIMEOUT_SECONDS = 15.0
 RETRYABLE_HTTP = {408, 425, 429}
-
-
-class DeliveryError(TenureError):
-    """A channel did not accept a delivery; permanent errors are not retried."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def message_id(delivery: AlertDelivery) -> str:
@@ -62,39 +51,19 @@ def _nothing() -> None:
     return None
 
 
-def _smtp_error(settings: Settings, delivery: AlertDelivery, exc: Exception) -> DeliveryError:
-    """Return the DeliveryError for an SMTP failure (permanent for 5xx refusals)."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return DeliveryError(f"SMTP refused {delivery.target}: {exc.recipients}", permanent=True)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        permanent = 500 <= exc.smtp_code < 600
-        return DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent)
-    return DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc}")
-
-
 def send_email(
-    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+    settings: Settings,
+    delivery: AlertDelivery,
+    on_accepted: Callable[[], None] = _nothing,
+    sender: SmtpSender | None = None,
 ) -> None:
-    """Send a delivery by SMTP; call on_accepted as soon as the server took it, then QUIT."""
+    """Send a delivery by SMTP (on sender's open session, else on a session of its own)."""
     email = build_email(settings, delivery)
-    try:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise _smtp_error(settings, delivery, exc) from exc
-    try:
-        try:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password or "")
-            smtp.send_message(email)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _smtp_error(settings, delivery, exc) from exc
-        on_accepted()  # before QUIT: the server has the message since its 250 after DATA
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            smtp.quit()
-    finally:
-        smtp.close()
+    if sender is not None:
+        sender.send(email, on_accepted)
+        return
+    with SmtpSender(settings) as own:
+        own.send(email, on_accepted)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -174,17 +143,24 @@ def post_webhook(
     _post(endpoint.url, body, headers, f"webhook {delivery.target}", on_accepted)
 
 
-SENDERS = {"email": send_email, "slack": post_slack, "webhook": post_webhook}
+SENDERS = {"slack": post_slack, "webhook": post_webhook}
 
 
 def send(
-    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+    settings: Settings,
+    delivery: AlertDelivery,
+    on_accepted: Callable[[], None] = _nothing,
+    smtp: SmtpSender | None = None,
 ) -> None:
     """Send a delivery on its channel, calling on_accepted the moment the receiver took it.
 
-    Raise DeliveryError when it was not accepted (on_accepted was then not called).
+    Emails go over smtp (one session shared by a drain) when given. Raise DeliveryError when
+    the delivery was not accepted (on_accepted was then not called).
     """
-    sender = SENDERS.get(delivery.channel)
-    if sender is None:
+    if delivery.channel == "email":
+        send_email(settings, delivery, on_accepted, smtp)
+        return
+    post = SENDERS.get(delivery.channel)
+    if post is None:
         raise DeliveryError(f"unknown channel {delivery.channel!r}", permanent=True)
-    sender(settings, delivery, on_accepted)
+    post(settings, delivery, on_accepted)
