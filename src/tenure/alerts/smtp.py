@@ -71,9 +71,11 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
-        smtp = smtplib.SMTP(timeout=TIMEOUT_SECONDS)
         try:
-            smtp.connect(settings.smtp_host, settings.smtp_port)
+            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SmtpUnavailable(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc}") from exc
+        try:
             if settings.smtp_starttls:
                 smtp.starttls(context=tls_context(settings))
             if settings.smtp_username:
@@ -86,14 +88,15 @@ class SmtpSender:
 
     def send(self, email: EmailMessage, on_accepted: Callable[[], None]) -> None:
         """Send one email; call on_accepted once the server took it (its 250 after DATA)."""
-        if self.smtp is None:
+        if self.smtp is None or self.smtp.sock is None:
+            self._drop()
             self.smtp = self._connect()
         try:
             self.smtp.send_message(email)
         except (smtplib.SMTPException, OSError) as exc:
             error = smtp_error(self.settings, str(email["To"]), exc)
-            if isinstance(error, SmtpDropped):
-                self._drop()  # the session's state is unknown: start the next one afresh
+            if isinstance(error, SmtpDropped) or self.smtp.sock is None:  # e.g. after a 421
+                self._drop()  # the session is gone or in an unknown state: the next reconnects
             raise error from exc
         on_accepted()
 

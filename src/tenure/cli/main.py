@@ -69,6 +69,11 @@ COMMANDS = (
     LazyEntry("health", "tenure.cli.health", "Account health scores, tiers, trends and backtests."),
     LazyEntry("alerts", "tenure.cli.alerts", "Alerts: inbox, lifecycle, delivery and rules."),
     LazyEntry(
+        "messages",
+        "tenure.cli.messages_deliver",
+        "Messages: templates, test sends, delivery.",
+    ),
+    LazyEntry(
         "experiments",
         "tenure.cli.experiments",
         "Experiments: assignment, global holdout, exposures and statistics.",
