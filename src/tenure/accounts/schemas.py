@@ -159,6 +159,7 @@ class AccountView:
     tickets: list[Any]
     alerts: list[Any] = field(default_factory=list)
     event_counts: list[Any] | None = None
+    messages: list[Any] | None = None  # None: the reader may not see the account's messages
 
     @property
     def health(self) -> Any:

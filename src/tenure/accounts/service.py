@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.messages import recent_messages
 from tenure.accounts.models import Account, Contact, Subscription, Ticket
 from tenure.accounts.mrr import (
     conversion_factors,
@@ -368,4 +369,5 @@ def account_360(
         event_counts=event_counts(db_session=db_session, account_id=account_id, reader=reader),
         tickets=_recent(db_session, Ticket, account_id, Ticket.opened_at.desc(), 20),
         alerts=account_alerts(db_session=db_session, account_id=account_id, reader=reader),
+        messages=recent_messages(db_session, account, reader),
     )

@@ -165,4 +165,5 @@ def account_360_out(view: AccountView, now: datetime) -> dict[str, Any]:
         else [{"event": c.name, "total": c.total, "daily": c.counts} for c in view.event_counts],
         "tickets": [_ticket_out(t) for t in view.tickets],
         "alerts": [alert_dict(a) for a in view.alerts],
+        "messages": None if view.messages is None else [m.as_dict() for m in view.messages],
     }
