@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tenure.accounts.models import Account, Contact
-from tenure.alerts.channels import build_email
+from tenure.alerts.channels import email_bytes
 from tenure.alerts.delivery import deliver_due
 from tenure.alerts.models import AlertDelivery
 from tenure.config import Settings
@@ -118,7 +118,7 @@ def prerendered(engine, settings: Settings) -> list[tuple[str, bytes]]:
     """Return (recipient, serialised email) of every outbox row, for the baseline."""
     with session_scope(engine) as session:
         rows = session.scalars(sa.select(AlertDelivery).order_by(AlertDelivery.id)).all()
-        return [(row.target, build_email(settings, row).as_bytes()) for row in rows]
+        return [(row.target, email_bytes(settings, row)) for row in rows]
 
 
 def bare(settings: Settings, emails: list[tuple[str, bytes]]) -> float:

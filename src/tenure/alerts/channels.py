@@ -7,13 +7,15 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from tenure import clock
+from tenure.alerts import mime
 from tenure.alerts.models import AlertDelivery
 from tenure.alerts.smtp import DeliveryError, SmtpSender
 from tenure.config import Settings
@@ -30,21 +32,29 @@ def message_id(delivery: AlertDelivery) -> str:
     return f"<tenure.{delivery.id}.{digest}@tenure.invalid>"
 
 
+def email_headers(settings: Settings, delivery: AlertDelivery) -> list[tuple[str, str]]:
+    """Return the headers of a delivery's email, its idempotency key among them."""
+    headers = [
+        ("From", settings.mail_from),
+        ("To", delivery.target),
+        ("Subject", delivery.subject),
+        ("Date", format_datetime(clock.now())),
+        ("Message-ID", message_id(delivery)),
+        ("X-Tenure-Idempotency-Key", delivery.idempotency_key),
+    ]
+    return headers + [(name, str(value)) for name, value in (delivery.headers or {}).items()]
+
+
+def email_bytes(settings: Settings, delivery: AlertDelivery) -> bytes:
+    """Return a delivery's email as sent: headers, text part and, if any, the HTML alternative."""
+    headers = email_headers(settings, delivery)
+    return mime.email_bytes(headers, delivery.body, delivery.html_body, delivery.idempotency_key)
+
+
 def build_email(settings: Settings, delivery: AlertDelivery) -> EmailMessage:
-    """Return the email of a delivery, with its idempotency key in the headers."""
-    email = EmailMessage()
-    email["From"] = settings.mail_from
-    email["To"] = delivery.target
-    email["Subject"] = delivery.subject
-    email["Date"] = format_datetime(clock.now())
-    email["Message-ID"] = message_id(delivery)
-    email["X-Tenure-Idempotency-Key"] = delivery.idempotency_key
-    for name, value in (delivery.headers or {}).items():
-        email[name] = value
-    email.set_content(delivery.body)
-    if delivery.html_body:
-        email.add_alternative(delivery.html_body, subtype="html")
-    return email
+    """Return the email of a delivery as an object (parsed from the bytes that are sent)."""
+    raw = email_bytes(settings, delivery)
+    return cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
 
 
 def _nothing() -> None:
@@ -58,12 +68,12 @@ def send_email(
     sender: SmtpSender | None = None,
 ) -> None:
     """Send a delivery by SMTP (on sender's open session, else on a session of its own)."""
-    email = build_email(settings, delivery)
+    raw = email_bytes(settings, delivery)
     if sender is not None:
-        sender.send(email, on_accepted)
+        sender.send(delivery.target, raw, on_accepted)
         return
     with SmtpSender(settings) as own:
-        own.send(email, on_accepted)
+        own.send(delivery.target, raw, on_accepted)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

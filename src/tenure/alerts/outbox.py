@@ -8,6 +8,7 @@ and the repeat carries the same Message-ID / idempotency key.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -116,8 +117,9 @@ def add_delivery(
     payload: dict[str, Any],
     alert_id: int | None,
     purpose: str,
+    **extra: Any,
 ) -> AlertDelivery:
-    """Insert one pending outbox row."""
+    """Insert one pending outbox row (extra: html_body, headers, message_id)."""
     now = clock.now()
     row = AlertDelivery(
         alert_id=alert_id,
@@ -132,6 +134,7 @@ def add_delivery(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        **extra,
     )
     session.add(row)
     session.flush()
@@ -225,13 +228,15 @@ def defer(connection: sa.Connection, waits: dict[int, float]) -> None:
     connection.commit()
 
 
-def sent_statement(delivery_id: int) -> sa.Update:
-    """Return the UPDATE recording that the channel accepted a delivery."""
-    return (
+@functools.cache
+def _sent_marks() -> tuple[sa.Update, sa.Update]:
+    """Return the two UPDATEs of record_sent, built once with bound parameters (hot path)."""
+    delivery = (
         sa.update(AlertDelivery)
-        .where(AlertDelivery.id == delivery_id)
-        .values(status="sent", sent_at=clock.now(), last_error=None)
+        .where(AlertDelivery.id == sa.bindparam("row_id"))
+        .values(status="sent", sent_at=sa.bindparam("at"), last_error=None)
     )
+    return delivery, outcomes.sent_statement()
 
 
 def record_sent(connection: sa.Connection, delivery_id: int, message_id: int | None = None) -> None:
@@ -239,9 +244,11 @@ def record_sent(connection: sa.Connection, delivery_id: int, message_id: int | N
 
     A message's own status (sent, sent_at) changes in the same transaction.
     """
-    connection.execute(sent_statement(delivery_id))
+    delivery, message = _sent_marks()
+    now = clock.now()
+    connection.execute(delivery, {"row_id": delivery_id, "at": now})
     if message_id is not None:
-        connection.execute(outcomes.sent_statement(message_id, clock.now()))
+        connection.execute(message, {"row_id": message_id, "at": now})
     connection.commit()
 
 

@@ -11,7 +11,7 @@ import contextlib
 import smtplib
 import ssl
 from collections.abc import Callable
-from email.message import EmailMessage
+from email.utils import parseaddr
 
 from tenure.config import Settings
 from tenure.errors import TenureError
@@ -68,6 +68,7 @@ class SmtpSender:
         self.settings = settings
         self.smtp: smtplib.SMTP | None = None
         self.connections = 0
+        self.envelope_from = parseaddr(settings.mail_from)[1] or settings.mail_from
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
@@ -86,19 +87,19 @@ class SmtpSender:
         self.connections += 1
         return smtp
 
-    def send(self, email: EmailMessage, on_accepted: Callable[[], None]) -> None:
-        """Send one email; call on_accepted once the server took it (its 250 after DATA)."""
+    def send(self, to: str, raw: bytes, on_accepted: Callable[[], None]) -> None:
+        """Send one serialised email to to; call on_accepted once the server took it."""
         if self.smtp is None or self.smtp.sock is None:
             self._drop()
             self.smtp = self._connect()
         try:
-            self.smtp.send_message(email)
+            self.smtp.sendmail(self.envelope_from, [to], raw)
         except (smtplib.SMTPException, OSError) as exc:
-            error = smtp_error(self.settings, str(email["To"]), exc)
+            error = smtp_error(self.settings, to, exc)
             if isinstance(error, SmtpDropped) or self.smtp.sock is None:  # e.g. after a 421
                 self._drop()  # the session is gone or in an unknown state: the next reconnects
             raise error from exc
-        on_accepted()
+        on_accepted()  # the server's 250 after DATA: it has the message
 
     def _drop(self) -> None:
         if self.smtp is not None:

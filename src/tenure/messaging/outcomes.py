@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -11,9 +9,13 @@ from tenure import clock
 from tenure.messaging.models import Message, Suppression
 
 
-def sent_statement(message_id: int, at: datetime) -> sa.Update:
-    """Return the UPDATE marking a message sent (run with the outbox's own mark)."""
-    return sa.update(Message).where(Message.id == message_id).values(status="sent", sent_at=at)
+def sent_statement() -> sa.Update:
+    """Return the UPDATE marking a message sent: bound parameters row_id and at."""
+    return (
+        sa.update(Message)
+        .where(Message.id == sa.bindparam("row_id"))
+        .values(status="sent", sent_at=sa.bindparam("at"))
+    )
 
 
 def suppress(session: Session, email: str, reason: str, source: str, detail: str | None) -> bool:
