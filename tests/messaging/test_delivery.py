@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -69,6 +69,21 @@ def test_claims_a_batch_per_transaction(engine, settings, frozen_clock):
     assert [d.id for d in first] == sorted(d.id for d in first)
     assert len(first) == 5 and len(second) == 2 and max(d.id for d in first) < second[0].id
     assert {d.status for d in first + second} == {"sending"}
+
+
+def test_a_claim_is_renewed_only_by_its_owner(engine, settings, frozen_clock):
+    """renew_claims extends this worker's claim; a claim taken over since is left alone."""
+    queue_messages(engine, settings, ["a@acme.io", "b@acme.io"])
+    with session_scope(engine) as session:
+        batch = outbox.claim_batch(session, 300, 5)
+    ids, claimed_at = [d.id for d in batch], batch[0].claimed_at
+    later = NOW + timedelta(seconds=200)
+    with engine.connect() as connection:
+        assert outbox.renew_claims(connection, ids, claimed_at, later) == ids
+        assert outbox.renew_claims(connection, ids, claimed_at, later) == []  # no longer ours
+    with session_scope(engine) as session:
+        stamps = session.scalars(sa.select(AlertDelivery.claimed_at)).all()
+        assert [s.replace(tzinfo=UTC) for s in stamps] == [later, later]
 
 
 def test_rate_per_domain_defers_without_failing(engine, settings, sink, frozen_clock):
