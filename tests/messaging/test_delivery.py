@@ -141,6 +141,17 @@ def test_4xx_is_retried_with_back_off(engine, settings, sink, frozen_clock):
     assert sink.ehlos == 2  # one session per drain that had something to send
 
 
+def test_4xx_until_the_last_attempt_fails_the_message(engine, settings, sink, frozen_clock):
+    """Out of attempts on 4xx: the message is failed (not bounced) and nothing is suppressed."""
+    settings = pointed(settings, sink, alert_delivery_max_attempts=1)
+    sink.rcpt_replies = {"slow@acme.io": ["452 4.2.2 mailbox full"]}
+    queue_messages(engine, settings, ["slow@acme.io"])
+    assert deliver_due(engine, settings).failed == 1
+    assert messages(engine)["slow@acme.io"] == ("failed", None)
+    with session_scope(engine) as session:
+        assert session.scalars(sa.select(Suppression)).all() == []
+
+
 def test_5xx_bounces_suppresses_and_later_sends_are_refused(engine, settings, sink, frozen_clock):
     """550 at RCPT: failed, bounced, suppressed (hard_bounce, smtp); the session goes on."""
     settings = pointed(settings, sink)
