@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from tenure.accounts.models import Account, Subscription
 from tenure.alerts import flows, outbox
-from tenure.alerts.delivery import deliver_one
+from tenure.alerts.delivery import deliver_due
 from tenure.alerts.models import AlertDelivery
 from tenure.alerts.routing import Routing
 from tenure.config import Settings
@@ -99,12 +99,12 @@ def seed(engine, accounts: int) -> list[int]:
 
 
 def outbox_run(engine, settings: Settings, sink: Sink) -> dict[str, float]:
-    """Drain the outbox with the worker's deliver_one, timing when each "sent" was committed."""
+    """Drain the outbox as the worker does, timing when each "sent" was committed."""
     windows: list[float] = []
     record_sent = outbox.record_sent
 
-    def timed_record_sent(connection, delivery_id: int) -> None:
-        record_sent(connection, delivery_id)
+    def timed_record_sent(connection, delivery_id: int, message_id: int | None = None) -> None:
+        record_sent(connection, delivery_id, message_id)
         committed = time.perf_counter()
         key = connection.execute(
             sa.select(AlertDelivery.idempotency_key).where(AlertDelivery.id == delivery_id)
@@ -112,10 +112,9 @@ def outbox_run(engine, settings: Settings, sink: Sink) -> dict[str, float]:
         windows.append(committed - sink.accepted[key])
 
     outbox.record_sent = timed_record_sent  # instrument the worker's own path, nothing else
-    started, sent = time.perf_counter(), 0
+    started = time.perf_counter()
     try:
-        while deliver_one(engine, settings) == "sent":
-            sent += 1
+        sent = deliver_due(engine, settings).sent  # the worker's drain: batches, one session
     finally:
         outbox.record_sent = record_sent
     elapsed = time.perf_counter() - started

@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signs the SMTP server's certificate (STARTTLS)"
+    )
+    smtp_domain_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="Messages per second per recipient domain (token bucket, burst of one"
+        " second's worth); a message over it waits for its turn. 0: no limit",
+    )
     mail_from: str = "tenure@localhost"
     slack_webhook_url: str | None = None
     health_login_events: list[str] = Field(
@@ -145,6 +154,9 @@ class Settings(BaseSettings):
     alert_delivery_max_attempts: int = Field(default=6, ge=1)
     alert_delivery_backoff_seconds: float = Field(
         default=30.0, gt=0, description="First retry delay; doubles with each failed attempt"
+    )
+    delivery_batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Outbox rows claimed per transaction"
     )
     alert_delivery_lease_seconds: int = Field(
         default=300, ge=1, description="After this, a delivery claimed by a dead worker is retried"

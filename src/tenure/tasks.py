@@ -65,7 +65,7 @@ def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None)
 
     @huey.task(name="deliver_alerts")
     def deliver_alerts() -> dict[str, int]:
-        """Send every due alert delivery; come back when the next retry is due."""
+        """Send every due outbox row (alerts and messages); come back when the next is due."""
         report = deliver_due(app_engine(), settings)
         with session_scope(app_engine()) as session:
             due = outbox.next_due_at(session, settings.alert_delivery_lease_seconds)

@@ -169,6 +169,7 @@ class AccountView:
     alerts: list[Any] = field(default_factory=list)
     event_counts: list[Any] | None = None
     people: list[Any] = field(default_factory=list)  # contacts, masked unless the reader may see
+    messages: list[Any] | None = None  # None: the reader may not see the account's messages
 
     @property
     def health(self) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.messages import recent_messages
 from tenure.accounts.models import Account, Contact, Subscription, Ticket
 from tenure.accounts.mrr import (
     conversion_factors,
@@ -389,4 +390,5 @@ def account_360(
         tickets=tickets if reveal else masked_tickets(tickets, names),
         people=people if reveal else masked_contacts(people, names),
         alerts=account_alerts(db_session=db_session, account_id=account_id, reader=reader),
+        messages=recent_messages(db_session, account, reader),
     )

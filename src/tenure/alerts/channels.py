@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-import smtplib
-import ssl
 from collections.abc import Callable
 from datetime import datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from tenure import clock
+from tenure.alerts import mime
 from tenure.alerts.models import AlertDelivery
+from tenure.alerts.smtp import DeliveryError, SmtpSender
 from tenure.config import Settings
-from tenure.errors import TenureError
 
 SIGNATURE_HEADER = "Tenure-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 TIMEOUT_SECONDS = 15.0
 RETRYABLE_HTTP = {408, 425, 429}
-
-
-class DeliveryError(TenureError):
-    """A channel did not accept a delivery; permanent errors are not retried."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def message_id(delivery: AlertDelivery) -> str:
@@ -41,60 +32,48 @@ def message_id(delivery: AlertDelivery) -> str:
     return f"<tenure.{delivery.id}.{digest}@tenure.invalid>"
 
 
+def email_headers(settings: Settings, delivery: AlertDelivery) -> list[tuple[str, str]]:
+    """Return the headers of a delivery's email, its idempotency key among them."""
+    headers = [
+        ("From", settings.mail_from),
+        ("To", delivery.target),
+        ("Subject", delivery.subject),
+        ("Date", format_datetime(clock.now())),
+        ("Message-ID", message_id(delivery)),
+        ("X-Tenure-Idempotency-Key", delivery.idempotency_key),
+    ]
+    return headers + [(name, str(value)) for name, value in (delivery.headers or {}).items()]
+
+
+def email_bytes(settings: Settings, delivery: AlertDelivery) -> bytes:
+    """Return a delivery's email as sent: headers, text part and, if any, the HTML alternative."""
+    headers = email_headers(settings, delivery)
+    return mime.email_bytes(headers, delivery.body, delivery.html_body, delivery.idempotency_key)
+
+
 def build_email(settings: Settings, delivery: AlertDelivery) -> EmailMessage:
-    """Return the email of a delivery, with its idempotency key in the headers."""
-    email = EmailMessage()
-    email["From"] = settings.mail_from
-    email["To"] = delivery.target
-    email["Subject"] = delivery.subject
-    email["Date"] = format_datetime(clock.now())
-    email["Message-ID"] = message_id(delivery)
-    email["X-Tenure-Idempotency-Key"] = delivery.idempotency_key
-    for name, value in (delivery.headers or {}).items():
-        email[name] = value
-    email.set_content(delivery.body)
-    if delivery.html_body:
-        email.add_alternative(delivery.html_body, subtype="html")
-    return email
+    """Return the email of a delivery as an object (parsed from the bytes that are sent)."""
+    raw = email_bytes(settings, delivery)
+    return cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
 
 
 def _nothing() -> None:
     return None
 
 
-def _smtp_error(settings: Settings, delivery: AlertDelivery, exc: Exception) -> DeliveryError:
-    """Return the DeliveryError for an SMTP failure (permanent for 5xx refusals)."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return DeliveryError(f"SMTP refused {delivery.target}: {exc.recipients}", permanent=True)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        permanent = 500 <= exc.smtp_code < 600
-        return DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent)
-    return DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc}")
-
-
 def send_email(
-    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+    settings: Settings,
+    delivery: AlertDelivery,
+    on_accepted: Callable[[], None] = _nothing,
+    sender: SmtpSender | None = None,
 ) -> None:
-    """Send a delivery by SMTP; call on_accepted as soon as the server took it, then QUIT."""
-    email = build_email(settings, delivery)
-    try:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise _smtp_error(settings, delivery, exc) from exc
-    try:
-        try:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password or "")
-            smtp.send_message(email)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _smtp_error(settings, delivery, exc) from exc
-        on_accepted()  # before QUIT: the server has the message since its 250 after DATA
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            smtp.quit()
-    finally:
-        smtp.close()
+    """Send a delivery by SMTP (on sender's open session, else on a session of its own)."""
+    raw = email_bytes(settings, delivery)
+    if sender is not None:
+        sender.send(delivery.target, raw, on_accepted)
+        return
+    with SmtpSender(settings) as own:
+        own.send(delivery.target, raw, on_accepted)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -174,17 +153,24 @@ def post_webhook(
     _post(endpoint.url, body, headers, f"webhook {delivery.target}", on_accepted)
 
 
-SENDERS = {"email": send_email, "slack": post_slack, "webhook": post_webhook}
+SENDERS = {"slack": post_slack, "webhook": post_webhook}
 
 
 def send(
-    settings: Settings, delivery: AlertDelivery, on_accepted: Callable[[], None] = _nothing
+    settings: Settings,
+    delivery: AlertDelivery,
+    on_accepted: Callable[[], None] = _nothing,
+    smtp: SmtpSender | None = None,
 ) -> None:
     """Send a delivery on its channel, calling on_accepted the moment the receiver took it.
 
-    Raise DeliveryError when it was not accepted (on_accepted was then not called).
+    Emails go over smtp (one session shared by a drain) when given. Raise DeliveryError when
+    the delivery was not accepted (on_accepted was then not called).
     """
-    sender = SENDERS.get(delivery.channel)
-    if sender is None:
+    if delivery.channel == "email":
+        send_email(settings, delivery, on_accepted, smtp)
+        return
+    post = SENDERS.get(delivery.channel)
+    if post is None:
         raise DeliveryError(f"unknown channel {delivery.channel!r}", permanent=True)
-    sender(settings, delivery, on_accepted)
+    post(settings, delivery, on_accepted)

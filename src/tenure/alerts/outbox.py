@@ -8,6 +8,7 @@ and the repeat carries the same Message-ID / idempotency key.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from tenure.alerts.models import Alert, AlertDelivery
 from tenure.alerts.routing import Routing
 from tenure.alerts.schemas import alert_dict
 from tenure.logging import get_logger
+from tenure.messaging import outcomes
 
 log = get_logger(__name__)
 
@@ -115,8 +117,9 @@ def add_delivery(
     payload: dict[str, Any],
     alert_id: int | None,
     purpose: str,
+    **extra: Any,
 ) -> AlertDelivery:
-    """Insert one pending outbox row."""
+    """Insert one pending outbox row (extra: html_body, headers, message_id)."""
     now = clock.now()
     row = AlertDelivery(
         alert_id=alert_id,
@@ -131,6 +134,7 @@ def add_delivery(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        **extra,
     )
     session.add(row)
     session.flush()
@@ -147,33 +151,104 @@ def _claimable(now: datetime, lease_seconds: int) -> sa.ColumnElement[bool]:
 
 def claim_next(session: Session, lease_seconds: int) -> AlertDelivery | None:
     """Claim the oldest due delivery (or one whose worker died); the caller commits at once."""
+    claimed = claim_batch(session, lease_seconds, 1)
+    return claimed[0] if claimed else None
+
+
+def claim_batch(session: Session, lease_seconds: int, size: int) -> list[AlertDelivery]:
+    """Claim up to size due deliveries, oldest first, in one transaction the caller commits.
+
+    The UPDATE re-checks that each row is still claimable, so two workers that picked the same
+    ids split them: each row is claimed by exactly one of them.
+    """
     now = clock.now()
-    while True:
-        query = sa.select(AlertDelivery.id).where(_claimable(now, lease_seconds))
-        delivery_id = session.scalar(query.order_by(AlertDelivery.id).limit(1))
-        if delivery_id is None:
-            return None
-        claim = (
-            sa.update(AlertDelivery)
-            .where(AlertDelivery.id == delivery_id, _claimable(now, lease_seconds))
-            .values(status="sending", claimed_at=now, attempts=AlertDelivery.attempts + 1)
-        )
-        if session.execute(claim).rowcount == 1:
-            return session.get(AlertDelivery, delivery_id, populate_existing=True)
-
-
-def sent_statement(delivery_id: int) -> sa.Update:
-    """Return the UPDATE recording that the channel accepted a delivery."""
-    return (
+    query = sa.select(AlertDelivery.id).where(_claimable(now, lease_seconds))
+    ids = list(session.scalars(query.order_by(AlertDelivery.id).limit(size)))
+    if not ids:
+        return []
+    claim = (
         sa.update(AlertDelivery)
-        .where(AlertDelivery.id == delivery_id)
-        .values(status="sent", sent_at=clock.now(), last_error=None)
+        .where(AlertDelivery.id.in_(ids), _claimable(now, lease_seconds))
+        .values(status="sending", claimed_at=now, attempts=AlertDelivery.attempts + 1)
+        .returning(AlertDelivery.id)
+        .execution_options(synchronize_session=False)
     )
+    won = set(session.scalars(claim))
+    if not won:
+        return claim_batch(session, lease_seconds, size)  # another worker took these first
+    rows = session.scalars(
+        sa.select(AlertDelivery)
+        .where(AlertDelivery.id.in_(won))
+        .order_by(AlertDelivery.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
 
 
-def record_sent(connection: sa.Connection, delivery_id: int) -> None:
-    """Record at once, on an already open connection, that a delivery was accepted."""
-    connection.execute(sent_statement(delivery_id))
+def renew_claims(
+    connection: sa.Connection, ids: list[int], claimed_at: datetime, now: datetime
+) -> list[int]:
+    """Extend this worker's claim on rows it has not sent yet; return the ids still its own."""
+    if not ids:
+        return []
+    renew = (
+        sa.update(AlertDelivery)
+        .where(
+            AlertDelivery.id.in_(ids),
+            AlertDelivery.status == "sending",
+            AlertDelivery.claimed_at == claimed_at,
+        )
+        .values(claimed_at=now)
+        .returning(AlertDelivery.id)
+    )
+    kept = set(connection.execute(renew).scalars())
+    connection.commit()
+    return [delivery_id for delivery_id in ids if delivery_id in kept]
+
+
+def defer(connection: sa.Connection, waits: dict[int, float]) -> None:
+    """Hand claimed rows back, due after their wait (a rate limit: no attempt is counted)."""
+    if not waits:
+        return
+    now = clock.now()
+    statement = (
+        sa.update(AlertDelivery)
+        .where(AlertDelivery.id == sa.bindparam("row_id"))
+        .values(
+            status="pending",
+            claimed_at=None,
+            attempts=AlertDelivery.attempts - 1,
+            next_attempt_at=sa.bindparam("due"),
+        )
+    )
+    rows = [
+        {"row_id": row_id, "due": now + timedelta(seconds=wait)} for row_id, wait in waits.items()
+    ]
+    connection.execute(statement, rows)
+    connection.commit()
+
+
+@functools.cache
+def _sent_marks() -> tuple[sa.Update, sa.Update]:
+    """Return the two UPDATEs of record_sent, built once with bound parameters (hot path)."""
+    delivery = (
+        sa.update(AlertDelivery)
+        .where(AlertDelivery.id == sa.bindparam("row_id"))
+        .values(status="sent", sent_at=sa.bindparam("at"), last_error=None)
+    )
+    return delivery, outcomes.sent_statement()
+
+
+def record_sent(connection: sa.Connection, delivery_id: int, message_id: int | None = None) -> None:
+    """Record at once, on an already open connection, that a delivery was accepted.
+
+    A message's own status (sent, sent_at) changes in the same transaction.
+    """
+    delivery, message = _sent_marks()
+    now = clock.now()
+    connection.execute(delivery, {"row_id": delivery_id, "at": now})
+    if message_id is not None:
+        connection.execute(message, {"row_id": message_id, "at": now})
     connection.commit()
 
 
@@ -188,12 +263,18 @@ def mark_failed(
     error: str,
     *,
     permanent: bool,
+    bounce: bool = False,
     max_attempts: int,
     base_seconds: float,
 ) -> str:
-    """Record a failed attempt: schedule a retry with back-off, or give up; return the status."""
+    """Record a failed attempt: schedule a retry with back-off, or give up; return the status.
+
+    Giving up on a message marks it failed; a bounce marks it bounced and suppresses its address.
+    """
     give_up = permanent or delivery.attempts >= max_attempts
     status = "failed" if give_up else "pending"
+    if give_up and delivery.message_id is not None:
+        outcomes.record_failure(session, delivery.message_id, error, bounce=bounce)
     wait = retry_delay(delivery.attempts, base_seconds)
     session.execute(
         sa.update(AlertDelivery)

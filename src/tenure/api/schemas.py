@@ -97,6 +97,22 @@ class ScoreBatchOut(BaseModel):
     not_found: list[str]
 
 
+class AccountMessageOut(BaseModel):
+    """One message sent to an account's contact, as the account 360 lists it."""
+
+    id: int
+    template: str
+    template_version: int
+    to: str
+    subject: str
+    status: str = Field(description="queued, sent, failed, bounced or suppressed")
+    created_at: datetime
+    sent_at: datetime | None
+    opens: int
+    clicks: int
+    journey: str | None = Field(description="Key of the journey that sent it, if any")
+
+
 class Account360(BaseModel):
     """Everything known about one account."""
 
@@ -124,6 +140,11 @@ class Account360(BaseModel):
         description="The account's people (first 50 by name): external_id, name, email, role;"
         " masked (`j***@example.com`, `J*** D***`) unless the caller is an admin, a manager"
         " or the account's CSM",
+    )
+    messages: list[AccountMessageOut] | None = Field(
+        default=None,
+        description="Newest 50 messages to the account and its contacts; null when the role"
+        " may not read messages (messages:read) or, for a csm, the account is not theirs",
     )
 
 

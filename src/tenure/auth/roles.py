@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     **{permission: ROLES for permission in _READ},
     "events:read": ("admin", "manager", "csm", "analyst"),
     "alerts:act": ("admin", "manager", "csm"),
+    "messages:read": ("admin", "manager", "csm"),  # a csm: only their own accounts' messages
     "alerts:act_any": ("admin", "manager"),
     "scorecards:write": ("admin", "manager"),
     "rules:write": ("admin", "manager"),

@@ -95,7 +95,7 @@ COMMANDS = (
         "Uplift models: cross-fitted Qini, AUUC and uplift at k on randomised data.",
     ),
     LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent per contact and purpose."),
-    LazyEntry("messages", "tenure.cli.messages_templates", "Messages: templates, test sends."),
+    LazyEntry("messages", "tenure.cli.messages", "Messages: templates, test sends, delivery."),
     LazyEntry(
         "forecast",
         "tenure.cli.forecast",

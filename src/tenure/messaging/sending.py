@@ -90,7 +90,7 @@ def _record(
 
 def queue_email(session: Session, message: Message, rendered: RenderedMessage) -> None:
     """Add the outbox row that delivers a message (in the caller's transaction)."""
-    delivery = outbox.add_delivery(
+    outbox.add_delivery(
         session,
         "email",
         message.to_email,
@@ -100,7 +100,6 @@ def queue_email(session: Session, message: Message, rendered: RenderedMessage) -
         {"type": "message", "message": message.id},
         None,
         "message",
+        html_body=rendered.html,
+        message_id=message.id,
     )
-    delivery.html_body = rendered.html
-    delivery.message_id = message.id
-    session.flush()

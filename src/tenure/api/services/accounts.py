@@ -170,4 +170,5 @@ def account_360_out(view: AccountView, now: datetime) -> dict[str, Any]:
         "tickets": [_ticket_out(t) for t in view.tickets],
         "alerts": [alert_dict(a) for a in view.alerts],
         "contacts": [_contact_out(c) for c in view.people],
+        "messages": None if view.messages is None else [m.as_dict() for m in view.messages],
     }
