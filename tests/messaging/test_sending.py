@@ -69,7 +69,8 @@ def test_send_once_and_deliver_html_and_text(engine, settings, smtp_sink, frozen
     assert received["Subject"] == "Hello Ada at Acme & Co"
     html = received.get_body(("html",)).get_content()
     assert "Ada Lovelace" in html
-    assert received.get_body(("plain",)).get_content().strip() == "Hi Ada Lovelace"
+    text = received.get_body(("plain",)).get_content()
+    assert text.startswith("Hi Ada Lovelace") and "Unsubscribe: http" in text  # marketing footer
 
 
 def test_no_marketing_without_consent(engine, settings):
@@ -99,3 +100,42 @@ def test_no_marketing_without_consent(engine, settings):
         assert (message.status, message.status_reason) == ("suppressed", "no_consent")
         assert session.scalar(sa.select(sa.func.count()).select_from(AlertDelivery)) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 1
+
+
+def test_marketing_sends_carry_unsubscribe_headers_tracked_links_and_footer(
+    engine, settings, smtp_sink, frozen_clock
+):
+    settings = settings.model_copy(
+        update={
+            "smtp_port": smtp_sink.port,
+            "mail_from": "cs@x.io",
+            "mail_postal_address": "1 Main St, Springfield",
+        }
+    )
+    with session_scope(engine) as session:
+        account = add_account(session, name="Acme")
+        contact = add_contact(
+            session, account, name="Ada", email="ada@acme.io", consent={"email": True}
+        )
+        add_template(
+            session,
+            body='<p>Read <a href="https://example.com/guide">the guide</a></p>'
+            "<p>{{ footer.postal_address }}</p>",
+        )
+        send_message(
+            session,
+            settings,
+            account=account,
+            contact=contact,
+            template="welcome",
+            version=None,
+            origin=MessageOrigin(idempotency_key="k-tracked"),
+        )
+    assert deliver_due(engine, settings).sent == 1
+    (raw,) = smtp_sink.messages
+    received = message_from_bytes(raw.as_bytes(), policy=policy.default)
+    assert "/u/" in received["List-Unsubscribe"]
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    html = received.get_body(("html",)).get_content()
+    assert "/t/c/" in html and "/t/o/" in html and "https://example.com/guide" not in html
+    assert "1 Main St, Springfield" in html

@@ -13,8 +13,10 @@ from tenure.accounts.models import Account, Contact
 from tenure.alerts import outbox
 from tenure.config import Settings
 from tenure.messaging import consent, context, render
+from tenure.messaging.decorate import decorate
 from tenure.messaging.models import Message
 from tenure.messaging.schemas import RenderedMessage
+from tenure.messaging.unsubscribe import footer_context
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,15 @@ def send_message(
     if existing is not None:
         return existing
     stored = render.load_template(session, template, version)
-    refusal = consent.may_send(session, contact, stored.purpose, stored.topic)
+    refusal = consent.may_send(session, contact, stored.purpose, stored.topic, settings=settings)
     if refusal is not None:
         return _record(session, account, contact, origin, stored, refusal)
     variables = context.message_context(session, account, contact, settings)
+    variables["footer"] = footer_context(stored, contact, settings)
     rendered = render.render_template(stored, variables | (extra_context or {}))
     message = _record(session, account, contact, origin, stored, None, rendered.subject)
-    queue_email(session, message, rendered)
+    rendered, headers = decorate(session, message, rendered, settings)
+    queue_email(session, message, rendered, headers)
     return message
 
 
@@ -88,7 +92,12 @@ def _record(
     return message
 
 
-def queue_email(session: Session, message: Message, rendered: RenderedMessage) -> None:
+def queue_email(
+    session: Session,
+    message: Message,
+    rendered: RenderedMessage,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Add the outbox row that delivers a message (in the caller's transaction)."""
     outbox.add_delivery(
         session,
@@ -101,5 +110,6 @@ def queue_email(session: Session, message: Message, rendered: RenderedMessage) -
         None,
         "message",
         html_body=rendered.html,
+        headers=headers or None,
         message_id=message.id,
     )
