@@ -52,11 +52,12 @@ SIGNATURE = re.compile(r"^t=[0-9]{1,12},v1=[0-9a-f]{64}$")
 # What schemathesis counts as a rejection, plus 413: a batch over its maxItems is refused by
 # the body-size limit before it is parsed, which is a rejection too.
 REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
-# Scorecards and alert rules are definitions the domain validates (tenure.health.scorecards,
-# tenure.alerts.rules) with rules JSON Schema cannot state: thresholds and tier maxima that
-# increase, a set that keeps a catch-all, params that depend on the kind. A schema-valid
-# definition can still be refused there, with a 400 or 422 naming the field.
-DEFINITIONS = ["PUT /v1/scorecards/{name}", "PUT /v1/alert-rules/{name}"]
+# Scorecards, alert rules and message templates are definitions the domain validates
+# (tenure.health.scorecards, tenure.alerts.rules, tenure.messaging.validation) with rules JSON
+# Schema cannot state: thresholds and tier maxima that increase, a set that keeps a catch-all,
+# params that depend on the kind, a template that parses and names only known variables. A
+# schema-valid definition can still be refused there, with a 400 or 422 naming the field.
+DEFINITIONS = ["PUT /v1/scorecards/{name}", "PUT /v1/alert-rules/{name}", "POST /v1/templates"]
 ACCEPTANCE = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 CONFIG = {
     "seed": 20261207,
@@ -74,7 +75,7 @@ CONFIG = {
             },
         },
         # Mailgun signs inside the body (signature.timestamp + token): a generated body never
-        # carries a valid signature, so the webhook answers 400 (503 without a signing key).
+        # carries a valid signature, so the webhook answers 400 (the served app has a key).
         {
             "include-name": ["POST /v1/webhooks/email/mailgun"],
             "checks": {
@@ -98,7 +99,9 @@ schemathesis.openapi.format(
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Build one app with an account, an admin, a write key and the default alert rules."""
     settings = api_settings(
-        tmp_path_factory.mktemp("conformance") / "data", stripe_webhook_secret=WEBHOOK_SECRET
+        tmp_path_factory.mktemp("conformance") / "data",
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        mailgun_webhook_signing_key="mailgun-conformance-key",  # on: bad signatures are a 400
     )
     engine = get_engine(settings)
     migrate(engine)

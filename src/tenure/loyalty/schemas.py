@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenure.accounts.schemas import MAX_ID
+
 
 class ExpiringPoints(BaseModel):
     """Points that expire on one day."""
@@ -56,7 +58,7 @@ class RedemptionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    account_id: int = Field(ge=1, le=2**63 - 1)
+    account_id: int = Field(ge=1, le=MAX_ID)  # exact in JSON numbers (accounts.schemas)
     reward_key: str = Field(min_length=1, max_length=64)
 
 
