@@ -14,20 +14,15 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import uvicorn
 
 from tenure.accounts.models import Contact
 from tenure.alerts.delivery import deliver_due
-from tenure.alerts.models import AlertDelivery
 from tenure.api.app import create_app
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
 from tenure.messaging import consent
-from tenure.messaging.decorate import decorate
-from tenure.messaging.schemas import RenderedMessage
 from tenure.messaging.sending import MessageOrigin, send_message
-from tenure.messaging.unsubscribe import footer_context
 from tenure.web.assets import missing_assets
 
 from ..alerts.conftest import free_port
@@ -36,7 +31,7 @@ from .consent_world import add_template, public_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path("/tmp/web-shots")
-FOOTER = '<p><a href="{{ preferences_url }}">Preferences</a> {{ postal_address }}</p>'
+FOOTER = '<p><a href="{{ footer.preferences_url }}">Preferences</a> {{ footer.postal_address }}</p>'
 
 
 def _send(engine, settings) -> int:
@@ -46,21 +41,16 @@ def _send(engine, settings) -> int:
         contact = add_contact(
             session, account, external_id="ada", email="ada@acme.io", consent={"email": True}
         )
-        template = add_template(
+        add_template(
             session, body='<html><body><a href="https://docs.example.com/">Guide</a>'
             + FOOTER + "</body></html>",
         )  # fmt: skip
         add_template(session, name="tips", topic="tips")
-        message = send_message(
+        # send_message renders the footer links and decorates (tracked links, RFC 8058 headers)
+        send_message(
             session, settings, account=account, contact=contact, template="news", version=None,
             origin=MessageOrigin("browser-1"),
-            extra_context=footer_context(template, contact, settings),
         )  # fmt: skip
-        row = session.scalar(sa.select(AlertDelivery).where(AlertDelivery.message_id == message.id))
-        rendered = RenderedMessage("news", 1, "marketing", "product-news", row.subject, None,
-                                   row.html_body, row.body)  # fmt: skip
-        decorated, headers = decorate(session, message, rendered, settings)
-        row.html_body, row.body, row.headers = decorated.html, decorated.text, headers
         return contact.id
 
 
@@ -94,7 +84,8 @@ def test_unsubscribe_link_and_preference_page_in_chromium(tmp_path, chromium, sm
     (raw,) = smtp_sink.messages
     received = message_from_bytes(raw.as_bytes(), policy=policy.default)
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    unsubscribe = re.fullmatch(r"<([^>]+)>", received["List-Unsubscribe"]).group(1)
+    # (re-serialising the sink's copy folds the long line: strip the fold's whitespace)
+    unsubscribe = re.fullmatch(r"<([^>]+)>", received["List-Unsubscribe"].strip()).group(1)
     html = received.get_body(("html",)).get_content()
     assert "/t/c/" in html and "/t/o/" in html and "Tenure Ltd" in html
 
