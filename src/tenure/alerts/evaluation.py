@@ -269,18 +269,23 @@ def next_anniversary(started: date, day: date) -> date:
     return date(day.year + 1, started.month, min(started.day, 28))
 
 
-def renewal(session: Session, day: date, params: dict[str, Any], _: Any) -> list[Trigger]:
-    """Accounts with an annual renewal within `days` days whose latest tier is not healthy."""
-    end = day_end(day)
+def renewals_within(session: Session, day: date, days: int) -> dict[int, date]:
+    """Return account id -> its next annual renewal, for renewals at most `days` days away."""
     subscriptions = sa.select(Subscription.account_id, Subscription.started_at).where(
         Subscription.billing_interval == "year",
-        in_force(Subscription.started_at, Subscription.ended_at, end),
+        in_force(Subscription.started_at, Subscription.ended_at, day_end(day)),
     )
     due: dict[int, date] = {}
     for account_id, started in session.execute(subscriptions):
         renews = next_anniversary(started.date(), day)
-        if (renews - day).days <= params["days"]:
+        if (renews - day).days <= days:
             due[account_id] = min(renews, due.get(account_id, renews))
+    return due
+
+
+def renewal(session: Session, day: date, params: dict[str, Any], _: Any) -> list[Trigger]:
+    """Accounts with an annual renewal within `days` days whose latest tier is not healthy."""
+    due = renewals_within(session, day, params["days"])
     tiers = _latest_tiers(session, day, list(due))
     return [
         Trigger(

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts.models import Subscription
-from tenure.accounts.mrr import in_force, instant_after
-from tenure.alerts.evaluation import next_anniversary
+from tenure.accounts.mrr import instant_after
+from tenure.alerts.evaluation import renewals_within
 from tenure.alerts.models import Alert
 from tenure.churn.models import ChurnScore
 from tenure.health.models import HealthScore
@@ -53,15 +52,7 @@ def segment_members(session: Session, name: str, day: date) -> set[int]:
 
 
 def _renewals(session: Session, day: date, days_before: int) -> dict[int, str]:
-    query = sa.select(Subscription.account_id, Subscription.started_at).where(
-        Subscription.billing_interval == "year",
-        in_force(Subscription.started_at, Subscription.ended_at, instant_after(day)),
-    )
-    due: dict[int, date] = {}
-    for account_id, started in session.execute(query):
-        renews = next_anniversary(started.date(), day)
-        if (renews - day).days <= days_before:
-            due[account_id] = min(renews, due.get(account_id, renews))
+    due = renewals_within(session, day, days_before)
     return {a: f"renewal on {renews.isoformat()}" for a, renews in due.items()}
 
 
