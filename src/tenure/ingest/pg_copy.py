@@ -45,20 +45,35 @@ def _stream(cursor_copy: object, path: Path) -> None:
             cursor_copy.write(chunk)  # type: ignore[attr-defined]
 
 
-def _merge_sql(table: Table, columns: list[str], json_columns: set[str]) -> str:
-    """Return INSERT … SELECT FROM the stage ON CONFLICT (external_id) DO UPDATE."""
+def _value(column: str, json_columns: set[str]) -> str:
+    """Return the staged column as the target stores it (JSON text → jsonb without nulls)."""
+    if column in json_columns:
+        return f"coalesce(jsonb_strip_nulls(s.\"{column}\"::jsonb), '{{}}'::jsonb)"
+    return f's."{column}"'
+
+
+def merge_statements(table: Table, columns: list[str], json_columns: set[str]) -> list[str]:
+    """Return the statements merging the stage into table on external_id.
+
+    Under a SHARE ROW EXCLUSIVE lock (readers go on, other writers wait): update only the rows
+    whose values changed, then insert the new ones with a plain INSERT. A re-import of an
+    unchanged file writes nothing, and new rows skip ON CONFLICT's speculative insertion.
+    """
+    name = f'"{table.name}"'
+    changed = [c for c in columns if c != "external_id"]
+    values = {c: _value(c, json_columns) for c in columns}
+    assignments = ", ".join(f'"{c}" = {values[c]}' for c in changed)
+    old = ", ".join(f't."{c}"' for c in changed)
+    new = ", ".join(values[c] for c in changed)
     quoted = ", ".join(f'"{c}"' for c in columns)
-    values = ", ".join(
-        f"coalesce(jsonb_strip_nulls(\"{c}\"::jsonb), '{{}}'::jsonb)"
-        if c in json_columns
-        else f'"{c}"'
-        for c in columns
-    )
-    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != "external_id")
-    return (
-        f'INSERT INTO "{table.name}" ({quoted}) SELECT {values} FROM {STAGE}'
-        f" ON CONFLICT (external_id) DO UPDATE SET {updates}"
-    )
+    return [
+        f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE",
+        f"UPDATE {name} t SET {assignments} FROM {STAGE} s"
+        f" WHERE t.external_id = s.external_id AND ({old}) IS DISTINCT FROM ({new})",
+        f"INSERT INTO {name} ({quoted}) SELECT {', '.join(values[c] for c in columns)}"
+        f" FROM {STAGE} s WHERE NOT EXISTS"
+        f" (SELECT 1 FROM {name} t WHERE t.external_id = s.external_id)",
+    ]
 
 
 def copy_upsert(
@@ -86,7 +101,8 @@ def copy_upsert(
             cursor.execute(f"CREATE TEMP TABLE {STAGE} ({stage_types}) ON COMMIT DROP")
             with cursor.copy(f"COPY {STAGE} FROM STDIN (FORMAT csv, NULL '')") as copy:
                 _stream(copy, path)
-            cursor.execute(_merge_sql(table, columns, json_columns))
+            for statement in merge_statements(table, columns, json_columns):
+                cursor.execute(statement)
             cursor.execute(f"SELECT count(*) FROM {STAGE}")
             written = cursor.fetchone()[0]
             cursor.execute(f"DROP TABLE {STAGE}")
