@@ -46,6 +46,13 @@ def _backtest_lines(report: dict[str, Any]) -> list[str]:
                 text = " ".join(f"{m} {v:.1%}" for m, v in mape.items() if v is not None)
                 parts.append(f"h{row['horizon']}: {text} → {row['method']}")
         lines.append(f"{title} MAPE  " + ("; ".join(parts) or "not backtested (short history)"))
+        cal = report["backtest"].get("calibration", {}).get(key, {}).get("model")
+        if cal and cal["coverage80_before"] is not None:
+            lines.append(
+                f"{title} 80 % coverage {cal['coverage80_before']:.0%} → "
+                f"{cal['coverage80_after']:.0%} calibrated; 95 % {cal['coverage95_before']:.0%} → "
+                f"{cal['coverage95_after']:.0%} (out of time, {cal['judged']} months)"
+            )
     return lines
 
 
