@@ -26,6 +26,7 @@ from tenure.web import loyalty as loyalty_pages
 from tenure.web import messages as message_pages
 from tenure.web import plays as play_pages
 from tenure.web.actions import add_action_routes
+from tenure.web.forecast import add_forecast_routes
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
 from tenure.web.session import Viewer
@@ -292,6 +293,7 @@ def build_router(settings: Settings) -> APIRouter:
     add_account_routes(router, ui)
     add_alert_routes(router, ui)
     add_report_routes(router, ui)
+    add_forecast_routes(router, ui)
     add_experiment_routes(router, ui)
     add_play_routes(router, ui)
     add_message_routes(router, ui)

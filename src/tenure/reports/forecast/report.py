@@ -13,6 +13,7 @@ from tenure.reports.forecast.methods import all_bands
 from tenure.reports.forecast.model import MIN_MONTHS
 
 BAND_KEYS = ("point", "lo80", "hi80", "lo95", "hi95")
+HISTORY_SHOWN = 24  # months of actuals carried for the charts
 
 
 def _next_months(last: str, count: int) -> list[str]:
@@ -32,6 +33,15 @@ def _cell(bands: dict, method: str, k: int, series: str, scales: dict) -> dict[s
     if series != "mrr":
         values = {key: round(v, 1) for key, v in values.items()}
     return {"method": method} | values
+
+
+def _recent(history: History, count: int = HISTORY_SHOWN) -> list[dict[str, Any]]:
+    """Return the last COUNT months' actual values of every series (for the charts)."""
+    start = max(0, len(history) - count)
+    return [
+        {"month": history.months[i]} | {n: float(history.series(n)[i]) for n in SERIES}
+        for i in range(start, len(history))
+    ]
 
 
 def forecast_report(
@@ -60,6 +70,7 @@ def forecast_report(
         "months": months,
         "currency": currency,
         "forecast": rows,
+        "history": _recent(history),
         "method_rule": "per series and horizon, the model where its backtest MAPE is at most "
         "the naive and seasonal-naive baselines', else the better baseline",
         "interval_rule": "each band scaled about its point so the backtest's misses are "

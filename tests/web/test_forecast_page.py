@@ -1,0 +1,44 @@
+"""The dashboard's /forecast page: bands for three series, the backtest table, the calibration."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+
+from tenure.api.app import create_app
+from tenure.db.session import session_scope
+from tenure.reports.forecast.service import SNAPSHOT, stored_forecast
+
+from .conftest import VIEWER, seed_book
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    """Return the app on a simulated book with 20 months of history."""
+    settings = seed_book(tmp_path_factory.mktemp("forecast"), accounts=60, months=20)
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+def test_forecast_page_draws_bands_and_the_backtest(app, login) -> None:
+    page = login(VIEWER).get("/forecast")
+    assert page.status_code == 200 and 'data-nav="forecast"' in page.text
+    for key in ("mrr", "customers", "logo_churn"):
+        assert f'id="backtest-{key}"' in page.text
+        match = re.search(rf'id="chart-forecast-{key}" data-chart="([^"]+)"', page.text)
+        spec = json.loads(match.group(1).replace("&#34;", '"').replace("&quot;", '"'))
+        names = [trace["name"] for trace in spec["data"]]
+        assert {"80 % interval", "95 % interval", "actual", "forecast"} <= set(names)
+        low80, high80 = spec["data"][2]["y"], spec["data"][3]["y"]
+        low95, high95 = spec["data"][0]["y"], spec["data"][1]["y"]
+        assert all(a <= b <= c <= d for a, b, c, d in zip(low95, low80, high80, high95))
+    assert "calibrated on the backtest" in page.text or "Too little history" in page.text
+    # The page stored its forecast: the next request (and the scheduled reports) reuse it.
+    with session_scope(app.state.engine) as session:
+        assert stored_forecast(session, 12)["last_month"]
+    assert SNAPSHOT == "forecast"
