@@ -36,7 +36,9 @@ def test_forecast_page_draws_bands_and_the_backtest(app, login) -> None:
         assert {"80 % interval", "95 % interval", "actual", "forecast"} <= set(names)
         low80, high80 = spec["data"][2]["y"], spec["data"][3]["y"]
         low95, high95 = spec["data"][0]["y"], spec["data"][1]["y"]
-        assert all(a <= b <= c <= d for a, b, c, d in zip(low95, low80, high80, high95))
+        assert all(
+            a <= b <= c <= d for a, b, c, d in zip(low95, low80, high80, high95, strict=True)
+        )
     assert "calibrated on the backtest" in page.text or "Too little history" in page.text
     # The page stored its forecast: the next request (and the scheduled reports) reuse it.
     with session_scope(app.state.engine) as session:
