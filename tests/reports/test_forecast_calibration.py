@@ -38,6 +38,7 @@ def test_miss_is_relative_to_the_side_the_actual_fell() -> None:
     assert (miss.origin, miss.target, miss.miss80, miss.miss95) == (3, 3, 1.5, 0.6)
     assert scored_miss(7.0, band, 0, origin=0).miss80 == 1.5  # (10 − 7) / (10 − 8)
     assert scale_for(np.array([np.inf, np.inf]), 0.8) == 10.0  # zero-width band: capped
+    assert scale_for(np.array([0.1, 0.2, 0.3]), 0.8) == 1.0  # too wide: never narrowed
 
 
 def test_calibrated_band_scales_about_the_point_and_keeps_nesting() -> None:
