@@ -18,13 +18,14 @@ from .conftest import VIEWER, seed_book
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    """Return the app on a simulated book with 20 months of history."""
-    settings = seed_book(tmp_path_factory.mktemp("forecast"), accounts=60, months=20)
+    """Return the app on a simulated book with 14 months of history."""
+    settings = seed_book(tmp_path_factory.mktemp("forecast"), accounts=30, months=14)
     application = create_app(settings)
     yield application
     application.state.engine.dispose()
 
 
+@pytest.mark.slow  # the first request forecasts the book with its rolling backtest
 def test_forecast_page_draws_bands_and_the_backtest(app, login) -> None:
     page = login(VIEWER).get("/forecast")
     assert page.status_code == 200 and 'data-nav="forecast"' in page.text
