@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tenure.api.errors import Forbidden
@@ -45,15 +43,3 @@ def forecast_context(db: Session, viewer: Viewer, ui: Dashboard) -> dict[str, An
         for key, title in TITLES.items()
     ]
     return {"report": report, "series": series, "method_names": METHOD_NAMES}
-
-
-def add_forecast_routes(router: APIRouter, ui: Dashboard) -> None:
-    """Add the forecast page."""
-    from tenure.web.routes import show
-
-    @router.get("/forecast")
-    def forecast_page(request: Request) -> Response:
-        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
-            return "forecast.html", forecast_context(db, viewer, ui)
-
-        return show(ui, request, "forecast", build)
