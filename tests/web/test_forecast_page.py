@@ -45,3 +45,17 @@ def test_forecast_page_draws_bands_and_the_backtest(app, login) -> None:
     with session_scope(app.state.engine) as session:
         assert stored_forecast(session, 12)["last_month"]
     assert SNAPSHOT == "forecast"
+
+
+def test_account_360_shows_subscription_clv(app, login) -> None:
+    from tenure.accounts.schemas import Money
+    from tenure.accounts.service import mrr_in_force_query
+    from tenure.clock import now
+
+    with session_scope(app.state.engine) as session:
+        query = mrr_in_force_query(db_session=session, day=now().date(), money=Money.default())
+        account_id = next(a for a, mrr, _ in session.execute(query) if mrr > 0)
+    page = login(VIEWER).get(f"/accounts/{account_id}")
+    card = re.search(r'id="account-clv">.*?kpi-value">([^<]+)<', page.text, re.S)
+    assert card and card.group(1).replace(",", "").isdigit(), card
+    assert "more paid months" in page.text
