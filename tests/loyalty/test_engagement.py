@@ -73,7 +73,10 @@ def test_streaks_match_a_week_by_week_walk(con, seed):
                 ts = datetime.combine(week, datetime.min.time(), UTC) + timedelta(days=k, hours=9)
                 if ts.date() <= as_of:
                     rows.append((f"{account}-{back}-{k}", account, "login", ts, None))
-            if sum(1 for r in rows if r[1] == account and engagement.week_of(r[3].date()) == week) >= 2:
+            if (
+                sum(1 for r in rows if r[1] == account and engagement.week_of(r[3].date()) == week)
+                >= 2
+            ):
                 active.add(week)
         rows.append((f"{account}-late", account, "login", datetime(2025, 6, 12, tzinfo=UTC), None))
         expected[account] = _reference_streak(active, as_of, 20)
