@@ -115,6 +115,7 @@ def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
                 db_session=db, account_id=account_id, reader=_reader(viewer),
                 money=Money.from_settings(ui.settings), today=clock.now().date(),
             )  # fmt: skip
+            context["loyalty"] = loyalty_pages.account_panel(db, viewer.role, account_id)
             return "account.html", context
 
         return show(ui, request, "accounts", build)
