@@ -7,11 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.models import Account
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
-from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyWallet
-from tenure.accounts.models import Account
-from tenure.loyalty.models import LoyaltyEnrolment
+from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment, LoyaltyWallet
 from tenure.loyalty.report import programme_report
 from tenure.loyalty.service import current_program
 from tenure.loyalty.statements import account_summary, ledger_lines
