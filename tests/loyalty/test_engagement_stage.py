@@ -15,7 +15,13 @@ from tenure.loyalty.engagement_models import (
     LoyaltyTierChange,
 )
 from tenure.loyalty.leaderboard import account_leaderboard, set_opt_in
-from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyMovement, LoyaltyWallet
+from tenure.loyalty.models import (
+    LoyaltyBadgeAward,
+    LoyaltyEnrolment,
+    LoyaltyMovement,
+    LoyaltyWallet,
+)
+from tenure.loyalty.personalisation import loyalty_variables
 from tenure.loyalty.service import load_program, require_program
 from tenure.loyalty.stage import loyalty_points
 from tenure.loyalty.statements import account_summary
@@ -130,3 +136,23 @@ def test_leaderboard_shows_only_opted_in_contacts(settings, engine, tmp_path, fr
         assert summary["streak"]["current_weeks"] == 3
         assert [(c["key"], c["progress"], c["completed"]) for c in summary["challenges"]] == [
             ("share-three", 3, True)]  # fmt: skip
+
+
+def test_opt_in_upsert_scores_and_variables_on_both_databases(any_engine, program):
+    """The opt-in upsert, the ranked board and the bulk loyalty variable on SQLite and PostgreSQL."""
+    with session_scope(any_engine) as session:
+        account = add_account(session)
+        people = [add_contact(session, account) for _ in range(3)]
+        session.add(LoyaltyEnrolment(account_id=account.id, arm="member",
+                                     enrolled_at=datetime(2025, 1, 1, tzinfo=UTC)))  # fmt: skip
+        for person, points in zip(people, (40, 90, 40), strict=True):
+            session.add(LoyaltyContactScore(contact_id=person.id, account_id=account.id,
+                                            points=points, events=1, as_of=AS_OF))  # fmt: skip
+        for person in people:
+            set_opt_in(session, person, False, "a")
+            set_opt_in(session, person, True, "b")  # the latest choice wins
+        board = account_leaderboard(session, program, account.id)
+        assert [(b["contact_id"], b["rank"]) for b in board] == [
+            (people[1].id, 1), (people[0].id, 2), (people[2].id, 2)]  # fmt: skip
+        found = loyalty_variables(session, [account.id], AS_OF)[account.id]
+        assert found is not None and (found["balance"], found["tier"]) == (0, "member")
