@@ -27,50 +27,53 @@ from tenure.warehouse.catalog import EVENTS
 
 CHALLENGE_GRACE_DAYS = 7  # an ended challenge is recounted this long (late events)
 
+# Weeks are whole weeks since Monday 1969-12-29 (integers: cheaper than truncating timestamps).
+WEEK_US = 7 * 86_400_000_000
+MONDAY_BEFORE_EPOCH_US = 3 * 86_400_000_000
+FIRST_MONDAY = date(1969, 12, 29)
+
 STREAK_SQL = f"""
 WITH weekly AS (
-    SELECT e.account_id, CAST(date_trunc('week', timezone('UTC', e.ts)) AS DATE) AS week
+    SELECT e.account_id, (epoch_us(e.ts) + {MONDAY_BEFORE_EPOCH_US}) // {WEEK_US} AS week
     FROM {EVENTS} e JOIN loyalty_members m ON m.account_id = e.account_id
     WHERE e.ts >= $start AND e.ts < $end
       AND ($any_event OR e.name IN (SELECT name FROM streak_events))
     GROUP BY 1, 2
     HAVING count(*) >= $min_events
-), islands AS (
-    SELECT account_id, week,
-           week - CAST(7 * row_number() OVER (PARTITION BY account_id ORDER BY week) AS INTEGER)
-               AS island
-    FROM weekly
 ), runs AS (
     SELECT account_id, count(*) AS weeks, max(week) AS last_week
-    FROM islands GROUP BY account_id, island
+    FROM (SELECT account_id, week,
+                 week - row_number() OVER (PARTITION BY account_id ORDER BY week) AS island
+          FROM weekly)
+    GROUP BY account_id, island
 )
 SELECT account_id,
        CAST(max(CASE WHEN last_week >= $previous_week THEN weeks ELSE 0 END) AS INTEGER)
            AS current_weeks,
        CAST(max(weeks) AS INTEGER) AS longest_weeks,
-       max(last_week) AS last_active_week
+       DATE '{FIRST_MONDAY}' + CAST(7 * max(last_week) AS INTEGER) AS last_active_week
 FROM runs GROUP BY account_id
 ORDER BY account_id
 """
 
+# Distinct challenges count each name's first event; the goal-th instant (ties share a
+# timestamp, so ordering by it alone is exact) completes the challenge.
 CHALLENGE_SQL = f"""
 WITH hits AS (
-    SELECT c.challenge, e.account_id, e.name, e.ts, e.message_id, c.goal, c.is_distinct
+    SELECT c.challenge, e.account_id, e.name, e.ts, c.goal, c.is_distinct
     FROM {EVENTS} e
     JOIN loyalty_members m ON m.account_id = e.account_id
     JOIN challenge_events c ON c.event = e.name AND e.ts >= c.start_at AND e.ts < c.end_at
     WHERE e.ts >= $start AND e.ts < $end
-), firsts AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY challenge, account_id, name ORDER BY ts, message_id) AS nth_of_name
-    FROM hits
 ), counted AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY challenge, account_id ORDER BY ts, message_id) AS nth
-    FROM firsts WHERE NOT is_distinct OR nth_of_name = 1
+    SELECT challenge, account_id, ts, goal FROM hits WHERE NOT is_distinct
+    UNION ALL
+    SELECT challenge, account_id, min(ts), any_value(goal) FROM hits WHERE is_distinct
+    GROUP BY challenge, account_id, name
 )
 SELECT challenge, account_id, CAST(least(count(*), max(goal)) AS INTEGER) AS progress,
-       CAST(max(goal) AS INTEGER) AS goal, min(CASE WHEN nth = goal THEN ts END) AS completed_at
+       CAST(max(goal) AS INTEGER) AS goal,
+       CASE WHEN count(*) >= max(goal) THEN list(ts ORDER BY ts)[max(goal)] END AS completed_at
 FROM counted GROUP BY challenge, account_id
 ORDER BY challenge, account_id
 """
@@ -118,7 +121,7 @@ def streaks(con: Any, program: Program, members: list[int], as_of: date) -> list
     params = {
         "start": day_start(this_week - timedelta(weeks=rule.lookback_weeks - 1)),
         "end": day_start(as_of + timedelta(days=1)),
-        "previous_week": this_week - timedelta(weeks=1),
+        "previous_week": (this_week - FIRST_MONDAY).days // 7 - 1,
         "min_events": rule.min_events,
         "any_event": not rule.events,
     }
