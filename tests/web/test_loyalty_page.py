@@ -15,10 +15,11 @@ from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
 from tenure.loyalty import ledger
 from tenure.loyalty.engagement_models import LoyaltyStreak
+from tenure.loyalty.leaderboard import set_opt_in
 from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment
 from tenure.loyalty.service import load_program
 
-from ..factories import add_account
+from ..factories import add_account, add_contact
 from .conftest import ADMIN, PASSWORD, VIEWER
 
 
@@ -70,6 +71,9 @@ def test_account_360_shows_the_loyalty_panel(app, login):
         session.add(LoyaltyBadgeAward(account_id=member.id, badge="first-steps", awarded_at=now))
         session.add(LoyaltyStreak(account_id=member.id, current_weeks=4, longest_weeks=9,
                                   last_active_week=now.date(), as_of=now.date()))  # fmt: skip
+        fan = add_contact(session, member, name="Robin Fan")
+        session.flush()
+        set_opt_in(session, fan, True, "test")
         ids = member.id, held.id
     viewer = login(VIEWER)
     page = viewer.get(f"/accounts/{ids[0]}").text
@@ -77,5 +81,6 @@ def test_account_360_shows_the_loyalty_panel(app, login):
     assert "1,200" in panel and "Member" in panel and "2,000 to Silver" in panel
     assert "First steps" in panel and "best 9" in panel and "kick-off grant" in panel
     assert "Feature explorer" in panel  # a challenge running today
+    assert "#1 Robin Fan" in panel  # an opted-in contact on the leaderboard
     held_page = viewer.get(f"/accounts/{ids[1]}").text
     assert "in the programme&#39;s holdout" in held_page or "programme's holdout" in held_page

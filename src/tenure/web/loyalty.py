@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts.models import Account
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
+from tenure.loyalty.leaderboard import account_leaderboard
 from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment, LoyaltyWallet
 from tenure.loyalty.report import programme_report
 from tenure.loyalty.service import current_program
@@ -79,4 +80,5 @@ def account_panel(db: Session, role: str, account_id: int) -> dict[str, Any] | N
         "badge_names": [names.get(b, b) for b in summary["badges"]],
         "expiring_total": sum(e["points"] for e in summary["expiring"]),
         "recent": ledger_lines(db, account_id, limit=RECENT_LEDGER),
+        "leaderboard": account_leaderboard(db, program, account_id),
     }
