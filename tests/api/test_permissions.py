@@ -68,6 +68,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/journeys/{key}/enrol"): STAFF_WRITE,
     ("GET", "/v1/loyalty/accounts/{account_id}"): ALL,
     ("GET", "/v1/loyalty/accounts/{account_id}/ledger"): ALL,
+    ("GET", "/v1/loyalty/accounts/{account_id}/leaderboard"): ALL,
+    ("PUT", "/v1/loyalty/contacts/{contact_id}/leaderboard"): ACT,
     ("GET", "/v1/loyalty/rewards"): ALL,
     ("POST", "/v1/loyalty/redemptions"): ACT,
     ("GET", "/v1/loyalty/redemptions"): STAFF_WRITE,
@@ -167,6 +169,8 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"contact_id": 1}
     if path == "/v1/loyalty/redemptions" and method == "POST":
         return {"account_id": world["account_id"], "reward_key": "swag-box"}
+    if path == "/v1/loyalty/contacts/{contact_id}/leaderboard":
+        return {"opt_in": True}
     if path == "/v1/keys":
         return {"name": "web"}
     if path.endswith("/consent"):

@@ -9,6 +9,7 @@ from tenure.events import models as events_models
 from tenure.experiments import models as experiments_models
 from tenure.health import models as health_models
 from tenure.ingest import models as ingest_models
+from tenure.loyalty import engagement_models as loyalty_engagement_models
 from tenure.loyalty import models as loyalty_models
 from tenure.messaging import models as messaging_models
 from tenure.messaging import provider_models as messaging_provider_models
@@ -30,6 +31,7 @@ __all__ = [
     "experiments_models",
     "health_models",
     "ingest_models",
+    "loyalty_engagement_models",
     "loyalty_models",
     "messaging_models",
     "messaging_provider_models",
