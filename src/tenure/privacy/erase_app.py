@@ -16,7 +16,10 @@ ERASED = "[erased]"
 # Kept for another legal basis (bookkeeping, MRR history): re-pointed at a pseudonymous account.
 KEPT_FOR_ACCOUNT = ("account", "subscription", "invoice")
 # Never scrubbed: the append-only audit chain (ids only), the request log, staff users.
-NOT_SCRUBBED = ("audit_log", "audit_chain_head", "privacy_request", "erased_identifier", "auth_user")
+# Other contacts are other people: a shared name is not theirs to lose.
+NOT_SCRUBBED = (
+    "audit_log", "audit_chain_head", "privacy_request", "erased_identifier", "auth_user", "contact",
+)  # fmt: skip
 
 
 def _table(name: str) -> sa.Table:
@@ -35,32 +38,24 @@ def erase_person(session: Session, person: Person) -> dict[str, int]:
     enrolments = sa.select(t["journey_enrollment"].c.id).where(
         t["journey_enrollment"].c.contact_id == person.id
     )
-    done = {
-        "outbox": _delete(session, "alert_delivery", t["alert_delivery"].c.message_id.in_(messages)),
-        "messages": _delete(session, "message", t["message"].c.contact_id == person.id),
-        "journey_steps": _delete(
-            session, "journey_step_run", t["journey_step_run"].c.enrollment_id.in_(enrolments)
-        ),
-        "journey_enrollments": _delete(
-            session, "journey_enrollment", t["journey_enrollment"].c.contact_id == person.id
-        ),
-        "consent": _delete(session, "contact_consent", t["contact_consent"].c.contact_id == person.id),
-        "inbox_events": _delete(session, "event_inbox", sa.or_(
-            sa.func.lower(t["event_inbox"].c.contact_external_id).in_(ids),
-            sa.func.lower(t["event_inbox"].c.contact_email).in_(ids),
-        )),  # fmt: skip
-        "recent_events": _delete(session, "account_recent_event", sa.func.lower(
-            t["account_recent_event"].c.contact_external_id).in_(ids)),  # fmt: skip
-        "daily_users": _delete(
-            session, "usage_daily_user", sa.func.lower(t["usage_daily_user"].c.user).in_(ids)
-        ),
-        "identity_links": _delete(
-            session, "identity_link", sa.func.lower(t["identity_link"].c.user_id).in_(ids)
-        ),
-        "provider_events": _delete(session, "email_provider_event",
-            sa.func.lower(t["email_provider_event"].c.recipient).in_(ids)),  # fmt: skip
-        "suppressions": _delete(session, "suppression", sa.func.lower(t["suppression"].c.email).in_(ids)),
-    }
+    inbox, recent = t["event_inbox"], t["account_recent_event"]
+    lowered = sa.func.lower
+    deletions = {
+        "outbox": ("alert_delivery", t["alert_delivery"].c.message_id.in_(messages)),
+        "messages": ("message", t["message"].c.contact_id == person.id),
+        "journey_steps": ("journey_step_run", t["journey_step_run"].c.enrollment_id.in_(enrolments)),
+        "journey_enrollments": ("journey_enrollment", t["journey_enrollment"].c.contact_id == person.id),
+        "consent": ("contact_consent", t["contact_consent"].c.contact_id == person.id),
+        "inbox_events": ("event_inbox", sa.or_(
+            lowered(inbox.c.contact_external_id).in_(ids), lowered(inbox.c.contact_email).in_(ids)
+        )),
+        "recent_events": ("account_recent_event", lowered(recent.c.contact_external_id).in_(ids)),
+        "daily_users": ("usage_daily_user", lowered(t["usage_daily_user"].c.user).in_(ids)),
+        "identity_links": ("identity_link", lowered(t["identity_link"].c.user_id).in_(ids)),
+        "provider_events": ("email_provider_event", lowered(t["email_provider_event"].c.recipient).in_(ids)),
+        "suppressions": ("suppression", lowered(t["suppression"].c.email).in_(ids)),
+    }  # fmt: skip
+    done = {kind: _delete(session, name, where) for kind, (name, where) in deletions.items()}
     for name, text_column in (("ticket", "subject"), ("survey_response", "comment")):
         table = t[name]
         done[f"{name}s_detached"] = session.execute(
@@ -82,9 +77,10 @@ def _owned_condition(table: sa.Table, account_id: int, seen: dict[str, Any]) -> 
             parent = fk.column.table
             if parent.name == "account":
                 parts.append(column == account_id)
-            elif parent.name not in KEPT_FOR_ACCOUNT and (
-                cond := _owned_condition(parent, account_id, seen)
-            ) is not None:
+            elif (
+                parent.name not in KEPT_FOR_ACCOUNT
+                and (cond := _owned_condition(parent, account_id, seen)) is not None
+            ):
                 parts.append(column.in_(sa.select(fk.column).where(cond)))
     seen[table.name] = sa.or_(*parts) if parts else None
     return seen[table.name]
@@ -109,9 +105,9 @@ def erase_account_rows(session: Session, subject: Subject) -> dict[str, int]:
     for table in reversed(Base.metadata.sorted_tables):
         if table.name in KEPT_FOR_ACCOUNT or table.name in NOT_SCRUBBED:
             continue
-        if (cond := _owned_condition(table, subject.id, seen)) is not None:
-            if count := _delete(session, table.name, cond):
-                done[table.name] = done.get(table.name, 0) + count
+        cond = _owned_condition(table, subject.id, seen)
+        if cond is not None and (count := _delete(session, table.name, cond)):
+            done[table.name] = done.get(table.name, 0) + count
     return done
 
 
@@ -134,7 +130,7 @@ def _replace(value: Any, needles: list[str]) -> Any:
         for needle in needles:
             start = lowered.find(needle.lower())
             while start >= 0:
-                value = value[:start] + ERASED + value[start + len(needle):]
+                value = value[:start] + ERASED + value[start + len(needle) :]
                 lowered = value.lower()
                 start = lowered.find(needle.lower())
         return value

@@ -178,11 +178,17 @@ def erase_from_files(settings: Settings, needles: list[str], skip: set[Path]) ->
             continue
         name = str(path.relative_to(settings.data_dir))
         if data.startswith(SQLITE_MAGIC):
-            touched.append({"file": name, "action": "rows deleted", "rows": _scrub_sqlite(path, lowered)})
+            touched.append(
+                {"file": name, "action": "rows deleted", "rows": _scrub_sqlite(path, lowered)}
+            )
         elif path.suffix == ".parquet":
-            touched.append({"file": name, "action": "rewritten", "rows": _rewrite_parquet(path, lowered)})
+            touched.append(
+                {"file": name, "action": "rewritten", "rows": _rewrite_parquet(path, lowered)}
+            )
         elif path.suffix in LINE_FILES:
-            touched.append({"file": name, "action": "lines dropped", "rows": _drop_lines(path, raw)})
+            touched.append(
+                {"file": name, "action": "lines dropped", "rows": _drop_lines(path, raw)}
+            )
         else:
             path.unlink()
             touched.append({"file": name, "action": "deleted"})

@@ -82,7 +82,9 @@ def _erase_app(engine: sa.Engine, subject: Subject, request_id: str, actor: str)
         now = clock.now()
         for kind, value in subject.digests():
             if session.get(ErasedIdentifier, value) is None:
-                session.add(ErasedIdentifier(digest=value, kind=kind, request_id=request_id, erased_at=now))
+                session.add(
+                    ErasedIdentifier(digest=value, kind=kind, request_id=request_id, erased_at=now)
+                )
         audit(session, actor=actor, action="privacy_erase", target=subject.key,
               detail={"request_id": request_id})  # fmt: skip
     return done

@@ -81,9 +81,9 @@ def account_records(session: Session, account_id: int) -> dict[str, list[dict]]:
     for table in Base.metadata.sorted_tables:
         if table.name in ("audit_log", "account"):
             continue
-        if (cond := _owned_condition(table, account_id, seen)) is not None:
-            if rows := _rows(session, table, cond):
-                out[table.name] = rows
+        cond = _owned_condition(table, account_id, seen)
+        if cond is not None and (rows := _rows(session, table, cond)):
+            out[table.name] = rows
     return out
 
 

@@ -108,9 +108,7 @@ def resolve(session: Session, *, contact: str | None = None, account: str | None
     rows = session.scalars(sa.select(Contact).where(Contact.account_id == company.id))
     people = tuple(_person(r) for r in rows)
     phones = [str(v) for k, v in (company.attributes or {}).items() if "phone" in k.lower() and v]
-    return Subject(
-        "account", company.id, company.external_id, people, company.name, tuple(phones)
-    )
+    return Subject("account", company.id, company.external_id, people, company.name, tuple(phones))
 
 
 def request_digest(*, contact: str | None = None, account: str | None = None) -> str:
