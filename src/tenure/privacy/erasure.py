@@ -60,18 +60,24 @@ def _prior(session: Session, ref: str, key: str) -> PrivacyRequest | None:
     return found
 
 
-def _start(engine: sa.Engine, actor: str, contact: str | None, account: str | None):
+def start_erasure(
+    engine: sa.Engine, *, actor: str, contact: str | None = None, account: str | None = None
+) -> tuple[Subject | None, dict[str, Any]]:
+    """Record an erasure request; return its subject (None: already erased) and the request."""
     key = request_digest(contact=contact, account=account)
     with session_scope(engine) as session:
-        if (prior := _prior(session, contact or account or "", key)) is not None:
+        prior = _prior(session, contact or account or "", key)
+        if prior is not None and prior.status != "failed":
             return None, {**request_view(prior), "repeated": True}
         subject = resolve(session, contact=contact, account=account)
-        row = PrivacyRequest(
+        row = prior or PrivacyRequest(
             id=str(uuid.uuid4()), kind="erasure", subject=subject.key, subject_digest=key,
-            status="running", requested_by=actor[:255], requested_at=clock.now(), report={},
+            requested_by=actor[:255], requested_at=clock.now(), report={},
         )  # fmt: skip
+        row.status = "running"
         session.add(row)
-        return subject, {"id": row.id}
+        session.flush()
+        return subject, request_view(row)
 
 
 def _erase_app(engine: sa.Engine, subject: Subject, request_id: str, actor: str) -> dict:
@@ -116,21 +122,17 @@ def _touched_tables(app: dict) -> list[str]:
     return sorted(tables | {"contact", "event_inbox", "message", "alert_delivery"})
 
 
-def erase(
-    settings: Settings, engine: sa.Engine, *, actor: str,
-    contact: str | None = None, account: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """Erase a contact or an account from every copy; return the request (with its report)."""
-    subject, started = _start(engine, actor, contact, account)
-    if subject is None:
-        return started
-    request_id, needles = started["id"], subject.identifiers
+def run_erasure(
+    settings: Settings, engine: sa.Engine, subject: Subject, request_id: str, actor: str
+) -> dict[str, Any]:
+    """Erase a subject from every copy, warehouse first (a failure leaves the app DB to retry)."""
+    needles = subject.identifiers
     report: dict[str, Any] = {}
     status = "failed"
     try:
-        report["app_db"] = _erase_app(engine, subject, request_id, actor)
         company = (subject.id, subject.external_id) if subject.kind == "account" else None
         report["warehouse"] = erase_from_warehouse(settings, company, needles)
+        report["app_db"] = _erase_app(engine, subject, request_id, actor)
         report["compaction"] = compact_app_db(engine, _touched_tables(report["app_db"]))
         report["files"] = erase_from_files(settings, needles, _app_files(settings, engine))
         report["models_flagged_for_retrain"] = _flag_retrain(settings, request_id)
@@ -144,6 +146,17 @@ def erase(
             row.status, row.report, row.finished_at = status, report, clock.now()
     with session_scope(engine) as session:
         return request_view(session.get(PrivacyRequest, request_id))
+
+
+def erase(
+    settings: Settings, engine: sa.Engine, *, actor: str,
+    contact: str | None = None, account: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Erase a contact or an account from every copy; return the request (with its report)."""
+    subject, request = start_erasure(engine, actor=actor, contact=contact, account=account)
+    if subject is None:
+        return request
+    return run_erasure(settings, engine, subject, request["id"], actor)
 
 
 def get_request(session: Session, request_id: str) -> dict[str, Any] | None:

@@ -35,9 +35,7 @@ def upgrade() -> None:
         sa.Column("finished_at", UTC_DATETIME, nullable=True),
         sa.Column("report", JSON, nullable=False),
     )
-    op.create_index(
-        "ix_privacy_request_subject_digest", "privacy_request", ["subject_digest"]
-    )
+    op.create_index("ix_privacy_request_subject_digest", "privacy_request", ["subject_digest"])
     op.create_table(
         "erased_identifier",
         sa.Column("digest", sa.String(64), primary_key=True),
