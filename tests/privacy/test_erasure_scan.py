@@ -138,8 +138,11 @@ def _seed_everything(cli, settings: Settings, root: Path, now: int) -> None:
     account = _treated_account(settings)
     _seed_files(cli, data, root, account)
     _seed_api(settings, account, now)
-    for step in (("messages", "templates", "load", "--defaults"),
-                 ("journeys", "load", "--defaults"), ("loyalty", "program", "load", "--defaults")):
+    for step in (
+        ("messages", "templates", "load", "--defaults"),
+        ("journeys", "load", "--defaults"),
+        ("loyalty", "program", "load", "--defaults"),
+    ):
         _invoke(cli, data, *step)  # fmt: skip
     _invoke(cli, data, "pipeline", "run")
     _invoke(cli, data, "model", "train")
@@ -154,9 +157,13 @@ def _seed_everything(cli, settings: Settings, root: Path, now: int) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def scan_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Return settings on SQLite and, in a second run, on PostgreSQL."""
+def scan_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """Return settings on SQLite and, in a second run, on PostgreSQL (the CLI's too)."""
     url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    if url:
+        monkeypatch.setenv("TENURE_DATABASE_URL", url)
     return Settings(data_dir=tmp_path / "data", database_url=url, stripe_webhook_secret=WHSEC)
 
 
@@ -171,5 +178,6 @@ def test_erasure_leaves_no_copy(cli, scan_settings: Settings, tmp_path: Path) ->
         erased = json.loads(_invoke(cli, scan_settings.data_dir, "privacy", "erase",
                                     "--contact", PERSON["email"], "--json"))  # fmt: skip
         assert erased["status"] == "done", erased
+        print(json.dumps(erased["report"], indent=1))
         after = _scan(scan_settings.data_dir, _pg_dump(scan_settings))
     assert after == {}, (after, erased["report"])

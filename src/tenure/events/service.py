@@ -28,6 +28,7 @@ from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
 from tenure.health.realtime import queue_refresh, roll_up
 from tenure.logging import get_logger
+from tenure.privacy.minimise import minimised
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import Warehouse
 
@@ -202,7 +203,7 @@ def _unsynced_batch(session: Session, after_id: int) -> pd.DataFrame:
     )
     frame = pd.DataFrame(session.execute(query).mappings().all())
     if not frame.empty:
-        frame["properties"] = frame["properties"].map(json.dumps)
+        frame["properties"] = frame["properties"].map(lambda p: json.dumps(minimised(p)))
     return frame
 
 
