@@ -123,21 +123,22 @@ def pseudonymise_account(session: Session, account_id: int) -> str:
     return token
 
 
-def _replace(value: Any, needles: list[str]) -> Any:
-    """Return value (text or JSON) with every needle replaced, case-insensitively."""
+def replace_all(value: Any, needles: list[str], marker: str = ERASED) -> Any:
+    """Return value (text or JSON) with every needle replaced by marker, case-insensitively."""
     if isinstance(value, str):
-        lowered = value.lower()
         for needle in needles:
-            start = lowered.find(needle.lower())
+            start = value.lower().find(needle.lower())
             while start >= 0:
-                value = value[:start] + ERASED + value[start + len(needle) :]
-                lowered = value.lower()
-                start = lowered.find(needle.lower())
+                value = value[:start] + marker + value[start + len(needle) :]
+                start = value.lower().find(needle.lower(), start + len(marker))
         return value
     if isinstance(value, dict):
-        return {_replace(k, needles): _replace(v, needles) for k, v in value.items()}
+        return {
+            replace_all(k, needles, marker): replace_all(v, needles, marker)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_replace(v, needles) for v in value]
+        return [replace_all(v, needles, marker) for v in value]
     return value
 
 
@@ -160,7 +161,7 @@ def scrub_identifiers(session: Session, needles: list[str]) -> dict[str, int]:
             hits = sa.or_(*(text.contains(n.lower(), autoescape=True) for n in needles))
             for row in session.execute(sa.select(*keys, column).where(hits)).all():
                 value = row[-1]
-                cleaned = _replace(value, needles)
+                cleaned = replace_all(value, needles)
                 where = sa.and_(*(k == row[i] for i, k in enumerate(keys)))
                 session.execute(sa.update(table).where(where).values({column.name: cleaned}))
                 done[table.name] = done.get(table.name, 0) + 1
