@@ -6,16 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from tests.factories import (
-    add_account,
-    add_contact,
-    add_inbox_event,
-    add_invoice,
-    add_subscription,
-    add_survey,
-    add_ticket,
-    add_warehouse_events,
-)  # fmt: skip
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.db.session import session_scope
@@ -26,6 +16,17 @@ from tenure.ingest.models import QuarantinedRow
 from tenure.privacy.audit import verify_chain
 from tenure.privacy.erasure import erase, is_erased
 from tenure.privacy.models import ErasedIdentifier
+
+from ..factories import (
+    add_account,
+    add_contact,
+    add_inbox_event,
+    add_invoice,
+    add_subscription,
+    add_survey,
+    add_ticket,
+    add_warehouse_events,
+)  # fmt: skip
 
 EMAIL = "marguerite.okonkwo@probe.example"
 NAME = "Marguerite Okonkwo"

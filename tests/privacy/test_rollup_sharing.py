@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import sqlalchemy as sa
-from tests.factories import add_account, add_contact, add_warehouse_events
 
 from tenure.alerts.models import AlertDelivery
 from tenure.alerts.outbox import add_delivery
@@ -20,6 +19,8 @@ from tenure.privacy.retention import roll_up_raw_events
 from tenure.privacy.rollup import retention_cutoff
 from tenure.privacy.sharing import SELL_SHARE
 from tenure.warehouse.connection import open_warehouse
+
+from ..factories import add_account, add_contact, add_warehouse_events
 
 
 def test_cutoff_is_the_start_of_a_month_n_months_back():
