@@ -178,6 +178,5 @@ def test_erasure_leaves_no_copy(cli, scan_settings: Settings, tmp_path: Path) ->
         erased = json.loads(_invoke(cli, scan_settings.data_dir, "privacy", "erase",
                                     "--contact", PERSON["email"], "--json"))  # fmt: skip
         assert erased["status"] == "done", erased
-        print(json.dumps(erased["report"], indent=1))
         after = _scan(scan_settings.data_dir, _pg_dump(scan_settings))
     assert after == {}, (after, erased["report"])
