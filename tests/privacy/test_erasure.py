@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.db.session import session_scope
+from tenure.errors import LockHeld
 from tenure.events.models import InboxEvent
 from tenure.events.service import record_events
 from tenure.ingest.flows import import_file
 from tenure.ingest.models import QuarantinedRow
 from tenure.privacy.audit import verify_chain
 from tenure.privacy.erasure import erase, is_erased
-from tenure.privacy.models import ErasedIdentifier
+from tenure.privacy.models import ErasedIdentifier, PrivacyRequest
+from tenure.warehouse.connection import writer_lock
 
 from ..factories import (
     add_account,
@@ -30,6 +33,7 @@ from ..factories import (
 
 EMAIL = "marguerite.okonkwo@probe.example"
 NAME = "Marguerite Okonkwo"
+T1 = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def _book(session: Any) -> dict[str, Any]:
@@ -119,3 +123,18 @@ def test_an_erased_person_is_not_imported_or_tracked_again(settings, engine, tmp
     assert (recorded.accepted, recorded.erased) == (1, 2)
     quarantine = next(settings.imports_dir.glob("*quarantine.csv")).read_text()
     assert EMAIL not in quarantine and NAME not in quarantine
+
+
+def test_a_failed_erasure_is_retried_by_asking_again(settings, engine):
+    with session_scope(engine) as session:
+        ids = _book(session)
+    add_warehouse_events(settings, ids["account"], "acct-probe", [("w1", "login", T1, "cn-probe")])
+    with writer_lock(settings.warehouse_path), pytest.raises(LockHeld):
+        erase(settings, engine, actor="dpo@example.com", contact="cn-probe")
+    with session_scope(engine) as session:
+        failed = session.scalars(sa.select(PrivacyRequest)).one()
+        assert failed.status == "failed" and "LockHeld" in failed.report["error"]
+        assert _count(session, Contact, Contact.id == ids["person"]) == 1  # nothing half-done
+    retried = erase(settings, engine, actor="dpo@example.com", contact=EMAIL)
+    assert retried["id"] == failed.id and retried["status"] == "done"
+    assert retried["report"]["warehouse"] == {"events": 1} and "error" not in retried["report"]

@@ -8,6 +8,7 @@ tracking event cannot bring the person back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +61,32 @@ def _prior(session: Session, ref: str, key: str) -> PrivacyRequest | None:
     return found
 
 
+def _failed_for(session: Session, key: str) -> PrivacyRequest | None:
+    """Return a failed erasure of a subject (asked for by another of its references)."""
+    query = sa.select(PrivacyRequest).where(
+        PrivacyRequest.kind == "erasure", PrivacyRequest.subject == key,
+        PrivacyRequest.status == "failed",
+    )  # fmt: skip
+    return session.scalars(query.order_by(PrivacyRequest.requested_at)).first()
+
+
 def start_erasure(
     engine: sa.Engine, *, actor: str, contact: str | None = None, account: str | None = None
 ) -> tuple[Subject | None, dict[str, Any]]:
-    """Record an erasure request; return its subject (None: already erased) and the request."""
+    """Record an erasure request; return its subject and the request.
+
+    An erased subject gives (None, the first request, repeated); a failed request is taken up
+    again ("resume" when its app-DB step was done, so the subject is no longer found).
+    """
     key = request_digest(contact=contact, account=account)
     with session_scope(engine) as session:
         prior = _prior(session, contact or account or "", key)
         if prior is not None and prior.status != "failed":
             return None, {**request_view(prior), "repeated": True}
-        subject = resolve(session, contact=contact, account=account)
+        resume = prior is not None and "app_db" in (prior.report or {})
+        subject = None if resume else resolve(session, contact=contact, account=account)
+        if prior is None and subject is not None:
+            prior = _failed_for(session, subject.key)
         row = prior or PrivacyRequest(
             id=str(uuid.uuid4()), kind="erasure", subject=subject.key, subject_digest=key,
             requested_by=actor[:255], requested_at=clock.now(), report={},
@@ -77,7 +94,7 @@ def start_erasure(
         row.status = "running"
         session.add(row)
         session.flush()
-        return subject, request_view(row)
+        return subject, {**request_view(row), "resume": resume}
 
 
 def _erase_app(engine: sa.Engine, subject: Subject, request_id: str, actor: str) -> dict:
@@ -122,20 +139,37 @@ def _touched_tables(app: dict) -> list[str]:
     return sorted(tables | {"contact", "event_inbox", "message", "alert_delivery"})
 
 
+def _steps(settings: Settings, engine: sa.Engine, subject: Subject | None, request_id: str,
+           actor: str, report: dict[str, Any]) -> Iterator[tuple[str, Callable[[], Any]]]:  # fmt: skip
+    """Yield the erasure's steps in order: those needing the subject come first."""
+    if subject is not None:
+        needles = subject.identifiers
+        company = (subject.id, subject.external_id) if subject.kind == "account" else None
+        yield "warehouse", lambda: erase_from_warehouse(settings, company, needles)
+        skip = _app_files(settings, engine)
+        yield "files", lambda: erase_from_files(settings, needles, skip)
+        yield "app_db", lambda: _erase_app(engine, subject, request_id, actor)
+    touched = _touched_tables(report.get("app_db", {}))
+    yield "compaction", lambda: compact_app_db(engine, touched)
+    yield "models_flagged_for_retrain", lambda: _flag_retrain(settings, request_id)
+
+
 def run_erasure(
-    settings: Settings, engine: sa.Engine, subject: Subject, request_id: str, actor: str
+    settings: Settings, engine: sa.Engine, subject: Subject | None, request_id: str, actor: str
 ) -> dict[str, Any]:
-    """Erase a subject from every copy, warehouse first (a failure leaves the app DB to retry)."""
-    needles = subject.identifiers
-    report: dict[str, Any] = {}
+    """Run the steps not yet done (warehouse, files, app DB, compaction, models); record each.
+
+    The app DB goes after the warehouse and files, so a failure before it can be retried with
+    the subject still known; after it, a retry runs only the steps left.
+    """
+    with session_scope(engine) as session:
+        report = dict(session.get(PrivacyRequest, request_id).report or {})
+    report.pop("error", None)
     status = "failed"
     try:
-        company = (subject.id, subject.external_id) if subject.kind == "account" else None
-        report["warehouse"] = erase_from_warehouse(settings, company, needles)
-        report["app_db"] = _erase_app(engine, subject, request_id, actor)
-        report["compaction"] = compact_app_db(engine, _touched_tables(report["app_db"]))
-        report["files"] = erase_from_files(settings, needles, _app_files(settings, engine))
-        report["models_flagged_for_retrain"] = _flag_retrain(settings, request_id)
+        for name, step in _steps(settings, engine, subject, request_id, actor, report):
+            if name not in report:
+                report[name] = step()
         status = "done"
     except Exception as exc:  # recorded on the request, then raised
         report["error"] = f"{type(exc).__name__}: {exc}"
@@ -154,7 +188,7 @@ def erase(
 ) -> dict[str, Any]:  # fmt: skip
     """Erase a contact or an account from every copy; return the request (with its report)."""
     subject, request = start_erasure(engine, actor=actor, contact=contact, account=account)
-    if subject is None:
+    if subject is None and not request.get("resume"):
         return request
     return run_erasure(settings, engine, subject, request["id"], actor)
 

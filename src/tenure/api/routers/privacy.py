@@ -86,7 +86,7 @@ def create_erasure(
     engine, settings = request.app.state.engine, request.app.state.settings
     actor = principal.subject
     subject, found = start_erasure(engine, actor=actor, contact=body.contact, account=body.account)
-    if subject is not None:
+    if subject is not None or found.get("resume"):
         background.add_task(run_erasure, settings, engine, subject, found["id"], actor)
     return found
 
