@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
+from tenure.cli.main import app
 from tenure.db.session import session_scope
 from tenure.errors import LockHeld
 from tenure.events.models import InboxEvent
@@ -138,3 +141,21 @@ def test_a_failed_erasure_is_retried_by_asking_again(settings, engine):
     retried = erase(settings, engine, actor="dpo@example.com", contact=EMAIL)
     assert retried["id"] == failed.id and retried["status"] == "done"
     assert retried["report"]["warehouse"] == {"events": 1} and "error" not in retried["report"]
+
+
+def test_cli_exports_then_erases_an_account(cli, settings, engine, tmp_path):
+    with session_scope(engine) as session:
+        _book(session)
+    data, out = str(settings.data_dir), tmp_path / "probe.zip"
+    exported = cli.invoke(app, ["--data-dir", data, "privacy", "export", "--account",
+                                "acct-probe", "--out", str(out)])  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    names = set(zipfile.ZipFile(out).namelist())
+    assert {"README.md", "account.json", "contact.json", "invoice.json", "ticket.json"} <= names
+    erased = cli.invoke(app, ["--data-dir", data, "privacy", "erase", "--account", "acct-probe"])
+    assert erased.exit_code == 0 and " done" in erased.output, erased.output
+    request_id = erased.output.split("request ")[1].split()[0]
+    shown = cli.invoke(app, ["--data-dir", data, "privacy", "request", request_id])
+    assert json.loads(shown.output)["subject"].startswith("account:")
+    missing = cli.invoke(app, ["--data-dir", data, "privacy", "export", "--account", "acct-probe"])
+    assert missing.exit_code != 0 and "no account" in missing.output
