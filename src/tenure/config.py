@@ -296,6 +296,13 @@ class Settings(BaseSettings):
         description="Lines of imports/import.log older than this are dropped by the retention"
         " stage; unset keeps them",
     )
+    raw_event_retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="Warehouse events older than this many months (from the start of the"
+        " as-of month) are rolled up into events_daily and deleted by the retention stage;"
+        " keep it above the churn model's training history; unset keeps them",
+    )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
     secure_cookies: bool = True

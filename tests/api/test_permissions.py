@@ -76,6 +76,9 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/loyalty/redemptions/{redemption_id}/approve"): STAFF_WRITE,
     ("POST", "/v1/loyalty/redemptions/{redemption_id}/reject"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
+    ("POST", "/v1/privacy/exports"): ADMIN,
+    ("POST", "/v1/privacy/erasures"): ADMIN,
+    ("GET", "/v1/privacy/erasures/{request_id}"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
     ("GET", "/v1/keys"): ADMIN,
@@ -173,6 +176,10 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"opt_in": True}
     if path == "/v1/keys":
         return {"name": "web"}
+    if path == "/v1/privacy/exports":
+        return {"contact": "ada"}
+    if path == "/v1/privacy/erasures":
+        return {"contact": "no-such-person"}  # the admin gets a 404: nobody is erased here
     if path.endswith("/consent"):
         return {"purpose": "marketing", "granted": False}
     if path == "/v1/templates" and method == "POST":

@@ -32,6 +32,7 @@ from tenure.api.routers import (
     messaging_public,
     metrics,
     plays,
+    privacy,
     scores,
     segments,
     stripe,
@@ -70,6 +71,7 @@ def _include_routers(app: FastAPI) -> None:
         journeys,
         loyalty,
         admin,
+        privacy,
     ):
         app.include_router(module.router)
     app.include_router(consent.router)

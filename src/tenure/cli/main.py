@@ -94,7 +94,7 @@ COMMANDS = (
         "tenure.cli.uplift",
         "Uplift models: cross-fitted Qini, AUUC and uplift at k on randomised data.",
     ),
-    LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent per contact and purpose."),
+    LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent, exports and erasure."),
     LazyEntry("messages", "tenure.cli.messages", "Messages: templates, test sends, delivery."),
     LazyEntry(
         "forecast",

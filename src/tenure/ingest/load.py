@@ -14,6 +14,7 @@ from tenure.accounts.models import Account, Contact, Invoice, Subscription, Surv
 from tenure.db.bulk import upsert
 from tenure.ingest import event_keys, pg_copy
 from tenure.metrics.models import MarketingSpend
+from tenure.privacy.minimise import minimised_sql
 from tenure.warehouse.catalog import EVENTS
 
 BATCH_ROWS = 20_000
@@ -141,7 +142,7 @@ def insert_events(
         f"INSERT INTO {EVENTS} SELECT s.* EXCLUDE (_row) FROM (SELECT message_id,"
         " CAST(_account_ref AS INTEGER) AS account_id, _account_key AS account_external_id,"
         " _contact_key AS contact_external_id, event AS name, timestamp__v AS ts,"
-        " CAST(_properties AS JSON) AS properties, coalesce(source, ?) AS source,"
+        f" {minimised_sql('_properties')} AS properties, coalesce(source, ?) AS source,"
         " CAST(? AS TIMESTAMPTZ) AS received_at, CAST(? AS INTEGER) AS import_run_id, _row"
         f" FROM ({valid})) s ANTI JOIN {EVENTS} e ON e.message_id = s.message_id{dedupe}",
         [source, received_at, run_id],

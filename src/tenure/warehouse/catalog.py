@@ -87,6 +87,7 @@ SUPPRESSIONS = Dataset("suppression", "app", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
 WAREHOUSE_EVENTS = Dataset(EVENTS, "warehouse")
+EVENTS_DAILY = Dataset("events_daily", "warehouse")  # raw events past retention, rolled up
 CHURN_FEATURES = Dataset(f"{FEATURE_TABLE_PREFIX}YYYYMMDD", "warehouse")
 CHURN_SCORES = Dataset("churn_score", "app")
 METRICS_MONTHS = Dataset("metrics_month", "app")
@@ -139,6 +140,7 @@ DATASETS: tuple[Dataset, ...] = (
     EXPERIMENT_EXPOSURES,
     CHURN_MODEL,
     WAREHOUSE_EVENTS,
+    EVENTS_DAILY,
     CHURN_FEATURES,
     CHURN_SCORES,
     METRICS_MONTHS,
