@@ -52,7 +52,9 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="A pipeline lock not renewed for this long is taken over"
     )
     score_history_days: int = Field(
-        default=90, ge=1, description="Daily scores kept in the app DB; older ones roll up weekly"
+        default=90,
+        ge=35,  # the 30-day health change reads the daily rows
+        description="Daily scores kept in the app DB; older ones roll up weekly",
     )
     event_broker_url: str | None = Field(
         default=None,
