@@ -110,15 +110,12 @@ def _roll_up_and_trim(context: StageContext, root: Path, boundary: date) -> dict
     return {"weeks": len(weeks["week"]), "daily_rows_moved": moved}
 
 
+# It also deletes rolled-up daily rows of churn_score and health_score (like retention, not
+# declared as writes: no stage reads what it removes, only the window it keeps).
 @stage(
     "history",
     reads=(catalog.CHURN_SCORES, catalog.HEALTH_SCORES),
-    writes=(
-        catalog.SCORE_HISTORY,
-        catalog.SCORE_WEEKS,
-        catalog.CHURN_SCORES,
-        catalog.HEALTH_SCORES,
-    ),
+    writes=(catalog.SCORE_HISTORY, catalog.SCORE_WEEKS),
 )
 def score_history(context: StageContext) -> StageSummary:
     """Archive every daily score, keep a window of them in the app DB, roll older weeks up."""
