@@ -140,3 +140,20 @@ def test_a_day_missing_from_the_archive_is_never_deleted(settings, engine) -> No
         history_stage._roll_up_and_trim(context, root, window_start(END, 90))
     with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(HealthScore)) > 400
+
+
+def test_the_account_chart_shows_weeks_before_the_daily_window() -> None:
+    """Weekly means come first, only for weeks before the first daily point, without gaps."""
+    from tenure.web.service import with_weeks
+
+    weeks = [
+        {"week": "2025-03-17", "health_score": 40.0},
+        {"week": "2025-03-24", "health_score": None},
+        {"week": "2025-03-31", "health_score": 55.0},
+    ]
+    daily = [(date(2025, 3, 31), 60.0), (date(2025, 4, 1), 61.0)]
+    assert with_weeks(weeks, "health_score", daily) == [(date(2025, 3, 17), 40.0), *daily]
+    assert with_weeks(weeks, "health_score", []) == [
+        (date(2025, 3, 17), 40.0),
+        (date(2025, 3, 31), 55.0),
+    ]
