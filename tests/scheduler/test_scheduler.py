@@ -147,3 +147,27 @@ def test_a_crashed_holders_lease_is_taken_over(any_engine, any_settings) -> None
         lease = acquire(any_engine, PIPELINE, 60)  # lapsed: taken over
     with any_engine.connect() as conn:
         assert conn.execute(sa.select(table.c.holder)).scalar_one() == lease.holder
+
+
+def test_a_full_pipeline_run_by_hand_counts_as_done_for_the_scheduler(
+    settings, engine, at_three, cli, monkeypatch
+) -> None:
+    """`tenure pipeline run` of every stage records its last day; --only does not."""
+    from tenure import pipeline
+    from tenure.stage import stage
+
+    @stage("count", reads=(), writes=())
+    def counting(context):
+        return {"day": str(context.as_of)}
+
+    monkeypatch.setattr(pipeline, "STAGES", (counting,))
+    base = ["--data-dir", str(settings.data_dir), "pipeline", "run"]
+    assert cli.invoke(app, [*base, "--as-of", "2025-06-05", "--only", "count"]).exit_code == 0
+    with session_scope(engine) as session:
+        assert last_completed(session, PIPELINE) is None
+    result = cli.invoke(app, [*base, "--from", "2025-06-03", "--to", "2025-06-05"])
+    assert result.exit_code == 0, result.output
+    with session_scope(engine) as session:
+        assert last_completed(session, PIPELINE) == D("2025-06-05")
+    job, ran = recording_job()
+    assert run_due(engine, [job], 60)[PIPELINE] == [] and ran == []

@@ -40,6 +40,19 @@ def run_command(
         from tenure.pipeline import select_stages
 
         _run_days(context, days, select_stages(only, skip), as_json)
+        if not only and not skip:  # every stage ran: the scheduler need not run these days
+            _record_progress(context, days[-1])
+
+
+def _record_progress(context: AppContext, day: date) -> None:
+    """Record day as the pipeline's last completed day, unless a later one is recorded."""
+    from tenure.db.session import session_scope
+    from tenure.scheduler.runner import last_completed, record_completed
+
+    with session_scope(context.engine) as session:
+        done = last_completed(session, "pipeline")
+        if done is None or day > done:
+            record_completed(session, "pipeline", day)
 
 
 def _run_days(context: AppContext, days: list[date], stages: list[Any], as_json: bool) -> None:
