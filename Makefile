@@ -63,6 +63,8 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) alerts list --status open --limit 20
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments report $(DEMO_EXPERIMENT)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) plays report
+	@# the board pack as PDF (its forecast is stored: the /forecast page opens at once)
+	$(BIN)/tenure --data-dir $(DEMO_DIR) reports render board --pdf $(DEMO_DIR)/board-pack.pdf --html $(DEMO_DIR)/board-pack.html
 	@test -s $(DEMO_DIR)/demo-password || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password
 	@TENURE_PASSWORD="$$(cat $(DEMO_DIR)/demo-password)" $(BIN)/tenure --data-dir $(DEMO_DIR) users create $(DEMO_LOGIN) --role admin --exist-ok
 	@echo

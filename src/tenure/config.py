@@ -109,7 +109,13 @@ class Settings(BaseSettings):
         " (US dollars by default); merged over the defaults",
     )
     gross_margin: float = Field(
-        default=0.8, gt=0, le=1, description="Gross margin (fraction) for the CAC payback period"
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Gross margin (fraction) for the CAC payback period and subscription CLV",
+    )
+    clv_discount_rate: float = Field(
+        default=0.10, ge=0, le=1, description="Annual discount rate of subscription CLV"
     )
 
     # --- churn model and scoring ---

@@ -112,6 +112,11 @@ COMMANDS = (
         "Customer lifetime value for usage and one-off purchases (BG/NBD + Gamma-Gamma).",
     ),
     LazyEntry(
+        "reports",
+        "tenure.cli.reports_render",
+        "Reports: scheduled PDF reports (weekly executive, board pack).",
+    ),
+    LazyEntry(
         "loyalty",
         "tenure.cli.loyalty",
         "Loyalty: points ledger, rewards, tiers, badges, measured against a holdout.",

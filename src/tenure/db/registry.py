@@ -17,6 +17,7 @@ from tenure.messaging import template_models as messaging_template_models
 from tenure.metrics import models as metrics_models
 from tenure.plays import models as plays_models
 from tenure.privacy import models as privacy_models
+from tenure.reports.scheduled import models as reports_scheduled_models
 from tenure.scheduler import models as scheduler_models
 from tenure.segments import models as segments_models
 from tenure.warehouse import models as warehouse_models
@@ -39,6 +40,7 @@ __all__ = [
     "metrics_models",
     "plays_models",
     "privacy_models",
+    "reports_scheduled_models",
     "scheduler_models",
     "segments_models",
     "warehouse_models",

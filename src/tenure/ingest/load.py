@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.db.bulk import upsert
-from tenure.ingest import event_keys
+from tenure.ingest import event_keys, pg_copy
 from tenure.metrics.models import MarketingSpend
 from tenure.warehouse.catalog import EVENTS
 
@@ -57,16 +57,19 @@ JSON_COLUMNS = {"attributes", "consent"}
 def _valid_batches(
     con: duckdb.DuckDBPyConnection, staged: str, kind: str, source: str
 ) -> Iterator[list[dict[str, Any]]]:
-    select = SELECTS[kind].replace("{source}", "'" + source.replace("'", "''") + "'")
-    reader = con.execute(
-        f"SELECT {select} FROM {staged} WHERE _error IS NULL ORDER BY _row"
-    ).to_arrow_reader(BATCH_ROWS)
+    reader = con.execute(_valid_sql(staged, kind, source)).to_arrow_reader(BATCH_ROWS)
     for batch in reader:
         rows = batch.to_pylist()
         for row in rows:
             for column in JSON_COLUMNS.intersection(row):
                 row[column] = _clean_json(row[column])
         yield rows
+
+
+def _valid_sql(staged: str, kind: str, source: str) -> str:
+    """Return the query giving the staged valid rows of kind as the model's columns, in file order."""
+    select = SELECTS[kind].replace("{source}", "'" + source.replace("'", "''") + "'")
+    return f"SELECT {select} FROM {staged} WHERE _error IS NULL ORDER BY _row"
 
 
 def _clean_json(text: str | None) -> dict[str, Any]:
@@ -91,6 +94,12 @@ def upsert_entities(
 ) -> int:
     """Upsert the staged valid rows of an entity kind on external_id; return rows written."""
     table = MODELS[kind].__table__
+    if session.get_bind().dialect.name == "postgresql":
+        valid = _valid_sql(staged, kind, source)
+        columns = JSON_COLUMNS.intersection(c.name for c in table.columns)
+        return pg_copy.copy_upsert(
+            session, con, table=table, select=valid, json_columns=columns, on_batch=on_batch
+        )
     written = 0
     statement = None
     for rows in _valid_batches(con, staged, kind, source):
