@@ -171,3 +171,15 @@ def test_a_full_pipeline_run_by_hand_counts_as_done_for_the_scheduler(
         assert last_completed(session, PIPELINE) == D("2025-06-05")
     job, ran = recording_job()
     assert run_due(engine, [job], 60)[PIPELINE] == [] and ran == []
+
+
+def test_a_job_run_at_every_poll_runs_each_pass_under_its_lease(engine, at_three) -> None:
+    """Reports decide themselves what is due: run every pass, nothing recorded, one holder."""
+    calls: list[date] = []
+    job = ScheduledJob("reports", 0, lambda day: calls.append(day) or {}, every_poll=True)
+    assert run_due(engine, [job], 60)["reports"] == [D("2025-06-05")]
+    assert run_due(engine, [job], 60)["reports"] == [D("2025-06-05")] and len(calls) == 2
+    with session_scope(engine) as session:
+        assert last_completed(session, "reports") is None
+    with holding(engine, "reports", 60):
+        assert run_due(engine, [job], 60)["reports"] == [] and len(calls) == 2

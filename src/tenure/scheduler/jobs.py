@@ -1,4 +1,4 @@
-"""The scheduler's daily jobs: the pipeline, then the alert digests (reports join here)."""
+"""The scheduler's jobs: the daily pipeline, the alert digests, the scheduled reports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tenure import clock
 from tenure.alerts.delivery import deliver_due
 from tenure.alerts.digest import queue_digests
 from tenure.alerts.routing import routing_from_settings
@@ -40,6 +41,24 @@ def digest_job(settings: Settings, engine: sa.Engine) -> ScheduledJob:
     return ScheduledJob("alerts_digest", settings.alert_digest_hour, run, catch_up=False)
 
 
+def reports_job(settings: Settings, engine: sa.Engine) -> ScheduledJob:
+    """Return the scheduled reports as a job run at every poll: each sends its due period once."""
+
+    def run(_: date) -> dict[str, Any]:
+        from tenure.reports.scheduled.sending import run_due  # WeasyPrint: only when it runs
+
+        with session_scope(engine) as session:
+            sent = run_due(session, settings, clock.now())
+        queued = sum(item["queued"] for item in sent)
+        return {"reports": len(sent), "queued": queued, **deliver_due(engine, settings).as_dict()}
+
+    return ScheduledJob("reports", 0, run, catch_up=False, every_poll=True)
+
+
 def default_jobs(settings: Settings, engine: sa.Engine) -> list[ScheduledJob]:
     """Return the scheduler's jobs in the order they run."""
-    return [pipeline_job(settings, engine), digest_job(settings, engine)]
+    return [
+        pipeline_job(settings, engine),
+        digest_job(settings, engine),
+        reports_job(settings, engine),
+    ]

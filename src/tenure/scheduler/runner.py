@@ -35,6 +35,7 @@ class ScheduledJob:
     hour: int
     run: Callable[[date], dict[str, Any]]
     catch_up: bool = True  # run every missed day (the pipeline) or only the latest (digests)
+    every_poll: bool = False  # run at each poll (work that knows itself what is due: reports)
 
 
 def latest_due_day(now: datetime, hour: int) -> date:
@@ -75,6 +76,10 @@ def run_job(engine: sa.Engine, job: ScheduledJob, lease_seconds: float) -> list[
     """
     ran: list[date] = []
     with holding(engine, job.name, lease_seconds):
+        if job.every_poll:
+            summary = job.run(clock.now().date())
+            log.info("scheduled job ran", job=job.name, summary=summary)
+            return [clock.now().date()]
         with session_scope(engine) as session:
             done = last_completed(session, job.name)
         for day in due_days(done, latest_due_day(clock.now(), job.hour), catch_up=job.catch_up):

@@ -1,7 +1,7 @@
 """scheduler leases and progress; weekly score roll-up
 
 Revision ID: 0031
-Revises: 0023
+Revises: 0029
 Create Date: 2026-12-07 20:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tenure.db.base
 
 revision: str = "0031"
-down_revision: str | None = "0023"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
