@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".tenure"), description="Where Tenure keeps its files")
     database_url: str | None = Field(default=None, description="App DB; SQLite in data_dir")
     redis_url: str | None = None
+    live_channel: str = Field(
+        default="tenure.live", description="Redis pub/sub channel of live dashboard updates"
+    )
+    pipeline_hour: int = Field(default=2, ge=0, le=23, description="UTC hour of the daily run")
+    scheduler_lease_seconds: float = Field(
+        default=120.0, gt=0, description="A pipeline lock not renewed for this long is taken over"
+    )
+    score_history_days: int = Field(
+        default=90,
+        ge=35,  # the 30-day health change reads the daily rows
+        description="Daily scores kept in the app DB; older ones roll up weekly",
+    )
     event_broker_url: str | None = Field(
         default=None,
         description="NATS JetStream URL (e.g. nats://127.0.0.1:4222): tracking publishes there"

@@ -28,6 +28,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/accounts"): ALL,
     ("GET", "/v1/accounts/{account_id}"): ALL,
     ("GET", "/v1/accounts/{account_id}/score"): ALL,
+    ("GET", "/v1/accounts/{account_id}/score-history"): ALL,
     ("POST", "/v1/scores:batch"): ALL,
     ("GET", "/v1/metrics/summary"): ALL,
     ("GET", "/v1/metrics/movements"): ALL,

@@ -43,6 +43,11 @@ COMMANDS = (
         "Serve the API (OpenAPI at /docs) and the dashboard with uvicorn.",
     ),
     LazyEntry(
+        "scheduler",
+        "tenure.cli.scheduler",
+        "Run the daily pipeline at TENURE_PIPELINE_HOUR and the digests, catching up after downtime.",
+    ),
+    LazyEntry(
         "consume",
         "tenure.cli.consume",
         "Store events from the event broker (TENURE_EVENT_BROKER_URL) until SIGTERM or Ctrl-C.",

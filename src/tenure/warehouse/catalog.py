@@ -93,6 +93,8 @@ CHURN_SCORES = Dataset("churn_score", "app")
 METRICS_MONTHS = Dataset("metrics_month", "app")
 METRICS_SNAPSHOTS = Dataset("metrics_snapshot", "app")
 HEALTH_SCORES = Dataset("health_score", "app")
+SCORE_HISTORY = Dataset("score_history", "warehouse")  # day-partitioned Parquet of both scores
+SCORE_WEEKS = Dataset("score_week", "app")
 HEALTH_REFERENCES = Dataset("health_reference", "app")
 USAGE_BASE = Dataset("usage_base", "app")
 SEGMENT_MEMBERSHIPS = Dataset("segment_membership", "app")
@@ -146,6 +148,8 @@ DATASETS: tuple[Dataset, ...] = (
     METRICS_MONTHS,
     METRICS_SNAPSHOTS,
     HEALTH_SCORES,
+    SCORE_HISTORY,
+    SCORE_WEEKS,
     HEALTH_REFERENCES,
     USAGE_BASE,
     SEGMENT_MEMBERSHIPS,

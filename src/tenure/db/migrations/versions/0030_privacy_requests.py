@@ -1,7 +1,7 @@
 """privacy requests (exports, erasures) and the list of erased identifiers (hashed)
 
 Revision ID: 0030
-Revises: 0023
+Revises: 0029
 Create Date: 2026-12-07 21:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tenure.db.base
 
 revision: str = "0030"
-down_revision: str | None = "0023"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
