@@ -290,6 +290,53 @@ class Settings(BaseSettings):
         description="Lines of imports/import.log older than this are dropped by the retention"
         " stage; unset keeps them",
     )
+    # --- reports: ROI costs, risk thresholds, scorecard targets (docs/reports.md) ---
+    roi_tool_monthly_cost: float = Field(
+        default=0.0, ge=0, description="Tenure's own monthly cost (hosting, upkeep), major units"
+    )
+    roi_email_cost: float = Field(
+        default=0.0, ge=0, description="Cost of one journey email sent, reporting major units"
+    )
+    roi_horizon_days: int = Field(
+        default=90, ge=7, le=730, description="Days after entry at which journeys and loyalty"
+        " entrants' kept MRR is compared with their holdout",
+    )  # fmt: skip
+    risk_churn_probability: float = Field(
+        default=0.3, gt=0, le=1, description="Churn probability from which an account is a risk"
+    )
+    risk_accounts_max: int = Field(
+        default=50, ge=1, le=10_000, description="Most account risks open at once (by exposure)"
+    )
+    risk_source_stale_days: int = Field(
+        default=3, ge=1, description="A data source with nothing newer than this is stale"
+    )
+    risk_bounce_rate: float = Field(
+        default=0.05, gt=0, le=1, description="Bounce rate (30 days) above which mail is a risk"
+    )
+    risk_complaint_rate: float = Field(
+        default=0.001, gt=0, le=1, description="Complaint rate (30 days) above which mail is a risk"
+    )
+    risk_csm_open_tasks: int = Field(
+        default=40, ge=1, description="Open tasks per CSM above which the CSM is overloaded"
+    )
+    scorecard_targets: dict[str, list[float]] = Field(
+        default_factory=lambda: {
+            "churn_reduction": [0.25, 0.40],
+            "clv_increase": [0.20, 0.35],
+            "retention_increase": [0.15, 0.25],
+            "csat_increase": [0.30, 0.50],
+            "revenue_retention": [0.95],
+        },
+        description="Success targets: [low, high] relative change, or [floor] for revenue"
+        " retention; merged over the defaults",
+    )
+    scorecard_baseline_start: str | None = Field(
+        default=None, description="First month (YYYY-MM) of the baseline period; default: the"
+        " first served month",
+    )  # fmt: skip
+    scorecard_period_months: int = Field(
+        default=3, ge=1, le=24, description="Months in the baseline and in the current period"
+    )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
     secure_cookies: bool = True

@@ -107,6 +107,12 @@ COMMANDS = (
         "Customer lifetime value for usage and one-off purchases (BG/NBD + Gamma-Gamma).",
     ),
     LazyEntry(
+        "reports",
+        "tenure.cli.reports",
+        "Reports: ROI measured against holdouts, success scorecard.",
+    ),
+    LazyEntry("risks", "tenure.cli.risks", "The risk register: account and programme risks."),
+    LazyEntry(
         "loyalty",
         "tenure.cli.loyalty",
         "Loyalty: points ledger, rewards, tiers, badges, measured against a holdout.",

@@ -16,6 +16,7 @@ from tenure.messaging import template_models as messaging_template_models
 from tenure.metrics import models as metrics_models
 from tenure.plays import models as plays_models
 from tenure.privacy import models as privacy_models
+from tenure.reports import models as reports_models
 from tenure.segments import models as segments_models
 from tenure.warehouse import models as warehouse_models
 
@@ -36,6 +37,7 @@ __all__ = [
     "metrics_models",
     "plays_models",
     "privacy_models",
+    "reports_models",
     "segments_models",
     "warehouse_models",
 ]

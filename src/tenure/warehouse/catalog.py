@@ -110,6 +110,7 @@ MESSAGES = Dataset("message", "app")
 LOYALTY_ENROLMENTS = Dataset("loyalty_enrolment", "app")
 LOYALTY_LEDGER = Dataset("loyalty_movement", "app")  # with its entries, lots and wallets
 LOYALTY_BADGES = Dataset("loyalty_badge_award", "app")
+RISKS = Dataset("risk", "app")  # with its history
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -168,4 +169,5 @@ DATASETS: tuple[Dataset, ...] = (
     LOYALTY_ENROLMENTS,
     LOYALTY_LEDGER,
     LOYALTY_BADGES,
+    RISKS,
 )

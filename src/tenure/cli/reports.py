@@ -1,0 +1,93 @@
+"""`tenure reports`: ROI measured against holdouts, and the graded success scorecard."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from tenure.cli.context import app_context
+
+reports_app = typer.Typer(help="Reports: ROI measured against holdouts, success scorecard.")
+
+# SQLAlchemy and the report modules load inside the commands (CLI start-up time).
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}×"
+
+
+def _roi_table(lines: list[dict[str, Any]], currency: str) -> Table:
+    """Return the ROI lines as a table: MRR kept [95 %], cost, ROI [95 %], 12-month projection."""
+    table = Table(title=f"ROI vs holdouts ({currency}, MRR kept per month)", box=box.SIMPLE)
+    for name in ("line", "treated", "holdout", "MRR kept [95 %]", "cost", "ROI [95 %]", "12 mo"):
+        table.add_column(name, justify="left" if name == "line" else "right")
+    for line in lines:
+        if line["status"] != "measured":
+            table.add_row(line["name"], str(line["treated"]), str(line["holdout"]),
+                          f"not measured ({line['reason']})", _money(line["cost"]), "", "")  # fmt: skip
+            continue
+        kept = (f"{_money(line['mrr_kept'])} [{_money(line['mrr_kept_ci_low'])}–"
+                f"{_money(line['mrr_kept_ci_high'])}]")  # fmt: skip
+        roi = f"{_ratio(line['roi'])} [{_ratio(line['roi_ci_low'])}–{_ratio(line['roi_ci_high'])}]"
+        table.add_row(line["name"], str(line["treated"]), str(line["holdout"]), kept,
+                      _money(line["cost"]), roi, _money(line["projected_12m"]))  # fmt: skip
+    return table
+
+
+@reports_app.command("roi")
+def roi_command(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """ROI of the programme, each play, journey and loyalty, measured against their holdouts."""
+    from tenure import clock
+    from tenure.db.session import session_scope
+    from tenure.reports.roi import roi_lines
+
+    context = app_context(ctx)
+    with session_scope(context.engine) as session:
+        lines = [
+            line.as_dict() for line in roi_lines(session, context.settings, clock.now().date())
+        ]
+    if as_json:
+        typer.echo(json.dumps(lines, indent=2))
+        return
+    context.out.print(_roi_table(lines, context.settings.reporting_currency))
+
+
+@reports_app.command("scorecard")
+def scorecard_command(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """The success criteria graded A–F against the baseline period (or the holdout)."""
+    from tenure import clock
+    from tenure.db.session import session_scope
+    from tenure.reports.scorecard import scorecard_dicts
+
+    context = app_context(ctx)
+    with session_scope(context.engine) as session:
+        rows = scorecard_dicts(session, context.settings, clock.now().date())
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Success scorecard", box=box.SIMPLE)
+    for name in ("criterion", "baseline", "current", "change", "target", "grade", "evidence"):
+        table.add_column(name, justify="right" if name in ("change", "grade") else "left")
+    for row in rows:
+        figures = ["—" if row[k] is None else f"{row[k]:.4g}" for k in ("baseline", "current")]
+        change = "—" if row["change"] is None else f"{row['change']:+.1%}"
+        target = "–".join(f"{t:.0%}" for t in row["target"])
+        table.add_row(row["criterion"], *figures, change, target, row["grade"], row["evidence"])
+    context.out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `reports` group to the root app."""
+    app.add_typer(reports_app, name="reports")
