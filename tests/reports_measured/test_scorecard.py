@@ -46,7 +46,10 @@ def test_grade_scorecard_uses_the_holdout_where_there_is_one():
     # churn 4 % → 3 %: a 25 % reduction, B; CSAT 0.60 → 0.66: +10 %, D; NRR 96 % ≥ 95 %: A
     assert lines["churn_reduction"].change == pytest.approx(0.25)
     assert lines["churn_reduction"].grade == "B"
-    assert (lines["csat_increase"].change, lines["csat_increase"].grade) == (pytest.approx(0.1), "D")
+    assert (lines["csat_increase"].change, lines["csat_increase"].grade) == (
+        pytest.approx(0.1),
+        "D",
+    )
     assert lines["revenue_retention"].grade == "A"
     held = {c.criterion: c for c in grade_scorecard(base, now, targets, {"churn_reduction": 0.5})}
     assert (held["churn_reduction"].grade, held["churn_reduction"].source) == ("A", "holdout")

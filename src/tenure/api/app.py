@@ -32,6 +32,7 @@ from tenure.api.routers import (
     messaging_public,
     metrics,
     plays,
+    reports,
     scores,
     segments,
     stripe,
@@ -69,6 +70,7 @@ def _include_routers(app: FastAPI) -> None:
         plays,
         journeys,
         loyalty,
+        reports,
         admin,
     ):
         app.include_router(module.router)

@@ -1,7 +1,9 @@
 """The success scorecard: the seed's criteria measured on the served monthly metrics.
 
-The baseline period is `scorecard_period_months` months from `scorecard_baseline_start` (or the
-first served month); the current period is the same number of the last complete months. Each
+The baseline period is `scorecard_period_months` months from `scorecard_baseline_start`, or by
+default the months just before the programme started (its first play run, journey entry or
+loyalty enrolment; the first served months without one); the current period is the same number
+of the last complete months. Each
 criterion's figure per period (the mean of its months):
   churn_reduction     logo churn rate (monthly); change = (baseline − current) / baseline
   clv_increase        survival LTV (ARPA × Weibull mean lifetime), else the ARPA / churn LTV
@@ -15,16 +17,20 @@ Grades follow `tenure.reports.grading`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.schemas import Money
 from tenure.config import Settings
+from tenure.loyalty.models import LoyaltyEnrolment
+from tenure.messaging.models import JourneyEnrollment
 from tenure.metrics.months import month_of, month_text
 from tenure.metrics.serving import stored_months
 from tenure.plays.effect import play_effects
+from tenure.plays.models import PlayRun
 from tenure.reports.grading import (
     Criterion,
     annualised,
@@ -72,11 +78,32 @@ def holdout_changes(session: Session, settings: Settings) -> dict[str, float | N
     }
 
 
+def programme_start(session: Session) -> date | None:
+    """Return the day the retention programme started: its first play run or loyalty enrolment."""
+    firsts = [
+        session.scalar(sa.select(sa.func.min(PlayRun.started_on))),
+        session.scalar(sa.select(sa.func.min(LoyaltyEnrolment.enrolled_at))),
+        session.scalar(sa.select(sa.func.min(JourneyEnrollment.entered_at))),
+    ]
+    days = [d.date() if isinstance(d, datetime) else d for d in firsts if d is not None]
+    return min(days) if days else None
+
+
 def split_periods(
-    months: list[dict[str, Any]], size: int, start: str | None
+    months: list[dict[str, Any]], size: int, start: str | None, programme: date | None
 ) -> tuple[list[dict], list[dict]] | None:
-    """Return (baseline, current) months, or None when they would overlap."""
-    first = next((i for i, m in enumerate(months) if start and m["month"] >= start), 0)
+    """Return (baseline, current) months, or None when they would overlap.
+
+    The baseline starts at `start` when set, else it is the `size` months before the programme
+    started, else the first served months.
+    """
+    names = [m["month"] for m in months]
+    if start:
+        first = next((i for i, name in enumerate(names) if name >= start), len(names))
+    elif programme is not None:
+        first = max(0, sum(name < f"{programme:%Y-%m}" for name in names) - size)
+    else:
+        first = 0
     baseline, current = months[first : first + size], months[-size:]
     if len(months) - first < 2 * size:
         return None
@@ -89,7 +116,8 @@ def scorecard(session: Session, settings: Settings, today: date) -> list[Criteri
     size = settings.scorecard_period_months
     last = month_text(month_of(today) - 1)
     months = [m for m in stored_months(session) if m.get("month", "") <= last]
-    periods = split_periods(months, size, settings.scorecard_baseline_start)
+    start = settings.scorecard_baseline_start
+    periods = split_periods(months, size, start, programme_start(session))
     if periods is None:
         reason = (f"needs {2 * size} complete served months after the baseline start, has "
                   f"{len(months)}; run `tenure pipeline run` over more history")  # fmt: skip
