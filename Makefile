@@ -48,6 +48,8 @@ demo: install
 	    --at $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DATA)/manifest.json'))['treatment']['start'])"); }
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments load-exposures $(DEMO_EXPERIMENT) $(DEMO_DATA)/assignments.csv \
 	  --unit account_id --variant group --exposed-at exposed_on
+	@# one day three months back: plays and loyalty enter then and are judged today (fills /roi)
+	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --as-of $$(date -u -d '95 days ago' +%F)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
 	@# an empty quiet-hours window: the demo's first journey emails go out at any hour
 	TENURE_JOURNEY_QUIET_HOURS=00:00-00:00 $(BIN)/tenure --data-dir $(DEMO_DIR) journeys tick
@@ -61,6 +63,9 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) alerts list --status open --limit 20
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments report $(DEMO_EXPERIMENT)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) plays report
+	$(BIN)/tenure --data-dir $(DEMO_DIR) reports roi
+	$(BIN)/tenure --data-dir $(DEMO_DIR) reports scorecard
+	$(BIN)/tenure --data-dir $(DEMO_DIR) risks list --kind programme
 	@test -s $(DEMO_DIR)/demo-password || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password
 	@TENURE_PASSWORD="$$(cat $(DEMO_DIR)/demo-password)" $(BIN)/tenure --data-dir $(DEMO_DIR) users create $(DEMO_LOGIN) --role admin --exist-ok
 	@echo

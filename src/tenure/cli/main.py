@@ -111,7 +111,9 @@ COMMANDS = (
         "tenure.cli.reports",
         "Reports: ROI measured against holdouts, success scorecard.",
     ),
-    LazyEntry("risks", "tenure.cli.risks", "The risk register: account and programme risks."),
+    LazyEntry(
+        "risks", "tenure.cli.risks", "The risk register: account and programme risks, with history."
+    ),
     LazyEntry(
         "loyalty",
         "tenure.cli.loyalty",

@@ -20,6 +20,7 @@ from tenure.experiments.models import Experiment, ExperimentExposure
 from tenure.ingest.models import ImportRun
 from tenure.messaging.models import Message
 from tenure.messaging.provider_models import EmailProviderEvent
+from tenure.plays.actions import UNASSIGNED
 from tenure.plays.models import CsmTask, PlayRun
 from tenure.reports.risk_rules import Finding, account_exposure, overloaded_csms, rate_over
 from tenure.warehouse.models import PipelineRun
@@ -214,15 +215,21 @@ def csm_overload_risks(session: Session, settings: Settings, day: date) -> list[
         .where(CsmTask.status == "open", CsmTask.created_at < instant_after(day))
         .group_by(CsmTask.owner)
     ).all())  # fmt: skip
+    overloaded = overloaded_csms(open_tasks, settings.risk_csm_open_tasks)
     return [
-        Finding(
-            f"csm:{owner}:overload",
-            "programme",
-            "csm_overload",
-            f"{owner} has {n} open tasks",
-            CS_OWNER,
-            "reassign tasks (`tenure tasks assign`) or narrow the plays that create them",
-            detail={"open_tasks": n, "limit": settings.risk_csm_open_tasks},
-        )
-        for owner, n in sorted(overloaded_csms(open_tasks, settings.risk_csm_open_tasks).items())
+        _overload(owner, n, settings.risk_csm_open_tasks) for owner, n in sorted(overloaded.items())
     ]
+
+
+def _overload(owner: str, n: int, limit: int) -> Finding:
+    """Return the overload finding of one CSM, or of the tasks plays could not assign."""
+    detail = {"open_tasks": n, "limit": limit}
+    if owner == UNASSIGNED:
+        return Finding("csm:unassigned:overload", "programme", "csm_overload",
+                       f"{n} open tasks have no CSM", CS_OWNER,
+                       "give the accounts an owner, or assign the tasks (`POST /v1/tasks/{id}/assign`)",
+                       detail=detail)  # fmt: skip
+    return Finding(f"csm:{owner}:overload", "programme", "csm_overload",
+                   f"{owner} has {n} open tasks", CS_OWNER,
+                   "reassign tasks (`POST /v1/tasks/{id}/assign`) or narrow the plays creating them",
+                   detail=detail)  # fmt: skip

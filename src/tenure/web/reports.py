@@ -32,8 +32,8 @@ def roi_chart(lines: list[dict[str, Any]]) -> dict[str, Any] | None:
         "type": "bar", "x": [line["name"] for line in shown], "y": kept,
         "marker": {"color": FALLBACK[0]},
         "error_y": {"type": "data", "symmetric": False,
-                    "array": [line["mrr_kept_ci_high"] - k for line, k in zip(shown, kept)],
-                    "arrayminus": [k - line["mrr_kept_ci_low"] for line, k in zip(shown, kept)]},
+                    "array": [line["mrr_kept_ci_high"] - k for line, k in zip(shown, kept, strict=True)],
+                    "arrayminus": [k - line["mrr_kept_ci_low"] for line, k in zip(shown, kept, strict=True)]},
     }]  # fmt: skip
     return figure(data, yaxis={"title": {"text": "MRR kept a month"}})
 
