@@ -47,8 +47,8 @@ def _finding(key: str, title: str = "t") -> Finding:
     return Finding(key, "programme", "data_source", title, "data team", "fix it")
 
 
-def test_risks_open_update_close_and_reopen_with_history(engine):
-    with session_scope(engine) as session:
+def test_risks_open_update_close_and_reopen_with_history(any_engine):
+    with session_scope(any_engine) as session:
         first = apply_findings(session, [_finding("a"), _finding("b")], DAY)
         assert (first["opened"], first["open"]) == (2, 2)
         second = apply_findings(session, [_finding("a", "worse")], DAY + timedelta(1))
@@ -74,8 +74,9 @@ def _book(session):
     session.flush()
 
 
-def test_account_risks_rank_by_exposure_and_close_when_the_risk_falls(engine, settings):
-    with session_scope(engine) as session:
+def test_account_risks_rank_by_exposure_and_close_when_the_risk_falls(any_engine, any_settings):
+    settings = any_settings
+    with session_scope(any_engine) as session:
         _book(session)
         found = risk_checks.account_risks(session, settings, DAY, "red-call")
         assert [f.title for f in found] == ["Account big may churn", "Account small may churn"]
@@ -91,10 +92,10 @@ def test_account_risks_rank_by_exposure_and_close_when_the_risk_falls(engine, se
         assert counts["closed"] == 2
 
 
-def test_failing_import_and_overloaded_csm_are_programme_risks(engine, settings):
-    settings = settings.model_copy(update={"risk_csm_open_tasks": 2})
+def test_failing_import_and_overloaded_csm_are_programme_risks(any_engine, any_settings):
+    settings = any_settings.model_copy(update={"risk_csm_open_tasks": 2})
     at = datetime(2025, 6, 29, tzinfo=UTC)
-    with session_scope(engine) as session:
+    with session_scope(any_engine) as session:
         session.add(ImportRun(kind="tickets", path="t.csv", started_at=at, status="failed",
                               error="bad header", details={}))  # fmt: skip
         session.add(ImportRun(kind="accounts", path="a.csv", started_at=at - timedelta(days=10),

@@ -46,6 +46,15 @@ def test_arm_difference_is_welchs_interval():
     assert measured.arm_difference(np.ones(4), np.ones(30)) is None  # 4 < MIN_PER_ARM
 
 
+def test_an_arm_without_variation_gives_no_interval():
+    """5 of 5 holdout accounts retained: variance 0, Welch's interval would be too narrow."""
+    treated, holdout = np.r_[np.ones(30), np.zeros(8)], np.ones(5)
+    assert measured.arm_difference(treated, holdout) is None
+    assert "every holdout outcome is the same" in measured.unmeasured_reason(treated, holdout)
+    assert "fewer than 5" in measured.unmeasured_reason(treated, np.r_[1.0, 0.0])
+    assert measured.unmeasured_reason(treated, np.r_[np.ones(5), 0.0]) is None
+
+
 def test_programme_line_sums_lines_and_adds_variances_and_the_tool_cost():
     """Two lines: MRR kept 100 ± 39.2 and 50 ± 19.6 (se 20 and 10), lifetimes 10 and 20."""
     z = 1.959963984540054
@@ -87,11 +96,11 @@ def _loyalty_book(session, rng):
     return {arm: flags.astype(float) for arm, flags in kept.items()}
 
 
-def test_loyalty_line_matches_an_independent_computation(engine, settings):
+def test_loyalty_line_matches_an_independent_computation(any_engine, any_settings):
     rng = np.random.default_rng(3)
-    with session_scope(engine) as session:
+    with session_scope(any_engine) as session:
         kept = _loyalty_book(session, rng)
-        lines = {line.name: line for line in roi_lines(session, settings, DAY)}
+        lines = {line.name: line for line in roi_lines(session, any_settings, DAY)}
     line = lines["loyalty"]
     t, h = kept["member"], kept["holdout"]
     welch = stats.ttest_ind(t, h, equal_var=False).confidence_interval(0.95)
@@ -115,7 +124,7 @@ def test_a_line_without_holdout_outcomes_is_not_measured(engine, settings):
         lines = {line.name: line for line in roi_lines(session, settings, DAY)}
     line = lines["loyalty"]
     assert line.status == NOT_MEASURED and line.mrr_kept is None and line.roi is None
-    assert "90 days" in line.reason
+    assert "90 days after entry" in line.reason
     assert lines["programme"].status == NOT_MEASURED
 
 

@@ -26,20 +26,25 @@ def _ratio(value: float | None) -> str:
 
 def _roi_table(lines: list[dict[str, Any]], currency: str) -> Table:
     """Return the ROI lines as a table: MRR kept [95 %], cost, ROI [95 %], 12-month projection."""
-    table = Table(title=f"ROI vs holdouts ({currency}, MRR kept per month)", box=box.SIMPLE)
-    for name in ("line", "treated", "holdout", "MRR kept [95 %]", "cost", "ROI [95 %]", "12 mo"):
+    table = Table(title=f"ROI vs holdouts ({currency}, MRR kept a month)", box=box.SIMPLE)
+    for name in ("line", "n", "MRR kept [95 %]", "cost", "ROI [95 %]", "12 mo"):
         table.add_column(name, justify="left" if name == "line" else "right")
     for line in lines:
+        counts = f"{line['treated']}/{line['holdout']}"
         if line["status"] != "measured":
-            table.add_row(line["name"], str(line["treated"]), str(line["holdout"]),
-                          f"not measured ({line['reason']})", _money(line["cost"]), "", "")  # fmt: skip
+            table.add_row(line["name"], counts, "not measured", _money(line["cost"]), "", "")
             continue
-        kept = (f"{_money(line['mrr_kept'])} [{_money(line['mrr_kept_ci_low'])}–"
+        kept = (f"{_money(line['mrr_kept'])} [{_money(line['mrr_kept_ci_low'])}, "
                 f"{_money(line['mrr_kept_ci_high'])}]")  # fmt: skip
-        roi = f"{_ratio(line['roi'])} [{_ratio(line['roi_ci_low'])}–{_ratio(line['roi_ci_high'])}]"
-        table.add_row(line["name"], str(line["treated"]), str(line["holdout"]), kept,
-                      _money(line["cost"]), roi, _money(line["projected_12m"]))  # fmt: skip
+        roi = f"{_ratio(line['roi'])} [{_ratio(line['roi_ci_low'])}, {_ratio(line['roi_ci_high'])}]"
+        table.add_row(line["name"], counts, kept, _money(line["cost"]), roi,
+                      _money(line["projected_12m"]))  # fmt: skip
     return table
+
+
+def _reasons(lines: list[dict[str, Any]]) -> list[str]:
+    """Return one note per line that is not measured, saying why."""
+    return [f"{line['name']}: not measured, {line['reason']}" for line in lines if line["reason"]]
 
 
 @reports_app.command("roi")
@@ -60,6 +65,7 @@ def roi_command(
         typer.echo(json.dumps(lines, indent=2))
         return
     context.out.print(_roi_table(lines, context.settings.reporting_currency))
+    context.out.print("n = treated/holdout accounts judged", *_reasons(lines), sep="\n")
 
 
 @reports_app.command("scorecard")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts.schemas import Money
 from tenure.accounts.service import mrr_in_force
 from tenure.plays.models import Play, PlayRun
-from tenure.reports.measured import arm_difference, lifetime_months, roi
+from tenure.reports.measured import arm_difference, lifetime_months, roi, unmeasured_reason
 
 
 def close_runs(session: Session, money: Money, day: date) -> int:
@@ -61,6 +61,7 @@ class PlayEffect:
     base_mrr: float = 0.0
     mrr_kept_ci_low: float | None = None
     mrr_kept_ci_high: float | None = None
+    reason: str | None = None  # why it is not measured
 
     def as_dict(self) -> dict[str, Any]:
         """Return the line as JSON-ready values."""
@@ -90,6 +91,7 @@ def measure(play: Play, runs: list[PlayRun], money: Money) -> PlayEffect:
     y_h = np.array([outcome(r, metric) for r in holdout])
     diff = arm_difference(y_t, y_h)
     if diff is None:
+        empty.reason = f"{unmeasured_reason(y_t, y_h)} at the goal day"
         return empty
     effect, low, high = diff.estimate, diff.ci_low, diff.ci_high
     base_mrr = money.major(sum(r.mrr_at_start for r in treated))

@@ -36,9 +36,23 @@ class ArmDifference:
     variance: float
 
 
-def arm_difference(treated: np.ndarray, holdout: np.ndarray) -> ArmDifference | None:
-    """Return treated − holdout with Welch's interval (None below MIN_PER_ARM per arm)."""
+def unmeasured_reason(treated: np.ndarray, holdout: np.ndarray) -> str | None:
+    """Return why two arms give no interval: too few accounts, or an arm without variation.
+
+    An arm whose outcomes are all equal (say 5 of 5 holdout accounts retained) has a sample
+    variance of 0, and Welch's interval would then rest on the other arm alone: too narrow.
+    """
     if min(len(treated), len(holdout)) < MIN_PER_ARM:
+        return f"fewer than {MIN_PER_ARM} accounts judged in an arm"
+    for name, arm in (("treated", treated), ("holdout", holdout)):
+        if np.ptp(arm) == 0:
+            return f"every {name} outcome is the same ({float(arm[0]):g}): no interval yet"
+    return None
+
+
+def arm_difference(treated: np.ndarray, holdout: np.ndarray) -> ArmDifference | None:
+    """Return treated − holdout with Welch's interval (None when `unmeasured_reason` says why)."""
+    if unmeasured_reason(treated, holdout) is not None:
         return None
     moments = [mean_moments(len(y), y.sum(), (y * y).sum()) for y in (holdout, treated)]
     estimate = lift(moments[0], moments[1], relative=False)

@@ -27,7 +27,13 @@ from tenure.messaging.models import Journey
 from tenure.plays.effect import PlayEffect, play_effects
 from tenure.plays.models import PlayRun
 from tenure.reports import roi_cohorts
-from tenure.reports.measured import arm_difference, lifetime_months, projected_value, roi
+from tenure.reports.measured import (
+    arm_difference,
+    lifetime_months,
+    projected_value,
+    roi,
+    unmeasured_reason,
+)
 
 MEASURED, NOT_MEASURED = "measured", "not measured"
 Z95 = 1.959963984540054
@@ -81,7 +87,7 @@ def play_line(effect: PlayEffect) -> RoiLine:
     """Return a play's ROI line from its measured effect (plays/effect.py)."""
     counts = (effect.treated, effect.holdout)
     if not effect.measured or effect.mrr_kept is None:
-        reason = "fewer than 5 ended runs in an arm"
+        reason = effect.reason or "not judged yet"
         return unmeasured_line(effect.play, "play", counts, effect.cost, reason)
     kept = (effect.mrr_kept, effect.mrr_kept_ci_low, effect.mrr_kept_ci_high)
     return measured_line(effect.play, "play", counts, kept, effect.lifetime_months, effect.cost)  # type: ignore[arg-type]
@@ -94,8 +100,8 @@ def cohort_line(
     counts = (len(cohort.treated), len(cohort.holdout))
     diff = arm_difference(cohort.treated, cohort.holdout)
     if diff is None:
-        reason = f"fewer than 5 entrants in an arm {horizon} days on"
-        return unmeasured_line(name, kind, counts, cost, reason)
+        reason = unmeasured_reason(cohort.treated, cohort.holdout)
+        return unmeasured_line(name, kind, counts, cost, f"{reason} {horizon} days after entry")
     base = money.major(cohort.base_mrr_minor)
     lifetime = lifetime_months(float(cohort.retained_holdout.mean()), horizon)
     kept = (diff.estimate * base, diff.ci_low * base, diff.ci_high * base)
