@@ -353,6 +353,16 @@ class Settings(BaseSettings):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
 
+    @field_validator("scorecard_targets")
+    @classmethod
+    def _check_targets(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for name, target in value.items():
+            if len(target) not in (1, 2) or (len(target) == 2 and target[0] > target[1]):
+                raise ValueError(
+                    f"scorecard_targets.{name}: give [low, high] with low ≤ high, or [floor]"
+                )
+        return value
+
     @field_validator("fx_rates")
     @classmethod
     def _merge_fx_rates(cls, value: dict[str, float]) -> dict[str, float]:

@@ -109,3 +109,13 @@ def test_cli_scorecard_json_keys(engine, settings, cli, monkeypatch, frozen_cloc
     assert all(set(r) >= KEYS for r in rows)
     assert rows[0]["grade"] == "F"  # no change in churn
     assert cli.invoke(app, ["reports", "scorecard"]).exit_code == 0
+
+
+def test_targets_are_checked_when_settings_load():
+    from pydantic import ValidationError
+
+    from tenure.config import Settings
+
+    with pytest.raises(ValidationError, match="low ≤ high"):
+        Settings(scorecard_targets={"churn_reduction": [0.4, 0.25]})
+    assert Settings(scorecard_targets={"csat_increase": [0.1, 0.2]}).scorecard_targets
