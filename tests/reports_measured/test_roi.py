@@ -142,3 +142,37 @@ def test_cli_roi_json_has_the_issue_keys(engine, settings, cli, monkeypatch, fro
     assert lines[0]["cost"] == pytest.approx(394.25, abs=0.01)
     table = cli.invoke(app, ["reports", "roi"])
     assert table.exit_code == 0 and "programme" in table.output
+
+
+def test_journey_line_counts_each_account_once_and_costs_its_emails(engine, settings):
+    """Two contacts of one account entering twice count once; cost = emails sent × setting."""
+    from tenure.messaging.journeys_store import get_journey, load_default_journeys
+    from tenure.messaging.models import JourneyEnrollment
+
+    from ..factories import add_contact
+
+    settings = settings.model_copy(update={"roi_email_cost": 0.5})
+    entered = datetime.combine(DAY - timedelta(days=100), datetime.min.time(), tzinfo=UTC)
+    with session_scope(engine) as session:
+        load_default_journeys(session)
+        journey = get_journey(session, "onboarding")
+        for arm, n, kept in (("treated", 20, 18), ("holdout", 10, 6)):
+            for i, stays in enumerate(np.arange(n) < kept):
+                account = add_account(session, f"j-{arm}-{i}")
+                add_subscription(session, account,
+                                 ended_at=None if stays else entered + timedelta(days=20))  # fmt: skip
+                for k in range(2):
+                    contact = add_contact(session, account)
+                    session.add(JourneyEnrollment(
+                        journey_id=journey.id, contact_id=contact.id, account_id=account.id,
+                        arm=arm, status="completed", entered_at=entered + timedelta(days=k),
+                    ))  # fmt: skip
+        session.flush()
+        lines = {line.name: line for line in roi_lines(session, settings, DAY)}
+    line = lines["journey:onboarding"]
+    assert (line.treated, line.holdout) == (20, 10)
+    assert line.cost == 0.0  # no email was sent
+    # kept shares 18/20 = 0.9 vs 6/10 = 0.6 on 20 × 100.00 MRR: 0.3 × 2000 = 600 a month
+    assert line.status == MEASURED and line.mrr_kept == pytest.approx(600.0)
+    lifetime = 1 / (-math.log(0.6) / (90 / 30.4375))
+    assert line.lifetime_months == pytest.approx(lifetime)
