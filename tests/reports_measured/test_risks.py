@@ -126,3 +126,24 @@ def test_cli_risks_list_json(engine, settings, cli, monkeypatch):
                         rel_tol=1e-3)  # fmt: skip
     bad = cli.invoke(app, ["risks", "list", "--kind", "galaxy"])
     assert bad.exit_code == 2 and "--kind must be account or programme" in bad.output
+
+
+def test_a_model_ranking_worse_than_its_backtest_is_a_risk(engine, settings):
+    """Scores 90 days old that put the churners last: realised AUC 0 vs the card's 0.80."""
+    from tenure.reports.risk_model_checks import backtest_risks
+
+    card = settings.data_dir / "models" / "churn-v7" / "model" / "card.json"
+    card.parent.mkdir(parents=True)
+    card.write_text(json.dumps({"metrics": {"auc": 0.80}}))
+    scored = DAY - timedelta(days=90)
+    churned_at = datetime(2025, 5, 1, tzinfo=UTC)
+    with session_scope(engine) as session:
+        for i in range(40):
+            churns = i < 10
+            account = add_account(session, f"m-{i}")
+            add_subscription(session, account, ended_at=churned_at if churns else None)
+            add_churn_score(session, account, as_of=scored, model_version="7",
+                            probability=0.05 if churns else 0.5)  # fmt: skip
+        (found,) = backtest_risks(session, settings, DAY)
+    assert found.key == "model:backtest" and found.detail["realised_auc"] == 0.0
+    assert found.detail["backtest_auc"] == 0.80

@@ -8,6 +8,7 @@ registered with. The model registry (MLflow) is read only when there is a judged
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import numpy as np
@@ -74,10 +75,18 @@ def realised_auc(
 
 
 def backtest_auc(settings: Settings, version: str) -> float | None:
-    """Return the validation AUC a churn model version was registered with (None if unknown)."""
-    from tenure.churn import registry
+    """Return the validation AUC a churn model version was registered with (None if unknown).
+
+    Read from the version's card where scoring cached it (DATA_DIR/models/NAME-vN), else from
+    the registry.
+    """
+    from tenure.churn import registry  # loaded already by the scoring stage
 
     name = registry.model_name(settings.churn_horizon_days)
+    card = settings.data_dir / "models" / f"{name}-v{version}" / "model" / "card.json"
+    if card.exists():
+        auc = json.loads(card.read_text(encoding="utf-8")).get("metrics", {}).get("auc")
+        return None if auc is None else float(auc)
     for row in registry.list_versions(settings, name):
         if row["version"] == version:
             return row["auc"]
