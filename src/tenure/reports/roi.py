@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.schemas import Money
 from tenure.config import Settings
-from tenure.loyalty.models import LoyaltyEnrolment, LoyaltyMovement
+from tenure.loyalty.models import LoyaltyMovement
 from tenure.loyalty.service import current_program
 from tenure.messaging.models import Journey
 from tenure.plays.effect import PlayEffect, play_effects
-from tenure.plays.models import PlayRun
 from tenure.reports import roi_cohorts
 from tenure.reports.measured import (
+    DAYS_PER_MONTH,
     arm_difference,
     lifetime_months,
     projected_value,
@@ -147,15 +147,9 @@ def loyalty_line(session: Session, settings: Settings, money: Money, today: date
 
 
 def months_running(session: Session, today: date) -> float:
-    """Return how many months the programme has run: since its first play run or enrolment."""
-    firsts = [
-        session.scalar(sa.select(sa.func.min(PlayRun.started_on))),
-        session.scalar(sa.select(sa.func.min(LoyaltyEnrolment.enrolled_at))),
-    ]
-    days = [d.date() if hasattr(d, "date") else d for d in firsts if d is not None]
-    if not days:
-        return 0.0
-    return max(1.0, (today - min(days)).days / 30.4375)
+    """Return how many months the programme has run (at least one once it has started)."""
+    start = roi_cohorts.programme_start(session)
+    return 0.0 if start is None else max(1.0, (today - start).days / DAYS_PER_MONTH)
 
 
 def programme_line(lines: list[RoiLine], tool_cost: float) -> RoiLine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from tenure.accounts.schemas import Money
 from tenure.accounts.service import mrr_in_force
 from tenure.loyalty.models import LoyaltyEnrolment
 from tenure.messaging.models import Journey, JourneyEnrollment, Message
+from tenure.plays.models import PlayRun
 
 TREATED_ARMS = {"treated", "member"}
 
@@ -91,3 +92,14 @@ def loyalty_entries(session: Session) -> list[tuple[int, str, date]]:
     E = LoyaltyEnrolment
     rows = session.execute(sa.select(E.account_id, E.arm, E.enrolled_at))
     return [(account_id, arm, at.date()) for account_id, arm, at in rows]
+
+
+def programme_start(session: Session) -> date | None:
+    """Return the day the programme started: its first play run, journey entry or enrolment."""
+    firsts = [
+        session.scalar(sa.select(sa.func.min(PlayRun.started_on))),
+        session.scalar(sa.select(sa.func.min(LoyaltyEnrolment.enrolled_at))),
+        session.scalar(sa.select(sa.func.min(JourneyEnrollment.entered_at))),
+    ]
+    days = [d.date() if isinstance(d, datetime) else d for d in firsts if d is not None]
+    return min(days) if days else None

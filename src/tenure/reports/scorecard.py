@@ -17,20 +17,17 @@ Grades follow `tenure.reports.grading`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.schemas import Money
 from tenure.config import Settings
-from tenure.loyalty.models import LoyaltyEnrolment
-from tenure.messaging.models import JourneyEnrollment
 from tenure.metrics.months import month_of, month_text
 from tenure.metrics.serving import stored_months
 from tenure.plays.effect import play_effects
-from tenure.plays.models import PlayRun
+from tenure.reports import roi_cohorts
 from tenure.reports.grading import (
     Criterion,
     annualised,
@@ -78,17 +75,6 @@ def holdout_changes(session: Session, settings: Settings) -> dict[str, float | N
     }
 
 
-def programme_start(session: Session) -> date | None:
-    """Return the day the retention programme started: its first play run or loyalty enrolment."""
-    firsts = [
-        session.scalar(sa.select(sa.func.min(PlayRun.started_on))),
-        session.scalar(sa.select(sa.func.min(LoyaltyEnrolment.enrolled_at))),
-        session.scalar(sa.select(sa.func.min(JourneyEnrollment.entered_at))),
-    ]
-    days = [d.date() if isinstance(d, datetime) else d for d in firsts if d is not None]
-    return min(days) if days else None
-
-
 def split_periods(
     months: list[dict[str, Any]], size: int, start: str | None, programme: date | None
 ) -> tuple[list[dict], list[dict]] | None:
@@ -117,7 +103,7 @@ def scorecard(session: Session, settings: Settings, today: date) -> list[Criteri
     last = month_text(month_of(today) - 1)
     months = [m for m in stored_months(session) if m.get("month", "") <= last]
     start = settings.scorecard_baseline_start
-    periods = split_periods(months, size, start, programme_start(session))
+    periods = split_periods(months, size, start, roi_cohorts.programme_start(session))
     if periods is None:
         reason = (f"needs {2 * size} complete served months after the baseline start, has "
                   f"{len(months)}; run `tenure pipeline run` over more history")  # fmt: skip
