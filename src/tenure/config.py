@@ -320,20 +320,16 @@ class Settings(BaseSettings):
         default=40, ge=1, description="Open tasks per CSM above which the CSM is overloaded"
     )
     scorecard_targets: dict[str, list[float]] = Field(
-        default_factory=lambda: {
-            "churn_reduction": [0.25, 0.40],
-            "clv_increase": [0.20, 0.35],
-            "retention_increase": [0.15, 0.25],
-            "csat_increase": [0.30, 0.50],
-            "revenue_retention": [0.95],
-        },
-        description="Success targets: [low, high] relative change, or [floor] for revenue"
-        " retention; merged over the defaults",
+        default_factory=dict,
+        description="Success targets by criterion: [low, high] relative change, or [floor] for"
+        " revenue_retention; merged over the defaults (tenure.reports.scorecard)",
     )
     scorecard_baseline_start: str | None = Field(
-        default=None, description="First month (YYYY-MM) of the baseline period; default: the"
-        " first served month",
-    )  # fmt: skip
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="First month (YYYY-MM) of the baseline period; default: the months just"
+        " before the programme started",
+    )
     scorecard_period_months: int = Field(
         default=3, ge=1, le=24, description="Months in the baseline and in the current period"
     )
