@@ -33,3 +33,15 @@ def test_scorecard_page_grades_every_criterion(login, people):
                  "revenue_retention"):  # fmt: skip
         assert f'data-criterion="{name}"' in page.text
     assert 'data-grade="' in page.text
+
+
+def test_roi_page_draws_measured_lines_with_their_interval(login, people, monkeypatch):
+    from tenure.reports.roi import measured_line
+    from tenure.web import reports
+
+    line = measured_line("red-call", "play", (60, 30), (600.0, 200.0, 1000.0), 10.0, 1500.0)
+    monkeypatch.setattr(reports, "roi_lines", lambda *args: [line])
+    page = login(people.viewer).get("/roi")
+    assert page.status_code == 200 and 'id="chart-roi"' in page.text
+    # ROI = (600 × 10 − 1500) / 1500 = 3.0, interval (200 × 10 − 1500) / 1500 = 0.3 to 5.7
+    assert "3.0×" in page.text and "0.3× … 5.7×" in page.text

@@ -42,7 +42,7 @@ def roi_context(db: Session, viewer: Viewer, settings: Settings, today: date) ->
     """Return the ROI lines (programme first) and their chart."""
     _allowed(viewer, "reports:read")
     lines = [line.as_dict() for line in roi_lines(db, settings, today)]
-    return {"lines": lines, "chart": roi_chart(lines), "currency": settings.reporting_currency}
+    return {"lines": lines, "roi_chart": roi_chart(lines), "currency": settings.reporting_currency}
 
 
 def risks_context(db: Session, viewer: Viewer, status: str | None) -> dict[str, Any]:
