@@ -52,6 +52,9 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/experiments/{key}/assign"): STAFF_WRITE,  # or a tracking write key
     ("POST", "/v1/experiments/{key}/exposures"): STAFF_WRITE,  # or a tracking write key
     ("GET", "/v1/plays"): ALL,
+    ("GET", "/v1/reports/roi"): ALL,
+    ("GET", "/v1/reports/scorecard"): ALL,
+    ("GET", "/v1/risks"): JOURNEYS_READ,  # risks:read: admin, manager, csm, analyst
     ("GET", "/v1/plays/{key}"): ALL,
     ("GET", "/v1/tasks"): ACT,
     ("POST", "/v1/tasks/{task_id}/complete"): ACT,

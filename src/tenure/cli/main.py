@@ -113,8 +113,11 @@ COMMANDS = (
     ),
     LazyEntry(
         "reports",
-        "tenure.cli.reports_render",
-        "Reports: scheduled PDF reports (weekly executive, board pack).",
+        "tenure.cli.reports",
+        "Reports: ROI measured against holdouts, success scorecard, scheduled PDF reports.",
+    ),
+    LazyEntry(
+        "risks", "tenure.cli.risks", "The risk register: account and programme risks, with history."
     ),
     LazyEntry(
         "loyalty",

@@ -26,6 +26,7 @@ from tenure.web import journeys as journey_pages
 from tenure.web import loyalty as loyalty_pages
 from tenure.web import messages as message_pages
 from tenure.web import plays as play_pages
+from tenure.web import reports as report_pages
 from tenure.web.actions import add_action_routes
 from tenure.web.forecast import forecast_context
 from tenure.web.live import add_live_routes
@@ -299,6 +300,33 @@ def add_journey_routes(router: APIRouter, ui: Dashboard) -> None:
         return show(ui, request, "journeys", build)
 
 
+def add_board_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the ROI, risk register and success scorecard pages."""
+
+    @router.get("/roi")
+    def roi_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            today = clock.now().date()
+            return "roi.html", report_pages.roi_context(db, viewer, ui.settings, today)
+
+        return show(ui, request, "roi", build)
+
+    @router.get("/risks")
+    def risks_page(request: Request, status: str | None = None) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "risks.html", report_pages.risks_context(db, viewer, status)
+
+        return show(ui, request, "risks", build)
+
+    @router.get("/scorecard")
+    def scorecard_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            today = clock.now().date()
+            return "scorecard.html", report_pages.scorecard_context(db, viewer, ui.settings, today)
+
+        return show(ui, request, "scorecard", build)
+
+
 def build_router(settings: Settings) -> APIRouter:
     """Return the dashboard router (HTML pages, HTMX partials, actions, live events)."""
     ui = Dashboard(settings=settings, templates=build_templates())
@@ -310,6 +338,7 @@ def build_router(settings: Settings) -> APIRouter:
     add_play_routes(router, ui)
     add_message_routes(router, ui)
     add_journey_routes(router, ui)
+    add_board_routes(router, ui)
     add_action_routes(router, ui)
     add_live_routes(router, ui)
     return router
