@@ -99,7 +99,9 @@ COMMANDS = (
         "tenure.cli.uplift",
         "Uplift models: cross-fitted Qini, AUUC and uplift at k on randomised data.",
     ),
-    LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent, exports and erasure."),
+    LazyEntry(
+        "privacy", "tenure.cli.consent", "Privacy: consent, subject access exports and erasure."
+    ),
     LazyEntry("messages", "tenure.cli.messages", "Messages: templates, test sends, delivery."),
     LazyEntry(
         "forecast",
