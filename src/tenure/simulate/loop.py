@@ -16,8 +16,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from tenure.plays.nba import HOLDOUT, candidate_frame, fit_play_models, posterior_counts
-from tenure.plays.nba import predict_uplift
+from tenure.plays.nba import (
+    HOLDOUT,
+    candidate_frame,
+    fit_play_models,
+    posterior_counts,
+    predict_uplift,
+)
 from tenure.plays.recommend import Budget, draw_holdout, recommend, remaining_lifetime_months
 from tenure.simulate.config import SimulationConfig
 from tenure.simulate.loop_signals import FEATURES, UsageCounter, observe
