@@ -63,7 +63,7 @@ def test_policy_errors_name_the_field(tmp_path: Path):
     with pytest.raises(InputError, match="telepathy"):
         read_policy(path)
     path.write_text('ranking = "uplift"\nhistory = "missing.parquet"\n')
-    with pytest.raises(InputError, match="missing.parquet: no such file"):
+    with pytest.raises(InputError, match=r"missing\.parquet: no such file"):
         read_policy(path)
 
 
