@@ -106,5 +106,7 @@ def policy_figures(out: Path, accounts: int, months: int, seed: int, **policy: A
     figures["uplift_vs_oracle_mrr_kept"] = (
         figures["uplift"]["expected_mrr_kept"] / oracle["expected_mrr_kept"]
     )
-    figures["uplift_vs_oracle_value"] = figures["uplift"]["expected_value"] / oracle["expected_value"]
+    figures["uplift_vs_oracle_value"] = (
+        figures["uplift"]["expected_value"] / oracle["expected_value"]
+    )
     return figures
