@@ -39,16 +39,16 @@ def trials(tmp_path_factory: pytest.TempPathFactory) -> dict[int, pd.DataFrame]:
 @pytest.mark.xfail(
     strict=False,
     reason="fails honestly on 2k-account books: the 4k-account history gives each play a few "
-    "hundred treated runs with a 1-4 point true effect, too few for the T-learner; measured "
-    "expected Qini uplift/oracle 0.13, 0.72 and uplift/churn 0.86, 0.69 (seeds 102, 103); "
-    "bench/plays.py gives the full-size figures",
+    "hundred treated runs with a 1-4 point true effect; measured true Qini uplift/oracle "
+    "0.33, 0.31 and uplift/churn 1.16, 0.90 (seeds 102, 103); bench/plays.py gives the "
+    "full-size figures",
 )
 def test_uplift_qini_against_oracle_and_churn(history, trials):
     figures = [g.qini_figures(history[1], trials[s]) for s in SEEDS]
-    assert figures[0]["expected_qini_oracle"] > 0
     for f in figures:
-        assert f["expected_uplift_vs_oracle"] >= 0.8, f
-        assert f["expected_uplift_vs_churn"] >= 2.0, f
+        assert f["true_qini_oracle"] == 1.0
+        assert f["uplift_vs_oracle"] >= 0.8, f
+        assert f["uplift_vs_churn"] >= 2.0, f
 
 
 def play_runs(rows: pd.DataFrame, play: str) -> tuple[Play, list[PlayRun]]:
@@ -86,7 +86,7 @@ def test_measured_effect_covers_the_true_average_effect(trials):
 @pytest.mark.xfail(
     strict=False,
     reason="fails honestly on a 2k-account book: expected MRR kept by the uplift policy "
-    "0.62x the oracle's at 10 CSM hours and 1,000.00 offer spend a month (the churn-ranked "
+    "0.73x the oracle's at 10 CSM hours and 1,000.00 offer spend a month (the churn-ranked "
     "rules policy: 0.97x); bench/plays.py gives the full-size figures",
 )
 def test_recommender_policy_keeps_most_of_the_oracles_mrr(history, tmp_path):

@@ -6,14 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tenure.plays.recommend import POSTERIOR_COLUMNS
-from tenure.plays.uplift import TLearner
-
-HOLDOUT = -1
-# Shallower, slower-learning trees than TREE_PARAMS: a play's runs are few hundred to a few
-# thousand rows with a small effect, where deeper trees fit noise (Qini on the simulator: 0.82×
-# the oracle's with these, 0.77× with the defaults, from a 10k-account randomised history).
-PLAY_TREE_PARAMS = {"n_estimators": 300, "max_depth": 3, "learning_rate": 0.02,
-                    "min_child_weight": 10}  # fmt: skip
+from tenure.plays.uplift_plays import HOLDOUT, SharedControlUplift
 
 
 def posterior_counts(retained: np.ndarray, play: np.ndarray, n_plays: int) -> np.ndarray:
@@ -38,31 +31,19 @@ def fit_play_models(
     n_plays: int,
     min_rows: int = 100,
     seed: int = 0,
-) -> list[TLearner | None]:
-    """Fit one T-learner per play (its treated runs vs the holdout); None for plays with less data."""
+) -> SharedControlUplift | None:
+    """Fit the plays' uplift models (None without enough holdout runs to learn the control)."""
     holdout = play == HOLDOUT
-    models: list[TLearner | None] = []
-    for p in range(n_plays):
-        mine = play == p
-        if min(mine.sum(), holdout.sum()) < min_rows:
-            models.append(None)
-            continue
-        rows = mine | holdout
-        models.append(
-            TLearner(seed=seed, params=PLAY_TREE_PARAMS).fit(
-                features[rows], retained[rows], mine[rows]
-            )
-        )
-    return models
+    if holdout.sum() < min_rows or len(np.unique(retained[holdout])) < 2:
+        return None
+    return SharedControlUplift(n_plays, min_rows, seed).fit(features, retained, play)
 
 
-def predict_uplift(models: list[TLearner | None], features: np.ndarray) -> np.ndarray:
+def predict_uplift(models: SharedControlUplift | None, features: np.ndarray, n_plays: int = 0):
     """Return the (accounts × plays) uplift in retention; NaN where a play has no model."""
-    out = np.full((len(features), len(models)), np.nan)
-    for p, model in enumerate(models):
-        if model is not None:
-            out[:, p] = model.predict(features)
-    return out
+    if models is None:
+        return np.full((len(features), n_plays), np.nan)
+    return models.predict(features)
 
 
 def candidate_frame(

@@ -11,7 +11,7 @@ play's holdout (same selection rule, never treated), so treated vs holdout per p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ class PlayLoop:
         self.churns: list[tuple[np.ndarray, int]] = []
         self.decisions: list[pd.DataFrame] = []
         self.history = history
-        self.models: tuple[int, list] | None = None  # (runs they were fitted on, models)
+        self.models: tuple[int, Any] | None = None  # (runs they were fitted on, models)
         self.usage: UsageCounter | None = None
 
     def attach(self, sinks: Sinks) -> None:
@@ -153,7 +153,7 @@ class PlayLoop:
         if self.models is None or len(kept) > REFIT_GROWTH * self.models[0]:
             fitted = fit_play_models(x, kept, play, k, self.policy.min_rows, self.config.seed)
             self.models = (len(kept), fitted)
-        return predict_uplift(self.models[1], features), posterior_counts(kept, play, k)
+        return predict_uplift(self.models[1], features, k), posterior_counts(kept, play, k)
 
     def rule_plays(self, reasons: np.ndarray) -> np.ndarray:
         """Return the play index the reason rules give each account."""
