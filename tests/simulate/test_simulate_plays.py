@@ -117,3 +117,11 @@ def test_cli_policy_writes_loop_outputs(tmp_path: Path, cli):
     assert manifest["arguments"]["policy"]["budget"]["csm_hours"] == 5
     bad = cli.invoke(app, [*args[:-1], str(tmp_path / "nope.toml")])
     assert bad.exit_code == 2 and "nope.toml: no such file" in bad.output
+
+
+def test_uplift_ranking_without_history_explores_with_thompson_sampling(tmp_path: Path):
+    report = run_loop(tmp_path / "out", ranking="uplift", holdout_share=0.2)
+    rows = pd.read_parquet(tmp_path / "out" / "play_truth.parquet")
+    assert set(rows["source"].dropna()) == {"thompson"}
+    assert rows.loc[rows["chosen"], "play"].nunique() >= 4  # every play gets tried
+    assert report["holdout"] > 0 and report["treated"] > 0

@@ -67,7 +67,8 @@ def play_figures(frame: pd.DataFrame, play: str) -> dict[str, Any]:
         "effect_ci_high": None,
     }
     if min(treated.sum(), (~treated).sum()) >= MIN_PER_ARM:
-        effect, low, high = average_effect(known["retained"].to_numpy(float), treated)
+        with np.errstate(divide="ignore", invalid="ignore"):  # no churn in either arm: no spread
+            effect, low, high = average_effect(known["retained"].to_numpy(float), treated)
         out.update(effect=effect, effect_ci_low=low, effect_ci_high=high)
     return out
 
