@@ -29,6 +29,7 @@ import pandas as pd
 MAX_LIFETIME_MONTHS = 120.0
 DAYS_PER_MONTH = 30.4375
 POSTERIOR_COLUMNS = ("treated_retained", "treated_churned", "holdout_retained", "holdout_churned")
+BISECTION_STEPS = 40  # the price to within 1e-12 of its range
 REQUIRED = ("account_id", "play", "uplift", "mrr", "lifetime_months", "cost")
 
 
@@ -98,13 +99,17 @@ def rows_by_account(account_id: pd.Series) -> np.ndarray:
 
 
 def best_play_at_price(
-    table: np.ndarray, ev: np.ndarray, share: np.ndarray, price: float
+    table: np.ndarray, ev_table: np.ndarray, share_table: np.ndarray, price: float
 ) -> np.ndarray:
-    """Return the row positions of each account's best play by EV − price × budget share (> 0)."""
-    net = np.where(table >= 0, ev[table] - price * share[table], -np.inf)
+    """Return the row positions of each account's best play by EV − price × budget share (> 0).
+
+    ``ev_table`` and ``share_table`` are EV and budget share laid out like ``table`` (−inf EV
+    where an account has no such play).
+    """
+    net = ev_table - price * share_table
     pick = net.argmax(axis=1)
-    best = table[np.arange(len(table)), pick]
-    return best[net[np.arange(len(table)), pick] > 0]
+    at = np.arange(len(table))
+    return table[at, pick][net[at, pick] > 0]
 
 
 def _fits(rows: np.ndarray, hours: np.ndarray, spend: np.ndarray, budget: Budget) -> bool:
@@ -125,17 +130,19 @@ def select_under_budget(candidates: pd.DataFrame, ev: np.ndarray, budget: Budget
     table = rows_by_account(candidates["account_id"])
     hours, spend = _usage(candidates, "csm_hours"), _usage(candidates, "offer_spend")
     share = budget_shares(candidates, budget)
-    rows = best_play_at_price(table, ev, share, 0.0)
+    ev_table = np.where(table >= 0, ev[table], -np.inf)
+    share_table = np.where(table >= 0, share[table], 0.0)
+    rows = best_play_at_price(table, ev_table, share_table, 0.0)
     if not _fits(rows, hours, spend, budget):
         paid = share > 0
         low, high = 0.0, float(np.max(ev[paid] / share[paid]))
-        for _ in range(50):
+        for _ in range(BISECTION_STEPS):
             mid = (low + high) / 2
-            if _fits(best_play_at_price(table, ev, share, mid), hours, spend, budget):
+            if _fits(best_play_at_price(table, ev_table, share_table, mid), hours, spend, budget):
                 high = mid
             else:
                 low = mid
-        rows = best_play_at_price(table, ev, share, high)
+        rows = best_play_at_price(table, ev_table, share_table, high)
     density = ev[rows] / (share[rows] + 1e-12)
     rows = rows[np.argsort(-density, kind="stable")]
     keep = np.ones(len(rows), dtype=bool)
