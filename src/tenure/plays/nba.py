@@ -63,7 +63,7 @@ def candidate_frame(
     n, k = uplift.shape
     frame = pd.DataFrame({
         "account_id": np.repeat(account_ids, k),
-        "play": np.tile(np.asarray(plays, dtype=object), n),
+        "play": pd.Categorical.from_codes(np.tile(np.arange(k), n), categories=list(plays)),
         "play_index": np.tile(np.arange(k), n),
         "uplift": uplift.ravel(),
         "mrr": np.repeat(mrr, k),

@@ -174,7 +174,9 @@ def recommend(candidates: pd.DataFrame, budget: Budget, rng: np.random.Generator
     Adds ``ev``, ``source`` ("model" or "thompson") and ``treat``; best expected value first.
     """
     _check(candidates)
-    frame = candidates.reset_index(drop=True)
+    frame = candidates
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+        frame = frame.reset_index(drop=True)
     uplift = frame["uplift"].to_numpy(float).copy()
     explore = frame["explore"].to_numpy(bool) if "explore" in frame else np.isnan(uplift)
     explore |= np.isnan(uplift)
