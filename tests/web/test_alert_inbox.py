@@ -107,7 +107,9 @@ def test_page_two_and_the_last_page(inbox_app, client):
     assert "showing 51–100 of 120" in second
     assert 'href="/alerts?status=active&view=list&page=1"' in second
     assert 'href="/alerts?status=active&view=list&page=3"' in second
-    last = client.get("/alerts?view=list&page=99999999999999999999").text  # past the end: the last page
+    last = client.get(
+        "/alerts?view=list&page=99999999999999999999"
+    ).text  # past the end: the last page
     assert _ids(last) == expected[100:] and "showing 101–120 of 120" in last
 
 
@@ -116,7 +118,8 @@ def test_page_links_keep_the_status_filter_and_the_partial_is_paged(inbox_app, c
     assert 'hx-get="/alerts?status=open&view=list&page=1"' in html
     assert 'hx-get="/alerts?status=open&view=list&page=3"' in html
     partial = client.get(
-        "/alerts?status=open&view=list&page=3", headers={"HX-Request": "true", "HX-Target": "alert-rows"}
+        "/alerts?status=open&view=list&page=3",
+        headers={"HX-Request": "true", "HX-Target": "alert-rows"},
     )
     assert "<html" not in partial.text and len(_ids(partial.text)) == 20
     resolved = client.get("/alerts?status=resolved&view=list").text

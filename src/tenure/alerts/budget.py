@@ -103,7 +103,8 @@ def held_for_digest(
     ids = sorted({t.account_id for _, t in routed})
     if not ids:
         return set()
-    owners = dict(session.execute(sa.select(Account.id, Account.owner).where(Account.id.in_(ids))))
+    query = sa.select(Account.id, Account.owner).where(Account.id.in_(ids))
+    owners = {account_id: owner for account_id, owner in session.execute(query)}
     mrr = mrr_in_force(db_session=session, day=day, money=money, account_ids=ids)
     probability = latest_probabilities(session, day, ids)
     pairs = {

@@ -164,4 +164,3 @@ def _attach_alerts(db_session: Session, groups: list[AlertGroup], conditions: li
     )
     for alert in db_session.scalars(query):
         by_account[alert.account_id].alerts.append(alert)
-
