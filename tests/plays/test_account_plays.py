@@ -58,3 +58,36 @@ def test_the_recommended_play_is_valued_by_its_measured_effect(engine, settings)
     others = {c["play"]: c for c in panel["candidates"]}
     assert others["red-health-call"]["expected_value"] is None  # matched, not measured
     assert panel["tasks"][0]["outcome"] == "saved" and panel["runs"] == []
+
+
+def test_cli_next_play_and_task_snooze_and_assign(engine, settings, cli, monkeypatch, frozen_clock):
+    import json
+
+    from tenure.cli.main import app
+
+    monkeypatch.setenv("TENURE_DATA_DIR", str(settings.data_dir))
+    with session_scope(engine) as session:
+        for definition in read_plays(DEFAULTS_FILE):
+            service.save_play(session, definition)
+        account = add_account(session, "cli-target", owner="csm@x.io")
+        add_subscription(session, account)
+        add_churn_score(session, account, probability=0.7, reasons=[USAGE_DOWN])
+        task = CsmTask(account_id=account.id, owner="csm@x.io", title="Call", checklist=[],
+                       due_on=DAY, status="open", created_at=T0)  # fmt: skip
+        session.add(task)
+        session.flush()
+        account_id, task_id = account.id, task.id
+    shown = cli.invoke(app, ["plays", "next", str(account_id), "--json"])
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.output)
+    assert [c["play"] for c in found] == ["adoption-nudge"] and found[0]["measured"] is False
+    text = cli.invoke(app, ["plays", "next", str(account_id)]).output
+    assert "1. adoption-nudge (product usage dropped): not measured" in text
+    assert cli.invoke(app, ["plays", "next", "99999"]).exit_code != 0
+    snoozed = cli.invoke(app, ["tasks", "snooze", str(task_id), "--until", "2025-07-04"])
+    assert snoozed.exit_code == 0 and "snoozed until 2025-07-04" in snoozed.output
+    moved = cli.invoke(app, ["tasks", "assign", str(task_id), "--owner", "lead@x.io"])
+    assert moved.exit_code == 0 and "now owned by lead@x.io" in moved.output
+    with session_scope(engine) as session:
+        stored = session.get(CsmTask, task_id)
+        assert (stored.status, stored.owner) == ("snoozed", "lead@x.io")
