@@ -58,6 +58,11 @@ def test_the_account_360_shows_its_plays_tasks_and_recommended_play(app, login, 
     viewer = login(people.viewer).get(f"/accounts/{account_id}").text
     assert 'id="account-plays"' in viewer and 'id="account-tasks"' not in viewer
     assert client.get("/v1/accounts/999999/plays", headers=bearer).status_code == 404
+    form = {"grant_type": "password", "username": people.csm, "password": people.password}
+    token = client.post("/v1/auth/token", data=form).json()["access_token"]
+    seen = client.get(f"/v1/accounts/{account_id}/plays", headers={
+        "Authorization": f"Bearer {token}"}).json()["tasks"]  # fmt: skip
+    assert all(t["owner"] == people.csm for t in seen)  # a csm sees only their own tasks
 
 
 def test_tasks_are_completed_snoozed_and_assigned_from_the_inbox(app, login, people, csrf):

@@ -72,13 +72,17 @@ def _latest(session: Session, model: type, day: date, ids: list[int]) -> dict[in
 
 
 def _open_alerts(session: Session, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Return each account's open alert kinds, named by kind only.
+
+    The alert's message is not repeated: it may name people a reader of the 360 may not see.
+    """
     found: dict[int, list[tuple[str, str]]] = {}
     for chunk in _chunks(ids):
-        query = sa.select(Alert.account_id, Alert.kind, Alert.message).where(
+        query = sa.select(Alert.account_id, Alert.kind).where(
             Alert.account_id.in_(chunk), Alert.status.in_(ACTIVE_STATUSES)
         )
-        for account_id, kind, message in session.execute(query.order_by(Alert.id)):
-            found.setdefault(account_id, []).append((kind, f"alert: {message}"))
+        for account_id, kind in session.execute(query.distinct().order_by(Alert.account_id)):
+            found.setdefault(account_id, []).append((kind, f"open alert: {kind.replace('_', ' ')}"))
     return found
 
 
@@ -160,3 +164,14 @@ def account_plays(
         "recommended": best.as_dict() if best else None,
         "candidates": [c.as_dict() for c in candidates],
     }
+
+
+def visible_tasks(
+    panel_tasks: list[dict[str, Any]], *, may_read: bool, role: str, reader: str
+) -> list[dict[str, Any]] | None:
+    """Return the tasks a reader may see: none without tasks:read, a csm only their own."""
+    if not may_read:
+        return None
+    if role == "csm":
+        return [t for t in panel_tasks if t["owner"].lower() == reader.lower()]
+    return panel_tasks

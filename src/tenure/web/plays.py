@@ -99,7 +99,9 @@ def account_panel(
     if not can(viewer.role, "plays:read"):
         return None
     panel = account_plays.account_plays(db, settings, account_id, day)
-    if not can(viewer.role, "tasks:read"):
-        panel["tasks"] = None
+    panel["tasks"] = account_plays.visible_tasks(
+        panel["tasks"], may_read=can(viewer.role, "tasks:read"), role=viewer.role,
+        reader=viewer.email,
+    )  # fmt: skip
     panel["currency"] = settings.reporting_currency.upper()
     return panel

@@ -13,6 +13,7 @@ from tenure.accounts.schemas import MAX_ID, Money
 from tenure.accounts.service import get_account
 from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import Forbidden, responses
+from tenure.auth.roles import can
 from tenure.auth.service import audit
 from tenure.auth.tokens import Principal
 from tenure.plays import account_plays as account_panel
@@ -82,11 +83,19 @@ def get_play(
     responses=responses(404),
 )
 def account_plays(
-    account_id: AccountId, session: SessionDep, settings: SettingsDep, _: requires("plays:read")
+    account_id: AccountId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: requires("plays:read"),
 ) -> dict[str, Any]:
-    """Return the account's play runs (treated or holdout), its tasks and the next play to run."""
+    """Return the account's play runs, its tasks (as /v1/tasks shows them) and the next play."""
     get_account(db_session=session, account_id=account_id)
-    return account_panel.account_plays(session, settings, account_id, clock.now().date())
+    panel = account_panel.account_plays(session, settings, account_id, clock.now().date())
+    panel["tasks"] = account_panel.visible_tasks(
+        panel["tasks"], may_read=can(principal.role, "tasks:read"), role=principal.role,
+        reader=principal.subject,
+    )  # fmt: skip
+    return panel
 
 
 @router.get("/v1/tasks", summary="List CSM tasks")
