@@ -41,7 +41,7 @@ def _treated_task(app):
 
 
 def test_the_account_360_shows_its_plays_tasks_and_recommended_play(app, login, people):
-    account_id, task_id, _owner = _treated_task(app)
+    account_id, task_id, owner = _treated_task(app)
     page = login(people.admin).get(f"/accounts/{account_id}")
     assert page.status_code == 200 and 'id="account-plays"' in page.text
     assert 'id="account-play-runs"' in page.text and "treated" in page.text
@@ -63,6 +63,7 @@ def test_the_account_360_shows_its_plays_tasks_and_recommended_play(app, login, 
     seen = client.get(f"/v1/accounts/{account_id}/plays", headers={
         "Authorization": f"Bearer {token}"}).json()["tasks"]  # fmt: skip
     assert all(t["owner"] == people.csm for t in seen)  # a csm sees only their own tasks
+    assert (task_id in [t["id"] for t in seen]) == (owner == people.csm)
 
 
 def test_tasks_are_completed_snoozed_and_assigned_from_the_inbox(app, login, people, csrf):
