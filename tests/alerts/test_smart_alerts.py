@@ -57,7 +57,8 @@ def test_overdue_tasks_are_judged_as_of_the_day(engine, book):
     assert "3 days overdue" in found[late].text and "and 1 more" in found[late].text
 
 
-def test_an_overdue_task_alert_goes_to_the_tasks_owner(engine, book, frozen_clock):
+def test_an_overdue_task_alert_goes_to_the_tasks_owner(any_engine, any_book, frozen_clock):
+    engine, book = any_engine, any_book
     account = book.account("late", owner="csm@example.com")
     book.add(_task(account, DAY - timedelta(days=2)))
     routing = Routing()
@@ -81,9 +82,11 @@ def test_split_budget_counts_accounts_once_and_spares_those_already_told():
 
 
 def test_the_daily_budget_sends_the_most_mrr_at_risk_and_holds_the_rest(
-    engine, book, settings, frozen_clock
+    any_engine, any_book, any_settings, frozen_clock
 ):
-    settings = settings.model_copy(update={"alerts_daily_budget": 2})
+    """On SQLite and PostgreSQL: the two accounts most at risk are told of, two wait."""
+    engine, book = any_engine, any_book
+    settings = any_settings.model_copy(update={"alerts_daily_budget": 2})
     probabilities = {"p10": 0.1, "p90": 0.9, "p50": 0.5, "none": None}
     ids = {key: book.account(key) for key in probabilities}  # same owner, same MRR
     for key, account_id in ids.items():
@@ -116,3 +119,34 @@ def test_the_daily_budget_sends_the_most_mrr_at_risk_and_holds_the_rest(
         )
         assert "over your daily alert budget" in body
         assert budget.told_today(session, DAY) == {"csm@example.com": told}
+
+
+def test_the_grouped_inbox_ranks_accounts_by_mrr_at_risk(
+    any_engine, any_book, any_settings, frozen_clock
+):
+    """On SQLite and PostgreSQL: groups by MRR × probability, ranks within owner, budget marks."""
+    from tenure.alerts.smart import group_page
+
+    engine, book = any_engine, any_book
+    settings = any_settings.model_copy(update={"alerts_daily_budget": 1})
+    risk = {"a": 0.2, "b": 0.9, "c": None}
+    ids = {key: book.account(key, owner="one@example.com") for key in risk}
+    with session_scope(engine) as session:
+        for key, account_id in ids.items():
+            for rule, severity in (("r1", "low"), ("r2", "critical")):
+                session.add(Alert(account_id=account_id, rule=rule, kind="score_drop",
+                                  severity=severity, owner="one@example.com", status="open",
+                                  message=f"{key}: {rule}", facts={}, open_key=f"{account_id}:{rule}",
+                                  opened_at=NOON, updated_at=NOON))  # fmt: skip
+            if risk[key] is not None:
+                session.add(ChurnScore(account_id=account_id, as_of=DAY - timedelta(days=3),
+                                       horizon_days=90, model_version="m", probability=risk[key],
+                                       risk_tier="high", reasons=[], scored_at=NOON))  # fmt: skip
+    with session_scope(engine) as session:
+        page = group_page(db_session=session, settings=settings, day=DAY, status="active",
+                          owner=None)  # fmt: skip
+        order = [g.account_id for g in page.groups]
+        assert order == [ids["b"], ids["a"], ids["c"]] and page.total == 3
+        assert [g.mrr_at_risk for g in page.groups] == [50_000 * 0.9, 50_000 * 0.2, 0.0]
+        assert [g.in_budget for g in page.groups] == [True, False, False]
+        assert all(g.severity == "critical" and len(g.alerts) == 2 for g in page.groups)

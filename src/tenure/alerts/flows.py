@@ -128,6 +128,7 @@ def tick(session: Session, routing: Routing) -> dict[str, int]:
         catalog.ALERTS,
     ),
     writes=(catalog.ALERTS, catalog.ALERT_HISTORY, catalog.ALERT_DELIVERIES, catalog.ALERT_RULES),
+    reads_earlier_runs=(catalog.CSM_TASKS,),  # overdue_task: the plays stage runs after this one
 )
 def opened_alerts(context: StageContext) -> StageSummary:
     """Open the day's alerts, apply the passage of time and queue their deliveries."""
