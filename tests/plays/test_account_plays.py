@@ -91,3 +91,23 @@ def test_cli_next_play_and_task_snooze_and_assign(engine, settings, cli, monkeyp
     with session_scope(engine) as session:
         stored = session.get(CsmTask, task_id)
         assert (stored.status, stored.owner) == ("snoozed", "lead@x.io")
+
+
+def test_a_near_annual_renewal_with_low_health_calls_for_the_renewal_play(engine, settings):
+    from datetime import UTC, datetime
+
+    with session_scope(engine) as session:
+        for definition in read_plays(DEFAULTS_FILE):
+            service.save_play(session, definition)
+        started = datetime(2024, 7, 30, tzinfo=UTC)  # renews 2025-07-30: 30 days after DAY
+        near = add_account(session, "near", created_at=started)
+        far = add_account(session, "far", created_at=started - timedelta(days=120))
+        add_subscription(session, near, billing_interval="year", started_at=started)
+        add_subscription(session, far, billing_interval="year",
+                         started_at=started - timedelta(days=120))  # fmt: skip
+        for account in (near, far):
+            add_health_score(session, account, tier="yellow", score=60.0)
+        found = account_plays.recommendations(session, settings, DAY, [near.id, far.id])
+    assert [c.play for c in found[near.id]] == ["high-risk-renewal"]
+    assert found[near.id][0].reasons == ["health tier yellow", "renewal in 30 days"]
+    assert found[far.id] == []  # renews on 2026-04-01: far beyond 60 days

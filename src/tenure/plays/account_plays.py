@@ -9,9 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.models import Subscription
+from tenure.accounts.mrr import in_force
 from tenure.accounts.schemas import Money
 from tenure.accounts.service import mrr_in_force
-from tenure.alerts.evaluation import renewals_within
+from tenure.alerts.evaluation import day_end, next_anniversary
 from tenure.alerts.models import ACTIVE_STATUSES, Alert
 from tenure.churn.models import ChurnScore
 from tenure.config import Settings
@@ -86,6 +88,22 @@ def _open_alerts(session: Session, ids: list[int]) -> dict[int, list[tuple[str, 
     return found
 
 
+def _renewals(session: Session, day: date, ids: list[int], days: int) -> dict[int, date]:
+    """Return the given accounts' next annual renewal when it is at most `days` days away."""
+    due: dict[int, date] = {}
+    for chunk in _chunks(ids):
+        query = sa.select(Subscription.account_id, Subscription.started_at).where(
+            Subscription.account_id.in_(chunk),
+            Subscription.billing_interval == "year",
+            in_force(Subscription.started_at, Subscription.ended_at, day_end(day)),
+        )
+        for account_id, started in session.execute(query):
+            renews = next_anniversary(started.date(), day)
+            if (renews - day).days <= days:
+                due[account_id] = min(renews, due.get(account_id, renews))
+    return due
+
+
 def account_signals(
     session: Session, money: Money, day: date, account_ids: Iterable[int], renewal_days: int
 ) -> dict[int, AccountSignals]:
@@ -95,7 +113,7 @@ def account_signals(
     churn = _latest(session, ChurnScore, day, ids)
     health = _latest(session, HealthScore, day, ids)
     alerts = _open_alerts(session, ids)
-    renewals = renewals_within(session, day, renewal_days) if renewal_days else {}
+    renewals = _renewals(session, day, ids, renewal_days) if renewal_days else {}
     signals = {}
     for account_id in ids:
         score, scored = churn.get(account_id), health.get(account_id)
