@@ -24,7 +24,7 @@ def overdue_task(session: Session, day: date, params: dict[str, Any], _: Any) ->
         .where(
             CsmTask.due_on <= day - timedelta(days=params["days"]),
             CsmTask.created_at < end,
-            sa.or_(CsmTask.completed_at.is_(None), CsmTask.completed_at >= end),
+            sa.or_(CsmTask.status != "done", CsmTask.completed_at >= end),
             sa.or_(CsmTask.snoozed_until.is_(None), CsmTask.snoozed_until <= day),
         )
         .order_by(CsmTask.account_id, CsmTask.due_on, CsmTask.id)
