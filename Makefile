@@ -49,6 +49,8 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments load-exposures $(DEMO_EXPERIMENT) $(DEMO_DATA)/assignments.csv \
 	  --unit account_id --variant group --exposed-at exposed_on
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
+	@# the scheduler's first pass: the pipeline is done for today, the digests are queued
+	$(BIN)/tenure --data-dir $(DEMO_DIR) scheduler --once
 	@# an empty quiet-hours window: the demo's first journey emails go out at any hour
 	TENURE_JOURNEY_QUIET_HOURS=00:00-00:00 $(BIN)/tenure --data-dir $(DEMO_DIR) journeys tick
 	$(BIN)/tenure --data-dir $(DEMO_DIR) journeys list
@@ -61,6 +63,8 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) alerts list --status open --limit 20
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments report $(DEMO_EXPERIMENT)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) plays report
+	@# the board pack as PDF (its forecast is stored: the /forecast page opens at once)
+	$(BIN)/tenure --data-dir $(DEMO_DIR) reports render board --pdf $(DEMO_DIR)/board-pack.pdf --html $(DEMO_DIR)/board-pack.html
 	@test -s $(DEMO_DIR)/demo-password || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password
 	@TENURE_PASSWORD="$$(cat $(DEMO_DIR)/demo-password)" $(BIN)/tenure --data-dir $(DEMO_DIR) users create $(DEMO_LOGIN) --role admin --exist-ok
 	@echo

@@ -212,6 +212,100 @@ def bench_subscriptions(folder: Path, rows: int, accounts: int, database_url: st
     }
 
 
+SUB_COLUMNS = (
+    "external_id, account_id, plan, status, mrr, currency, quantity, billing_interval,"
+    " started_at, ended_at"
+)
+
+
+def _pg(url: str):
+    """Return a psycopg connection to the scratch schema of url."""
+    import psycopg
+
+    return psycopg.connect(PG_URL.replace("+psycopg", ""), options=_search_path(url))
+
+
+def dump_landed_subscriptions(folder: Path, url: str) -> Path:
+    """Write the subscriptions as they landed (resolved ids, minor units) to a CSV file."""
+    path = folder / "landed_subscriptions.csv"
+    with _pg(url) as conn, conn.cursor() as cur, path.open("wb") as out:
+        cur.execute("SET timezone = 'UTC'")
+        with cur.copy(
+            f"COPY (SELECT {SUB_COLUMNS} FROM subscription) TO STDOUT (FORMAT csv)"
+        ) as cp:
+            for chunk in cp:
+                out.write(chunk)
+    return path
+
+
+def bare_copy_subscriptions(path: Path, url: str) -> float:
+    """Time a bare COPY of the landed rows into an empty table with the same indexes."""
+    with _pg(url) as conn:
+        conn.execute("CREATE TABLE bare_subscription (LIKE subscription INCLUDING ALL)")
+        conn.commit()
+        start = time.perf_counter()
+        with conn.cursor() as cur, path.open("rb") as source:
+            sql = f"COPY bare_subscription ({SUB_COLUMNS}) FROM STDIN (FORMAT csv)"
+            with cur.copy(sql) as copy:
+                while chunk := source.read(1 << 20):
+                    copy.write(chunk)
+        conn.commit()
+        seconds = time.perf_counter() - start
+        conn.execute("DROP TABLE bare_subscription")
+        conn.commit()
+    return seconds
+
+
+def _landed(path: Path) -> str:
+    """Return a DuckDB query reading the landed subscriptions CSV with its column types."""
+    names = [c.strip() for c in SUB_COLUMNS.split(",")]
+    return (
+        f"SELECT * FROM read_csv('{path}', header = false, names = {names},"
+        " types = {'started_at': 'TIMESTAMPTZ', 'ended_at': 'TIMESTAMPTZ', 'mrr': 'BIGINT'})"
+    )
+
+
+def upsert_landed(path: Path, url: str, *, copy: bool, empty: bool = True) -> float:
+    """Time one upsert of the landed rows (into the emptied table): COPY path or executemany."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from tenure.accounts.models import Subscription
+    from tenure.db.bulk import upsert
+    from tenure.ingest import pg_copy
+
+    con = duckdb.connect()
+    engine = sa.create_engine(url)
+    table = Subscription.__table__
+    if empty:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(table))
+    start = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        if copy:
+            pg_copy.copy_upsert(
+                session,
+                con,
+                table=table,
+                select=_landed(path),
+                json_columns=set(),
+                on_batch=lambda n: None,
+            )
+        else:
+            names = [c.strip() for c in SUB_COLUMNS.split(",")]
+            statement = upsert(session, table, keys=["external_id"], update=names[1:])
+            for batch in con.execute(_landed(path)).to_arrow_reader(20_000):
+                session.execute(statement, batch.to_pylist())
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds
+
+
+def _search_path(url: str) -> str:
+    """Return the libpq options of a scratch-schema URL."""
+    return "-csearch_path=" + url.rsplit("%3D", 1)[1]
+
+
 def postgres_schema_url() -> tuple[str, callable]:
     """Create a scratch schema in database test; return its URL and a dropper."""
     import sqlalchemy as sa
@@ -228,6 +322,39 @@ def postgres_schema_url() -> tuple[str, callable]:
     return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
 
 
+def postgres_subscriptions(folder: Path, args: argparse.Namespace, url: str) -> dict:
+    """Time the COPY-based import against a bare COPY and the previous executemany path."""
+    result = bench_subscriptions(folder, args.subscriptions, args.accounts, url)
+    landed = dump_landed_subscriptions(folder, url)
+    bare = bare_copy_subscriptions(landed, url)
+    previous = upsert_landed(landed, url, copy=False)
+    copied = upsert_landed(landed, url, copy=True)
+    again = upsert_landed(landed, url, copy=True, empty=False)
+    result.update(
+        load_step_copy_seconds=round(copied, 2),
+        load_step_executemany_seconds=round(previous, 2),
+        load_step_speedup=round(previous / copied, 2),
+        load_step_copy_unchanged_reimport_seconds=round(again, 2),
+        bare_copy_seconds=round(bare, 2),
+        load_step_ratio_vs_bare_copy=round(bare / copied, 3),
+        target_speedup=3.0,
+    )
+    return result
+
+
+def bench_all_subscriptions(folder: Path, args: argparse.Namespace) -> list[dict]:
+    """Import the subscriptions into SQLite and (unless skipped) PostgreSQL."""
+    write_subscriptions(folder, args.subscriptions, args.accounts)
+    out = [bench_subscriptions(folder, args.subscriptions, args.accounts, None)]
+    if not args.skip_postgres:
+        url, drop = postgres_schema_url()
+        try:
+            out.append(postgres_subscriptions(folder, args, url))
+        finally:
+            drop()
+    return out
+
+
 def main() -> None:
     """Run the ingestion benchmarks and print JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -240,6 +367,9 @@ def main() -> None:
         "--contact-keyed-only",
         action="store_true",
         help="only compare contact-keyed with account-keyed events (issue 27)",
+    )
+    parser.add_argument(
+        "--subscriptions-only", action="store_true", help="only the subscriptions upserts"
     )
     parser.add_argument(
         "--events-only", action="store_true", help="only compare events with a bare read_csv"
@@ -255,23 +385,16 @@ def main() -> None:
             }
             print(json.dumps(out, indent=2))
             return
+        if args.subscriptions_only:
+            write_accounts(folder, args.accounts)
+            print(json.dumps({"subscriptions": bench_all_subscriptions(folder, args)}, indent=2))
+            return
         out = {"events": bench_events(folder, args.events, args.accounts, args.repeat)}
         if args.events_only:
             print(json.dumps(out, indent=2))
             return
         out["contact_keyed"] = bench_contact_keyed(folder, args.events, args.accounts, args.repeat)
-        write_subscriptions(folder, args.subscriptions, args.accounts)
-        out["subscriptions"] = [
-            bench_subscriptions(folder, args.subscriptions, args.accounts, None)
-        ]
-        if not args.skip_postgres:
-            url, drop = postgres_schema_url()
-            try:
-                out["subscriptions"].append(
-                    bench_subscriptions(folder, args.subscriptions, args.accounts, url)
-                )
-            finally:
-                drop()
+        out["subscriptions"] = bench_all_subscriptions(folder, args)
     print(json.dumps(out, indent=2))
 
 

@@ -14,6 +14,7 @@ from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine, session_scope
 from tenure.experiments.holdout import in_global_holdout
+from tenure.loyalty.engagement_models import LoyaltyStreak
 from tenure.messaging.journeys_enrol import journey_arm
 from tenure.messaging.models import MessageTemplate
 
@@ -50,8 +51,11 @@ def test_simulate_import_sync_and_report(cli, tmp_path):
     assert again.exit_code == 0, again.output
     assert "(0 new" in again.stdout
 
+    loyalty = cli.invoke(app, ["--data-dir", data, "loyalty", "program", "load", "--defaults"])
+    assert loyalty.exit_code == 0, loyalty.output
     synced = cli.invoke(app, ["--data-dir", data, "pipeline", "run"])
     assert synced.exit_code == 0, synced.output
+    _loyalty_streaks(data)
 
     report = cli.invoke(app, ["--data-dir", data, "dq", "report", "--json"])
     assert report.exit_code == 0, report.output
@@ -64,12 +68,25 @@ def test_simulate_import_sync_and_report(cli, tmp_path):
     _journeys_send(cli, data)
 
 
+def _loyalty_streaks(data: str) -> None:
+    """The loyalty stage counted streaks of the simulated book's active weeks."""
+    engine = get_engine(Settings(data_dir=Path(data)))
+    with session_scope(engine) as session:
+        weeks = session.scalars(sa.select(LoyaltyStreak.current_weeks)).all()
+    engine.dispose()
+    assert weeks and max(weeks) >= 2
+
+
 DEMO_TEMPLATES = (
     "onboarding-welcome",
     "onboarding-first-report",
     "onboarding-invite-team",
     "winback-checkin",
     "winback-offer",
+    "loyalty-tier-up",
+    "loyalty-points-expiring",
+    "loyalty-badge-earned",
+    "loyalty-reward-approved",
 )
 
 

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".tenure"), description="Where Tenure keeps its files")
     database_url: str | None = Field(default=None, description="App DB; SQLite in data_dir")
     redis_url: str | None = None
+    live_channel: str = Field(
+        default="tenure.live", description="Redis pub/sub channel of live dashboard updates"
+    )
+    pipeline_hour: int = Field(default=2, ge=0, le=23, description="UTC hour of the daily run")
+    scheduler_lease_seconds: float = Field(
+        default=120.0, gt=0, description="A pipeline lock not renewed for this long is taken over"
+    )
+    score_history_days: int = Field(
+        default=90,
+        ge=35,  # the 30-day health change reads the daily rows
+        description="Daily scores kept in the app DB; older ones roll up weekly",
+    )
     event_broker_url: str | None = Field(
         default=None,
         description="NATS JetStream URL (e.g. nats://127.0.0.1:4222): tracking publishes there"
@@ -97,7 +109,13 @@ class Settings(BaseSettings):
         " (US dollars by default); merged over the defaults",
     )
     gross_margin: float = Field(
-        default=0.8, gt=0, le=1, description="Gross margin (fraction) for the CAC payback period"
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Gross margin (fraction) for the CAC payback period and subscription CLV",
+    )
+    clv_discount_rate: float = Field(
+        default=0.10, ge=0, le=1, description="Annual discount rate of subscription CLV"
     )
 
     # --- churn model and scoring ---
@@ -300,6 +318,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Lines of imports/import.log older than this are dropped by the retention"
         " stage; unset keeps them",
+    )
+    raw_event_retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="Warehouse events older than this many months (from the start of the"
+        " as-of month) are rolled up into events_daily and deleted by the retention stage;"
+        " keep it above the churn model's training history; unset keeps them",
     )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")

@@ -99,6 +99,18 @@ class NotificationBus:
             listener(note)
         return len(subscriptions) + len(listeners)
 
+    def deliver(self, note: Notification) -> int:
+        """Offer a notification published elsewhere (another worker) to this process's queues.
+
+        Listeners are not called: they act on notifications (alert evaluation, relays), which
+        the publishing process has already done.
+        """
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+        for subscription in subscriptions:
+            subscription.offer(note)
+        return len(subscriptions)
+
     def subscribe(self, maxsize: int = 1000) -> Subscription:
         """Return a new subscription (a queue) that receives later notifications."""
         subscription = Subscription(self, maxsize)

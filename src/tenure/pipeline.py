@@ -1,8 +1,8 @@
 """The daily pipeline: the stages in order, run for one as-of day (or each day of a range).
 
 This module sits above the domains (ingest → warehouse → churn, metrics, health, loyalty,
-segments, experiments → alerts → plays → journeys → retention): it imports their stages, while
-none of them imports it. Each stage declares what it reads and writes (see `tenure.stage` and
+segments, experiments → alerts → plays → journeys → history → retention): it imports their
+stages, while none of them imports it. Each stage declares what it reads and writes (see `tenure.stage` and
 `tenure.warehouse.catalog`); stages after `sync` read only data with timestamps on or before
 the as-of day.
 """
@@ -23,6 +23,7 @@ from tenure.errors import InputError
 from tenure.events.recent import recent_events_copy
 from tenure.experiments.stage import experiment_summaries
 from tenure.health.daily import health_scores
+from tenure.history.stage import score_history
 from tenure.loyalty.stage import loyalty_points
 from tenure.messaging.journeys_stage import journey_steps
 from tenure.metrics.serving import retention_metrics
@@ -47,6 +48,7 @@ STAGES: tuple[Stage, ...] = (
     opened_alerts,
     play_runs,
     journey_steps,
+    score_history,
     expired_personal_data,
 )
 

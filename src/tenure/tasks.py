@@ -52,6 +52,7 @@ class Tasks:
     alerts_tick: Any
     alerts_digest: Any
     journeys_tick: Any
+    reports_due: Any
 
 
 def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None) -> Tasks:
@@ -100,7 +101,21 @@ def register_tasks(huey: Huey, settings: Settings, engine: Engine | None = None)
         report = journeys_tick_once(app_engine(), settings)
         return {**report, **deliver_due(app_engine(), settings).as_dict()}
 
-    return Tasks(huey, deliver_alerts, alerts_tick, alerts_digest, journeys_tick)
+    @huey.periodic_task(crontab(minute="5"), name="reports_due")
+    def reports_due() -> dict[str, int]:
+        """Every hour: render and queue the scheduled reports that are due, then send them."""
+        from tenure.reports.scheduled.sending import run_due
+
+        with session_scope(app_engine()) as session:
+            sent = run_due(session, settings, clock.now())
+        queued = sum(item["queued"] for item in sent)
+        return {
+            "reports": len(sent),
+            "queued": queued,
+            **deliver_due(app_engine(), settings).as_dict(),
+        }
+
+    return Tasks(huey, deliver_alerts, alerts_tick, alerts_digest, journeys_tick, reports_due)
 
 
 def kick_journeys(settings: Settings) -> bool:

@@ -28,6 +28,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/accounts"): ALL,
     ("GET", "/v1/accounts/{account_id}"): ALL,
     ("GET", "/v1/accounts/{account_id}/score"): ALL,
+    ("GET", "/v1/accounts/{account_id}/score-history"): ALL,
     ("POST", "/v1/scores:batch"): ALL,
     ("GET", "/v1/metrics/summary"): ALL,
     ("GET", "/v1/metrics/movements"): ALL,
@@ -70,12 +71,17 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/journeys/{key}/enrol"): STAFF_WRITE,
     ("GET", "/v1/loyalty/accounts/{account_id}"): ALL,
     ("GET", "/v1/loyalty/accounts/{account_id}/ledger"): ALL,
+    ("GET", "/v1/loyalty/accounts/{account_id}/leaderboard"): ALL,
+    ("PUT", "/v1/loyalty/contacts/{contact_id}/leaderboard"): ACT,
     ("GET", "/v1/loyalty/rewards"): ALL,
     ("POST", "/v1/loyalty/redemptions"): ACT,
     ("GET", "/v1/loyalty/redemptions"): STAFF_WRITE,
     ("POST", "/v1/loyalty/redemptions/{redemption_id}/approve"): STAFF_WRITE,
     ("POST", "/v1/loyalty/redemptions/{redemption_id}/reject"): STAFF_WRITE,
     ("GET", "/v1/audit"): ADMIN,
+    ("POST", "/v1/privacy/exports"): ADMIN,
+    ("POST", "/v1/privacy/erasures"): ADMIN,
+    ("GET", "/v1/privacy/erasures/{request_id}"): ADMIN,
     ("GET", "/v1/users"): ADMIN,
     ("POST", "/v1/users"): ADMIN,
     ("GET", "/v1/keys"): ADMIN,
@@ -169,8 +175,14 @@ def _body(method: str, path: str, world: dict[str, Any], client: TestClient, adm
         return {"contact_id": 1}
     if path == "/v1/loyalty/redemptions" and method == "POST":
         return {"account_id": world["account_id"], "reward_key": "swag-box"}
+    if path == "/v1/loyalty/contacts/{contact_id}/leaderboard":
+        return {"opt_in": True}
     if path == "/v1/keys":
         return {"name": "web"}
+    if path == "/v1/privacy/exports":
+        return {"contact": "ada"}
+    if path == "/v1/privacy/erasures":
+        return {"contact": "no-such-person"}  # the admin gets a 404: nobody is erased here
     if path.endswith("/consent"):
         return {"purpose": "marketing", "granted": False}
     if path == "/v1/templates" and method == "POST":

@@ -70,3 +70,19 @@ def test_grant_balance_redeem_report(run, settings, engine, frozen_clock):
     assert (report["members"], report["holdout"]) == (1, 0)  # the refused grant enrolled nobody
     assert report["points_outstanding"] == 500 and report["liability"] == 500
     assert report["redemption_rate"] == pytest.approx(1500 / 2000)
+
+
+def test_leaderboard_opt_in_and_out(run, settings, engine):
+    from ..factories import add_contact
+
+    with session_scope(engine) as session:
+        account = add_account(session, "board-acme")
+        add_contact(session, account, external_id="board-ann")
+    run("loyalty", "program", "load", "--defaults")
+    assert json.loads(run("loyalty", "leaderboard", "board-acme", "--json").output) == []
+    assert "opted in" in run("loyalty", "opt-in", "board-ann").output
+    board = json.loads(run("loyalty", "leaderboard", "board-acme", "--json").output)
+    assert [(b["external_id"], b["rank"]) for b in board] == [("board-ann", 1)]
+    run("loyalty", "opt-out", "board-ann")
+    assert json.loads(run("loyalty", "leaderboard", "board-acme", "--json").output) == []
+    assert "no contact" in run("loyalty", "opt-in", "nobody", code=4).output  # NotFound

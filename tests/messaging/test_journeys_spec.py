@@ -78,10 +78,17 @@ def test_files_in_toml_and_json_and_their_syntax_errors(tmp_path):
 
 
 def test_the_packaged_journeys_use_the_agreed_templates():
-    onboarding, winback = read_journeys_file(DEFAULTS_PATH)
+    onboarding, winback, *loyalty = read_journeys_file(DEFAULTS_PATH)
     sends = {s.template for j in (onboarding, winback) for s in j.steps if s.kind == "send"}
     assert sends == {"onboarding-welcome", "onboarding-first-report", "onboarding-invite-team",
                      "winback-checkin", "winback-offer"}  # fmt: skip
+    triggers = {j.key: (j.trigger.kind, j.steps[0].template) for j in loyalty}
+    assert triggers == {
+        "loyalty-tier-up": ("loyalty_tier_up", "loyalty-tier-up"),
+        "loyalty-points-expiring": ("loyalty_points_expiring", "loyalty-points-expiring"),
+        "loyalty-badge-earned": ("loyalty_badge", "loyalty-badge-earned"),
+        "loyalty-reward-approved": ("loyalty_reward_approved", "loyalty-reward-approved"),
+    }
     assert onboarding.trigger.kind == "segment_entry" and winback.trigger.kind == "health_tier"
     assert {s.kind for s in onboarding.steps} >= {"send", "wait", "branch", "task"}
 

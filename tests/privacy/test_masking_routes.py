@@ -107,6 +107,7 @@ def _api_paths(client: TestClient, account_id: int, alert_id: int) -> list[str]:
         "{alert_id}": str(alert_id),
         "{name}": "x",
         "{key}": "x",
+        "{request_id}": "x",
     }
     for placeholder, value in ids.items():
         paths = [p.replace(placeholder, value) for p in paths]

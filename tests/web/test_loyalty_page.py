@@ -14,10 +14,12 @@ from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
 from tenure.loyalty import ledger
+from tenure.loyalty.engagement_models import LoyaltyStreak
+from tenure.loyalty.leaderboard import set_opt_in
 from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment
 from tenure.loyalty.service import load_program
 
-from ..factories import add_account
+from ..factories import add_account, add_contact
 from .conftest import ADMIN, PASSWORD, VIEWER
 
 
@@ -56,3 +58,29 @@ def test_page_explains_how_to_start_then_shows_the_programme(app, login):
     assert 'id="loyalty-kpis"' in page.text and "5,000 points outstanding" in page.text
     assert "holdout 1" in page.text and "champion" in page.text
     assert 'data-nav="loyalty"' in page.text
+
+
+def test_account_360_shows_the_loyalty_panel(app, login):
+    now = datetime(2025, 6, 30, tzinfo=UTC)
+    with session_scope(app.state.engine) as session:
+        load_program(session, None)
+        member, held = add_account(session), add_account(session)
+        for account, arm in ((member, "member"), (held, "holdout")):
+            session.add(LoyaltyEnrolment(account_id=account.id, arm=arm, enrolled_at=now))
+        ledger.credit(session, member.id, 1200, 12, kind="adjust", reason="kick-off grant")
+        session.add(LoyaltyBadgeAward(account_id=member.id, badge="first-steps", awarded_at=now))
+        session.add(LoyaltyStreak(account_id=member.id, current_weeks=4, longest_weeks=9,
+                                  last_active_week=now.date(), as_of=now.date()))  # fmt: skip
+        fan = add_contact(session, member, name="Robin Fan")
+        session.flush()
+        set_opt_in(session, fan, True, "test")
+        ids = member.id, held.id
+    viewer = login(VIEWER)
+    page = viewer.get(f"/accounts/{ids[0]}").text
+    panel = page[page.index('id="account-loyalty"') : page.index('id="account-messages"')]
+    assert "1,200" in panel and "Member" in panel and "2,000 to Silver" in panel
+    assert "First steps" in panel and "best 9" in panel and "kick-off grant" in panel
+    assert "Feature explorer" in panel  # a challenge running today
+    assert "#1 Robin Fan" in panel  # an opted-in contact on the leaderboard
+    held_page = viewer.get(f"/accounts/{ids[1]}").text
+    assert "in the programme&#39;s holdout" in held_page or "programme's holdout" in held_page

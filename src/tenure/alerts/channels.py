@@ -48,7 +48,10 @@ def email_headers(settings: Settings, delivery: AlertDelivery) -> list[tuple[str
 def email_bytes(settings: Settings, delivery: AlertDelivery) -> bytes:
     """Return a delivery's email as sent: headers, text part and, if any, the HTML alternative."""
     headers = email_headers(settings, delivery)
-    return mime.email_bytes(headers, delivery.body, delivery.html_body, delivery.idempotency_key)
+    attachments = (delivery.payload or {}).get("attachments")
+    return mime.email_bytes(
+        headers, delivery.body, delivery.html_body, delivery.idempotency_key, attachments
+    )
 
 
 def build_email(settings: Settings, delivery: AlertDelivery) -> EmailMessage:

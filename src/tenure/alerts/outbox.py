@@ -119,7 +119,14 @@ def add_delivery(
     purpose: str,
     **extra: Any,
 ) -> AlertDelivery:
-    """Insert one pending outbox row (extra: html_body, headers, message_id)."""
+    """Insert one pending outbox row (extra: html_body, headers, message_id).
+
+    Bound for a third party (webhook, Slack), people who opted out of sale or sharing are
+    withheld from it (tenure.privacy.sharing).
+    """
+    from tenure.privacy.sharing import withhold
+
+    subject, body, payload = withhold(session, channel, subject, body, payload)
     now = clock.now()
     row = AlertDelivery(
         alert_id=alert_id,

@@ -32,6 +32,7 @@ from tenure.api.routers import (
     messaging_public,
     metrics,
     plays,
+    privacy,
     scores,
     segments,
     stripe,
@@ -43,6 +44,7 @@ from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.events.broker import EventPublisher
 from tenure.health.refresher import ScoreRefresher
+from tenure.live_relay import start_relay
 from tenure.messaging.journeys_live import JourneyKicker
 from tenure.tasks import kick_delivery, kick_journeys
 from tenure.web.routes import build_router
@@ -70,6 +72,7 @@ def _include_routers(app: FastAPI) -> None:
         journeys,
         loyalty,
         admin,
+        privacy,
     ):
         app.include_router(module.router)
     app.include_router(consent.router)
@@ -118,12 +121,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings, app.state.engine, on_opened=functools.partial(kick_delivery, settings)
     )
     kicker = JourneyKicker(functools.partial(kick_journeys, settings)).start()
+    relay = start_relay(settings)  # live updates reach every worker's dashboards via Redis
     try:
         yield
     finally:
         app.state.refresher.stop()  # refreshes what is pending; its notifications reach alerts
         listener.stop()
         kicker.stop()
+        if relay is not None:
+            relay.stop()
         if app.state.event_publisher is not None:
             await app.state.event_publisher.close()
 

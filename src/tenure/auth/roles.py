@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "users:manage": ("admin",),
     "keys:manage": ("admin",),
     "audit:read": ("admin",),
+    "privacy:admin": ("admin",),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -29,22 +30,28 @@ def backtest_command(
     from tenure import clock
     from tenure.accounts.schemas import Money
     from tenure.alerts import flows, service
-    from tenure.alerts.backtest import backtest_alert_rules
+    from tenure.alerts.backtest import backtest_alert_rules, evaluation_days
     from tenure.db.session import session_scope
+    from tenure.history.replay import archived_scores_in, lookback_days
+    from tenure.history.store import history_root
 
     context: AppContext = app_context(ctx)
     last = parse_date(end, "--end") or clock.now().date()
     with session_scope(context.engine) as session:
         service.ensure_default_rules(session)
-        lines = backtest_alert_rules(
-            session,
-            Money.from_settings(context.settings),
-            end=last,
-            days=days,
-            step_days=step,
-            horizon_days=horizon,
-            last_logins=lambda day: flows.last_logins(context.settings, session, day),
-        )
+        first = evaluation_days(last, days, step, horizon)[0]
+        first -= timedelta(days=lookback_days(service.list_rules(session)))
+        # scores older than the app DB's window are read from the warehouse archive
+        with archived_scores_in(session, history_root(context.settings), first, last):
+            lines = backtest_alert_rules(
+                session,
+                Money.from_settings(context.settings),
+                end=last,
+                days=days,
+                step_days=step,
+                horizon_days=horizon,
+                last_logins=lambda day: flows.last_logins(context.settings, session, day),
+            )
     rows = [line.as_dict() for line in lines]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

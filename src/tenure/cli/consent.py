@@ -107,9 +107,12 @@ def register_into(privacy_app: typer.Typer) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Create the `privacy` group with the consent commands and add it to the root app."""
+    """Create the `privacy` group (consent, export, erase, request) and add it to the root app."""
+    from tenure.cli import privacy_requests
+
     privacy_app = typer.Typer(
-        help="Privacy: consent per contact and purpose.", no_args_is_help=True
+        help="Privacy: consent, subject access exports and erasure.", no_args_is_help=True
     )
     register_into(privacy_app)
+    privacy_requests.register_into(privacy_app)
     app.add_typer(privacy_app, name="privacy")

@@ -56,6 +56,7 @@ async def _run(context: AppContext, batch: int, realtime: bool, drain: bool) -> 
     # Imported here: the broker client, health and alerts load only for this command.
     from tenure.events.consumer import consume
     from tenure.events.landing import notify_landed
+    from tenure.live_relay import start_relay
 
     settings, engine = context.settings, context.engine
     stop = asyncio.Event()
@@ -78,11 +79,14 @@ async def _run(context: AppContext, batch: int, realtime: bool, drain: bool) -> 
             refresher.submit(landed.touched_accounts)  # type: ignore[attr-defined]
         notify_landed(landed)  # type: ignore[arg-type]
 
+    relay = start_relay(settings, listen=False)  # what it stores reaches every API worker's /live
     try:
         return await consume(
             settings, engine, stop=stop, batch=batch, drain=drain, on_landed=on_landed
         )
     finally:
+        if relay is not None:
+            relay.stop()
         if refresher is not None:
             refresher.stop()
         if listener is not None:

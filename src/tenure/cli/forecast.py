@@ -46,6 +46,13 @@ def _backtest_lines(report: dict[str, Any]) -> list[str]:
                 text = " ".join(f"{m} {v:.1%}" for m, v in mape.items() if v is not None)
                 parts.append(f"h{row['horizon']}: {text} → {row['method']}")
         lines.append(f"{title} MAPE  " + ("; ".join(parts) or "not backtested (short history)"))
+        cal = report["backtest"].get("calibration", {}).get(key, {}).get("model")
+        if cal and cal["coverage80_before"] is not None:
+            lines.append(
+                f"{title} 80 % coverage {cal['coverage80_before']:.0%} → "
+                f"{cal['coverage80_after']:.0%} calibrated; 95 % {cal['coverage95_before']:.0%} → "
+                f"{cal['coverage95_after']:.0%} (out of time, {cal['judged']} months)"
+            )
     return lines
 
 
@@ -57,12 +64,14 @@ def forecast_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Forecast MRR, customers and logo churn with intervals, beside a rolling backtest."""
-    from tenure.reports.forecast.book import book_history
-    from tenure.reports.forecast.report import forecast_report
+    from tenure.db.session import session_scope
+    from tenure.reports.forecast.service import current_forecast
 
     context = app_context(ctx)
-    history = book_history(context.engine, context.settings)
-    report = forecast_report(history, months, context.settings.reporting_currency)
+    with session_scope(context.engine) as session:  # stored: the dashboard and reports reuse it
+        report = current_forecast(
+            db_session=session, settings=context.settings, months=months, refresh=True
+        )
     if as_json:
         context.out.print_json(json.dumps(report))
         return

@@ -32,7 +32,10 @@ def load_command(
     ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(show_default=False)] = None,
     defaults: Annotated[
-        bool, typer.Option("--defaults", help="Load the onboarding and win-back journeys shipped")
+        bool,
+        typer.Option(
+            "--defaults", help="Load the onboarding, win-back and loyalty journeys shipped"
+        ),
     ] = False,
 ) -> None:
     """Create or update journeys from a TOML/JSON file of `\\[\\[journey]]` tables, or the defaults."""

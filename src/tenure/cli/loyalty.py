@@ -1,4 +1,4 @@
-"""`tenure loyalty program load|balance|grant|rewards|redeem|approve|reject|report`."""
+"""`tenure loyalty program load|balance|grant|rewards|redeem|approve|reject|report|leaderboard…`."""
 
 from __future__ import annotations
 
@@ -193,6 +193,55 @@ def report_command(ctx: typer.Context, as_json: AsJson = False) -> None:
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
         table.add_row(key, shown)
     context.out.print(table)
+
+
+ContactRef = Annotated[str, typer.Argument(help="The contact's external id (or numeric id)")]
+
+
+@loyalty_app.command("leaderboard")
+def leaderboard_command(ctx: typer.Context, account: AccountRef, as_json: AsJson = False) -> None:
+    """Show the account's leaderboard: its opted-in contacts ranked by recent points."""
+    from tenure.db.session import session_scope
+    from tenure.loyalty.leaderboard import account_leaderboard
+    from tenure.loyalty.rewards import find_account
+    from tenure.loyalty.service import require_program
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as session:
+        program = require_program(session)
+        board = account_leaderboard(session, program, find_account(session, account).id)
+    if as_json:
+        _echo_json(board)
+        return
+    table = Table("rank", "contact", "name", "points", "events")
+    for line in board:
+        table.add_row(str(line["rank"]), line["external_id"], line["name"] or "",
+                      str(line["points"]), str(line["events"]))  # fmt: skip
+    context.out.print(table if board else "no contact of this account has opted in")
+
+
+def _choose(ctx: typer.Context, contact: str, opt_in: bool, actor: str | None) -> None:
+    from tenure.db.session import session_scope
+    from tenure.loyalty.leaderboard import find_contact, set_opt_in
+
+    context: AppContext = app_context(ctx)
+    with session_scope(context.engine) as session:
+        found = find_contact(session, contact)
+        set_opt_in(session, found, opt_in, _actor(actor))
+        external = found.external_id
+    context.out.print(f"{external} opted {'in to' if opt_in else 'out of'} the leaderboard")
+
+
+@loyalty_app.command("opt-in")
+def opt_in_command(ctx: typer.Context, contact: ContactRef, actor: Actor = None) -> None:
+    """Show a contact on their account's leaderboard (their explicit choice)."""
+    _choose(ctx, contact, True, actor)
+
+
+@loyalty_app.command("opt-out")
+def opt_out_command(ctx: typer.Context, contact: ContactRef, actor: Actor = None) -> None:
+    """Hide a contact from their account's leaderboard."""
+    _choose(ctx, contact, False, actor)
 
 
 def register(app: typer.Typer) -> None:

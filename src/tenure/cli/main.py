@@ -43,6 +43,11 @@ COMMANDS = (
         "Serve the API (OpenAPI at /docs) and the dashboard with uvicorn.",
     ),
     LazyEntry(
+        "scheduler",
+        "tenure.cli.scheduler",
+        "Run the daily pipeline at TENURE_PIPELINE_HOUR and the digests, catching up after downtime.",
+    ),
+    LazyEntry(
         "consume",
         "tenure.cli.consume",
         "Store events from the event broker (TENURE_EVENT_BROKER_URL) until SIGTERM or Ctrl-C.",
@@ -94,7 +99,7 @@ COMMANDS = (
         "tenure.cli.uplift",
         "Uplift models: cross-fitted Qini, AUUC and uplift at k on randomised data.",
     ),
-    LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent per contact and purpose."),
+    LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent, exports and erasure."),
     LazyEntry("messages", "tenure.cli.messages", "Messages: templates, test sends, delivery."),
     LazyEntry(
         "forecast",
@@ -105,6 +110,11 @@ COMMANDS = (
         "clv",
         "tenure.cli.clv",
         "Customer lifetime value for usage and one-off purchases (BG/NBD + Gamma-Gamma).",
+    ),
+    LazyEntry(
+        "reports",
+        "tenure.cli.reports_render",
+        "Reports: scheduled PDF reports (weekly executive, board pack).",
     ),
     LazyEntry(
         "loyalty",

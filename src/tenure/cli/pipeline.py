@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 import typer
 
-from tenure.cli.context import app_context
+from tenure.cli.context import AppContext, app_context
 from tenure.cli.options import parse_days
 
 pipeline_app = typer.Typer(help="The daily pipeline.", no_args_is_help=True)
@@ -30,12 +31,35 @@ def run_command(
     """Run the pipeline stages (sync, then the daily stages) for a day or a range of days."""
     # Imported here, not at the top: the stages pull in MLflow and Ibis (seconds of start-up
     # that `tenure --help` and every other command should not pay).
-    from tenure.pipeline import run_day, select_stages
-    from tenure.stage import StageContext
+    from tenure.scheduler.lease import PIPELINE, holding
 
     context = app_context(ctx)
     days = parse_days(as_of, from_day, to_day)
-    stages = select_stages(only, skip)
+    # one pipeline at a time, here and in `tenure scheduler` (LockHeld names the holder)
+    with holding(context.engine, PIPELINE, context.settings.scheduler_lease_seconds):
+        from tenure.pipeline import select_stages
+
+        _run_days(context, days, select_stages(only, skip), as_json)
+        if not only and not skip:  # every stage ran: the scheduler need not run these days
+            _record_progress(context, days[-1])
+
+
+def _record_progress(context: AppContext, day: date) -> None:
+    """Record day as the pipeline's last completed day, unless a later one is recorded."""
+    from tenure.db.session import session_scope
+    from tenure.scheduler.runner import last_completed, record_completed
+
+    with session_scope(context.engine) as session:
+        done = last_completed(session, "pipeline")
+        if done is None or day > done:
+            record_completed(session, "pipeline", day)
+
+
+def _run_days(context: AppContext, days: list[date], stages: list[Any], as_json: bool) -> None:
+    """Run the stages day by day, printing each stage's summary as it ends."""
+    from tenure.pipeline import run_day
+    from tenure.stage import StageContext
+
     for day in days:
         stage_context = StageContext(settings=context.settings, engine=context.engine, as_of=day)
         for name, summary in run_day(stage_context, stages):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +17,7 @@ from tenure.errors import InputError
 
 FACTORY = "tenure.api.server:app_from_environment"
 WORKER_HEALTHCHECK_SECONDS = 60
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _check_tls(certfile: Path | None, keyfile: Path | None) -> None:
@@ -21,6 +26,30 @@ def _check_tls(certfile: Path | None, keyfile: Path | None) -> None:
     for path in (certfile, keyfile):
         if path is not None and not path.is_file():
             raise InputError(f"TLS file not found: {path}")
+
+
+@contextlib.contextmanager
+def metrics_dir(data_dir: Path, workers: int) -> Iterator[Path | None]:
+    """Give several workers one Prometheus multiprocess dir (wiped first, removed after).
+
+    A dir the operator set in PROMETHEUS_MULTIPROC_DIR is used and emptied of old values but
+    kept; otherwise the server makes one in the data dir and removes it when it stops.
+    """
+    if workers < 2:
+        yield None
+        return
+    given = os.environ.get(MULTIPROC_ENV)
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="metrics-", dir=data_dir))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if given is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def start_embedded_worker(context: AppContext) -> Any:
@@ -66,7 +95,10 @@ def serve_command(
     in_process = settings.redis_url is None if worker is None else worker
     consumer = start_embedded_worker(context) if in_process else None
     try:
-        _run_uvicorn(uvicorn, host, port, workers, ssl_certfile, ssl_keyfile, settings.log_level)
+        with metrics_dir(settings.data_dir.resolve(), workers):
+            _run_uvicorn(
+                uvicorn, host, port, workers, ssl_certfile, ssl_keyfile, settings.log_level
+            )
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)

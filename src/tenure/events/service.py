@@ -28,6 +28,7 @@ from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
 from tenure.health.realtime import queue_refresh, roll_up
 from tenure.logging import get_logger
+from tenure.privacy.minimise import minimised
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import Warehouse
 
@@ -54,6 +55,7 @@ class RecordResult:
     accepted: int
     duplicates: int
     touched_accounts: frozenset[int] = frozenset()
+    erased: int = 0  # dropped: the person or account was erased (tenure.privacy.erasure)
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,9 @@ def record_events(
     Events without an account_id are held (`tenure.events.identity`). The caller commits, then
     refreshes the result's touched_accounts.
     """
-    events = parse_events(batch)
+    events, erased = _without_erased(db_session, parse_events(batch))
     if not events:
-        return RecordResult(accepted=0, duplicates=0)
+        return RecordResult(accepted=0, duplicates=0, erased=erased)
     external_ids = {e.account_id for e in events if e.account_id}
     account_ids = dict(
         db_session.execute(
@@ -133,7 +135,24 @@ def record_events(
         accepted=len(new_ids),
         duplicates=len(events) - len(new_ids),
         touched_accounts=frozenset(touched),
+        erased=erased,
     )
+
+
+def _without_erased(session: Session, events: list[EventIn]) -> tuple[list[EventIn], int]:
+    """Drop the events of erased people or accounts; return the rest and how many were dropped."""
+    from tenure.privacy.erasure import erased_digests
+    from tenure.privacy.subjects import digest
+
+    keys = {v for e in events for v in (e.contact_id, e.contact_email, e.account_id) if v}
+    if not keys or not (erased := erased_digests(session, list(keys))):
+        return events, 0
+
+    def gone(e: EventIn) -> bool:
+        return any(v and digest(v) in erased for v in (e.contact_id, e.contact_email, e.account_id))
+
+    kept = [e for e in events if not gone(e)]
+    return kept, len(events) - len(kept)
 
 
 def _inbox_row(event: EventIn, account_ids: dict[str, int], received_at: Any) -> dict[str, Any]:
@@ -184,7 +203,7 @@ def _unsynced_batch(session: Session, after_id: int) -> pd.DataFrame:
     )
     frame = pd.DataFrame(session.execute(query).mappings().all())
     if not frame.empty:
-        frame["properties"] = frame["properties"].map(json.dumps)
+        frame["properties"] = frame["properties"].map(lambda p: json.dumps(minimised(p)))
     return frame
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from tenure.health.inputs import (
 )
 from tenure.health.scorecards import ScorecardDefinition, list_scorecards
 from tenure.health.scoring import score_accounts
+from tenure.history.store import archived_score_days, history_root, read_history
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
 
@@ -175,7 +177,23 @@ def evaluate(cards: list[ScorecardDefinition], past: list[PastDay]) -> dict[str,
     }
 
 
-def model_auc(db_session: Session, past: list[PastDay]) -> dict[str, Any] | None:
+def past_churn_scores(db_session: Session, days: list[date], archive: Path) -> pd.DataFrame:
+    """Return the churn scores of days: the app DB's window and the warehouse archive, once each."""
+    rows = db_session.execute(
+        select(ChurnScore.account_id, ChurnScore.as_of, ChurnScore.probability).where(
+            ChurnScore.as_of.in_(days)
+        )
+    ).all()
+    recent = pd.DataFrame(rows, columns=["account_id", "as_of", "probability"])
+    archived = read_history(archive, "churn_score", {"probability": "DOUBLE"}, days).to_pandas()
+    parts = [f for f in (recent, archived[recent.columns]) if not f.empty]
+    if not parts:
+        return recent
+    both = pd.concat(parts, ignore_index=True)
+    return both.drop_duplicates(["account_id", "as_of"])
+
+
+def model_auc(db_session: Session, past: list[PastDay], archive: Path) -> dict[str, Any] | None:
     """Return the churn model's AUC on the same accounts and days, when churn scores exist."""
     labels = pd.concat(
         [
@@ -185,15 +203,9 @@ def model_auc(db_session: Session, past: list[PastDay]) -> dict[str, Any] | None
             for p in past
         ]
     )
-    days = [p.day for p in past]
-    rows = db_session.execute(
-        select(ChurnScore.account_id, ChurnScore.as_of, ChurnScore.probability).where(
-            ChurnScore.as_of.in_(days)
-        )
-    ).all()
-    if not rows:
+    scores = past_churn_scores(db_session, [p.day for p in past], archive)
+    if scores.empty:
         return None
-    scores = pd.DataFrame(rows, columns=["account_id", "as_of", "probability"])
     joined = labels.merge(scores, on=["account_id", "as_of"])
     value = auc(joined["probability"].to_numpy(), joined["churned"].to_numpy())
     return {
@@ -203,26 +215,26 @@ def model_auc(db_session: Session, past: list[PastDay]) -> dict[str, Any] | None
     }
 
 
-def model_days(db_session: Session, end: date, horizon: int, count: int) -> list[date]:
+def model_days(
+    db_session: Session, end: date, horizon: int, count: int, archive: Path
+) -> list[date]:
     """Return the latest days with churn scores whose horizon has passed by end."""
-    rows = db_session.scalars(
-        select(ChurnScore.as_of)
-        .where(ChurnScore.as_of <= end - timedelta(days=horizon))
-        .group_by(ChurnScore.as_of)
-        .order_by(ChurnScore.as_of.desc())
-        .limit(count)
+    last = end - timedelta(days=horizon)
+    recent = db_session.scalars(
+        select(ChurnScore.as_of).where(ChurnScore.as_of <= last).group_by(ChurnScore.as_of)
     ).all()
-    return sorted(rows)
+    return sorted({*recent, *archived_score_days(archive, last)})[-count:] if count else []
 
 
 def run_backtest(
     settings: Settings, engine: Engine, *, horizon: int = 90, every: int = 30, count: int = 6
 ) -> dict[str, Any]:
     """Backtest the scorecards in force (and the churn model beside them) on past days."""
+    archive = history_root(settings)  # churn scores older than the app DB's window live there
     with session_scope(engine) as db_session:
         cards = list_scorecards(db_session)
         end = data_end(settings, db_session)
-        days = model_days(db_session, end, horizon, count) or backtest_dates(
+        days = model_days(db_session, end, horizon, count, archive) or backtest_dates(
             end, horizon, every, count
         )
     past = gather(settings, engine, days, horizon, cards)
@@ -231,7 +243,7 @@ def run_backtest(
     result = evaluate(cards, past)
     frame = result.pop("frame")
     with session_scope(engine) as db_session:
-        model = model_auc(db_session, past)
+        model = model_auc(db_session, past, archive)
     if model is not None:
         keys = model.pop("keys")
         same = frame.merge(keys, on=["account_id", "as_of"])

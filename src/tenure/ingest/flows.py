@@ -28,6 +28,7 @@ from tenure.ingest.reader import RawTable, drop_raw, load_raw
 from tenure.ingest.spec import KINDS, KindSpec
 from tenure.ingest.validate import StagedTable, stage
 from tenure.logging import get_logger
+from tenure.privacy.models import ErasedIdentifier
 from tenure.warehouse.connection import DUCKDB_TEMP_DIR, configure, open_warehouse
 
 Progress = Callable[[str, int, int | None], None]
@@ -231,6 +232,13 @@ def _load_refs(con: duckdb.DuckDBPyConnection, engine: Engine, spec: KindSpec) -
         refs[name] = table
     if spec.kind == "events":
         refs["contact_email"] = event_keys.create_email_refs(con, refs["contact"])
+    with engine.connect() as conn:
+        digests = pd.DataFrame({"digest": conn.scalars(select(ErasedIdentifier.digest)).all()})
+    if len(digests):
+        con.register("ref_erased_df", digests.astype({"digest": "string"}))
+        con.execute("CREATE OR REPLACE TEMP TABLE ref_erased AS SELECT * FROM ref_erased_df")
+        con.unregister("ref_erased_df")
+        refs["erased"] = "ref_erased"
     return refs
 
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account, Contact, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.db.bulk import upsert
-from tenure.ingest import event_keys
+from tenure.ingest import event_keys, pg_copy
 from tenure.metrics.models import MarketingSpend
+from tenure.privacy.minimise import minimised_sql
 from tenure.warehouse.catalog import EVENTS
 
 BATCH_ROWS = 20_000
@@ -57,16 +58,19 @@ JSON_COLUMNS = {"attributes", "consent"}
 def _valid_batches(
     con: duckdb.DuckDBPyConnection, staged: str, kind: str, source: str
 ) -> Iterator[list[dict[str, Any]]]:
-    select = SELECTS[kind].replace("{source}", "'" + source.replace("'", "''") + "'")
-    reader = con.execute(
-        f"SELECT {select} FROM {staged} WHERE _error IS NULL ORDER BY _row"
-    ).to_arrow_reader(BATCH_ROWS)
+    reader = con.execute(_valid_sql(staged, kind, source)).to_arrow_reader(BATCH_ROWS)
     for batch in reader:
         rows = batch.to_pylist()
         for row in rows:
             for column in JSON_COLUMNS.intersection(row):
                 row[column] = _clean_json(row[column])
         yield rows
+
+
+def _valid_sql(staged: str, kind: str, source: str) -> str:
+    """Return the query giving the staged valid rows of kind as the model's columns, in file order."""
+    select = SELECTS[kind].replace("{source}", "'" + source.replace("'", "''") + "'")
+    return f"SELECT {select} FROM {staged} WHERE _error IS NULL ORDER BY _row"
 
 
 def _clean_json(text: str | None) -> dict[str, Any]:
@@ -91,6 +95,12 @@ def upsert_entities(
 ) -> int:
     """Upsert the staged valid rows of an entity kind on external_id; return rows written."""
     table = MODELS[kind].__table__
+    if session.get_bind().dialect.name == "postgresql":
+        valid = _valid_sql(staged, kind, source)
+        columns = JSON_COLUMNS.intersection(c.name for c in table.columns)
+        return pg_copy.copy_upsert(
+            session, con, table=table, select=valid, json_columns=columns, on_batch=on_batch
+        )
     written = 0
     statement = None
     for rows in _valid_batches(con, staged, kind, source):
@@ -132,7 +142,7 @@ def insert_events(
         f"INSERT INTO {EVENTS} SELECT s.* EXCLUDE (_row) FROM (SELECT message_id,"
         " CAST(_account_ref AS INTEGER) AS account_id, _account_key AS account_external_id,"
         " _contact_key AS contact_external_id, event AS name, timestamp__v AS ts,"
-        " CAST(_properties AS JSON) AS properties, coalesce(source, ?) AS source,"
+        f" {minimised_sql('_properties')} AS properties, coalesce(source, ?) AS source,"
         " CAST(? AS TIMESTAMPTZ) AS received_at, CAST(? AS INTEGER) AS import_run_id, _row"
         f" FROM ({valid})) s ANTI JOIN {EVENTS} e ON e.message_id = s.message_id{dedupe}",
         [source, received_at, run_id],

@@ -10,7 +10,7 @@ import duckdb
 
 from tenure.ingest.reader import RawTable, csv_lines
 from tenure.ingest.sql import ident
-from tenure.ingest.validate import SEP, StagedTable
+from tenure.ingest.validate import ERASED, SEP, StagedTable
 
 MAX_RAW = 2000
 
@@ -45,7 +45,9 @@ def gather(
         field, reason = error.split(SEP, 1)
         if "duplicate" in reason and first_row != row:
             reason += f" (first at line {line_of.get(first_row, first_row)})"
-        entries.append(QuarantineEntry(file, line_of.get(row), field, reason, content[:MAX_RAW]))
+        # An erased person's row is refused without keeping a copy of it.
+        raw_kept = "" if reason == ERASED else content[:MAX_RAW]
+        entries.append(QuarantineEntry(file, line_of.get(row), field, reason, raw_kept))
     return sorted(entries, key=lambda e: (e.line is None, e.line or 0))
 
 

@@ -237,6 +237,22 @@ def _reference_checks(spec: KindSpec) -> list[str]:
     return checks
 
 
+ERASED = "erased at the person's request; not imported again (tenure privacy erase)"
+IDENTIFYING = ("account_id", "contact_id", "email")
+
+
+def _erased_checks(spec: KindSpec, erased: str | None) -> list[str]:
+    """Return checks quarantining rows whose account, contact or email was erased."""
+    if erased is None:
+        return []
+    fields = [n for n in IDENTIFYING if n in spec.names or spec.kind == "events"]
+    return [
+        f"CASE WHEN {ident(n)} IS NOT NULL AND sha256(lower(trim({ident(n)})))"
+        f" IN (SELECT digest FROM {erased}) THEN {literal(n + SEP + ERASED)} END"
+        for n in fields
+    ]
+
+
 def _duplicate_check(spec: KindSpec) -> list[str]:
     if not (spec.key and spec.duplicates_are_errors):
         return []
@@ -278,7 +294,8 @@ def stage(
         f"{_typed(f, spec)} AS {ident(f.name + '__v')}" for f in spec.fields if f.type in _TYPED
     ]
     now_sql = f"TIMESTAMPTZ {literal(now.isoformat())}"
-    checks = [c for f in spec.fields for c in _field_errors(f, now_sql)]
+    checks = _erased_checks(spec, refs.get("erased"))
+    checks += [c for f in spec.fields for c in _field_errors(f, now_sql)]
     checks += _cross_checks(spec) + _reference_checks(spec) + _duplicate_check(spec)
     joins, ref_cols = _joins(spec, refs, columns, mapping)
     first_row = (

@@ -1,4 +1,4 @@
-"""The loyalty programme as data: earning rules, tiers, expiry, rewards and badges (TOML).
+"""The loyalty programme as data: rules, tiers, expiry, rewards, badges, streaks, challenges.
 
 A programme is validated with pydantic; `load_program_file` turns any problem into an
 InputError naming the file and the field, so `tenure loyalty program load` can say exactly
@@ -76,19 +76,61 @@ class Reward(_Strict):
 
 
 class Badge(_Strict):
-    """A milestone: earned a rule `count` times, or `lifetime_points` earned in all."""
+    """A milestone: a rule earned `count` times, lifetime points, a streak, or a challenge."""
 
     key: str = Field(min_length=1, max_length=64)
     name: str
     rule: str | None = None
     count: int = Field(default=1, gt=0)
     lifetime_points: int | None = Field(default=None, gt=0)
+    streak_weeks: int | None = Field(default=None, gt=0, le=520)
+    challenge: str | None = None
 
     @model_validator(mode="after")
     def _one_goal(self) -> Badge:
-        if (self.rule is None) == (self.lifetime_points is None):
-            raise ValueError("give exactly one of 'rule' (with 'count') or 'lifetime_points'")
+        goals = (self.rule, self.lifetime_points, self.streak_weeks, self.challenge)
+        if sum(goal is not None for goal in goals) != 1:
+            raise ValueError(
+                "give exactly one of 'rule' (with 'count'), 'lifetime_points', "
+                "'streak_weeks' or 'challenge'"
+            )
         return self
+
+
+class Streak(_Strict):
+    """What makes a week active: at least `min_events` events (of `events`, or of any name)."""
+
+    min_events: int = Field(default=1, gt=0, le=100_000)
+    events: list[str] = Field(default_factory=list)
+    lookback_weeks: int = Field(default=104, ge=2, le=520)
+
+
+class Challenge(_Strict):
+    """A time-boxed goal: `count` events (or distinct event names) between two days."""
+
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")
+    name: str = Field(min_length=1, max_length=255)
+    starts_on: date
+    ends_on: date
+    events: list[str] = Field(min_length=1)
+    count: int = Field(gt=0, le=1_000_000)
+    distinct: bool = False
+    points: int = Field(default=0, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _sane(self) -> Challenge:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must be on or after starts_on")
+        if self.distinct and self.count > len(set(self.events)):
+            raise ValueError("a distinct challenge cannot need more names than it lists")
+        return self
+
+
+class Leaderboard(_Strict):
+    """Rank the opted-in contacts of one account by the rule points of their recent events."""
+
+    window_days: int = Field(default=30, ge=1, le=366)
+    size: int = Field(default=10, ge=1, le=100)
 
 
 class Program(_Strict):
@@ -106,6 +148,9 @@ class Program(_Strict):
     tiers: list[Tier] = Field(min_length=1)
     rewards: list[Reward] = Field(default_factory=list)
     badges: list[Badge] = Field(default_factory=list)
+    streak: Streak = Field(default_factory=Streak)
+    challenges: list[Challenge] = Field(default_factory=list)
+    leaderboard: Leaderboard = Field(default_factory=Leaderboard)
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
@@ -114,16 +159,22 @@ class Program(_Strict):
         for label, keys in (("rules", [r.key for r in self.rules]),
                             ("rewards", [r.key for r in self.rewards]),
                             ("tiers", [t.key for t in self.tiers]),
-                            ("badges", [b.key for b in self.badges])):  # fmt: skip
+                            ("badges", [b.key for b in self.badges]),
+                            ("challenges", [c.key for c in self.challenges])):  # fmt: skip
             if len(set(keys)) != len(keys):
                 raise ValueError(f"{label}: keys must be unique, got {keys}")
         levels = [t.qualifying_points for t in self.tiers]
         if levels[0] != 0 or levels != sorted(set(levels)):
             raise ValueError("tiers: qualifying_points must start at 0 and strictly increase")
         rules = {r.key for r in self.rules}
+        challenges = {c.key for c in self.challenges}
         for badge in self.badges:
             if badge.rule is not None and badge.rule not in rules:
                 raise ValueError(f"badge {badge.key!r} names the unknown rule {badge.rule!r}")
+            if badge.challenge is not None and badge.challenge not in challenges:
+                raise ValueError(
+                    f"badge {badge.key!r} names the unknown challenge {badge.challenge!r}"
+                )
         return self
 
     def tier_for(self, qualifying: int) -> Tier:

@@ -14,6 +14,55 @@ class ExpiringPoints(BaseModel):
     points: int
 
 
+class StreakOut(BaseModel):
+    """Consecutive active weeks, as of the last pipeline run."""
+
+    current_weeks: int
+    longest_weeks: int
+    last_active_week: str | None
+    as_of: str | None
+
+
+class ChallengeOut(BaseModel):
+    """A challenge running today and the account's progress in it."""
+
+    key: str
+    name: str
+    starts_on: str
+    ends_on: str
+    goal: int
+    points: int
+    progress: int
+    completed: bool
+
+
+class LeaderboardLineOut(BaseModel):
+    """One opted-in contact on an account's leaderboard."""
+
+    rank: int
+    contact_id: int
+    external_id: str
+    name: str | None
+    points: int
+    events: int
+
+
+class LeaderboardChoiceIn(BaseModel):
+    """A contact's leaderboard choice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opt_in: bool
+
+
+class LeaderboardChoiceOut(BaseModel):
+    """A contact's recorded leaderboard choice."""
+
+    contact_id: int
+    external_id: str
+    opt_in: bool
+
+
 class LoyaltyAccountOut(BaseModel):
     """An account's loyalty summary."""
 
@@ -28,6 +77,8 @@ class LoyaltyAccountOut(BaseModel):
     tier_review_on: str | None
     badges: list[str]
     expiring: list[ExpiringPoints] = Field(description="points expiring in the next 30 days")
+    streak: StreakOut
+    challenges: list[ChallengeOut] = Field(description="challenges running today, with progress")
 
 
 class LedgerLineOut(BaseModel):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tenure.db.session import session_scope
 from tenure.loyalty.corrections import expire_points
 from tenure.loyalty.earning import account_facts, event_earnings, rule_history
+from tenure.loyalty.engagement_store import refresh_engagement
 from tenure.loyalty.ledger import Earning, post_earnings
 from tenure.loyalty.membership import enrol_accounts
 from tenure.loyalty.models import LoyaltyEnrolment
@@ -84,10 +85,11 @@ def earn_day(context: StageContext, con: Any, program: Program, day: date) -> in
     "loyalty",
     reads=(catalog.LOYALTY_PROGRAMS, catalog.ACCOUNTS, catalog.SUBSCRIPTIONS,
            catalog.HEALTH_SCORES, catalog.WAREHOUSE_EVENTS),
-    writes=(catalog.LOYALTY_ENROLMENTS, catalog.LOYALTY_LEDGER, catalog.LOYALTY_BADGES),
+    writes=(catalog.LOYALTY_ENROLMENTS, catalog.LOYALTY_LEDGER, catalog.LOYALTY_BADGES,
+            catalog.LOYALTY_ENGAGEMENT),
 )  # fmt: skip
 def loyalty_points(context: StageContext) -> StageSummary:
-    """Enrol accounts, post the days' earnings, expire old points, review tiers, award badges."""
+    """Enrol, post the days' earnings, count streaks and challenges, expire, tiers, badges."""
     from tenure.warehouse.connection import open_warehouse
 
     with session_scope(context.engine) as session:
@@ -101,9 +103,12 @@ def loyalty_points(context: StageContext) -> StageSummary:
     with open_warehouse(context.settings, read_only=True) as warehouse:
         for day in days:
             posted += earn_day(context, warehouse.con, program, day)
+        with session_scope(context.engine) as session:
+            members = members_of(session)
+            engaged = refresh_engagement(session, warehouse.con, program, members, context.as_of)
     with session_scope(context.engine) as session:
         expired = expire_points(session, context.as_of)
         tiers = review_tiers(session, program, context.as_of)
         badges = award_badges(session, program, context.as_of)
     return {"enrolled": enrolled, "days": len(days), "earnings": posted, "expired": expired,
-            **tiers, "badges": badges}  # fmt: skip
+            **engaged, **tiers, "badges": badges}  # fmt: skip

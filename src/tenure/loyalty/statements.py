@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.loyalty.engagement_models import LoyaltyChallengeProgress, LoyaltyStreak
 from tenure.loyalty.models import (
     LoyaltyBadgeAward,
     LoyaltyEnrolment,
@@ -67,7 +68,40 @@ def account_summary(session: Session, program: Program, account: Account) -> dic
         else None,
         "badges": list(badges),
         "expiring": _expiring(session, account.id),
+        "streak": streak_of(session, account.id),
+        "challenges": active_challenges(session, program, account.id),
     }
+
+
+def streak_of(session: Session, account_id: int) -> dict[str, Any]:
+    """Return the account's current and longest streak of active weeks (zeros before any)."""
+    row = session.get(LoyaltyStreak, account_id)
+    return {
+        "current_weeks": row.current_weeks if row else 0,
+        "longest_weeks": row.longest_weeks if row else 0,
+        "last_active_week": row.last_active_week.isoformat()
+        if row and row.last_active_week
+        else None,
+        "as_of": row.as_of.isoformat() if row else None,
+    }
+
+
+def active_challenges(session: Session, program: Program, account_id: int) -> list[dict]:
+    """Return the challenges running today with the account's progress in each."""
+    today = clock.now().date()
+    running = [c for c in program.challenges if c.starts_on <= today <= c.ends_on]
+    progress = LoyaltyChallengeProgress
+    rows = {
+        row.challenge: row
+        for row in session.scalars(sa.select(progress).where(progress.account_id == account_id))
+    }
+    return [
+        {"key": c.key, "name": c.name, "starts_on": c.starts_on.isoformat(),
+         "ends_on": c.ends_on.isoformat(), "goal": c.count, "points": c.points,
+         "progress": rows[c.key].progress if c.key in rows else 0,
+         "completed": c.key in rows and rows[c.key].completed_at is not None}
+        for c in running
+    ]  # fmt: skip
 
 
 def ledger_lines(

@@ -16,6 +16,11 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.mrr import instant_after
+from tenure.loyalty.engagement_models import (
+    LoyaltyChallengeProgress,
+    LoyaltyStreak,
+    LoyaltyTierChange,
+)
 from tenure.loyalty.ledger import BATCH, add_months, insert_for
 from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyMovement, LoyaltyWallet
 from tenure.loyalty.program import Badge, Program
@@ -59,18 +64,43 @@ def review_tiers(session: Session, program: Program, as_of: date) -> dict[str, i
                                             LoyaltyWallet.tier_review_on)):  # fmt: skip
         tier = next_tier_for(program, wallet, points.get(wallet.account_id, 0), as_of)
         if tier is not None and tier != wallet.tier:
-            changes.append({"wallet": wallet.account_id, "tier": tier,
+            changes.append({"wallet": wallet.account_id, "tier": tier, "from": wallet.tier,
                             "review": add_months(as_of, program.tier_review_months)})  # fmt: skip
     if changes:
         table = LoyaltyWallet.__table__
         stmt = sa.update(table).where(table.c.account_id == sa.bindparam("wallet"))
         stmt = stmt.values(tier=sa.bindparam("tier"), tier_review_on=sa.bindparam("review"))
         session.execute(stmt, changes)
+        record_tier_changes(session, program, changes, as_of)
     return {"tier_changes": len(changes)}
+
+
+def record_tier_changes(
+    session: Session, program: Program, changes: list[dict[str, Any]], as_of: date
+) -> None:
+    """Keep each tier change (promotion or demotion) for the journeys that greet them."""
+    rank = {t.key: i for i, t in enumerate(program.tiers)}
+    now = clock.now()
+    rows = [
+        {"account_id": c["wallet"], "from_tier": c["from"], "to_tier": c["tier"],
+         "promoted": rank.get(c["tier"], 0) > rank.get(c["from"], 0),
+         "changed_on": as_of, "recorded_at": now}
+        for c in changes
+    ]  # fmt: skip
+    for start in range(0, len(rows), BATCH):
+        session.execute(sa.insert(LoyaltyTierChange), rows[start : start + BATCH])
 
 
 def _badge_holders(session: Session, badge: Badge, as_of: date) -> list[int]:
     """Return the accounts that reached the badge's milestone by as_of."""
+    if badge.streak_weeks is not None:
+        return list(session.scalars(sa.select(LoyaltyStreak.account_id).where(
+            LoyaltyStreak.longest_weeks >= badge.streak_weeks)))  # fmt: skip
+    if badge.challenge is not None:
+        progress = LoyaltyChallengeProgress
+        return list(session.scalars(sa.select(progress.account_id).where(
+            progress.challenge == badge.challenge, progress.completed_at.is_not(None),
+            progress.completed_at < instant_after(as_of))))  # fmt: skip
     earned = sa.and_(
         LoyaltyMovement.kind == "earn", LoyaltyMovement.occurred_at < instant_after(as_of)
     )

@@ -17,6 +17,7 @@ from tenure.accounts.schemas import Money
 from tenure.accounts.scores import latest_scores
 from tenure.accounts.service import in_force_by_account
 from tenure.config import Settings
+from tenure.loyalty.personalisation import loyalty_variables
 from tenure.messaging import usage as reads
 
 Pair = tuple[Account, Contact]
@@ -113,6 +114,7 @@ def message_contexts(
     ignored = set(settings.health_login_events)
     found, features = reads.usage(session, ids, today, ignored)
     footer = default_footer(settings)
+    loyalty = loyalty_variables(session, ids, today)
     accounts = {account.id: account for account, _ in pairs}
     per_account = {
         account.id: {
@@ -122,6 +124,7 @@ def message_contexts(
             "health": _health(scores[account.id][0]),
             "churn": _churn(scores[account.id][1]),
             "usage": _usage(found.get(account.id), features),
+            "loyalty": loyalty.get(account.id),
         }
         for account in accounts.values()
     }
@@ -129,7 +132,6 @@ def message_contexts(
         {
             **per_account[account.id],
             "contact": contact_variables(contact),
-            "loyalty": None,
             "footer": dict(footer),
         }
         for account, contact in pairs

@@ -83,6 +83,17 @@ class RenewalTrigger(_Strict):
     within_days: int = Field(default=7, ge=1, le=90)
 
 
+class LoyaltyTrigger(_Strict):
+    """Enter on a loyalty moment: a tier up, points about to expire, a badge, a reward."""
+
+    kind: Literal["loyalty_tier_up", "loyalty_points_expiring", "loyalty_badge",
+                  "loyalty_reward_approved"]  # fmt: skip
+    only: str | None = Field(default=None, max_length=64, description="a tier, badge or reward")
+    days_before: int = Field(default=30, ge=1, le=365, description="points_expiring only")
+    min_points: int = Field(default=1, ge=1, description="points_expiring only")
+    within_days: int = Field(default=7, ge=1, le=90)
+
+
 class ManualTrigger(_Strict):
     """Enter only by an explicit enrolment (CLI or API)."""
 
@@ -96,6 +107,7 @@ Trigger = Annotated[
     | AlertTrigger
     | ChurnRiskTrigger
     | RenewalTrigger
+    | LoyaltyTrigger
     | ManualTrigger,
     Field(discriminator="kind"),
 ]

@@ -1,7 +1,8 @@
 """Entry triggers: which accounts (or contacts) entered a journey's condition, and when.
 
 Each trigger looks back `within_days` from now for an *edge* (a segment joined, a tier reached,
-an event, an alert opened, a renewal coming into range); re-entry rules decide whether an edge
+an event, an alert opened, a renewal coming into range, a loyalty moment: tier up, points
+expiring, badge earned, reward approved); re-entry rules decide whether an edge
 enrols again. Manual journeys have no trigger here (enrolment comes from the CLI or API).
 """
 
@@ -23,6 +24,7 @@ from tenure.alerts.models import Alert
 from tenure.churn.models import ChurnScore
 from tenure.events.models import InboxEvent, RecentEvent
 from tenure.health.models import HealthScore
+from tenure.loyalty import notices
 from tenure.messaging import journeys_spec as spec
 from tenure.segments.models import Segment, SegmentMembership
 
@@ -181,6 +183,22 @@ def renewal_entries(session: Session, trigger: spec.RenewalTrigger, now: datetim
     return list(entries.values())
 
 
+def loyalty_entries(session: Session, trigger: spec.LoyaltyTrigger, now: datetime) -> list[Entry]:
+    """Accounts that had the trigger's loyalty moment (tier up, expiry, badge, reward)."""
+    since = now - timedelta(days=trigger.within_days)
+    if trigger.kind == "loyalty_tier_up":
+        moments = notices.tier_ups(session, since, now, trigger.only)
+    elif trigger.kind == "loyalty_points_expiring":
+        moments = notices.points_expiring(
+            session, now.date(), trigger.days_before, trigger.within_days, trigger.min_points
+        )
+    elif trigger.kind == "loyalty_badge":
+        moments = notices.badges_awarded(session, since, now, trigger.only)
+    else:
+        moments = notices.rewards_approved(session, since, now, trigger.only)
+    return [Entry(account_id, None, _aware(at), why) for account_id, at, why in moments]
+
+
 FINDERS = {
     "segment_entry": segment_entries,
     "event": event_entries,
@@ -188,6 +206,10 @@ FINDERS = {
     "churn_risk": churn_risk_entries,
     "alert": alert_entries,
     "renewal": renewal_entries,
+    **dict.fromkeys(
+        ("loyalty_tier_up", "loyalty_points_expiring", "loyalty_badge", "loyalty_reward_approved"),
+        loyalty_entries,
+    ),
 }
 
 

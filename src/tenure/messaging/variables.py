@@ -30,7 +30,19 @@ VARIABLES: dict[str, tuple[str, ...]] = {
         "as_of",
     ),
     "usage": ("features_used", "features_unused", "events_30d", "active_days_30d"),
-    "loyalty": ("points", "tier"),
+    "loyalty": (
+        "points",
+        "balance",
+        "tier",
+        "tier_name",
+        "next_tier",
+        "points_to_next_tier",
+        "expiring_30d",
+        "expiring_on",
+        "last_badge",
+        "last_badge_name",
+        "streak_weeks",
+    ),
     "footer": ("unsubscribe_url", "preferences_url", "postal_address"),
     "message": ("subject", "preheader"),
     "blocks": (),  # the template's own content-block names
@@ -55,6 +67,9 @@ RULE_FIELDS: tuple[str, ...] = (
     "usage.active_days_30d",
     "usage.features_used",
     "usage.features_unused",
+    "loyalty.tier",
+    "loyalty.balance",
+    "loyalty.expiring_30d",
 )
 
 

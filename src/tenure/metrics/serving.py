@@ -38,7 +38,7 @@ from tenure.metrics.currency import (
 )
 from tenure.metrics.lifetime import account_lifetimes, mean_lifetime_months, survival_ltv
 from tenure.metrics.models import MetricsMonth, MetricsSnapshot
-from tenure.metrics.months import month_of, month_text
+from tenure.metrics.months import last_complete_month, month_of, month_text
 from tenure.metrics.movements import movements_report
 from tenure.metrics.spend import spend_figures
 from tenure.metrics.surveys import survey_figures
@@ -101,6 +101,21 @@ def month_reports(
             engine, month, row, currency=currency, rates=rates, gross_margin=settings.gross_margin
         )
     return rows
+
+
+def recent_months(db_session: Session, settings: Settings, count: int = 12) -> list[dict[str, Any]]:
+    """Return up to the last COUNT complete months' summaries, oldest first (stored or computed)."""
+    # Months stored without billing data (MRR None: activity figures only) are not charted yet.
+    stored = [m for m in stored_months(db_session) if m.get("mrr_end") is not None]
+    if stored:
+        return stored[-count:]
+    engine = db_session.get_bind()
+    subscriptions = app_db_subscriptions(engine)
+    earliest = first_paid_month(subscriptions)
+    last = last_complete_month()
+    if earliest is None or earliest > last:
+        return []
+    return month_reports(engine, settings, subscriptions, max(earliest, last - count + 1), last)
 
 
 def cohort_report(settings: Settings, subscriptions: pa.Table, last: int) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Retention: the daily stage that expires quarantine files, outbox bodies, logs and old audit
-entries past their settings (`*_retention_days`; unset keeps a kind) and reports what it removed.
+entries past their settings (`*_retention_days`; unset keeps a kind), rolls raw warehouse events
+past `raw_event_retention_months` up into daily counts, and reports what it removed.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
@@ -19,8 +20,10 @@ from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.ingest.models import ImportRun, QuarantinedRow
 from tenure.privacy.audit import prune_entries
+from tenure.privacy.rollup import retention_cutoff, roll_up_old_events
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
+from tenure.warehouse.connection import open_warehouse
 
 QUARANTINE_FILE = re.compile(r"run-(\d+)-.+-quarantine\.csv")
 DONE = ("sent", "failed")
@@ -94,12 +97,26 @@ def apply_retention(session: Session, settings: Settings) -> StageSummary:
     return summary
 
 
+def roll_up_raw_events(settings: Settings, as_of: date) -> StageSummary:
+    """Roll up and delete warehouse events older than the raw-event retention (when set)."""
+    months = settings.raw_event_retention_months
+    if months is None or not settings.warehouse_path.exists():
+        return {}
+    with open_warehouse(settings) as warehouse:
+        return roll_up_old_events(warehouse.con, retention_cutoff(as_of, months))
+
+
 @stage(
     "retention",
     reads=(catalog.IMPORT_RUNS,),
-    writes=(catalog.QUARANTINED_ROWS, catalog.ALERT_DELIVERIES, catalog.AUDIT_LOG),
-)
+    writes=(
+        catalog.QUARANTINED_ROWS, catalog.ALERT_DELIVERIES, catalog.AUDIT_LOG,
+        catalog.WAREHOUSE_EVENTS, catalog.EVENTS_DAILY,
+    ),
+)  # fmt: skip
 def expired_personal_data(context: StageContext) -> StageSummary:
-    """Delete what is past its retention: quarantine files and rows, outbox bodies, log lines."""
+    """Delete what is past its retention: quarantine files and rows, outbox bodies, log lines,
+    raw events (rolled up into daily counts first)."""
     with session_scope(context.engine) as session:
-        return apply_retention(session, context.settings)
+        summary = apply_retention(session, context.settings)
+    return summary | roll_up_raw_events(context.settings, context.as_of)

@@ -87,11 +87,14 @@ SUPPRESSIONS = Dataset("suppression", "app", source=True)
 
 # Written by the stages (the warehouse tables, then the app-DB serving tables).
 WAREHOUSE_EVENTS = Dataset(EVENTS, "warehouse")
+EVENTS_DAILY = Dataset("events_daily", "warehouse")  # raw events past retention, rolled up
 CHURN_FEATURES = Dataset(f"{FEATURE_TABLE_PREFIX}YYYYMMDD", "warehouse")
 CHURN_SCORES = Dataset("churn_score", "app")
 METRICS_MONTHS = Dataset("metrics_month", "app")
 METRICS_SNAPSHOTS = Dataset("metrics_snapshot", "app")
 HEALTH_SCORES = Dataset("health_score", "app")
+SCORE_HISTORY = Dataset("score_history", "warehouse")  # day-partitioned Parquet of both scores
+SCORE_WEEKS = Dataset("score_week", "app")
 HEALTH_REFERENCES = Dataset("health_reference", "app")
 USAGE_BASE = Dataset("usage_base", "app")
 SEGMENT_MEMBERSHIPS = Dataset("segment_membership", "app")
@@ -110,6 +113,8 @@ MESSAGES = Dataset("message", "app")
 LOYALTY_ENROLMENTS = Dataset("loyalty_enrolment", "app")
 LOYALTY_LEDGER = Dataset("loyalty_movement", "app")  # with its entries, lots and wallets
 LOYALTY_BADGES = Dataset("loyalty_badge_award", "app")
+# streaks, challenge progress, contact scores and tier changes
+LOYALTY_ENGAGEMENT = Dataset("loyalty_streak", "app")
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -137,11 +142,14 @@ DATASETS: tuple[Dataset, ...] = (
     EXPERIMENT_EXPOSURES,
     CHURN_MODEL,
     WAREHOUSE_EVENTS,
+    EVENTS_DAILY,
     CHURN_FEATURES,
     CHURN_SCORES,
     METRICS_MONTHS,
     METRICS_SNAPSHOTS,
     HEALTH_SCORES,
+    SCORE_HISTORY,
+    SCORE_WEEKS,
     HEALTH_REFERENCES,
     USAGE_BASE,
     SEGMENT_MEMBERSHIPS,
@@ -168,4 +176,5 @@ DATASETS: tuple[Dataset, ...] = (
     LOYALTY_ENROLMENTS,
     LOYALTY_LEDGER,
     LOYALTY_BADGES,
+    LOYALTY_ENGAGEMENT,
 )

@@ -7,11 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.models import Account
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
-from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyWallet
+from tenure.loyalty.leaderboard import account_leaderboard
+from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment, LoyaltyWallet
 from tenure.loyalty.report import programme_report
 from tenure.loyalty.service import current_program
+from tenure.loyalty.statements import account_summary, ledger_lines
 from tenure.rendering.charts import FALLBACK, ranked_bars
 from tenure.web.session import Viewer
 
@@ -46,4 +49,36 @@ def programme_context(db: Session, viewer: Viewer) -> dict[str, Any]:
         "tiers": [(t, mix[t]) for t in order],
         "tier_chart": chart,
         "badges": top_badges(db),
+    }
+
+
+RECENT_LEDGER = 6
+
+
+def account_panel(db: Session, role: str, account_id: int) -> dict[str, Any] | None:
+    """Return the account 360's loyalty panel (None: no programme, or the role may not read it)."""
+    program = current_program(db) if can(role, "loyalty:read") else None
+    account = db.get(Account, account_id) if program is not None else None
+    if program is None or account is None:
+        return None
+    arm = db.scalar(
+        sa.select(LoyaltyEnrolment.arm).where(LoyaltyEnrolment.account_id == account_id)
+    )
+    if arm != "member":
+        return {"arm": arm}
+    summary = account_summary(db, program, account)
+    tiers = {t.key: t for t in program.tiers}
+    upper = tiers.get(summary["next_tier"] or "")
+    names = {b.key: b.name for b in program.badges}
+    return {
+        **summary,
+        "tier_name": tiers[summary["tier"]].name if summary["tier"] in tiers else summary["tier"],
+        "next_tier_name": upper.name if upper else None,
+        "tier_progress": min(summary["qualifying_points"] / upper.qualifying_points, 1.0)
+        if upper and upper.qualifying_points
+        else 1.0,
+        "badge_names": [names.get(b, b) for b in summary["badges"]],
+        "expiring_total": sum(e["points"] for e in summary["expiring"]),
+        "recent": ledger_lines(db, account_id, limit=RECENT_LEDGER),
+        "leaderboard": account_leaderboard(db, program, account_id),
     }

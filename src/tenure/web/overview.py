@@ -26,18 +26,7 @@ HISTORY_MONTHS = 12
 
 def monthly_figures(*, db_session: Session, settings: Settings) -> list[dict[str, Any]]:
     """Return up to the last 12 complete months' summaries, oldest first (stored or computed)."""
-    # Months stored without billing data (MRR None: activity figures only) are not charted yet.
-    stored = [m for m in serving.stored_months(db_session) if m.get("mrr_end") is not None]
-    if stored:
-        return stored[-HISTORY_MONTHS:]
-    engine = db_session.get_bind()
-    subscriptions = app_db_subscriptions(engine)
-    earliest = serving.first_paid_month(subscriptions)
-    last = last_complete_month()
-    if earliest is None or earliest > last:
-        return []
-    first = max(earliest, last - HISTORY_MONTHS + 1)
-    return serving.month_reports(engine, settings, subscriptions, first, last)
+    return serving.recent_months(db_session, settings, HISTORY_MONTHS)
 
 
 def kpis(months: list[dict[str, Any]]) -> dict[str, Any]:

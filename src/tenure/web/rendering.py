@@ -29,6 +29,7 @@ NAV = (
     ("accounts", "/accounts", "Accounts"),
     ("alerts", "/alerts", "Alerts"),
     ("cohorts", "/cohorts", "Cohorts"),
+    ("forecast", "/forecast", "Forecast"),
     ("segments", "/segments", "Segments"),
     ("experiments", "/experiments", "Experiments"),
     ("plays", "/plays", "Plays"),

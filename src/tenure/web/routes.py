@@ -18,6 +18,7 @@ from tenure.config import Settings
 from tenure.errors import InputError, NotFound
 from tenure.quality.rendering import quality_charts
 from tenure.rendering import charts
+from tenure.reports.clv.accounts import account_values, segment_values
 from tenure.segments.service import value_risk_grid_report
 from tenure.web import alerts, model_card, overview, service
 from tenure.web import experiments as experiment_pages
@@ -26,6 +27,7 @@ from tenure.web import loyalty as loyalty_pages
 from tenure.web import messages as message_pages
 from tenure.web import plays as play_pages
 from tenure.web.actions import add_action_routes
+from tenure.web.forecast import forecast_context
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
 from tenure.web.session import Viewer
@@ -117,8 +119,10 @@ def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
                 db_session=db, account_id=account_id, reader=_reader(viewer),
                 money=Money.from_settings(ui.settings), today=today,
             )  # fmt: skip
+            context["loyalty"] = loyalty_pages.account_panel(db, viewer.role, account_id)
+            values = account_values(db, ui.settings, today, [account_id])
             panel = play_pages.account_panel(db, viewer, ui.settings, account_id, today)
-            return "account.html", {**context, "plays_panel": panel}
+            return "account.html", {**context, "clv": values.get(account_id), "plays_panel": panel}
 
         return show(ui, request, "accounts", build)
 
@@ -191,7 +195,7 @@ def smart_inbox_build(ui: Dashboard, request: Request, status: str, page: int) -
 
 
 def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
-    """Add the business-wide reports: cohorts, segments, churn model, data quality."""
+    """Add the business-wide reports: cohorts, segments, forecast, churn model, data quality."""
 
     @router.get("/cohorts")
     def cohorts_page(request: Request, matrix: str = "logo") -> Response:
@@ -213,9 +217,19 @@ def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
             grid = value_risk_grid_report(
                 db_session=db, as_of=clock.now().date(), money=Money.from_settings(ui.settings)
             )
-            return "segments.html", {"segments": found, "grid": grid}
+            clv = {
+                s["segment"]: s["clv"] for s in segment_values(db, ui.settings, clock.now().date())
+            }
+            return "segments.html", {"segments": found, "grid": grid, "clv_by_segment": clv}
 
         return show(ui, request, "segments", build)
+
+    @router.get("/forecast")
+    def forecast_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "forecast.html", forecast_context(db, viewer, ui)
+
+        return show(ui, request, "forecast", build)
 
     @router.get("/model")
     def model_page(request: Request) -> Response:

@@ -17,6 +17,7 @@ from tenure.accounts import schemas
 from tenure.accounts import service as accounts
 from tenure.accounts.schemas import AccountRow, AccountView, Money, Reader
 from tenure.errors import InputError
+from tenure.history import service as history
 from tenure.metrics.months import month_text
 from tenure.rendering import charts
 
@@ -129,6 +130,19 @@ def mrr_labels(view: AccountView) -> list[str]:
     return ["now" if p.month is None else month_text(p.month) for p in view.mrr_history]
 
 
+def with_weeks(
+    weeks: list[dict[str, Any]], field: str, daily: list[tuple[date, float]]
+) -> list[tuple[date, float]]:
+    """Return a chart series: the weekly means before the first daily point, then the days."""
+    first = daily[0][0] if daily else date.max
+    older = [
+        (date.fromisoformat(w["week"]), w[field])
+        for w in weeks
+        if w[field] is not None and date.fromisoformat(w["week"]) < first
+    ]
+    return older + daily
+
+
 def account_context(
     *, db_session: Session, account_id: int, reader: Reader, money: Money, today: date
 ) -> dict[str, Any]:
@@ -137,19 +151,23 @@ def account_context(
         db_session=db_session, account_id=account_id, reader=reader, money=money, today=today,
         history=400, months=HISTORY_MONTHS, events=RECENT,
     )  # fmt: skip
-    health, churn = view.health_history, view.churn_history
+    weeks = history.weekly_points(db_session, account_id)  # before the app DB's daily window
+    health = with_weeks(weeks, "health_score", [(h.as_of, h.score) for h in view.health_history])
+    churn = with_weeks(
+        weeks, "churn_probability", [(c.as_of, c.probability) for c in view.churn_history]
+    )
     mrr_chart = charts.line_history(
         mrr_labels(view), [p.mrr for p in view.mrr_history], name="MRR", colour="#2563eb"
     )
     health_chart = churn_chart = None
     if len(health) > 1:
         health_chart = charts.line_history(
-            [h.as_of for h in health], [h.score for h in health],
+            [day for day, _ in health], [v for _, v in health],
             name="health", colour="#16a34a", range=[0, 100],
         )  # fmt: skip
     if len(churn) > 1:
         churn_chart = charts.line_history(
-            [c.as_of for c in churn], [c.probability for c in churn], name="churn probability",
+            [day for day, _ in churn], [v for _, v in churn], name="churn probability",
             colour="#dc2626", fmt=".1%", tickformat=".0%", rangemode="tozero",
         )  # fmt: skip
     return {

@@ -13,6 +13,7 @@ from tenure.api.deps import SessionDep, SettingsDep, requires
 from tenure.api.errors import responses
 from tenure.api.schemas import Account360, AccountPage
 from tenure.api.services.accounts import account_360_out, page_out
+from tenure.history import service as history
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -88,3 +89,16 @@ def account(
         today=now.date(),
     )
     return account_360_out(view, now)
+
+
+@router.get(
+    "/{account_id}/score-history",
+    summary="Score history of one account: weekly, then daily",
+    responses=responses(404),
+)
+def score_history(
+    account_id: AccountId, session: SessionDep, _: requires("scores:read")
+) -> dict[str, Any]:
+    """Return the account's health and churn history: weeks rolled up, then the daily window."""
+    account = service.get_account(db_session=session, account_id=account_id)
+    return {"account_id": account.id, **history.score_history(session, account.id)}

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
@@ -21,6 +27,7 @@ from tenure.tasks import build_huey
 from tenure.warehouse.models import PipelineRun
 
 router = APIRouter(tags=["operations"])
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set by `tenure serve --workers N` (N > 1)
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
@@ -135,6 +142,16 @@ def metrics(request: Request) -> Response:
     """Return request counters, latencies and serving gauges in the Prometheus text format."""
     serving = CollectorRegistry(auto_describe=False)
     serving.register(_ServingCollector(request))
-    payload = generate_latest(request.app.state.registry) + generate_latest(serving)
-    payload += generate_latest(RULE_METRICS)
+    if os.environ.get(MULTIPROC_ENV):  # several workers: sum what every worker recorded
+        payload = generate_latest(_multiprocess_registry()) + generate_latest(serving)
+    else:
+        payload = generate_latest(request.app.state.registry) + generate_latest(serving)
+        payload += generate_latest(RULE_METRICS)
     return Response(payload, media_type=CONTENT_TYPE_LATEST)
+
+
+def _multiprocess_registry() -> CollectorRegistry:
+    """Return a registry reading the counters and histograms every worker wrote to the dir."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -12,11 +12,14 @@ from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import responses
 from tenure.auth.service import audit
 from tenure.errors import NotFound
-from tenure.loyalty import rewards, statements
+from tenure.loyalty import leaderboard, rewards, statements
 from tenure.loyalty.membership import require_member
 from tenure.loyalty.models import LoyaltyRedemption
 from tenure.loyalty.schemas import (
     DecisionIn,
+    LeaderboardChoiceIn,
+    LeaderboardChoiceOut,
+    LeaderboardLineOut,
     LedgerLineOut,
     LoyaltyAccountOut,
     RedemptionIn,
@@ -28,6 +31,7 @@ from tenure.loyalty.service import require_program
 router = APIRouter(prefix="/v1/loyalty", tags=["loyalty"])
 AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 RedemptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ContactId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=255,
@@ -40,7 +44,7 @@ IdempotencyKey = Annotated[
 def loyalty_account(
     account_id: AccountId, session: SessionDep, _: requires("loyalty:read")
 ) -> dict[str, Any]:
-    """Return balance, tier, progress to the next tier, badges and points expiring soon."""
+    """Return balance, tier and progress, badges, expiring points, streak and challenges."""
     program = require_program(session)
     return statements.account_summary(session, program, rewards.find_account(session, account_id))
 
@@ -57,6 +61,37 @@ def loyalty_ledger(
     """Return the account's movements of points, newest first."""
     account = rewards.find_account(session, account_id)
     return statements.ledger_lines(session, account.id, limit, offset)
+
+
+@router.get("/accounts/{account_id}/leaderboard", response_model=list[LeaderboardLineOut],
+            summary="The account's contact leaderboard (opted-in contacts only)",
+            responses=responses(404))  # fmt: skip
+def loyalty_leaderboard(
+    account_id: AccountId, session: SessionDep, _: requires("loyalty:read")
+) -> list[dict[str, Any]]:
+    """Return the account's opted-in contacts ranked by their recent programme points."""
+    program = require_program(session)
+    account = rewards.find_account(session, account_id)
+    return leaderboard.account_leaderboard(session, program, account.id)
+
+
+@router.put("/contacts/{contact_id}/leaderboard", response_model=LeaderboardChoiceOut,
+            summary="Opt a contact in to (or out of) their account's leaderboard",
+            responses=responses(404))  # fmt: skip
+def leaderboard_choice(
+    contact_id: ContactId,
+    body: LeaderboardChoiceIn,
+    request: Request,
+    session: SessionDep,
+    principal: requires("loyalty:redeem"),
+) -> dict[str, Any]:
+    """Record the contact's choice; only opted-in contacts appear on a leaderboard."""
+    contact = leaderboard.find_contact(session, contact_id)
+    leaderboard.set_opt_in(session, contact, body.opt_in, principal.subject)
+    action = "loyalty_leaderboard_opt_in" if body.opt_in else "loyalty_leaderboard_opt_out"
+    audit(session, actor=principal.subject, action=action, target=f"contact:{contact.id}",
+          ip=client_ip(request))  # fmt: skip
+    return {"contact_id": contact.id, "external_id": contact.external_id, "opt_in": body.opt_in}
 
 
 @router.get("/rewards", response_model=list[RewardOut], summary="The rewards catalogue")

@@ -109,6 +109,7 @@ def _store(
         "accepted": landed.result.accepted,
         "duplicates": landed.result.duplicates,
         "held": landed.held,
+        "erased": landed.result.erased,
         "rejected": [asdict(r) for r in intake.rejected],
     }
 
@@ -137,6 +138,7 @@ def _publish(request: Request, key: str, intake: Intake, *, single: bool) -> dic
         "accepted": len(intake.events),
         "duplicates": 0,
         "held": 0,
+        "erased": 0,
         "rejected": [asdict(r) for r in intake.rejected],
     }
 

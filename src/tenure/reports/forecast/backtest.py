@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tenure.reports.forecast.calibration import Scored, calibrate, scored_miss
 from tenure.reports.forecast.history import SERIES, History
 from tenure.reports.forecast.methods import METHODS, all_bands
 
@@ -19,16 +20,18 @@ def origins(months: int, max_origins: int = MAX_ORIGINS) -> list[int]:
     return list(range(max(MIN_TRAIN, months - max_origins), months))
 
 
-def _score(actual: float, band: dict[str, np.ndarray], k: int) -> tuple[float | None, int, int]:
-    """Return (absolute % error or None at 0, inside 80 %, inside 95 %) at horizon index k."""
+def _score(
+    actual: float, band: dict[str, np.ndarray], k: int, origin: int
+) -> tuple[float | None, int, int, Scored]:
+    """Return (absolute % error or None at 0, inside 80 %, inside 95 %, the scored miss)."""
     error = None if actual == 0 else abs(actual - band["point"][k]) / abs(actual)
     inside80 = int(band["lo80"][k] <= actual <= band["hi80"][k])
     inside95 = int(band["lo95"][k] <= actual <= band["hi95"][k])
-    return error, inside80, inside95
+    return error, inside80, inside95, scored_miss(actual, band, k, origin)
 
 
 def _collect(history: History, horizon: int, max_origins: int) -> dict:
-    """Return {(series, method, h): [(error, in80, in95), ...]} over all origins."""
+    """Return {(series, method, h): [(error, in80, in95, miss), ...]} over all origins."""
     found: dict = defaultdict(list)
     for origin in origins(len(history), max_origins):
         ahead = min(horizon, len(history) - origin)
@@ -37,13 +40,13 @@ def _collect(history: History, horizon: int, max_origins: int) -> dict:
             actual = history.series(name)[origin : origin + ahead]
             for method, band in bands[name].items():
                 for k in range(ahead):
-                    found[(name, method, k + 1)].append(_score(float(actual[k]), band, k))
+                    found[(name, method, k + 1)].append(_score(float(actual[k]), band, k, origin))
     return found
 
 
-def _summary(scores: list[tuple[float | None, int, int]]) -> dict[str, Any]:
+def _summary(scores: list[tuple[float | None, int, int, Scored]]) -> dict[str, Any]:
     """Return MAPE and coverages of one method at one horizon."""
-    errors = [e for e, _, _ in scores if e is not None]
+    errors = [s[0] for s in scores if s[0] is not None]
     return {
         "mape": float(np.mean(errors)) if errors else None,
         "coverage80": float(np.mean([s[1] for s in scores])),
@@ -61,7 +64,7 @@ def _chosen(row: dict[str, Any]) -> str:
 
 
 def backtest(history: History, horizon: int, max_origins: int = MAX_ORIGINS) -> dict[str, Any]:
-    """Return per series a row per horizon: n, each method's MAPE/coverage, the chosen one."""
+    """Return per series a row per horizon (n, MAPE/coverage per method, the chosen one); scales."""
     found = _collect(history, horizon, max_origins)
     out: dict[str, Any] = {"origins": len(origins(len(history), max_origins))}
     for name in SERIES:
@@ -75,4 +78,5 @@ def backtest(history: History, horizon: int, max_origins: int = MAX_ORIGINS) -> 
             row["backtested"] = row["n"] > 0
             rows.append(row)
         out[name] = rows
+    out["calibration"] = calibrate(found)
     return out

@@ -7,11 +7,13 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from tenure.reports.forecast.backtest import MAX_ORIGINS, backtest
+from tenure.reports.forecast.calibration import calibrated_band
 from tenure.reports.forecast.history import SERIES, History
 from tenure.reports.forecast.methods import all_bands
 from tenure.reports.forecast.model import MIN_MONTHS
 
 BAND_KEYS = ("point", "lo80", "hi80", "lo95", "hi95")
+HISTORY_SHOWN = 24  # months of actuals carried for the charts
 
 
 def _next_months(last: str, count: int) -> list[str]:
@@ -24,13 +26,22 @@ def _next_months(last: str, count: int) -> list[str]:
     return out
 
 
-def _cell(bands: dict, method: str, k: int, series: str) -> dict[str, Any]:
-    """Return one series' forecast at horizon index k with the chosen method (floor at 0)."""
-    band = bands[method]
+def _cell(bands: dict, method: str, k: int, series: str, scales: dict) -> dict[str, Any]:
+    """Return one series' calibrated forecast at horizon index k by the chosen method (≥ 0)."""
+    band = calibrated_band(bands[method], scales.get(method))
     values = {key: max(float(band[key][k]), 0.0) for key in BAND_KEYS}
     if series != "mrr":
         values = {key: round(v, 1) for key, v in values.items()}
     return {"method": method} | values
+
+
+def _recent(history: History, count: int = HISTORY_SHOWN) -> list[dict[str, Any]]:
+    """Return the last COUNT months' actual values of every series (for the charts)."""
+    start = max(0, len(history) - count)
+    return [
+        {"month": history.months[i]} | {n: float(history.series(n)[i]) for n in SERIES}
+        for i in range(start, len(history))
+    ]
 
 
 def forecast_report(
@@ -49,7 +60,9 @@ def forecast_report(
         row: dict[str, Any] = {"month": month, "horizon": k + 1}
         for name in SERIES:
             method = tested[name][k]["method"]
-            row[name] = _cell(bands[name], method if method in bands[name] else "model", k, name)
+            method = method if method in bands[name] else "model"
+            scales = tested["calibration"].get(name, {})
+            row[name] = _cell(bands[name], method, k, name, scales)
         rows.append(row)
     return {
         "last_month": history.months[-1],
@@ -57,7 +70,10 @@ def forecast_report(
         "months": months,
         "currency": currency,
         "forecast": rows,
+        "history": _recent(history),
         "method_rule": "per series and horizon, the model where its backtest MAPE is at most "
         "the naive and seasonal-naive baselines', else the better baseline",
+        "interval_rule": "each band scaled about its point so the backtest's misses are "
+        "covered at 80 %/95 % (backtest.calibration: scales, coverage before/after out of time)",
         "backtest": tested,
     }
