@@ -180,6 +180,17 @@ class Settings(BaseSettings):
         default=300, ge=1, description="After this, a delivery claimed by a dead worker is retried"
     )
     alert_digest_hour: int = Field(default=8, ge=0, le=23, description="UTC hour of the digest")
+    alerts_daily_budget: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description="Accounts with new alerts each CSM is told of at once per day (highest MRR at"
+        " risk first); the rest wait for the daily digest",
+    )
+    play_map_file: Path | None = Field(
+        default=None,
+        description="Explanation → play mapping (TOML); the packaged one when unset",
+    )
     alert_first_run_days: int = Field(
         default=7,
         ge=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,9 +12,10 @@ from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
 from tenure.config import Settings
 from tenure.errors import InputError
-from tenure.plays import effect, service, tasks
+from tenure.plays import account_plays, effect, service, tasks
 from tenure.rendering.charts import FALLBACK, figure
 from tenure.web.session import Viewer
+from tenure.web.task_actions import SNOOZE_DAYS
 
 
 def _allowed(viewer: Viewer, permission: str) -> None:
@@ -82,4 +84,24 @@ def tasks_context(db: Session, viewer: Viewer, status: str | None) -> dict[str, 
         raise InputError(f"status must be open, snoozed or done, got {status!r}")
     owner = viewer.email if viewer.role == "csm" else None
     found = tasks.list_tasks(db, owner=owner, status=status or "open", limit=500)
-    return {"tasks": [tasks.task_dict(t, a) for t, a in found], "status": status or "open"}
+    return {
+        "tasks": [tasks.task_dict(t, a) for t, a in found],
+        "status": status or "open",
+        "outcomes": tasks.OUTCOMES,
+        "snooze_days": SNOOZE_DAYS,
+    }
+
+
+def account_panel(
+    db: Session, viewer: Viewer, settings: Settings, account_id: int, day: date
+) -> dict[str, Any] | None:
+    """Return the account 360's plays panel (None when the viewer may not read plays)."""
+    if not can(viewer.role, "plays:read"):
+        return None
+    panel = account_plays.account_plays(db, settings, account_id, day)
+    panel["tasks"] = account_plays.visible_tasks(
+        panel["tasks"], may_read=can(viewer.role, "tasks:read"), role=viewer.role,
+        reader=viewer.email,
+    )  # fmt: skip
+    panel["currency"] = settings.reporting_currency.upper()
+    return panel
