@@ -1,9 +1,11 @@
 """The pipeline's loyalty stage: enrol, earn from events and facts, expire, tiers, badges.
 
-Skipped (with a note) until a programme is loaded. Days are earned in order from the day
-after the last earned one (`loyalty_program.earned_through`; the first run earns from the
-programme's `starts_on`, else only the as-of day), each day committed on its own, so a
-failed run resumes where it stopped and a replayed day posts nothing new.
+Skipped (with a note) until a programme is loaded. The days from the one after the last earned
+one (`loyalty_program.earned_through`; the first run earns from the programme's `starts_on`,
+else only the as-of day) to the as-of day are earned as one window: the event rules in one
+set-based pass (`event_earning.window_earnings`) posted in bulk, the fact rules day by day.
+Posting is idempotent on source keys, so a failed run replays the window and posts only what
+is missing.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from tenure.db.session import session_scope
 from tenure.loyalty.corrections import expire_points
-from tenure.loyalty.earning import account_facts, event_earnings, rule_history
-from tenure.loyalty.ledger import Earning, post_earnings
+from tenure.loyalty.earning import account_facts, rule_history
+from tenure.loyalty.event_earning import window_earnings
+from tenure.loyalty.ledger import Earning, post_earning_table, post_earnings
 from tenure.loyalty.membership import enrol_accounts
 from tenure.loyalty.models import LoyaltyEnrolment
 from tenure.loyalty.program import Program
@@ -67,16 +70,21 @@ def days_to_earn(earned_through: date | None, program: Program, as_of: date) -> 
     return [first + timedelta(days=i) for i in range((as_of - first).days + 1)]
 
 
-def earn_day(context: StageContext, con: Any, program: Program, day: date) -> int:
-    """Post one day's earnings and move the programme's earned-through mark; return posted."""
+def earn_days(context: StageContext, con: Any, program: Program, days: list[date]) -> int:
+    """Post the window's earnings and move the earned-through mark; return how many posted."""
+    if not days:
+        return 0
     with session_scope(context.engine) as session:
         members = members_of(session)
-        earnings = event_earnings(con, session, program, members, day)
-        earnings += fact_earnings(session, program, members, day)
-        posted = post_earnings(session, earnings, program.expiry_months)
+        table = window_earnings(con, session, program, members, days[0], days[-1])
+        posted = post_earning_table(session, table, program.expiry_months, "pipeline")
+        if any(r.fact is not None for r in program.rules):
+            for day in days:
+                found = fact_earnings(session, program, members, day)
+                posted += post_earnings(session, found, program.expiry_months)
         row = latest_program_row(session)
-        if row is not None and (row.earned_through is None or row.earned_through < day):
-            row.earned_through = day
+        if row is not None and (row.earned_through is None or row.earned_through < days[-1]):
+            row.earned_through = days[-1]
     return posted
 
 
@@ -97,10 +105,8 @@ def loyalty_points(context: StageContext) -> StageSummary:
         enrolled = enrol_accounts(session, program, context.settings)
         row = latest_program_row(session)
         days = days_to_earn(row.earned_through if row else None, program, context.as_of)
-    posted = 0
     with open_warehouse(context.settings, read_only=True) as warehouse:
-        for day in days:
-            posted += earn_day(context, warehouse.con, program, day)
+        posted = earn_days(context, warehouse.con, program, days)
     with session_scope(context.engine) as session:
         expired = expire_points(session, context.as_of)
         tiers = review_tiers(session, program, context.as_of)
