@@ -70,7 +70,9 @@ JOIN {EVENTS} e ON e.account_id = c.account_id AND e.name = r.event
 WHERE e.ts >= $start AND e.ts < $end
 GROUP BY c.account_id, r.rule, r.points, c.ts_us
 """
-COLUMNS = ("account_id", "rule", "points", "message_id", "ts")
+SCHEMA = pa.schema([("account_id", pa.int64()), ("rule", pa.string()), ("points", pa.int64()),
+                    ("message_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])  # fmt: skip
+COLUMNS = tuple(SCHEMA.names)
 
 
 def day_start(day: date) -> datetime:
@@ -108,9 +110,8 @@ def window_earnings(
 ) -> pa.Table:
     """Return the event earnings of member accounts on the days first..last (inclusive)."""
     rules = [r for r in program.rules if r.event is not None]
-    empty = pa.table({c: [] for c in COLUMNS})
     if not rules or not members or last < first:
-        return empty
+        return _with_source_keys(SCHEMA.empty_table())
     history = history_table(session, rules, first)
     tables = {"loyalty_rules": rules_table(rules), "loyalty_history": history,
               "loyalty_members": pa.table({"account_id": pa.array(members, pa.int64())})}  # fmt: skip
