@@ -17,6 +17,7 @@ from tenure.events.identity import Link, Released, link_identities, release_held
 from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
 from tenure.events.service import RecordResult, record_events
+from tenure.loyalty.realtime import earn_on_arrival
 from tenure.notifications import Notification, get_bus
 
 CHUNK = 1000  # ids per IN list
@@ -50,7 +51,7 @@ def linked_users(links: Iterable[Link]) -> set[str]:
 def land_events(
     session: Session, events: list[EventIn], links: list[Link], *, login_events: Collection[str]
 ) -> Landed:
-    """Store links, then events (de-duplicated on message_id), then release held events."""
+    """Store links, events (de-duplicated on message_id), release held events, earn points."""
     link_identities(session, links)
     result = record_events(events, db_session=session, login_events=login_events)
     message_ids = [e.resolved_message_id() for e in events]
@@ -59,6 +60,7 @@ def land_events(
         session, login_events=login_events, user_ids=linked_users(links), message_ids=held_ids
     )
     counts, held = _landed(session, message_ids)
+    earn_on_arrival(session, message_ids)
     return Landed(result, released, held, counts)
 
 

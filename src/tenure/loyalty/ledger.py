@@ -99,7 +99,9 @@ def _add_to_wallets(session: Session, deltas: dict[int, int]) -> None:
         session.connection().execute(stmt, rows)
 
 
-def post_earnings(session: Session, earnings: Sequence[Earning], expiry_months: int) -> int:
+def post_earnings(
+    session: Session, earnings: Sequence[Earning], expiry_months: int, actor: str = "pipeline"
+) -> int:
     """Post earnings in batches; ones whose source key is already posted change nothing.
 
     Return how many were new.
@@ -109,11 +111,14 @@ def post_earnings(session: Session, earnings: Sequence[Earning], expiry_months: 
     ensure_wallets(session, (e.account_id for e in earnings))
     posted = 0
     for start in range(0, len(earnings), BATCH):
-        posted += _post_earning_batch(session, earnings[start : start + BATCH], expiry_months)
+        batch = earnings[start : start + BATCH]
+        posted += _post_earning_batch(session, batch, expiry_months, actor)
     return posted
 
 
-def _post_earning_batch(session: Session, batch: Sequence[Earning], expiry_months: int) -> int:
+def _post_earning_batch(
+    session: Session, batch: Sequence[Earning], expiry_months: int, actor: str
+) -> int:
     """Insert one batch's new movements, their entries and lots; credit the wallets.
 
     Every statement is one cached executemany (SQLAlchemy's insertmanyvalues for the
@@ -123,7 +128,7 @@ def _post_earning_batch(session: Session, batch: Sequence[Earning], expiry_month
     values = [
         {"account_id": e.account_id, "kind": "earn", "points": e.points, "rule": e.rule,
          "source_key": e.source_key, "occurred_at": e.occurred_at, "posted_at": now,
-         "actor": "pipeline", "written_off": 0}
+         "actor": actor, "written_off": 0}
         for e in batch
     ]  # fmt: skip
     table = LoyaltyMovement.__table__
