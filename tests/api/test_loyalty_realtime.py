@@ -94,3 +94,8 @@ def test_tracked_events_earn_at_once_and_the_stage_adds_nothing(
     summary = loyalty_points(StageContext(app_settings, app_engine, date(2025, 6, 10)))
     assert summary["earnings"] == 1  # OTHER's login; none of ACME's again
     assert _earned(app_engine) == sorted([*expected, ("event:o1:weekly_login", "pipeline")])
+    reversal = _track("r1", "export_undone", 10, 9) | {"properties": {
+        "account_id": "ACME", "reverses_message_id": "a3"}}  # fmt: skip
+    assert client.post("/v1/track", json=reversal, headers=auth).status_code == 200
+    with session_scope(app_engine) as session:
+        assert ledger.wallet_balance(session, account) == 25  # a3's 5 points clawed back

@@ -17,10 +17,11 @@ from tenure.events.identity import Link, Released, link_identities, release_held
 from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
 from tenure.events.service import RecordResult, record_events
-from tenure.loyalty.realtime import earn_on_arrival
+from tenure.loyalty.realtime import earn_on_arrival, reverse_on_arrival
 from tenure.notifications import Notification, get_bus
 
 CHUNK = 1000  # ids per IN list
+REVERSES = "reverses_message_id"  # an event with this property reverses that event's points
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def land_events(
     )
     counts, held = _landed(session, message_ids)
     earn_on_arrival(session, message_ids)
+    reverse_on_arrival(session, [str(r) for e in events if (r := e.properties.get(REVERSES))])
     return Landed(result, released, held, counts)
 
 

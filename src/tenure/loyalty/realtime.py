@@ -142,3 +142,13 @@ def choose(events: list, by_event: dict[str, list[EarningRule]], history: dict) 
             key = f"event:{event.message_id}:{rule.key}"
             earnings.append(Earning(event.account_id, rule.key, rule.points, key, event.ts))
     return earnings
+
+
+def reverse_on_arrival(session: Session, reversed_ids: Sequence[str]) -> int:
+    """Claw back the earnings of the events the batch reverses; return how many clawed back."""
+    from tenure.loyalty.corrections import claw_back_event
+
+    done = 0
+    for message_id in dict.fromkeys(reversed_ids):
+        done += len(claw_back_event(session, message_id, "event reversed"))
+    return done

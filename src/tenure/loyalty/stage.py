@@ -16,14 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure.accounts.models import Invoice
 from tenure.db.session import session_scope
-from tenure.loyalty.corrections import expire_points
+from tenure.loyalty.corrections import claw_back_refunds, expire_points
 from tenure.loyalty.earning import account_facts, rule_history
 from tenure.loyalty.event_earning import window_earnings
 from tenure.loyalty.ledger import Earning, post_earning_table, post_earnings
 from tenure.loyalty.membership import enrol_accounts
 from tenure.loyalty.models import LoyaltyEnrolment
-from tenure.loyalty.program import Program
+from tenure.loyalty.program import EarningRule, Program
 from tenure.loyalty.service import current_program, latest_program_row
 from tenure.loyalty.tiers import award_badges, review_tiers
 from tenure.stage import StageContext, StageSummary, stage
@@ -52,6 +53,9 @@ def fact_earnings(
     at = datetime.combine(day, time(), tzinfo=UTC)
     found = []
     for rule in rules:
+        if rule.fact == "paid_invoice":
+            found += invoice_earnings(session, rule, members, day, history)
+            continue
         for account_id, value in account_facts(session, rule.fact or "", members, day).items():
             n, last = history.get((account_id, rule.key), (0, None))
             if value < (rule.at_least or 0) or (rule.lifetime_cap and n >= rule.lifetime_cap):
@@ -60,6 +64,28 @@ def fact_earnings(
                 continue
             key = f"fact:{rule.key}:{account_id}" + ("" if rule.first_time_only else f":{day}")
             found.append(Earning(account_id, rule.key, rule.points, key, at))
+    return found
+
+
+def invoice_earnings(
+    session: Session, rule: EarningRule, members: list[int], day: date, history: dict
+) -> list[Earning]:
+    """Return earnings for member invoices paid on day of at least `at_least` minor units."""
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    query = sa.select(Invoice.account_id, Invoice.external_id, Invoice.paid_at).where(
+        Invoice.status == "paid",
+        Invoice.paid_at >= start,
+        Invoice.paid_at < start + timedelta(days=1),
+        Invoice.amount >= (rule.at_least or 0),
+    )
+    wanted, counts, found = set(members), {}, []
+    for account_id, external_id, paid_at in session.execute(query.order_by(Invoice.paid_at)):
+        n = counts.setdefault(account_id, history.get((account_id, rule.key), (0, None))[0])
+        if account_id not in wanted or (rule.lifetime_cap and n >= rule.lifetime_cap):
+            continue
+        counts[account_id] = n + 1
+        key = f"invoice:{external_id}:{rule.key}"
+        found.append(Earning(account_id, rule.key, rule.points, key, paid_at))
     return found
 
 
@@ -90,7 +116,7 @@ def earn_days(context: StageContext, con: Any, program: Program, days: list[date
 
 @stage(
     "loyalty",
-    reads=(catalog.LOYALTY_PROGRAMS, catalog.ACCOUNTS, catalog.SUBSCRIPTIONS,
+    reads=(catalog.LOYALTY_PROGRAMS, catalog.ACCOUNTS, catalog.SUBSCRIPTIONS, catalog.INVOICES,
            catalog.HEALTH_SCORES, catalog.WAREHOUSE_EVENTS),
     writes=(catalog.LOYALTY_ENROLMENTS, catalog.LOYALTY_LEDGER, catalog.LOYALTY_BADGES),
 )  # fmt: skip
@@ -108,8 +134,9 @@ def loyalty_points(context: StageContext) -> StageSummary:
     with open_warehouse(context.settings, read_only=True) as warehouse:
         posted = earn_days(context, warehouse.con, program, days)
     with session_scope(context.engine) as session:
+        refunds = claw_back_refunds(session)
         expired = expire_points(session, context.as_of)
         tiers = review_tiers(session, program, context.as_of)
         badges = award_badges(session, program, context.as_of)
-    return {"enrolled": enrolled, "days": len(days), "earnings": posted, "expired": expired,
+    return {"enrolled": enrolled, "days": len(days), "earnings": posted, "expired": expired, "refunds": refunds,
             **tiers, "badges": badges}  # fmt: skip
