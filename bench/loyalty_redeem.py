@@ -36,6 +36,10 @@ name = "bench"
 point_value_minor = 1
 approval_threshold = 10000
 holdout_fraction = 0.0
+[[rules]]
+key = "seed"
+event = "bench_seed"
+points = 1
 [[tiers]]
 key = "member"
 name = "Member"
