@@ -110,3 +110,23 @@ def test_non_members_and_empty_windows_earn_nothing(engine, frozen_clock):
     assert found.select(["source_key", "points"]).to_pylist() == [
         {"source_key": "event:m1:free", "points": 1}
     ]
+
+
+def test_successor_search_agrees_on_both_packings():
+    import numpy as np
+
+    from tenure.loyalty.cooldown import CoolEvents, first_at_or_after
+
+    rng = np.random.default_rng(3)
+    group = np.sort(rng.integers(0, 50, 400))
+    ts = np.concatenate([np.sort(rng.integers(0, 10**12, (group == g).sum())) for g in range(50)])
+    due = ts + rng.integers(0, 10**11, len(ts))
+    zeros = np.zeros(len(ts), dtype=np.int64)
+    small = first_at_or_after(CoolEvents(group, ts, zeros, zeros, zeros), group, due)
+    huge = group + 2**40  # (group + 1) × span overflows: the rank packing
+    ranked = first_at_or_after(CoolEvents(huge, ts, zeros, zeros, zeros), huge, due)
+    expected = [
+        next((j for j in range(len(ts)) if group[j] == group[i] and ts[j] >= due[i]), -1)
+        for i in range(len(ts))
+    ]
+    assert small.tolist() == ranked.tolist() == expected

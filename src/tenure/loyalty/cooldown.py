@@ -32,14 +32,24 @@ class CoolEvents:
 def first_at_or_after(events: CoolEvents, group: np.ndarray, due: np.ndarray) -> np.ndarray:
     """Return, per (group, due), the index of the group's first event at or after due, or -1.
 
-    Times become ranks among the distinct event times (a due ranks as the first time at or
-    after it), so (group, rank) packs into one monotone int64 key for one binary search.
+    (group, time) packs into one monotone int64 key (group × span + time offset, a due past the
+    window clipped to the span's end) for one binary search; when that could overflow, times
+    become ranks among the distinct event times first (a due ranks as the first time ≥ it).
     """
-    times = np.sort(events.ts)
-    times = times[np.concatenate(([True], times[1:] != times[:-1]))] if len(times) else times
-    span = len(times) + 1
-    key = events.group * span + np.searchsorted(times, events.ts)
-    found = np.searchsorted(key, group * span + np.searchsorted(times, due))
+    if len(events.ts) == 0:
+        return np.full(len(group), -1, dtype=np.int64)
+    low = int(events.ts.min())
+    span = int(events.ts.max()) - low + 2
+    if (int(events.group.max()) + 1) * span < 2**62:
+        key = events.group * span + (events.ts - low)
+        wanted = group * span + np.clip(due - low, 0, span - 1)
+    else:
+        times = np.sort(events.ts)
+        times = times[np.concatenate(([True], times[1:] != times[:-1]))]
+        span = len(times) + 1
+        key = events.group * span + np.searchsorted(times, events.ts)
+        wanted = group * span + np.searchsorted(times, due)
+    found = np.searchsorted(key, wanted)
     same = np.zeros(len(found), dtype=bool)
     inside = found < len(key)
     same[inside] = events.group[found[inside]] == group[inside]

@@ -8,8 +8,8 @@ For the window [first, last] the stage reads the member events the event rules m
   what is left (window functions in DuckDB);
 - rules with a cool-down of N ≥ 1 days: the greedy "earn, then wait N days" (and, when a
   monthly cap is full, wait for the next month) over the events sorted by (account, rule,
-  time), walked as arrays (`tenure.loyalty.cooldown`), then the earning events' message ids
-  looked up in one more DuckDB join.
+  time, then message id: the first of equal times earns), walked as arrays
+  (`tenure.loyalty.cooldown`).
 
 Each (account, rule)'s state before the window (earnings so far, in the first month, the last
 one) comes from the ledger once per window, so the cost no longer grows with the days.
@@ -56,19 +56,11 @@ WITH ev AS (
 SELECT account_id, rule, points, message_id, ts FROM kept
 """
 COOL_SQL = f"""
-SELECT e.account_id, r.idx AS rule_idx, epoch_us(e.ts) AS ts_us
+SELECT e.account_id, r.idx AS rule_idx, epoch_us(e.ts) AS ts_us, e.message_id
 FROM {EVENTS} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days > 0
 WHERE e.ts >= $start AND e.ts < $end
   AND e.account_id IN (SELECT account_id FROM loyalty_members)
-ORDER BY 1, 2, 3
-"""
-CHOSEN_SQL = f"""
-SELECT c.account_id, r.rule, r.points, min(e.message_id) AS message_id, min(e.ts) AS ts
-FROM loyalty_chosen c JOIN loyalty_rules r ON r.idx = c.rule_idx
-JOIN {EVENTS} e ON e.account_id = c.account_id AND e.name = r.event
-     AND epoch_us(e.ts) = c.ts_us
-WHERE e.ts >= $start AND e.ts < $end
-GROUP BY c.account_id, r.rule, r.points, c.ts_us
+ORDER BY 1, 2, 3, 4
 """
 SCHEMA = pa.schema([("account_id", pa.int64()), ("rule", pa.string()), ("points", pa.int64()),
                     ("message_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])  # fmt: skip
@@ -126,11 +118,9 @@ def window_earnings(
         if any(r.cooldown_days > 0 for r in rules):
             found.append(_cooldown_earnings(con, rules, history, params, first))
     finally:
-        for name in (*tables, "loyalty_chosen"):
+        for name in tables:
             con.unregister(name)
-    return _with_source_keys(
-        pa.concat_tables([t.select(COLUMNS) for t in found], promote_options="permissive")
-    )
+    return _with_source_keys(pa.concat_tables([t.select(COLUMNS).cast(SCHEMA) for t in found]))
 
 
 def _with_source_keys(table: pa.Table) -> pa.Table:
@@ -167,9 +157,13 @@ def _cooldown_earnings(con: Any, rules, history: pa.Table, params, first: date) 
     cap_total = np.array([c[0] for c in caps], dtype=np.int64)[rule_idx]
     cap_month = np.array([c[1] for c in caps], dtype=np.int64)[rule_idx]
     chosen = walk_chains(events, starts, prior_total, prior_month, cap_total, cap_month)
-    con.register("loyalty_chosen", pa.table({
-        "account_id": account[chosen], "rule_idx": rule_idx[chosen], "ts_us": ts[chosen]}))  # fmt: skip
-    return con.execute(CHOSEN_SQL, params).to_arrow_table()
+    names = np.array([r.key for r in rules], dtype=object)
+    points = np.array([r.points for r in rules], dtype=np.int64)
+    return pa.table({
+        "account_id": account[chosen], "rule": pa.array(names[rule_idx[chosen]], pa.string()),
+        "points": points[rule_idx[chosen]], "message_id": found["message_id"].take(chosen),
+        "ts": pa.array(ts[chosen], pa.timestamp("us", tz="UTC")),
+    })  # fmt: skip
 
 
 def _prior_state(history: pa.Table, rules, account: np.ndarray, rule_idx: np.ndarray):
