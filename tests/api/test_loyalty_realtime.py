@@ -99,3 +99,18 @@ def test_tracked_events_earn_at_once_and_the_stage_adds_nothing(
     assert client.post("/v1/track", json=reversal, headers=auth).status_code == 200
     with session_scope(app_engine) as session:
         assert ledger.wallet_balance(session, account) == 25  # a3's 5 points clawed back
+
+
+def test_a_late_event_within_a_cool_down_is_not_earned_twice(
+    client: TestClient, app_engine: Any, app_settings: Any, tmp_path, frozen_clock
+) -> None:
+    _setup(app_engine, tmp_path)
+    with session_scope(app_engine) as session:
+        _, key = service.create_write_key(session, "late")
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+    client.post("/v1/track", json=_track("b1", "login", 5, 9), headers=auth)
+    client.post("/v1/track", json=_track("b0", "login", 2, 9), headers=auth)  # late, 3 days before
+    with open_warehouse(app_settings) as warehouse:
+        sync_inbox(engine=app_engine, warehouse=warehouse)
+    loyalty_points(StageContext(app_settings, app_engine, date(2025, 6, 10)))
+    assert _earned(app_engine) == [("event:b1:weekly_login", "tracking")]

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -152,3 +153,54 @@ def reverse_on_arrival(session: Session, reversed_ids: Sequence[str]) -> int:
     for message_id in dict.fromkeys(reversed_ids):
         done += len(claw_back_event(session, message_id, "event reversed"))
     return done
+
+
+CONFLICT_SQL = """
+SELECT s.* FROM loyalty_found s
+WHERE NOT EXISTS (
+    SELECT 1 FROM loyalty_tracked t JOIN loyalty_cooldowns c ON c.rule = t.rule
+    WHERE t.account_id = s.account_id AND t.rule = s.rule AND t.source_key <> s.source_key
+      AND abs(epoch_us(t.ts) - epoch_us(s.ts)) < c.cooldown_us)
+"""
+
+
+def drop_conflicts(con: Any, session: Session, program: Program, found: Any, first, last) -> Any:
+    """Drop the stage's earnings that fall within a cool-down of a real-time one (late events).
+
+    A late event (earlier than one already earned in real time) is not earned on arrival; the
+    stage, reading in time order, would pick it. Dropping it keeps one earning per cool-down.
+    """
+    import pyarrow as pa
+
+    cooldowns = {r.key: r.cooldown_days for r in program.rules if r.event and r.cooldown_days}
+    if not cooldowns or found.num_rows == 0:
+        return found
+    widest = timedelta(days=max(cooldowns.values()))
+    query = sa.select(LoyaltyMovement.account_id, LoyaltyMovement.rule, LoyaltyMovement.occurred_at,
+                      LoyaltyMovement.source_key).where(
+        LoyaltyMovement.kind == "earn", LoyaltyMovement.actor == "tracking",
+        LoyaltyMovement.rule.in_(cooldowns),
+        LoyaltyMovement.occurred_at >= datetime.combine(first, datetime.min.time(), UTC) - widest,
+        LoyaltyMovement.occurred_at < datetime.combine(last, datetime.min.time(), UTC) + widest
+        + timedelta(days=1))  # fmt: skip
+    rows = session.execute(query).all()
+    if not rows:
+        return found
+    tables = {
+        "loyalty_found": found,
+        "loyalty_tracked": pa.table({
+            "account_id": pa.array([r[0] for r in rows], pa.int64()),
+            "rule": pa.array([r[1] for r in rows], pa.string()),
+            "ts": pa.array([r[2] for r in rows], pa.timestamp("us", tz="UTC")),
+            "source_key": pa.array([r[3] for r in rows], pa.string())}),
+        "loyalty_cooldowns": pa.table({
+            "rule": list(cooldowns),
+            "cooldown_us": pa.array([d * 86_400_000_000 for d in cooldowns.values()], pa.int64())}),
+    }  # fmt: skip
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        return con.execute(CONFLICT_SQL).to_arrow_table().cast(found.schema)
+    finally:
+        for name in tables:
+            con.unregister(name)

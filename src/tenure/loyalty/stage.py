@@ -25,6 +25,7 @@ from tenure.loyalty.ledger import Earning, post_earning_table, post_earnings
 from tenure.loyalty.membership import enrol_accounts
 from tenure.loyalty.models import LoyaltyEnrolment
 from tenure.loyalty.program import EarningRule, Program
+from tenure.loyalty.realtime import drop_conflicts
 from tenure.loyalty.service import current_program, latest_program_row
 from tenure.loyalty.tiers import award_badges, review_tiers
 from tenure.stage import StageContext, StageSummary, stage
@@ -103,6 +104,7 @@ def earn_days(context: StageContext, con: Any, program: Program, days: list[date
     with session_scope(context.engine) as session:
         members = members_of(session)
         table = window_earnings(con, session, program, members, days[0], days[-1])
+        table = drop_conflicts(con, session, program, table, days[0], days[-1])
         posted = post_earning_table(session, table, program.expiry_months, "pipeline")
         if any(r.fact is not None for r in program.rules):
             for day in days:
