@@ -38,28 +38,34 @@ class CachedRules:
     starts_on: datetime | None
 
 
-_RULES: dict[int, CachedRules] = {}  # programme row id → its parsed event rules
+_RULES: dict[tuple, CachedRules] = {}  # (database, programme row, loaded at) → its event rules
 
 
 def event_rules(session: Session) -> CachedRules | None:
     """Return the event rules in force (parsed once per programme row), or None."""
-    row_id = session.scalar(sa.select(sa.func.max(LoyaltyProgram.id)))
-    if row_id is None:
+    latest = session.execute(
+        sa.select(LoyaltyProgram.id, LoyaltyProgram.loaded_at)
+        .order_by(LoyaltyProgram.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
         return None
-    if row_id not in _RULES:
-        program = Program.model_validate(session.get_one(LoyaltyProgram, row_id).document)
+    key = (str(session.get_bind().url), latest.id, latest.loaded_at)
+    if key not in _RULES:
+        program = Program.model_validate(session.get_one(LoyaltyProgram, latest.id).document)
         by_event: dict[str, list[EarningRule]] = defaultdict(list)
         for rule in program.rules:
             if rule.event is not None:
                 by_event[rule.event].append(rule)
         starts = program.starts_on
-        _RULES.clear()
-        _RULES[row_id] = CachedRules(
+        if len(_RULES) > 16:
+            _RULES.clear()
+        _RULES[key] = CachedRules(
             dict(by_event),
             program.expiry_months,
             datetime(starts.year, starts.month, starts.day, tzinfo=UTC) if starts else None,
         )
-    return _RULES[row_id]
+    return _RULES[key]
 
 
 def earn_on_arrival(session: Session, message_ids: Sequence[str]) -> int:
