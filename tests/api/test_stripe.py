@@ -143,7 +143,7 @@ def test_subscription_before_customer_creates_a_placeholder(
 
 def test_unknown_event_types_are_acknowledged_and_ignored(client: TestClient) -> None:
     """Events Tenure does not apply are acknowledged (so Stripe stops retrying)."""
-    event = {"id": "evt_other", "type": "charge.refunded", "created": 1750150800, "data": {}}
+    event = {"id": "evt_other", "type": "charge.dispute.created", "created": 1750150800, "data": {}}
     response = _post(client, json.dumps(event).encode())
     assert response.status_code == 200 and response.json()["outcome"].startswith("ignored")
     broken = _post(client, b"{not json")

@@ -130,6 +130,14 @@ class StripeInvoice(_Stripe):
     parent: InvoiceParent | None = None
 
 
+class StripeCharge(_Stripe):
+    """The fields of a refunded charge Tenure reads (its invoice, whether fully refunded)."""
+
+    id: str
+    invoice: str | None = None
+    refunded: bool = False
+
+
 class EventData(_Stripe):
     """An event's data: the object it is about."""
 
@@ -154,6 +162,7 @@ OBJECT_MODELS: dict[str, type[_Stripe]] = {
     "customer.subscription.deleted": StripeSubscription,
     "invoice.paid": StripeInvoice,
     "invoice.payment_failed": StripeInvoice,
+    "charge.refunded": StripeCharge,
 }
 
 

@@ -268,6 +268,21 @@ def apply_invoice(session: Session, invoice: dict[str, Any], at: datetime, *, pa
     return f"invoice {invoice_id} {row.status}"
 
 
+def apply_refund(session: Session, charge: dict[str, Any], at: datetime) -> str:
+    """Record a charge.refunded event: a fully refunded invoice loses its loyalty points."""
+    from tenure.loyalty.corrections import claw_back_invoice
+
+    invoice_id = charge.get("invoice")
+    row = session.scalar(sa.select(Invoice).where(Invoice.external_id == invoice_id))
+    if not isinstance(invoice_id, str) or row is None:
+        return f"ignored: charge {charge.get('id')} refunds no known invoice"
+    if not charge.get("refunded"):
+        return f"invoice {invoice_id} partly refunded (kept)"
+    row.status = "refunded"
+    clawed = claw_back_invoice(session, invoice_id, "invoice refunded")
+    return f"invoice {invoice_id} refunded ({len(clawed)} loyalty earnings clawed back)"
+
+
 def _subscription_of(invoice: dict[str, Any]) -> str | None:
     sub = invoice.get("subscription")
     if isinstance(sub, str):
@@ -285,6 +300,7 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], datetime], str]] = {
     "customer.subscription.deleted": apply_subscription,
     "invoice.paid": lambda s, o, at: apply_invoice(s, o, at, paid=True),
     "invoice.payment_failed": lambda s, o, at: apply_invoice(s, o, at, paid=False),
+    "charge.refunded": apply_refund,
 }
 # Events that change what health scores read: seats, MRR, lifecycle, failed payments.
 HEALTH_INPUTS = frozenset(

@@ -17,9 +17,11 @@ from tenure.events.identity import Link, Released, link_identities, release_held
 from tenure.events.models import InboxEvent
 from tenure.events.schemas import EventIn
 from tenure.events.service import RecordResult, record_events
+from tenure.loyalty.realtime import earn_on_arrival, reverse_on_arrival
 from tenure.notifications import Notification, get_bus
 
 CHUNK = 1000  # ids per IN list
+REVERSES = "reverses_message_id"  # an event with this property reverses that event's points
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def linked_users(links: Iterable[Link]) -> set[str]:
 def land_events(
     session: Session, events: list[EventIn], links: list[Link], *, login_events: Collection[str]
 ) -> Landed:
-    """Store links, then events (de-duplicated on message_id), then release held events."""
+    """Store links, events (de-duplicated on message_id), release held events, earn points."""
     link_identities(session, links)
     result = record_events(events, db_session=session, login_events=login_events)
     message_ids = [e.resolved_message_id() for e in events]
@@ -59,6 +61,8 @@ def land_events(
         session, login_events=login_events, user_ids=linked_users(links), message_ids=held_ids
     )
     counts, held = _landed(session, message_ids)
+    earn_on_arrival(session, message_ids)
+    reverse_on_arrival(session, [str(r) for e in events if (r := e.properties.get(REVERSES))])
     return Landed(result, released, held, counts)
 
 

@@ -1,6 +1,8 @@
 """Movements that take points back: clawbacks of reversed earnings and expiry of old lots.
 
-A clawback never takes a wallet below zero: it takes what the wallet holds (from the earning's
+A refunded invoice (a Stripe `charge.refunded`, or an invoices import that marks it refunded,
+swept by the stage) and a reversed event (a tracked event whose `reverses_message_id`
+property names it) claw back the earnings they caused. A clawback never takes a wallet below zero: it takes what the wallet holds (from the earning's
 own lot first, then oldest first) and records the rest as `written_off` on the reversing
 movement, which the report lists. Expiry turns each lot's remaining points into breakage
 after `expiry_months`. Both are idempotent through the movement's unique source key.
@@ -14,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tenure import clock
 from tenure.errors import NotFound
@@ -139,3 +141,43 @@ def _expire_batch(session: Session, batch: list[Any]) -> tuple[int, int]:
         deltas[row.account_id] += row.points
     _add_to_wallets(session, deltas)
     return len(new), -sum(row.points for row in new)
+
+
+def _earnings_of(session: Session, prefix: str) -> list[str]:
+    """Return the source keys of the earnings keyed `<prefix><rule>` (any rule)."""
+    movement = LoyaltyMovement
+    query = sa.select(movement.source_key).where(
+        movement.kind == "earn", movement.source_key == sa.literal(prefix) + movement.rule
+    )
+    return [key for key in session.scalars(query.order_by(movement.id)) if key]
+
+
+def claw_back_invoice(session: Session, invoice_id: str, reason: str) -> list[Clawback]:
+    """Claw back every earning a (now refunded) invoice caused; idempotent."""
+    return [
+        claw_back(session, key, reason) for key in _earnings_of(session, f"invoice:{invoice_id}:")
+    ]
+
+
+def claw_back_event(session: Session, message_id: str, reason: str) -> list[Clawback]:
+    """Claw back every earning a (now reversed) event caused; idempotent."""
+    return [
+        claw_back(session, key, reason) for key in _earnings_of(session, f"event:{message_id}:")
+    ]
+
+
+def claw_back_refunds(session: Session) -> dict[str, int]:
+    """Claw back the earnings of invoices refunded since (webhooks, imports); return totals."""
+    from tenure.accounts.models import Invoice
+
+    movement, reversal = LoyaltyMovement, aliased(LoyaltyMovement)
+    query = (
+        sa.select(movement.source_key)
+        .join(Invoice, movement.source_key == sa.literal("invoice:") + Invoice.external_id
+              + sa.literal(":") + movement.rule)
+        .where(movement.kind == "earn", Invoice.status == "refunded",
+               ~sa.exists().where(reversal.reverses_id == movement.id))
+    )  # fmt: skip
+    done = [claw_back(session, key, "invoice refunded") for key in session.scalars(query) if key]
+    return {"clawbacks": len(done), "points_clawed_back": sum(c.taken for c in done),
+            "points_written_off": sum(c.written_off for c in done)}  # fmt: skip

@@ -78,7 +78,11 @@ class LoyaltyMovement(Base):
     """One movement of points; its entries sum to zero. `source_key` makes earning idempotent."""
 
     __tablename__ = "loyalty_movement"
-    __table_args__ = (Index("ix_loyalty_movement_account_kind", "account_id", "kind"),)
+    __table_args__ = (
+        Index("ix_loyalty_movement_account_kind", "account_id", "kind"),
+        # covers the earning stage's per-(account, rule) history read (one index scan)
+        Index("ix_loyalty_movement_earn_history", "kind", "account_id", "rule", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))

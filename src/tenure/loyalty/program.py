@@ -32,7 +32,7 @@ class EarningRule(_Strict):
     key: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")
     points: int = Field(gt=0, le=1_000_000)
     event: str | None = Field(default=None, min_length=1, max_length=255)
-    fact: Literal["seats", "mrr", "tenure_days", "health_score"] | None = None
+    fact: Literal["seats", "mrr", "tenure_days", "health_score", "paid_invoice"] | None = None
     at_least: float | None = None
     first_time_only: bool = False
     max_per_account: int | None = Field(default=None, gt=0)
@@ -45,7 +45,8 @@ class EarningRule(_Strict):
             raise ValueError("give exactly one of 'event' or 'fact'")
         if self.fact is not None and self.at_least is None:
             raise ValueError("a fact rule needs 'at_least'")
-        if self.fact is not None and not self.first_time_only and self.cooldown_days < 1:
+        repeats = not self.first_time_only and self.fact != "paid_invoice"  # once per invoice
+        if self.fact is not None and repeats and self.cooldown_days < 1:
             raise ValueError("a repeating fact rule needs cooldown_days ≥ 1 (or first_time_only)")
         return self
 

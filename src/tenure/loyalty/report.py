@@ -116,6 +116,7 @@ def programme_report(session: Session, program: Program) -> dict[str, Any]:
         "points_redeemed": redeemed,
         "points_expired": expired,
         "points_written_off": int(written_off),
+        "written_off": int(written_off),  # clawbacks beyond the balance (the key)
         "points_outstanding": outstanding,
         "liability": round(outstanding * program.point_value_minor),
         "currency": program.currency,

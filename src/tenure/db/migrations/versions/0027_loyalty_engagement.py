@@ -1,7 +1,7 @@
 """loyalty engagement: streaks, challenge progress, contact scores, leaderboard opt-ins, tier changes
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0026
 Create Date: 2026-12-07 20:55:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import tenure.db.base
 
 revision: str = "0027"
-down_revision: str | None = "0023"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,202 @@
+"""Event earning over a window of days, set-based: one pass of DuckDB plus array work.
+
+For the window [first, last] the stage reads the member events the event rules match once:
+
+- rules without a cool-down: every event earns unless a cap stops it; a monthly cap keeps the
+  first k events of each (account, rule, month) (k what the month leaves after the earnings
+  before the window), then a lifetime cap (`first_time_only` is a cap of 1) the first k of
+  what is left (window functions in DuckDB);
+- rules with a cool-down of N ≥ 1 days: the greedy "earn, then wait N days" (and, when a
+  monthly cap is full, wait for the next month) over the events sorted by (account, rule,
+  time, then message id: the first of equal times earns), walked as arrays
+  (`tenure.loyalty.cooldown`).
+
+Each (account, rule)'s state before the window (earnings so far, in the first month, the last
+one) comes from the ledger once per window, so the cost no longer grows with the days.
+Earnings come back as one Arrow table with their source keys (`event:<message_id>:<rule>`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from tenure.loyalty.cooldown import NO_CAP, US_PER_DAY, CoolEvents, first_at_or_after, walk_chains
+from tenure.loyalty.earning import rule_history
+from tenure.loyalty.program import EarningRule, Program
+from tenure.warehouse.catalog import EVENTS
+
+PLAIN_SQL = f"""
+WITH ev AS (
+    SELECT e.message_id, e.account_id, e.ts, r.rule, r.points, r.cap_total, r.cap_month,
+           date_trunc('month', timezone('UTC', e.ts)) AS month,
+           coalesce(h.n_total, 0) AS n_total, coalesce(h.n_month, 0) AS n_month
+    FROM {EVENTS} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days = 0
+    LEFT JOIN loyalty_history h ON h.account_id = e.account_id AND h.rule = r.rule
+    WHERE e.ts >= $start AND e.ts < $end
+      AND e.account_id IN (SELECT account_id FROM loyalty_members)
+      AND (r.cap_total IS NULL OR coalesce(h.n_total, 0) < r.cap_total)
+), month_capped AS (
+    SELECT * FROM ev WHERE cap_month IS NOT NULL
+    QUALIFY (CASE WHEN month = $first_month THEN n_month ELSE 0 END) + row_number() OVER (
+        PARTITION BY account_id, rule, month ORDER BY ts, message_id) <= cap_month
+), in_month AS (
+    SELECT * FROM ev WHERE cap_month IS NULL UNION ALL SELECT * FROM month_capped
+), kept AS (
+    SELECT * FROM in_month WHERE cap_total IS NULL
+    UNION ALL
+    SELECT * FROM in_month WHERE cap_total IS NOT NULL
+    QUALIFY n_total + row_number() OVER (
+        PARTITION BY account_id, rule ORDER BY ts, message_id) <= cap_total
+)
+SELECT account_id, rule, points, message_id, ts FROM kept
+"""
+COOL_SQL = f"""
+SELECT e.account_id, r.idx AS rule_idx, epoch_us(e.ts) AS ts_us, e.message_id
+FROM {EVENTS} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days > 0
+WHERE e.ts >= $start AND e.ts < $end
+  AND e.account_id IN (SELECT account_id FROM loyalty_members)
+ORDER BY 1, 2, 3, 4
+"""
+SCHEMA = pa.schema([("account_id", pa.int64()), ("rule", pa.string()), ("points", pa.int64()),
+                    ("message_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])  # fmt: skip
+COLUMNS = tuple(SCHEMA.names)
+
+
+def day_start(day: date) -> datetime:
+    """Return midnight UTC at the start of day."""
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def rules_table(rules: list[EarningRule]) -> pa.Table:
+    """Return the event rules as an Arrow table for the queries (idx numbers them)."""
+    return pa.table({
+        "idx": pa.array(range(len(rules)), pa.int64()),
+        "rule": pa.array([r.key for r in rules], pa.string()),
+        "event": pa.array([r.event for r in rules], pa.string()),
+        "points": pa.array([r.points for r in rules], pa.int64()),
+        "cooldown_days": pa.array([r.cooldown_days for r in rules], pa.int32()),
+        "cap_total": pa.array([r.lifetime_cap for r in rules], pa.int64()),
+        "cap_month": pa.array([r.max_per_month for r in rules], pa.int64()),
+    })  # fmt: skip
+
+
+def history_table(session: Session, rules: list[EarningRule], first: date) -> pa.Table:
+    """Return each (account, rule)'s earnings before first: total, in first's month, last."""
+    columns = rule_history(session, [r.key for r in rules], first)
+    return pa.table({
+        "account_id": pa.array(columns["account_id"], pa.int64()),
+        "rule": pa.array(columns["rule"], pa.string()),
+        "n_total": pa.array(columns["n_total"], pa.int64()),
+        "n_month": pa.array([int(n or 0) for n in columns["n_month"]], pa.int64()),
+        "last_at": pa.array(columns["last_at"], pa.timestamp("us", tz="UTC")),
+    })  # fmt: skip
+
+
+def window_earnings(
+    con: Any, session: Session, program: Program, members: list[int], first: date, last: date
+) -> pa.Table:
+    """Return the event earnings of member accounts on the days first..last (inclusive)."""
+    rules = [r for r in program.rules if r.event is not None]
+    if not rules or not members or last < first:
+        return _with_source_keys(SCHEMA.empty_table())
+    history = history_table(session, rules, first)
+    tables = {"loyalty_rules": rules_table(rules), "loyalty_history": history,
+              "loyalty_members": pa.table({"account_id": pa.array(members, pa.int64())})}  # fmt: skip
+    params = {"start": day_start(first), "end": day_start(last + timedelta(days=1))}
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        found = [
+            con.execute(PLAIN_SQL, {**params, "first_month": datetime(first.year, first.month, 1)})
+            .to_arrow_table()
+        ]  # fmt: skip
+        if any(r.cooldown_days > 0 for r in rules):
+            found.append(_cooldown_earnings(con, rules, history, params, first))
+    finally:
+        for name in tables:
+            con.unregister(name)
+    return _with_source_keys(pa.concat_tables([t.select(COLUMNS).cast(SCHEMA) for t in found]))
+
+
+def _with_source_keys(table: pa.Table) -> pa.Table:
+    """Add the earnings' source keys (`event:<message_id>:<rule>`)."""
+    import pyarrow.compute as pc
+
+    keys = pc.binary_join_element_wise("event", table["message_id"], table["rule"], ":")
+    return table.append_column("source_key", keys)
+
+
+def _month_numbers(ts_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the UTC month number of each time and the start (µs) of the month after it."""
+    month = ts_us.astype("datetime64[us]").astype("datetime64[M]")
+    following = (month + 1).astype("datetime64[us]").astype(np.int64)
+    return month.astype(np.int64), following
+
+
+def _cooldown_earnings(con: Any, rules, history: pa.Table, params, first: date) -> pa.Table:
+    """Return the earnings of cool-down rules (greedy chains), with their message ids."""
+    found = con.execute(COOL_SQL, params).to_arrow_table()
+    account = found["account_id"].to_numpy().astype(np.int64)
+    rule_idx = found["rule_idx"].to_numpy().astype(np.int64)
+    ts = found["ts_us"].to_numpy().astype(np.int64)
+    change = np.ones(len(ts), dtype=bool)
+    change[1:] = (account[1:] != account[:-1]) | (rule_idx[1:] != rule_idx[:-1])
+    month, next_month = _month_numbers(ts)
+    cooldown = np.array([r.cooldown_days * US_PER_DAY for r in rules], dtype=np.int64)
+    events = CoolEvents(np.cumsum(change) - 1, ts, month, cooldown[rule_idx], next_month)
+    heads = np.flatnonzero(change)
+    starts, prior_total, prior_month = _chain_starts(
+        events, heads, account[heads], rule_idx[heads], rules, history, first
+    )
+    caps = [(r.lifetime_cap or NO_CAP, r.max_per_month or NO_CAP) for r in rules]
+    cap_total = np.array([c[0] for c in caps], dtype=np.int64)[rule_idx]
+    cap_month = np.array([c[1] for c in caps], dtype=np.int64)[rule_idx]
+    chosen = walk_chains(events, starts, prior_total, prior_month, cap_total, cap_month)
+    names = np.array([r.key for r in rules], dtype=object)
+    points = np.array([r.points for r in rules], dtype=np.int64)
+    return pa.table({
+        "account_id": account[chosen], "rule": pa.array(names[rule_idx[chosen]], pa.string()),
+        "points": points[rule_idx[chosen]], "message_id": found["message_id"].take(chosen),
+        "ts": pa.array(ts[chosen], pa.timestamp("us", tz="UTC")),
+    })  # fmt: skip
+
+
+def _prior_state(history: pa.Table, rules, account: np.ndarray, rule_idx: np.ndarray):
+    """Return per (account, rule) pair its earnings before the window: total, month, last."""
+    index = {r.key: i for i, r in enumerate(rules)}
+    n_rules = len(rules)
+    h_rule = np.array([index.get(k, -1) for k in history["rule"].to_pylist()], dtype=np.int64)
+    h_key = history["account_id"].to_numpy().astype(np.int64) * n_rules + h_rule
+    order = np.argsort(h_key)
+    h_key = h_key[order]
+    wanted = account * n_rules + rule_idx
+    pos = np.minimum(np.searchsorted(h_key, wanted), max(len(h_key) - 1, 0))
+    has = (h_key[pos] == wanted) if len(h_key) else np.zeros(len(wanted), dtype=bool)
+
+    def pick(column: str, default: int) -> np.ndarray:
+        values = history[column].to_numpy().astype(np.int64)[order] if len(h_key) else None
+        return np.where(has, values[pos], default) if values is not None else np.full(
+            len(wanted), default, dtype=np.int64)  # fmt: skip
+
+    return has, pick("n_total", 0), pick("n_month", 0), pick("last_at", 0)
+
+
+def _chain_starts(events: CoolEvents, heads, account, rule_idx, rules, history, first: date):
+    """Return each pair's first eligible event and what it had earned before the window."""
+    has, n_total, n_month, last_us = _prior_state(history, rules, account, rule_idx)
+    due = np.where(has, last_us + events.cooldown_us[heads], events.ts[heads])
+    cap_total = np.array([r.lifetime_cap or NO_CAP for r in rules], dtype=np.int64)[rule_idx]
+    cap_month = np.array([r.max_per_month or NO_CAP for r in rules], dtype=np.int64)[rule_idx]
+    first_month = np.datetime64(first.replace(day=1), "M")
+    next_month_us = (first_month + 1).astype("datetime64[us]").astype(np.int64)
+    due = np.where(n_month >= cap_month, np.maximum(due, next_month_us), due)
+    start = first_at_or_after(events, events.group[heads], due)
+    ok = (n_total < cap_total) & (start >= 0)
+    starts = start[ok]
+    in_first_month = events.month[starts] == first_month.astype(np.int64)
+    return starts, n_total[ok], np.where(in_first_month, n_month[ok], 0)
