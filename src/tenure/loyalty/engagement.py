@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tenure.loyalty.earning import rules_table
+from tenure.loyalty.event_earning import rules_table
 from tenure.loyalty.program import Challenge, Program
 from tenure.warehouse.catalog import EVENTS
 
