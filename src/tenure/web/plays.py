@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tenure.accounts.schemas import Money
+from tenure.accounts.schemas import Money, Reader
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
 from tenure.config import Settings
@@ -14,6 +14,10 @@ from tenure.errors import InputError
 from tenure.plays import effect, service, tasks
 from tenure.rendering.charts import FALLBACK, figure
 from tenure.web.session import Viewer
+
+
+def _reader(viewer: Viewer) -> Reader:
+    return Reader(role=viewer.role, email=viewer.email)
 
 
 def _allowed(viewer: Viewer, permission: str) -> None:
@@ -60,11 +64,10 @@ def detail_context(db: Session, viewer: Viewer, settings: Settings, key: str) ->
                        "retained": sum(1 for r in judged if r.retained)}  # fmt: skip
     measured = effect.measure(play, runs, Money.from_settings(settings))
     run_ids = {r.id for r in runs}
-    open_tasks = [
-        tasks.task_dict(t, a)
-        for t, a in tasks.list_tasks(db, status="open", limit=500)
-        if t.play_run_id in run_ids
-    ]
+    found = tasks.list_tasks(db, status="open", limit=500)
+    open_tasks = tasks.shown_tasks(
+        db, _reader(viewer), [f for f in found if f[0].play_run_id in run_ids]
+    )
     return {
         "play": service.play_dict(play),
         "funnel": funnel,
@@ -82,4 +85,4 @@ def tasks_context(db: Session, viewer: Viewer, status: str | None) -> dict[str, 
         raise InputError(f"status must be open, snoozed or done, got {status!r}")
     owner = viewer.email if viewer.role == "csm" else None
     found = tasks.list_tasks(db, owner=owner, status=status or "open", limit=500)
-    return {"tasks": [tasks.task_dict(t, a) for t, a in found], "status": status or "open"}
+    return {"tasks": tasks.shown_tasks(db, _reader(viewer), found), "status": status or "open"}

@@ -117,7 +117,7 @@ def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
                 db_session=db, account_id=account_id, reader=_reader(viewer),
                 money=Money.from_settings(ui.settings), today=clock.now().date(),
             )  # fmt: skip
-            context["loyalty"] = loyalty_pages.account_panel(db, viewer.role, account_id)
+            context["loyalty"] = loyalty_pages.account_panel(db, _reader(viewer), account_id)
             values = account_values(db, ui.settings, clock.now().date(), [account_id])
             return "account.html", {**context, "clv": values.get(account_id)}
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenure.accounts.schemas import MAX_ID, Money
+from tenure.accounts.schemas import MAX_ID, Money, Reader
 from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import Forbidden, responses
 from tenure.auth.service import audit
@@ -84,7 +84,8 @@ def list_tasks(
     if principal.role == "csm":
         owner = principal.subject
     found = tasks.list_tasks(session, owner=owner, status=status, limit=limit)
-    return [tasks.task_dict(t, a) for t, a in found]
+    reader = Reader(role=principal.role, email=principal.subject)
+    return tasks.shown_tasks(session, reader, found)
 
 
 def _own(session: Any, task_id: int, principal: Principal) -> CsmTask:
