@@ -104,7 +104,9 @@ def leaderboard_choice(
     action = "loyalty_leaderboard_opt_in" if body.opt_in else "loyalty_leaderboard_opt_out"
     audit(session, actor=principal.subject, action=action, target=f"contact:{contact.id}",
           ip=client_ip(request))  # fmt: skip
-    return {"contact_id": contact.id, "external_id": contact.external_id, "opt_in": body.opt_in}
+    account = session.get(Account, contact.account_id)
+    line = {"contact_id": contact.id, "external_id": contact.external_id, "opt_in": body.opt_in}
+    return _masked(session, principal, account, [line], ("external_id",))[0]
 
 
 @router.get("/rewards", response_model=list[RewardOut], summary="The rewards catalogue")
