@@ -77,7 +77,8 @@ the columns Tenure stores. Times are UTC (ISO 8601), money is in minor units.
 
 Derived data (health scores, churn probabilities, segments, loyalty points) is computed per
 account, not per person; it is in an account export. Staff-only records (the audit log) are
-listed in audit_entries.json where they name this subject.
+listed in audit_entries.json where they name this subject; mentions.json lists other records
+whose text names them, with the table each comes from.
 """
 
 
