@@ -158,3 +158,18 @@ def test_dashboard_pages_mask_people_for_roles_that_may_not_see_them(world, role
             assert NAME in bodies[path].text, path
         assert EMAIL in bodies[account].text
     client.cookies.clear()
+
+
+def test_a_task_given_to_another_csm_shows_them_the_work_not_the_person(world):
+    client, _ = world
+    manager, other = _token(client, USERS["manager"]), _token(client, USERS["other_csm"])
+    done = client.get("/v1/tasks?status=done", headers=manager).json()[0]
+    url = f"/v1/tasks/{done['id']}/assign"
+    given = client.post(url, json={"owner": USERS["other_csm"]}, headers=manager)
+    try:
+        assert given.status_code == 200 and NAME in given.json()["notes"]
+        [task] = client.get("/v1/tasks?status=done", headers=other).json()
+        assert task["owner"] == USERS["other_csm"] and task["title"] == "Call Z*** Q***"
+        assert _leaks(str(task)) == [] and "z***@privacy-test.org" in task["notes"]
+    finally:
+        client.post(url, json={"owner": USERS["csm"]}, headers=manager)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenure.accounts.models import Account
 from tenure.accounts.schemas import MAX_ID, Money, Reader
 from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import Forbidden, responses
@@ -95,6 +96,12 @@ def _own(session: Any, task_id: int, principal: Principal) -> CsmTask:
     return task
 
 
+def _shown(session: Any, principal: Principal, task: CsmTask) -> dict[str, Any]:
+    """Return a task as JSON, people masked unless the principal may see its account's."""
+    reader = Reader(role=principal.role, email=principal.subject)
+    return tasks.shown_tasks(session, reader, [(task, session.get(Account, task.account_id))])[0]
+
+
 def _audit(request: Request, session: Any, principal: Principal, task_id: int, what: str) -> None:
     audit(
         session,
@@ -121,7 +128,7 @@ def complete_task(
     done = tasks.complete_task(
         session, task, outcome=body.outcome, notes=body.notes, actor=principal.subject
     )
-    return tasks.task_dict(done)
+    return _shown(session, principal, done)
 
 
 @router.post(
@@ -137,7 +144,7 @@ def snooze_task(
     """Hide a task until a day."""
     task = _own(session, task_id, principal)
     _audit(request, session, principal, task_id, "snooze")
-    return tasks.task_dict(tasks.snooze_task(session, task, body.until))
+    return _shown(session, principal, tasks.snooze_task(session, task, body.until))
 
 
 @router.post("/v1/tasks/{task_id}/assign", summary="Assign a task", responses=responses(404))
@@ -151,4 +158,4 @@ def assign_task(
     """Give a task to another owner (managers and admins)."""
     task = tasks.get_task(session, task_id)
     _audit(request, session, principal, task_id, "assign")
-    return tasks.task_dict(tasks.assign_task(session, task, body.owner))
+    return _shown(session, principal, tasks.assign_task(session, task, body.owner))
