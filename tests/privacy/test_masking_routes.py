@@ -122,7 +122,6 @@ def test_the_walk_enumerates_every_route_family(world):
     assert _fill("/x/{brand_new_id}", ids) == "/x/1"  # an unknown parameter is still visited
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("role", list(USERS))
 def test_api_routes_mask_people_for_roles_that_may_not_see_them(world, role):
     client, ids = world
