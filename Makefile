@@ -48,6 +48,8 @@ demo: install
 	    --at $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DATA)/manifest.json'))['treatment']['start'])"); }
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments load-exposures $(DEMO_EXPERIMENT) $(DEMO_DATA)/assignments.csv \
 	  --unit account_id --variant group --exposed-at exposed_on
+	@# one day three months back: plays and loyalty enter then and are judged today (fills /roi)
+	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --as-of $$(date -u -d '95 days ago' +%F)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
 	@# the scheduler's first pass: the pipeline is done for today, the digests are queued
 	$(BIN)/tenure --data-dir $(DEMO_DIR) scheduler --once
@@ -63,6 +65,9 @@ demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) alerts list --status open --limit 20
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments report $(DEMO_EXPERIMENT)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) plays report
+	$(BIN)/tenure --data-dir $(DEMO_DIR) reports roi
+	$(BIN)/tenure --data-dir $(DEMO_DIR) reports scorecard
+	$(BIN)/tenure --data-dir $(DEMO_DIR) risks list --kind programme
 	@# the board pack as PDF (its forecast is stored: the /forecast page opens at once)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) reports render board --pdf $(DEMO_DIR)/board-pack.pdf --html $(DEMO_DIR)/board-pack.html
 	@test -s $(DEMO_DIR)/demo-password || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password

@@ -70,7 +70,7 @@ def test_cli_keys_stay_the_names_users_script_against():
     keys = [s.key for s in pipeline.STAGES]
     assert keys == [
         "sync", "recent", "features", "scores", "metrics", "health", "loyalty", "segments",
-        "experiments", "alerts", "plays", "journeys", "history", "retention",
+        "experiments", "alerts", "plays", "journeys", "risks", "history", "retention",
     ]  # fmt: skip
     assert [s.name for s in pipeline.select_stages(only=["health", "sync"])] == [
         "warehouse_events",

@@ -180,6 +180,17 @@ class Settings(BaseSettings):
         default=300, ge=1, description="After this, a delivery claimed by a dead worker is retried"
     )
     alert_digest_hour: int = Field(default=8, ge=0, le=23, description="UTC hour of the digest")
+    alerts_daily_budget: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description="Accounts with new alerts each CSM is told of at once per day (highest MRR at"
+        " risk first); the rest wait for the daily digest",
+    )
+    play_map_file: Path | None = Field(
+        default=None,
+        description="Explanation → play mapping (TOML); the packaged one when unset",
+    )
     alert_first_run_days: int = Field(
         default=7,
         ge=0,
@@ -315,6 +326,49 @@ class Settings(BaseSettings):
         " as-of month) are rolled up into events_daily and deleted by the retention stage;"
         " keep it above the churn model's training history; unset keeps them",
     )
+    # --- reports: ROI costs, risk thresholds, scorecard targets (docs/reports.md) ---
+    roi_tool_monthly_cost: float = Field(
+        default=0.0, ge=0, description="Tenure's own monthly cost (hosting, upkeep), major units"
+    )
+    roi_email_cost: float = Field(
+        default=0.0, ge=0, description="Cost of one journey email sent, reporting major units"
+    )
+    roi_horizon_days: int = Field(
+        default=90, ge=7, le=730, description="Days after entry at which journeys and loyalty"
+        " entrants' kept MRR is compared with their holdout",
+    )  # fmt: skip
+    risk_churn_probability: float = Field(
+        default=0.3, gt=0, le=1, description="Churn probability from which an account is a risk"
+    )
+    risk_accounts_max: int = Field(
+        default=50, ge=1, le=10_000, description="Most account risks open at once (by exposure)"
+    )
+    risk_source_stale_days: int = Field(
+        default=3, ge=1, description="A data source with nothing newer than this is stale"
+    )
+    risk_bounce_rate: float = Field(
+        default=0.05, gt=0, le=1, description="Bounce rate (30 days) above which mail is a risk"
+    )
+    risk_complaint_rate: float = Field(
+        default=0.001, gt=0, le=1, description="Complaint rate (30 days) above which mail is a risk"
+    )
+    risk_csm_open_tasks: int = Field(
+        default=40, ge=1, description="Open tasks per CSM above which the CSM is overloaded"
+    )
+    scorecard_targets: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="Success targets by criterion: [low, high] relative change, or [floor] for"
+        " revenue_retention; merged over the defaults (tenure.reports.scorecard)",
+    )
+    scorecard_baseline_start: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="First month (YYYY-MM) of the baseline period; default: the months just"
+        " before the programme started",
+    )
+    scorecard_period_months: int = Field(
+        default=3, ge=1, le=24, description="Months in the baseline and in the current period"
+    )
     stripe_webhook_secret: str | None = None
     max_request_bytes: int = Field(default=512_000, description="Largest accepted request body")
     secure_cookies: bool = True
@@ -329,6 +383,16 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("scorecard_targets")
+    @classmethod
+    def _check_targets(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for name, target in value.items():
+            if len(target) not in (1, 2) or (len(target) == 2 and target[0] > target[1]):
+                raise ValueError(
+                    f"scorecard_targets.{name}: give [low, high] with low ≤ high, or [floor]"
+                )
         return value
 
     @field_validator("fx_rates")

@@ -1,8 +1,8 @@
 """The daily pipeline: the stages in order, run for one as-of day (or each day of a range).
 
 This module sits above the domains (ingest → warehouse → churn, metrics, health, loyalty,
-segments, experiments → alerts → plays → journeys → history → retention): it imports their
-stages, while none of them imports it. Each stage declares what it reads and writes (see `tenure.stage` and
+segments, experiments → alerts → plays → journeys → risks → history → retention): it imports
+their stages, while none of them imports it. Each stage declares what it reads and writes (see `tenure.stage` and
 `tenure.warehouse.catalog`); stages after `sync` read only data with timestamps on or before
 the as-of day.
 """
@@ -29,6 +29,7 @@ from tenure.messaging.journeys_stage import journey_steps
 from tenure.metrics.serving import retention_metrics
 from tenure.plays.stage import play_runs
 from tenure.privacy.retention import expired_personal_data
+from tenure.reports.stage import risk_register
 from tenure.segments.service import segment_memberships
 from tenure.stage import Stage, StageContext, StageSummary
 from tenure.tasks import kick_delivery
@@ -48,6 +49,7 @@ STAGES: tuple[Stage, ...] = (
     opened_alerts,
     play_runs,
     journey_steps,
+    risk_register,
     score_history,
     expired_personal_data,
 )

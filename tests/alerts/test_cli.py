@@ -46,7 +46,7 @@ def test_rules_load_evaluate_and_lifecycle(run, book, tmp_path, frozen_clock):
     )
     rules = json.loads(run("alerts", "rules", "list", "--json").output)
     red = next(r for r in rules if r["name"] == "health-red")
-    assert (red["severity"], red["route"], len(rules)) == ("critical", "team:cs@example.com", 8)
+    assert (red["severity"], red["route"], len(rules)) == ("critical", "team:cs@example.com", 9)
 
     account = book.account("a1")
     book.health(account, date(2025, 6, 29), 62, "yellow")

@@ -238,7 +238,7 @@ def test_stage_opens_alerts_once_and_queues_deliveries(engine, book, settings, f
     old = StageContext(settings=settings, engine=engine, as_of=DAY - timedelta(days=30))
     assert "skipped" in flows.opened_alerts(old)
     with session_scope(engine) as session:
-        assert len(service.list_rules(session)) == 8
+        assert len(service.list_rules(session)) == 9
         channels = session.scalars(sa.select(AlertDelivery.channel))
         assert sorted(channels) == ["email", "email"]
     assert (settings.data_dir / "tasks.db").exists()  # the worker was asked to send them

@@ -36,6 +36,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/segments"): ALL,
     ("GET", "/v1/segments/{name}"): ALL,
     ("GET", "/v1/alerts"): ALL,
+    ("GET", "/v1/alerts/inbox"): ALL,
     ("GET", "/v1/alerts/{alert_id}"): ALL,
     ("POST", "/v1/alerts/{alert_id}/ack"): ACT,
     ("POST", "/v1/alerts/{alert_id}/snooze"): ACT,
@@ -52,7 +53,11 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/experiments/{key}/assign"): STAFF_WRITE,  # or a tracking write key
     ("POST", "/v1/experiments/{key}/exposures"): STAFF_WRITE,  # or a tracking write key
     ("GET", "/v1/plays"): ALL,
+    ("GET", "/v1/reports/roi"): ALL,
+    ("GET", "/v1/reports/scorecard"): ALL,
+    ("GET", "/v1/risks"): JOURNEYS_READ,  # risks:read: admin, manager, csm, analyst
     ("GET", "/v1/plays/{key}"): ALL,
+    ("GET", "/v1/accounts/{account_id}/plays"): ALL,
     ("GET", "/v1/tasks"): ACT,
     ("POST", "/v1/tasks/{task_id}/complete"): ACT,
     ("POST", "/v1/tasks/{task_id}/snooze"): ACT,

@@ -145,7 +145,7 @@ def test_cli_load_run_report_and_tasks(engine, settings, cli, monkeypatch, froze
         red_book(session, 40)
     assert cli.invoke(app, ["plays", "load", "--defaults"]).exit_code == 0
     with session_scope(engine) as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(Play)) == 3
+        assert session.scalar(sa.select(sa.func.count()).select_from(Play)) == 5
     result = cli.invoke(app, ["plays", "run", "red-health-call", "--as-of", DAY.isoformat()])
     assert result.exit_code == 0 and "20 triggered" in result.output, result.output
     listed = json.loads(cli.invoke(app, ["tasks", "list", "--owner", "CSM@x.io", "--json"]).output)
@@ -159,7 +159,8 @@ def test_cli_load_run_report_and_tasks(engine, settings, cli, monkeypatch, froze
             "cost", "roi", "roi_ci_low", "roi_ci_high"}  # fmt: skip
     assert all(keys <= set(line) for line in report)
     assert {line["play"] for line in report} == {"red-health-call", "high-risk-renewal",
-                                                 "adoption-nudge"}  # fmt: skip
+                                                 "adoption-nudge", "support-escalation",
+                                                 "dunning"}  # fmt: skip
     with session_scope(engine) as session:
         assert tasks.overdue(session, DAY + timedelta(days=3))
 

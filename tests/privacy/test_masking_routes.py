@@ -30,7 +30,7 @@ MASKED = ("other_csm", "analyst", "viewer")
 # the person's own token-addressed pages (unsubscribe, preferences, tracking), which are theirs.
 SKIPPED = ("/live", "/login", "/u/", "/preferences/", "/t/o/", "/t/c/", "/static")
 # Where the control roles must see the person: proof the walk reaches the seeded data.
-API_SHOWS = ("/v1/accounts/{account}", "/v1/alerts/{alert}", "/v1/tasks",
+API_SHOWS = ("/v1/accounts/{account}", "/v1/alerts/{alert}", "/v1/tasks", "/v1/accounts/{account}/plays",
              "/v1/loyalty/accounts/{account}/leaderboard", "/v1/loyalty/accounts/{account}/ledger")  # fmt: skip
 PAGES_SHOW = ("/accounts/{account}", "/alerts", "/tasks", "/plays/{play}")
 

@@ -1,4 +1,4 @@
-"""The dashboard's alerts inbox: 50 a page, most severe first, then by MRR; page links keep filters."""
+"""The dashboard's alert list (view=list): 50 a page, most severe first, then by MRR; links keep filters."""
 
 from __future__ import annotations
 
@@ -92,38 +92,41 @@ def _ids(html: str) -> list[int]:
 
 
 def test_first_page_shows_50_alerts_most_severe_then_largest_account_first(inbox_app, client):
-    html = client.get("/alerts").text
+    html = client.get("/alerts?view=list").text
     expected = _expected(inbox_app)
     assert len(expected) == ACCOUNTS * len(SEVERITIES)
     assert _ids(html) == expected[:50]
     assert "showing 1–50 of 120" in html
-    assert 'href="/alerts?status=active&page=2"' in html and "page=0" not in html
+    assert 'href="/alerts?status=active&view=list&page=2"' in html and "page=0" not in html
 
 
 def test_page_two_and_the_last_page(inbox_app, client):
     expected = _expected(inbox_app)
-    second = client.get("/alerts?page=2").text
+    second = client.get("/alerts?view=list&page=2").text
     assert _ids(second) == expected[50:100]
     assert "showing 51–100 of 120" in second
-    assert 'href="/alerts?status=active&page=1"' in second
-    assert 'href="/alerts?status=active&page=3"' in second
-    last = client.get("/alerts?page=99999999999999999999").text  # past the end: the last page
+    assert 'href="/alerts?status=active&view=list&page=1"' in second
+    assert 'href="/alerts?status=active&view=list&page=3"' in second
+    last = client.get(
+        "/alerts?view=list&page=99999999999999999999"
+    ).text  # past the end: the last page
     assert _ids(last) == expected[100:] and "showing 101–120 of 120" in last
 
 
 def test_page_links_keep_the_status_filter_and_the_partial_is_paged(inbox_app, client):
-    html = client.get("/alerts?status=open&page=2").text
-    assert 'hx-get="/alerts?status=open&page=1"' in html
-    assert 'hx-get="/alerts?status=open&page=3"' in html
+    html = client.get("/alerts?status=open&view=list&page=2").text
+    assert 'hx-get="/alerts?status=open&view=list&page=1"' in html
+    assert 'hx-get="/alerts?status=open&view=list&page=3"' in html
     partial = client.get(
-        "/alerts?status=open&page=3", headers={"HX-Request": "true", "HX-Target": "alert-rows"}
+        "/alerts?status=open&view=list&page=3",
+        headers={"HX-Request": "true", "HX-Target": "alert-rows"},
     )
     assert "<html" not in partial.text and len(_ids(partial.text)) == 20
-    resolved = client.get("/alerts?status=resolved").text
+    resolved = client.get("/alerts?status=resolved&view=list").text
     assert len(_ids(resolved)) == RESOLVED and f"showing 1–{RESOLVED} of {RESOLVED}" in resolved
     assert "page=2" not in resolved
 
 
 def test_a_page_below_one_is_a_clear_error(client):
-    response = client.get("/alerts?page=0")
+    response = client.get("/alerts?view=list&page=0")
     assert response.status_code == 400 and "page must be 1 or more" in response.text

@@ -1,4 +1,4 @@
-"""The daily digest: one email per owner listing their alerts that are still active."""
+"""The daily digest: one email per owner listing their active alerts, held-back ones first."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def digest_key(day: date, owner: str) -> str:
     return f"digest-{day.isoformat()}-{owner}"[:128]
 
 
+def _held(alert: Alert) -> bool:
+    """Return whether the alert was held back for the digest by its owner's daily budget."""
+    return bool((alert.facts or {}).get("digest"))
+
+
 def render_digest(
     owner: str, day: date, rows: list[tuple[Alert, str]], routing: Routing
 ) -> tuple[str, str]:
@@ -32,9 +37,10 @@ def render_digest(
     subject = f"[Tenure] Daily alert digest {day.isoformat()}: {len(rows)} active ({summary})"
     lines = [f"Alerts for {owner} still active on {day.isoformat()}, most severe first:", ""]
     for alert, _account_name in rows:
+        held = " [over your daily alert budget: first told here]" if _held(alert) else ""
         lines.append(
             f"- [{alert.severity}] {alert.status} #{alert.id} {alert.message} "
-            f"(since {alert.opened_at:%Y-%m-%d})"
+            f"(since {alert.opened_at:%Y-%m-%d}){held}"
         )
     lines += ["", f"Open the inbox: {routing.public_url}/alerts"]
     return subject[:255], "\n".join(lines) + "\n"
@@ -66,7 +72,9 @@ def queue_digests(session: Session, day: date, routing: Routing) -> int:
     for owner, rows in sorted(by_owner.items()):
         if digest_key(day, owner) in done:
             continue
-        rows.sort(key=lambda r: (SEVERITY_ORDER.get(r[0].severity, 9), r[0].opened_at))
+        rows.sort(
+            key=lambda r: (not _held(r[0]), SEVERITY_ORDER.get(r[0].severity, 9), r[0].opened_at)
+        )
         subject, body = render_digest(owner, day, rows, routing)
         payload = {"type": "alert.digest", "owner": owner, "alert_ids": [a.id for a, _ in rows]}
         outbox.add_delivery(

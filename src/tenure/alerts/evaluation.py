@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from tenure.accounts.models import Account, Invoice, Subscription, SurveyResponse, Ticket
 from tenure.accounts.mrr import in_force
 from tenure.alerts.models import AlertRule
+from tenure.alerts.overdue import overdue_task
 from tenure.alerts.rules import KINDS, check_params
 from tenure.alerts.schemas import RulesOutcome, Trigger
 from tenure.churn.models import ChurnScore
@@ -22,7 +23,7 @@ from tenure.logging import get_logger
 
 log = get_logger(__name__)
 
-# Failures of rule evaluation in this process, exposed at /metrics next to the app's counters.
+# Rule evaluation failures in this process, shown at /metrics next to the app's counters.
 RULE_METRICS = CollectorRegistry(auto_describe=True)
 RULE_FAILURES = Counter(
     "tenure_alert_rule_failures",
@@ -326,6 +327,7 @@ EVALUATORS: dict[str, Evaluator] = {
     "ticket_spike": ticket_spike,
     "nps_detractor": nps_detractor,
     "renewal": renewal,
+    "overdue_task": overdue_task,
 }
 
 
@@ -348,9 +350,7 @@ def stored_params(rule: AlertRule) -> dict[str, Any]:
 RULE_ERRORS = (InputError, ArithmeticError, ValueError, TypeError, LookupError)
 
 
-def split_backlog(
-    triggers: list[Trigger], before: datetime | None
-) -> tuple[list[Trigger], list[Trigger]]:
+def split_backlog(triggers: list[Trigger], before: datetime | None) -> tuple[list, list]:
     """Split triggers into (current, backlog): backlog conditions started before `before`."""
     if before is None:
         return triggers, []
@@ -378,8 +378,7 @@ def evaluate_rules(
     """Evaluate each rule as of day; a rule that fails is logged and counted, the others run.
 
     Conditions that started before a rule's backlog_before are skipped and counted; a rule not
-    evaluated before gets its backlog_before set `first_run_days` before the end of day.
-    """
+    evaluated before gets its backlog_before set `first_run_days` before the end of day."""
     outcome = RulesOutcome()
     for rule in rules:
         try:

@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.alerts import digest, evaluation, service
+from tenure.accounts.schemas import Money
+from tenure.alerts import budget, digest, evaluation, service
 from tenure.alerts.models import AlertRule
 from tenure.alerts.routing import Routing, routing_from_settings
 from tenure.alerts.schemas import Trigger
@@ -81,6 +82,8 @@ def evaluate_day(session: Session, settings: Settings, day: date, routing: Routi
 
     A rule's first evaluation opens alerts only for conditions that started within
     `alert_first_run_days`; older ones stay backlog (counted, never alerted) on later days too.
+    Each owner is told at once of at most `alerts_daily_budget` accounts a day, most MRR at risk
+    first; the other new alerts are opened for the inbox and the digest only.
     """
     service.ensure_default_rules(session)
     rules = [r for r in service.list_rules(session) if r.enabled]
@@ -92,8 +95,14 @@ def evaluate_day(session: Session, settings: Settings, day: date, routing: Routi
         session, rules, day, active=active, last_logins=logins,
         first_run_days=settings.alert_first_run_days,
     )  # fmt: skip
+    routed = [(r.route, t) for r in rules for t in outcome.triggers.get(r.name, [])]
+    held = budget.held_for_digest(
+        session, Money.from_settings(settings), day, routed, routing, settings.alerts_daily_budget
+    )
     opened = {
-        rule.name: len(service.open_alerts(session, rule, outcome.triggers[rule.name], routing))
+        rule.name: len(
+            service.open_alerts(session, rule, outcome.triggers[rule.name], routing, held)
+        )
         for rule in rules
         if rule.name in outcome.triggers
     }
@@ -119,6 +128,7 @@ def tick(session: Session, routing: Routing) -> dict[str, int]:
         catalog.ALERTS,
     ),
     writes=(catalog.ALERTS, catalog.ALERT_HISTORY, catalog.ALERT_DELIVERIES, catalog.ALERT_RULES),
+    reads_earlier_runs=(catalog.CSM_TASKS,),  # overdue_task: the plays stage runs after this one
 )
 def opened_alerts(context: StageContext) -> StageSummary:
     """Open the day's alerts, apply the passage of time and queue their deliveries."""

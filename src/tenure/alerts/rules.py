@@ -25,6 +25,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "ticket_spike": {"days": 7, "min_tickets": 5, "ratio": 2.0, "baseline_days": 90},
     "nps_detractor": {"max_score": 6, "days": 7},
     "renewal": {"days": 60, "healthy_tier": "green"},
+    "overdue_task": {"days": 1},
 }
 KIND_HELP = {
     "tier_change": "the health tier changed to `to`",
@@ -35,6 +36,7 @@ KIND_HELP = {
     "ticket_spike": "at least `min_tickets` tickets in `days` days and `ratio` × the usual rate",
     "nps_detractor": "an NPS answer of `max_score` or less within the last `days` days",
     "renewal": "an annual renewal within `days` days while the tier is not `healthy_tier`",
+    "overdue_task": "a CSM task still open `days` days after its due day (sent to its owner)",
 }
 MAX_DAYS = 3650  # ten years: any window longer than that is a typo, and dates stay in range
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -102,7 +104,7 @@ class ChurnProbabilityParams(_Params):
 
 
 class DaysParams(_Params):
-    """no_login and failed_payment: a window of `days` days."""
+    """no_login, failed_payment and overdue_task: a number of `days` days."""
 
     days: Days
 
@@ -139,6 +141,7 @@ PARAM_MODELS: dict[str, type[_Params]] = {
     "ticket_spike": TicketSpikeParams,
     "nps_detractor": NpsDetractorParams,
     "renewal": RenewalParams,
+    "overdue_task": DaysParams,
 }
 
 
@@ -355,5 +358,12 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
         "severity": "high",
         "escalate_after_hours": 48,
         "description": "Annual renewal within 60 days and health not green",
+    },
+    {
+        "name": "task-overdue",
+        "kind": "overdue_task",
+        "params": {"days": 1},
+        "severity": "medium",
+        "description": "A CSM task is overdue (goes to the task's owner)",
     },
 )

@@ -68,13 +68,15 @@ def rule_dict(rule: AlertRule) -> dict[str, Any]:
 class Trigger:
     """A rule fired for an account: the sentence, the numbers and when the condition started.
 
-    started_at is None where the rule cannot tell cheaply (the alert is then always opened).
+    started_at is None where the rule cannot tell cheaply (the alert is then always opened);
+    owner, when set, replaces the account's CSM for an `owner` route (a task's owner).
     """
 
     account_id: int
     text: str
     facts: dict[str, Any] = field(default_factory=dict)
     started_at: datetime | None = None
+    owner: str | None = None
 
 
 @dataclass

@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
 from tenure.alerts import outbox
 from tenure.alerts.models import ACTIVE_STATUSES, ALERT_STATUSES, Alert, AlertHistory, AlertRule
+from tenure.alerts.notify import notify_after_commit as _notify_after_commit
 from tenure.alerts.routing import Routing, recipient
 from tenure.alerts.rules import DEFAULT_RULES, validate_rule
 from tenure.alerts.schemas import Trigger, alert_dict, alert_note, history_dict, rule_dict
 from tenure.db.bulk import dialect_insert
 from tenure.errors import InputError, InvalidFields, NotFound, StateConflict
-from tenure.notifications import Notification, get_bus
 
 SYSTEM = "system"
 MAX_SNOOZE = timedelta(days=365)
-
-
-# --- notifications published only once the session commits ---------------------------------
-
-
-def _publish_pending(session: Session) -> None:
-    pending = session.info.pop("alert_notifications", [])
-    for note in pending:
-        get_bus().publish(note)
-
-
-def _drop_pending(session: Session) -> None:
-    session.info.pop("alert_notifications", None)
-
-
-def _notify_after_commit(session: Session, note: Notification) -> None:
-    """Publish note on the bus when (and only if) the session commits."""
-    pending = session.info.setdefault("alert_notifications", [])
-    if not pending:
-        event.listen(session, "after_commit", _publish_pending, once=True)
-        event.listen(session, "after_rollback", _drop_pending, once=True)
-    pending.append(note)
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -251,9 +228,13 @@ def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
 
 
 def open_alerts(
-    session: Session, rule: AlertRule, triggers: list[Trigger], routing: Routing
+    session: Session,
+    rule: AlertRule,
+    triggers: list[Trigger],
+    routing: Routing,
+    held: Collection[tuple[str, int]] = (),
 ) -> list[Alert]:
-    """Open an alert per trigger unless one is active or cooling down; queue its deliveries."""
+    """Open an alert per trigger unless active or cooling down; queue deliveries (held: digest)."""
     if not triggers or not rule.enabled:
         return []
     ids = sorted({t.account_id for t in triggers})
@@ -263,7 +244,8 @@ def open_alerts(
     opened = []
     for trigger in fresh:
         account = accounts.get(trigger.account_id)
-        if account is not None and (alert := _open_one(session, rule, trigger, account, routing)):
+        alert = account and _open_one(session, rule, trigger, account, routing, held)
+        if alert:
             opened.append(alert)
             blocked.add(trigger.account_id)
     return opened
@@ -294,10 +276,16 @@ def _insert_ignoring_open_duplicate(session: Session, values: dict[str, Any]) ->
 
 
 def _open_one(
-    session: Session, rule: AlertRule, trigger: Trigger, account: Account, routing: Routing
+    session: Session,
+    rule: AlertRule,
+    trigger: Trigger,
+    account: Account,
+    routing: Routing,
+    held: Collection[tuple[str, int]],
 ) -> Alert | None:
     """Insert one alert with its history and outbox rows; None if another opener won a race."""
-    now = clock.now()
+    now, owner = clock.now(), recipient(rule.route, trigger.owner or account.owner, routing)
+    digest = (owner, account.id) in held
     escalate_at = (
         now + timedelta(hours=rule.escalate_after_hours) if rule.escalate_after_hours else None
     )
@@ -306,10 +294,11 @@ def _open_one(
         "rule": rule.name,
         "kind": rule.kind,
         "severity": rule.severity,
-        "owner": recipient(rule.route, account.owner, routing),
+        "owner": owner,
         "status": "open",
         "message": f"{account.name}: {trigger.text}",
-        "facts": {**trigger.facts, "account_external_id": account.external_id},
+        "facts": {**trigger.facts, "account_external_id": account.external_id}
+        | ({"digest": True} if digest else {}),
         "open_key": f"{account.id}:{rule.name}",
         "opened_at": now,
         "escalate_at": escalate_at,
@@ -320,8 +309,10 @@ def _open_one(
         return None
     alert = session.get(Alert, alert_id)
     assert alert is not None
-    _record(session, alert, "opened", SYSTEM, None, note=rule.description or "")
-    outbox.queue_alert(session, alert, rule.channels, alert.owner, "opened", account, routing)
+    note = "over the owner's daily budget: in the digest" if digest else rule.description
+    _record(session, alert, "opened", SYSTEM, None, note=note or "")
+    if not digest:
+        outbox.queue_alert(session, alert, rule.channels, alert.owner, "opened", account, routing)
     return alert
 
 

@@ -33,6 +33,7 @@ from tenure.api.routers import (
     metrics,
     plays,
     privacy,
+    reports,
     scores,
     segments,
     stripe,
@@ -71,6 +72,7 @@ def _include_routers(app: FastAPI) -> None:
         plays,
         journeys,
         loyalty,
+        reports,
         admin,
         privacy,
     ):

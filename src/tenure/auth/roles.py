@@ -15,6 +15,7 @@ _READ = (
     "experiments:read",
     "plays:read",
     "loyalty:read",
+    "reports:read",
 )
 
 # permission -> roles holding it; "alerts:act" is limited to a csm's own accounts elsewhere.
@@ -34,6 +35,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "templates:read": ("admin", "manager"),
     "templates:write": ("admin", "manager"),
     "journeys:read": ("admin", "manager", "csm", "analyst"),
+    "risks:read": ("admin", "manager", "csm", "analyst"),
     "journeys:write": ("admin", "manager"),
     "loyalty:redeem": ("admin", "manager", "csm"),
     "loyalty:approve": ("admin", "manager"),

@@ -99,7 +99,9 @@ COMMANDS = (
         "tenure.cli.uplift",
         "Uplift models: cross-fitted Qini, AUUC and uplift at k on randomised data.",
     ),
-    LazyEntry("privacy", "tenure.cli.consent", "Privacy: consent, exports and erasure."),
+    LazyEntry(
+        "privacy", "tenure.cli.consent", "Privacy: consent, subject access exports and erasure."
+    ),
     LazyEntry("messages", "tenure.cli.messages", "Messages: templates, test sends, delivery."),
     LazyEntry(
         "forecast",
@@ -113,8 +115,11 @@ COMMANDS = (
     ),
     LazyEntry(
         "reports",
-        "tenure.cli.reports_render",
-        "Reports: scheduled PDF reports (weekly executive, board pack).",
+        "tenure.cli.reports",
+        "Reports: ROI measured against holdouts, success scorecard, scheduled PDF reports.",
+    ),
+    LazyEntry(
+        "risks", "tenure.cli.risks", "The risk register: account and programme risks, with history."
     ),
     LazyEntry(
         "loyalty",

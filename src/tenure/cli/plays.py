@@ -193,6 +193,71 @@ def tasks_complete_command(
         typer.echo(f"task {task.id} done: {task.outcome}")
 
 
+@tasks_app.command("snooze")
+def tasks_snooze_command(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id")],
+    until: Annotated[str, typer.Option("--until", help="The day it is due again (YYYY-MM-DD)")],
+) -> None:
+    """Hide a task until a day; it reopens then."""
+    from tenure.db.session import session_scope
+    from tenure.plays import tasks
+
+    day = parse_date(until, "--until")
+    assert day is not None  # --until is required
+    with session_scope(app_context(ctx).engine) as session:
+        task = tasks.snooze_task(session, tasks.get_task(session, task_id), day)
+        typer.echo(f"task {task.id} snoozed until {task.snoozed_until}")
+
+
+@tasks_app.command("assign")
+def tasks_assign_command(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id")],
+    owner: Annotated[str, typer.Option("--owner", help="The new owner's email")],
+) -> None:
+    """Give a task to another owner."""
+    from tenure.db.session import session_scope
+    from tenure.plays import tasks
+
+    if not 3 <= len(owner.strip()) <= 255:
+        raise InputError("--owner must be 3 to 255 characters")
+    with session_scope(app_context(ctx).engine) as session:
+        task = tasks.assign_task(session, tasks.get_task(session, task_id), owner)
+        typer.echo(f"task {task.id} now owned by {task.owner}")
+
+
+@plays_app.command("next")
+def next_command(
+    ctx: typer.Context,
+    account_id: Annotated[int, typer.Argument(help="Account id")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day (default today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the plays an account's churn drivers and health reasons call for, best first."""
+    from tenure import clock
+    from tenure.accounts.service import get_account
+    from tenure.db.session import session_scope
+    from tenure.plays.account_plays import recommendations
+
+    context = app_context(ctx)
+    day = parse_date(as_of, "--as-of") if as_of else clock.now().date()
+    with session_scope(context.engine) as session:
+        get_account(db_session=session, account_id=account_id)
+        found = recommendations(session, context.settings, day, [account_id])[account_id]
+    if as_json:
+        _echo_json([c.as_dict() for c in found])
+        return
+    if not found:
+        typer.echo("no mapped reason applies to this account: no play to recommend")
+    for rank, candidate in enumerate(found, start=1):
+        value = candidate.expected_value
+        worth = candidate.note if value is None else f"expected value {value:,.2f}"
+        typer.echo(f"{rank}. {candidate.play} ({candidate.when}): {worth}")
+        for reason in candidate.reasons:
+            typer.echo(f"     - {reason}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the `plays` and `tasks` groups to the root app."""
     app.add_typer(plays_app, name="plays")

@@ -123,10 +123,3 @@ def add_commands(group: typer.Typer) -> None:
     """Add `render` and the `schedule` group to a `reports` Typer group."""
     group.command("render")(render_command)
     group.add_typer(schedule_app, name="schedule")
-
-
-def register(app: typer.Typer) -> None:
-    """Add a `reports` group holding these commands to the root app."""
-    group = typer.Typer(help="Reports: scheduled PDF reports (weekly executive, board pack).")
-    add_commands(group)
-    app.add_typer(group, name="reports")

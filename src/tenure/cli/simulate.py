@@ -57,10 +57,19 @@ def simulate_command(
             "(repeat for more arms; instead of --treatment-fraction)",
         ),
     ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="Run the closed loop of plays with this TOML policy (ranking, budget, holdout, "
+            "cadence); writes play_truth.parquet and loop.json",
+        ),
+    ] = None,
 ) -> None:
     """Write accounts, contacts, billing, tickets, surveys, events and the churn ground truth."""
     from tenure.simulate import SimulationConfig
     from tenure.simulate.config import parse_arm
+    from tenure.simulate.policy import read_policy
 
     context = app_context(ctx)
     config = SimulationConfig(
@@ -72,6 +81,7 @@ def simulate_command(
         treatment_effect=treatment_effect,
         treatment_start=parse_date(treatment_start, "--treatment-start"),
         treatment_arms=tuple(parse_arm(text) for text in arm or ()),
+        policy=read_policy(policy) if policy is not None else None,
     )
     target = out if out is not None else context.settings.data_dir / "simulated"
     result = run_with_progress(config, target, context.console)

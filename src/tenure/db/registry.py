@@ -18,6 +18,7 @@ from tenure.messaging import template_models as messaging_template_models
 from tenure.metrics import models as metrics_models
 from tenure.plays import models as plays_models
 from tenure.privacy import models as privacy_models
+from tenure.reports import models as reports_models
 from tenure.reports.scheduled import models as reports_scheduled_models
 from tenure.scheduler import models as scheduler_models
 from tenure.segments import models as segments_models
@@ -42,6 +43,7 @@ __all__ = [
     "metrics_models",
     "plays_models",
     "privacy_models",
+    "reports_models",
     "reports_scheduled_models",
     "scheduler_models",
     "segments_models",

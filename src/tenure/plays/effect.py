@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -14,12 +13,8 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.schemas import Money
 from tenure.accounts.service import mrr_in_force
-from tenure.experiments.stats.frequentist import lift, t_test
-from tenure.experiments.stats.moments import mean_moments
 from tenure.plays.models import Play, PlayRun
-
-MIN_PER_ARM = 5
-MAX_LIFETIME_MONTHS = 120.0
+from tenure.reports.measured import arm_difference, lifetime_months, roi, unmeasured_reason
 
 
 def close_runs(session: Session, money: Money, day: date) -> int:
@@ -63,6 +58,10 @@ class PlayEffect:
     roi_ci_low: float | None
     roi_ci_high: float | None
     measured: bool
+    base_mrr: float = 0.0
+    mrr_kept_ci_low: float | None = None
+    mrr_kept_ci_high: float | None = None
+    reason: str | None = None  # why it is not measured
 
     def as_dict(self) -> dict[str, Any]:
         """Return the line as JSON-ready values."""
@@ -74,22 +73,6 @@ def outcome(run: PlayRun, metric: str) -> float:
     if metric == "retained":
         return 1.0 if run.retained else 0.0
     return min(2.0, (run.mrr_at_goal or 0) / run.mrr_at_start) if run.mrr_at_start else 0.0
-
-
-def lifetime_months(holdout_retained: float, horizon_days: int) -> float | None:
-    """Return the expected remaining lifetime implied by the holdout's survival over the horizon."""
-    if holdout_retained <= 0:
-        return None
-    monthly_hazard = -math.log(holdout_retained) / (horizon_days / 30.4375)
-    return (
-        MAX_LIFETIME_MONTHS if monthly_hazard <= 0 else min(MAX_LIFETIME_MONTHS, 1 / monthly_hazard)
-    )
-
-
-def _roi(effect: float, base_mrr: float, lifetime: float | None, cost: float) -> float | None:
-    if lifetime is None or cost <= 0:
-        return None
-    return (effect * base_mrr * lifetime - cost) / cost
 
 
 def measure(play: Play, runs: list[PlayRun], money: Money) -> PlayEffect:
@@ -104,22 +87,21 @@ def measure(play: Play, runs: list[PlayRun], money: Money) -> PlayEffect:
     cost = money.major(sum(r.cost for r in treated))
     empty = PlayEffect(play.key, metric, len(treated), len(holdout), None, None, None, None, None,
                        None, cost, None, None, None, None, False)  # fmt: skip
-    if min(len(treated), len(holdout)) < MIN_PER_ARM:
-        return empty
     y_t = np.array([outcome(r, metric) for r in treated])
     y_h = np.array([outcome(r, metric) for r in holdout])
-    moments = [mean_moments(len(y), y.sum(), (y * y).sum()) for y in (y_h, y_t)]
-    estimate = lift(moments[0], moments[1], relative=False)
-    test = t_test(estimate)
-    effect, low, high = float(estimate.estimate), float(test.ci_low), float(test.ci_high)
+    diff = arm_difference(y_t, y_h)
+    if diff is None:
+        empty.reason = f"{unmeasured_reason(y_t, y_h)} at the goal day"
+        return empty
+    effect, low, high = diff.estimate, diff.ci_low, diff.ci_high
     base_mrr = money.major(sum(r.mrr_at_start for r in treated))
     retained_holdout = float(np.mean([1.0 if r.retained else 0.0 for r in holdout]))
     lifetime = lifetime_months(retained_holdout, horizon)
     return PlayEffect(
         play.key, metric, len(treated), len(holdout), float(y_t.mean()), float(y_h.mean()),
         effect, low, high, effect * base_mrr, cost, lifetime,
-        _roi(effect, base_mrr, lifetime, cost), _roi(low, base_mrr, lifetime, cost),
-        _roi(high, base_mrr, lifetime, cost), True,
+        roi(effect * base_mrr, lifetime, cost), roi(low * base_mrr, lifetime, cost),
+        roi(high * base_mrr, lifetime, cost), True, base_mrr, low * base_mrr, high * base_mrr,
     )  # fmt: skip
 
 

@@ -112,3 +112,14 @@ def shown_tasks(
     """Return tasks as JSON, people in them masked unless the reader may see the account's."""
     owned = [(task_dict(t, a), a.id, a.owner) for t, a in found]
     return lines_for(session, reader, owned, PERSON_FIELDS)
+
+
+def shown_task_lines(
+    session: Session, reader: Reader, account: Account, lines: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Return one account's task lines, people masked unless the reader may see its people."""
+    if lines is None:
+        return None
+    return lines_for(
+        session, reader, [(t, account.id, account.owner) for t in lines], PERSON_FIELDS
+    )

@@ -26,13 +26,16 @@ def is_binary(y: np.ndarray) -> bool:
     return bool(np.isin(np.unique(y), (0.0, 1.0)).all())
 
 
-def outcome_model(binary: bool, seed: int = 0, n_jobs: int = 1) -> Any:
-    """Return an unfitted XGBoost classifier (0/1 outcome) or regressor."""
+def outcome_model(
+    binary: bool, seed: int = 0, n_jobs: int = 1, params: dict[str, Any] | None = None
+) -> Any:
+    """Return an unfitted XGBoost classifier (0/1 outcome) or regressor (params override)."""
     from xgboost import XGBClassifier, XGBRegressor  # heavy import: only when fitting
 
+    tree = {**TREE_PARAMS, **(params or {})}
     if binary:
-        return XGBClassifier(**TREE_PARAMS, random_state=seed, n_jobs=n_jobs, eval_metric="logloss")
-    return XGBRegressor(**TREE_PARAMS, random_state=seed, n_jobs=n_jobs)
+        return XGBClassifier(**tree, random_state=seed, n_jobs=n_jobs, eval_metric="logloss")
+    return XGBRegressor(**tree, random_state=seed, n_jobs=n_jobs)
 
 
 def effect_model(seed: int = 0, n_jobs: int = 1) -> Any:
@@ -58,15 +61,18 @@ def _split(X: Any, y: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray, np.n
 class TLearner(BaseEstimator):
     """Two outcome models, one per arm; the effect is their difference."""
 
-    def __init__(self, seed: int = 0, n_jobs: int = 1) -> None:
+    def __init__(
+        self, seed: int = 0, n_jobs: int = 1, params: dict[str, Any] | None = None
+    ) -> None:
         """Keep the parameters (no work here, per the scikit-learn contract)."""
         self.seed = seed
         self.n_jobs = n_jobs
+        self.params = params  # XGBoost overrides of TREE_PARAMS
 
     def fit(self, X: Any, y: Any, treatment: Any) -> TLearner:
         """Fit the control and treated outcome models."""
         X, y, t = _split(X, y, treatment)
-        template = outcome_model(is_binary(y), self.seed, self.n_jobs)
+        template = outcome_model(is_binary(y), self.seed, self.n_jobs, self.params)
         self.control_model_ = clone(template).fit(X[~t], y[~t])
         self.treated_model_ = clone(template).fit(X[t], y[t])
         return self

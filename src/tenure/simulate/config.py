@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from tenure.errors import InputError
+from tenure.simulate.policy import LoopPolicy
 
 MS_PER_DAY = 86_400_000
 CONTROL = "control"
@@ -77,10 +78,13 @@ class SimulationConfig:
     new_account_share: float | None = None
     events_per_seat_day: float = 0.18
     treatment_arms: tuple[TreatmentArm, ...] = ()
+    policy: LoopPolicy | None = None  # the closed loop of plays (off by default)
 
     def __post_init__(self) -> None:
         """Refuse arguments that cannot describe a simulation."""
         self._check_arms()
+        if self.policy is not None and self.arms:
+            raise InputError("--policy runs plays on the book: give it without --arm/--treatment-*")
         if self.accounts < 1:
             raise InputError("--accounts must be at least 1")
         if not 1 <= self.months <= 120:
@@ -157,6 +161,10 @@ class SimulationConfig:
         out = asdict(self)
         if not self.treatment_arms:
             del out["treatment_arms"]  # keeps the run key (message ids) of single-arm runs
+        if self.policy is None:
+            del out["policy"]  # keeps the run key of runs without plays
+        else:
+            out["policy"] = self.policy.model_dump()
         for key in ("end", "treatment_start"):
             out[key] = out[key].isoformat() if out[key] else None
         out["start"] = self.start.isoformat()

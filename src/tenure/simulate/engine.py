@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from tenure.simulate.events import WEEKEND_FACTOR, EventWriter, daily_events
 from tenure.simulate.population import Population, draw_rows
 from tenure.simulate.support import Support
 from tenure.simulate.truth import HORIZONS, TruthTable, TruthWriter, lookup_arms
+
+if TYPE_CHECKING:
+    from tenure.simulate.loop import PlayLoop
 
 REACTIVATION_GAP_DAYS = 30
 REACTIVATION_DAILY_P = 0.0006
@@ -74,6 +78,7 @@ class World:
         self.eligible = np.zeros(n, dtype=bool)
         start = config.resolved_treatment_start
         self.treatment_day = config.day_of(start) if start is not None else None
+        self.loop: PlayLoop | None = None  # the closed loop of plays, when a policy runs
         self.init_arms(n)
 
     def init_arms(self, n: int) -> None:
@@ -132,6 +137,8 @@ class World:
         alive = np.flatnonzero(self.in_chain)
         states = self.state[alive]
         self.record_truth(day, alive, states)
+        if self.loop is not None:
+            self.loop.on_day(self, day, alive, states)
         churned = draw_churn(
             self.rng["chain"], self.hazards, states, self.hazard_multipliers(day, alive)
         )
@@ -149,8 +156,13 @@ class World:
         self.in_chain = self.active.copy()
 
     def hazard_multipliers(self, day: int, accounts: np.ndarray) -> np.ndarray:
-        """Return today's hazard multipliers: m, times (1 − E) for treated accounts once started."""
+        """Return today's hazard multipliers: m, times (1 − E) for treated accounts once started.
+
+        A play in force (closed loop) multiplies them by its own 1 − E as well.
+        """
         m = self.pop.multiplier[accounts]
+        if self.loop is not None:
+            m = m * self.loop.hazard_factor(day, accounts)
         if self.treatment_day is None or day < self.treatment_day:
             return m
         return m * (1.0 - self.churn_effects[self.arm_flag[accounts]])
@@ -248,6 +260,8 @@ class World:
         self.active[accounts] = False
         self.churn_day[accounts] = day
         self.ever_churned[accounts] = True
+        if self.loop is not None:
+            self.loop.on_churn(day, accounts)
         self.counts["churn_events"] += len(accounts)
 
     def reactivate(self, day: int, day_ms: int) -> None:

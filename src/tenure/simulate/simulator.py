@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from tenure.simulate.population import Population, build_population
 from tenure.simulate.support import Support
 from tenure.simulate.truth import HORIZONS, TruthWriter, build_truth_tables
 from tenure.simulate.writers import numbered
+
+if TYPE_CHECKING:
+    from tenure.simulate.loop import PlayLoop
 
 FORMAT_VERSION = 1
 GENERATOR = "tenure simulate"
@@ -42,13 +46,22 @@ class SimulationResult:
     reactivations: int = 0
     churned_before_window: int = 0
     treatment: dict[str, object] | None = None
+    loop: dict[str, object] | None = None
 
     def summary(self) -> str:
-        """Return the one-line summary printed by the CLI."""
-        return (
+        """Return the one-line summary printed by the CLI (and the loop's, when one ran)."""
+        line = (
             f"simulated {self.accounts:,} accounts: {self.events:,} events, "
             f"{self.churned_accounts:,} churned ({self.reactivations:,} reactivated), "
             f"{len(self.files)} files in {self.out_dir}"
+        )
+        if not self.loop or not self.loop.get("treated"):
+            return line
+        loop = self.loop
+        return line + (
+            f"\nplays ({loop['ranking']}): {loop['treated']:,} treated, {loop['holdout']:,} "
+            f"held out over {loop['decision_days']} decision days; expected MRR kept "
+            f"{loop['expected_mrr_kept'] / 100:,.2f}, cost {loop['cost'] / 100:,.2f} (loop.json)"
         )
 
 
@@ -128,6 +141,7 @@ def write_dataset(
     effects = tuple(a.churn_effect for a in config.arms)
     tables = build_truth_tables(chain, pop.multiplier_values, effects)
     world = World(config, pop, chain, tables, rngs, sinks)
+    world.loop = start_loop(config, sinks)
     try:
         run_days(world, progress)
     finally:
@@ -135,6 +149,12 @@ def write_dataset(
         sinks.truth.close()
     files = write_tables(out_dir, world, ids, contact_ids, end_ms)
     files["events.parquet"], files["truth.parquet"] = sinks.events.rows, sinks.truth.rows
+    loop = None
+    if world.loop is not None:
+        from tenure.simulate.loop_report import write_loop_outputs
+
+        written, loop = write_loop_outputs(out_dir, world.loop, ids, config.n_days)
+        files.update(written)
     result = SimulationResult(
         out_dir=out_dir,
         files=files,
@@ -145,10 +165,26 @@ def write_dataset(
         reactivations=world.counts["reactivations"],
         churned_before_window=world.counts["churned_before_window"],
         treatment=treatment_truth(world),
+        loop=loop,
     )
     write_manifest(out_dir / "manifest.json", config, chain, pop, result)
     result.files["manifest.json"] = 1
     return result
+
+
+def start_loop(config: SimulationConfig, sinks: Sinks) -> PlayLoop | None:
+    """Return the closed loop of plays when the config has a policy (its history read)."""
+    if config.policy is None:
+        return None
+    import pandas as pd  # the loop (pandas, scikit-learn) loads only when a policy runs
+
+    from tenure.simulate.loop import PlayLoop
+    from tenure.simulate.play_effects import kinds_named
+
+    history = pd.read_parquet(config.policy.history) if config.policy.history else None
+    loop = PlayLoop(config, config.policy, kinds_named(config.policy.plays), history)
+    loop.attach(sinks)
+    return loop
 
 
 def write_tables(
@@ -204,6 +240,7 @@ def write_manifest(
             "churned_before_window": result.churned_before_window,
         },
         "treatment": result.treatment,
+        **({"loop": result.loop} if result.loop is not None else {}),
         "chain": chain.to_dict(),
         "hazard_multipliers": hazard_multipliers(),
         "distinct_multipliers": len(pop.multiplier_values),

@@ -115,6 +115,7 @@ LOYALTY_LEDGER = Dataset("loyalty_movement", "app")  # with its entries, lots an
 LOYALTY_BADGES = Dataset("loyalty_badge_award", "app")
 # streaks, challenge progress, contact scores and tier changes
 LOYALTY_ENGAGEMENT = Dataset("loyalty_streak", "app")
+RISKS = Dataset("risk", "app")  # with its history
 
 # An account's records in the app DB: what features, health, segments and alerts read of it.
 ACCOUNT_RECORDS: tuple[Dataset, ...] = (
@@ -177,4 +178,5 @@ DATASETS: tuple[Dataset, ...] = (
     LOYALTY_LEDGER,
     LOYALTY_BADGES,
     LOYALTY_ENGAGEMENT,
+    RISKS,
 )

@@ -15,12 +15,14 @@ from tenure.accounts import service as accounts
 from tenure.accounts.models import Account
 from tenure.accounts.people import contact_names
 from tenure.accounts.schemas import Money, Reader
-from tenure.alerts import service
+from tenure.alerts import service, smart
 from tenure.alerts.inbox import inbox_page
+from tenure.config import Settings
 from tenure.errors import InputError
 from tenure.privacy.masking import mask_text
 
 STATUSES = ("active", "open", "acknowledged", "snoozed", "resolved")
+VIEWS = ("accounts", "list")
 ACTIONS = ("acknowledge", "snooze", "resolve")
 SNOOZE_DAYS = (1, 3, 7)
 
@@ -86,6 +88,39 @@ def inbox(
         for row in found.rows
     ]
     return Inbox(rows, found.total, found.page, found.pages, found.first, found.last)
+
+
+@dataclass(frozen=True)
+class GroupedInbox:
+    """One page of the smart inbox: account groups by MRR at risk, and the budget applied."""
+
+    groups: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+    budget: int
+
+
+def grouped_inbox(
+    *, db_session: Session, settings: Settings, day: date, status: str | None = None,
+    owner: str | None = None, page: int = 1, reader: Reader | None = None,
+) -> GroupedInbox:  # fmt: skip
+    """Return a page of the smart inbox: one group per account with all its alerts' reasons."""
+    if status and status not in STATUSES:
+        raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    found = smart.inbox_groups(
+        db_session=db_session, settings=settings, day=day, status=status or None,
+        owner=owner, page=page,
+    )  # fmt: skip
+    ids = {g["account_id"] for g in found["groups"]}
+    names = {g["account_id"]: g["account_name"] for g in found["groups"]}
+    people = contact_names(db_session, ids) if reader is not None else []
+    groups = []
+    for group in found["groups"]:
+        rows = [_as_dict(a, names, reader, people) for a in group["alerts"]]
+        why = list(dict.fromkeys(row["text"] for row in rows))
+        groups.append({**group, "alerts": rows, "reasons": why})
+    return GroupedInbox(groups, found["total"], found["page"], found["pages"], found["budget"])
 
 
 def get_alert(*, db_session: Session, alert_id: int) -> dict[str, Any]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tenure.accounts.models import Account
 from tenure.accounts.schemas import Money, Reader
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
 from tenure.config import Settings
 from tenure.errors import InputError
-from tenure.plays import effect, service, tasks
+from tenure.plays import account_plays, effect, service, tasks
 from tenure.rendering.charts import FALLBACK, figure
 from tenure.web.session import Viewer
+from tenure.web.task_actions import SNOOZE_DAYS
 
 
 def _reader(viewer: Viewer) -> Reader:
@@ -85,4 +88,26 @@ def tasks_context(db: Session, viewer: Viewer, status: str | None) -> dict[str, 
         raise InputError(f"status must be open, snoozed or done, got {status!r}")
     owner = viewer.email if viewer.role == "csm" else None
     found = tasks.list_tasks(db, owner=owner, status=status or "open", limit=500)
-    return {"tasks": tasks.shown_tasks(db, _reader(viewer), found), "status": status or "open"}
+    return {
+        "tasks": tasks.shown_tasks(db, _reader(viewer), found),
+        "status": status or "open",
+        "outcomes": tasks.OUTCOMES,
+        "snooze_days": SNOOZE_DAYS,
+    }
+
+
+def account_panel(
+    db: Session, viewer: Viewer, settings: Settings, account_id: int, day: date
+) -> dict[str, Any] | None:
+    """Return the account 360's plays panel (None when the viewer may not read plays)."""
+    if not can(viewer.role, "plays:read"):
+        return None
+    panel = account_plays.account_plays(db, settings, account_id, day)
+    visible = account_plays.visible_tasks(
+        panel["tasks"], may_read=can(viewer.role, "tasks:read"), role=viewer.role,
+        reader=viewer.email,
+    )  # fmt: skip
+    account = db.get(Account, account_id)
+    panel["tasks"] = tasks.shown_task_lines(db, _reader(viewer), account, visible)
+    panel["currency"] = settings.reporting_currency.upper()
+    return panel

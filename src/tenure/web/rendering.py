@@ -37,6 +37,9 @@ NAV = (
     ("messages", "/messages/templates", "Messages"),
     ("journeys", "/journeys", "Journeys"),
     ("loyalty", "/loyalty", "Loyalty"),
+    ("roi", "/roi", "ROI"),
+    ("risks", "/risks", "Risks"),
+    ("scorecard", "/scorecard", "Scorecard"),
     ("model", "/model", "Churn model"),
     ("quality", "/quality", "Data quality"),
 )

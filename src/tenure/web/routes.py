@@ -26,11 +26,13 @@ from tenure.web import journeys as journey_pages
 from tenure.web import loyalty as loyalty_pages
 from tenure.web import messages as message_pages
 from tenure.web import plays as play_pages
+from tenure.web import reports as report_pages
 from tenure.web.actions import add_action_routes
 from tenure.web.forecast import forecast_context
 from tenure.web.live import add_live_routes
 from tenure.web.rendering import Dashboard, build_templates, login_redirect
 from tenure.web.session import Viewer
+from tenure.web.task_actions import add_task_action_routes
 
 Build = Callable[[Session, Viewer], tuple[str, dict[str, Any]]]
 
@@ -113,13 +115,15 @@ def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
     @router.get("/accounts/{account_id}")
     def account_page(request: Request, account_id: int) -> Response:
         def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            today = clock.now().date()
             context = service.account_context(
                 db_session=db, account_id=account_id, reader=_reader(viewer),
-                money=Money.from_settings(ui.settings), today=clock.now().date(),
+                money=Money.from_settings(ui.settings), today=today,
             )  # fmt: skip
             context["loyalty"] = loyalty_pages.account_panel(db, _reader(viewer), account_id)
-            values = account_values(db, ui.settings, clock.now().date(), [account_id])
-            return "account.html", {**context, "clv": values.get(account_id)}
+            values = account_values(db, ui.settings, today, [account_id])
+            panel = play_pages.account_panel(db, viewer, ui.settings, account_id, today)
+            return "account.html", {**context, "clv": values.get(account_id), "plays_panel": panel}
 
         return show(ui, request, "accounts", build)
 
@@ -140,8 +144,15 @@ def add_alert_routes(router: APIRouter, ui: Dashboard) -> None:
     """Add the alerts inbox (a csm sees their own accounts' alerts) and its HTMX partial."""
 
     @router.get("/alerts")
-    def alerts_page(request: Request, status: str = "active", page: int = 1) -> Response:
+    def alerts_page(
+        request: Request, status: str = "active", page: int = 1, view: str = "accounts"
+    ) -> Response:
+        if view == "accounts":
+            return show(ui, request, "alerts", smart_inbox_build(ui, request, status, page))
+
         def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            if view not in alerts.VIEWS:
+                raise InputError(f"view must be one of {', '.join(alerts.VIEWS)}, got {view!r}")
             owner = viewer.email if viewer.role == "csm" else None
             found = alerts.inbox(
                 db_session=db,
@@ -158,10 +169,30 @@ def add_alert_routes(router: APIRouter, ui: Dashboard) -> None:
                 "inbox": found,
                 "status": status,
                 "statuses": alerts.STATUSES,
+                "view": "list",
             }
             return ("_alert_rows.html" if partial else "alerts.html"), context
 
         return show(ui, request, "alerts", build)
+
+
+def smart_inbox_build(ui: Dashboard, request: Request, status: str, page: int) -> Build:
+    """Return the builder of the smart inbox: alerts grouped by account, most MRR at risk first."""
+
+    def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+        found = alerts.grouped_inbox(
+            db_session=db, settings=ui.settings, day=clock.now().date(), status=status or None,
+            owner=viewer.email if viewer.role == "csm" else None, page=page,
+            reader=_reader(viewer),
+        )  # fmt: skip
+        context = {
+            "groups": found.groups, "inbox": found, "status": status, "view": "accounts",
+            "statuses": alerts.STATUSES, "currency": ui.settings.reporting_currency.upper(),
+        }  # fmt: skip
+        partial = request.headers.get("hx-target") == "alert-rows"
+        return ("_alert_groups.html" if partial else "alerts.html"), context
+
+    return build
 
 
 def add_report_routes(router: APIRouter, ui: Dashboard) -> None:
@@ -299,6 +330,33 @@ def add_journey_routes(router: APIRouter, ui: Dashboard) -> None:
         return show(ui, request, "journeys", build)
 
 
+def add_board_routes(router: APIRouter, ui: Dashboard) -> None:
+    """Add the ROI, risk register and success scorecard pages."""
+
+    @router.get("/roi")
+    def roi_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            today = clock.now().date()
+            return "roi.html", report_pages.roi_context(db, viewer, ui.settings, today)
+
+        return show(ui, request, "roi", build)
+
+    @router.get("/risks")
+    def risks_page(request: Request, status: str | None = None) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            return "risks.html", report_pages.risks_context(db, viewer, status)
+
+        return show(ui, request, "risks", build)
+
+    @router.get("/scorecard")
+    def scorecard_page(request: Request) -> Response:
+        def build(db: Session, viewer: Viewer) -> tuple[str, dict[str, Any]]:
+            today = clock.now().date()
+            return "scorecard.html", report_pages.scorecard_context(db, viewer, ui.settings, today)
+
+        return show(ui, request, "scorecard", build)
+
+
 def build_router(settings: Settings) -> APIRouter:
     """Return the dashboard router (HTML pages, HTMX partials, actions, live events)."""
     ui = Dashboard(settings=settings, templates=build_templates())
@@ -310,6 +368,8 @@ def build_router(settings: Settings) -> APIRouter:
     add_play_routes(router, ui)
     add_message_routes(router, ui)
     add_journey_routes(router, ui)
+    add_board_routes(router, ui)
     add_action_routes(router, ui)
+    add_task_action_routes(router, ui)
     add_live_routes(router, ui)
     return router

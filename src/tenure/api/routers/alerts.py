@@ -13,8 +13,9 @@ from tenure import clock
 from tenure.accounts.people import contact_names, masked_alerts
 from tenure.accounts.schemas import MAX_ID
 from tenure.alerts import service as alerts
+from tenure.alerts import smart
 from tenure.alerts.models import Alert
-from tenure.api.deps import SessionDep, client_ip, requires
+from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import Forbidden, responses
 from tenure.auth.service import audit
 from tenure.auth.tokens import Principal
@@ -90,6 +91,31 @@ def list_alerts(
         "offset": offset,
         "items": [_shown(session, a, principal) for a in rows],
     }
+
+
+@router.get("/inbox", summary="The smart inbox: alerts grouped by account, by MRR at risk")
+def inbox(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: requires("alerts:read"),
+    status: Status | None = "active",
+    owner: Annotated[str | None, Query(max_length=255)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Return one group per account, most MRR at risk first; a csm sees only their own."""
+    if principal.role == "csm":
+        owner = principal.subject
+    found = smart.inbox_groups(
+        db_session=session, settings=settings, day=clock.now().date(),
+        status=status, owner=owner, page=page, size=size,
+    )  # fmt: skip
+    groups = []
+    for group in found["groups"]:
+        shown = [_shown(session, a, principal) for a in group["alerts"]]
+        why = smart.reasons(group["account_name"], [a["message"] for a in shown])
+        groups.append({**group, "reasons": why, "alerts": shown})
+    return {**found, "groups": groups}
 
 
 def _shown(session: Any, alert: Alert, principal: Principal) -> dict[str, Any]:

@@ -8,12 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from tenure import clock
 from tenure.accounts.models import Account
 from tenure.accounts.schemas import MAX_ID, Money, Reader
+from tenure.accounts.service import get_account
 from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import Forbidden, responses
+from tenure.auth.roles import can
 from tenure.auth.service import audit
 from tenure.auth.tokens import Principal
+from tenure.plays import account_plays as account_panel
 from tenure.plays import effect, service, tasks
 from tenure.plays.models import CsmTask
 
@@ -21,6 +25,7 @@ router = APIRouter(tags=["plays"])
 
 PlayKey = Annotated[str, Path(min_length=1, max_length=64)]
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class TaskCompletion(BaseModel):
@@ -71,6 +76,30 @@ def get_play(
     counts = {arm: sum(1 for r in runs if r.arm == arm) for arm in ("treated", "holdout")}
     measured = effect.measure(play, runs, Money.from_settings(settings))
     return service.play_dict(play) | {"runs": counts, "effect": measured.as_dict()}
+
+
+@router.get(
+    "/v1/accounts/{account_id}/plays",
+    summary="An account's plays, tasks and recommended play",
+    responses=responses(404),
+)
+def account_plays(
+    account_id: AccountId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: requires("plays:read"),
+) -> dict[str, Any]:
+    """Return the account's play runs, its tasks (as /v1/tasks shows them) and the next play."""
+    get_account(db_session=session, account_id=account_id)
+    panel = account_panel.account_plays(session, settings, account_id, clock.now().date())
+    visible = account_panel.visible_tasks(
+        panel["tasks"], may_read=can(principal.role, "tasks:read"), role=principal.role,
+        reader=principal.subject,
+    )  # fmt: skip
+    reader = Reader(role=principal.role, email=principal.subject)
+    account = session.get(Account, account_id)
+    panel["tasks"] = tasks.shown_task_lines(session, reader, account, visible)
+    return panel
 
 
 @router.get("/v1/tasks", summary="List CSM tasks")
