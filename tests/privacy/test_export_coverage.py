@@ -112,3 +112,20 @@ def test_an_accounts_export_lists_the_tables_added_this_session(book):
     # Rows about its contacts that no foreign key ties to the account come with its people.
     assert [r["unit_id"] for r in records["experiment_assignment"]] == [EMAIL]
     assert len(records["alert_delivery"]) == 1 and len(records["usage_daily_user"]) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("any_settings", ["postgres"], indirect=True)
+def test_exports_find_the_same_on_postgresql(any_settings, any_engine, monkeypatch):
+    monkeypatch.setattr(service, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                           parallelism=1))  # fmt: skip
+    with session_scope(any_engine) as session:
+        ids = seed(session)
+        _more(session, ids)
+    with session_scope(any_engine) as session:
+        person = collect(session, any_settings, resolve(session, contact=EMAIL))
+        account = collect(session, any_settings, resolve(session, account=str(ids.account)))
+    assert len(person["loyalty_contact_scores"]) == 1 and len(person["outbox"]) == 1
+    assert {"csm_task", "alert", "ticket", "report_schedule"} <= _tables(person["mentions"])
+    assert len(account["csm_task"]) == 2 and account["score_week"]
+    assert [r["unit_id"] for r in account["experiment_assignment"]] == [EMAIL]
