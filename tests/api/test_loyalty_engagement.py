@@ -20,7 +20,7 @@ def people(app_engine: Any) -> dict[str, int]:
     """Load the packaged programme; return an account and two of its contacts."""
     with session_scope(app_engine) as session:
         load_program(session, None)
-        account = add_account(session, "lb-acme")
+        account = add_account(session, "lb-acme", owner="csm@example.com")
         ann = add_contact(session, account, external_id="lb-ann", name="Ann")
         bob = add_contact(session, account, external_id="lb-bob", name="Bob")
         return {"account": account.id, "ann": ann.id, "bob": bob.id}
@@ -42,9 +42,10 @@ def test_leaderboard_lists_only_opted_in_contacts(client: TestClient, role_heade
     done = client.put(choice, json={"opt_in": True}, headers=csm)
     assert done.status_code == 200, done.text
     assert done.json() == {"contact_id": people["ann"], "external_id": "lb-ann", "opt_in": True}
-    lines = client.get(board, headers=viewer).json()
-    assert [(line["external_id"], line["rank"], line["points"]) for line in lines] == [
-        ("lb-ann", 1, 0)]  # fmt: skip
+    lines = client.get(board, headers=viewer).json()  # a viewer sees people masked
+    assert [(line["external_id"], line["name"], line["rank"], line["points"]) for line in lines] == [
+        ("lb-a***", "A***", 1, 0)]  # fmt: skip
+    assert client.get(board, headers=csm).json()[0]["name"] == "Ann"  # the account's CSM
     client.put(choice, json={"opt_in": False}, headers=csm)
     assert client.get(board, headers=viewer).json() == []
     missing = client.put(f"{URL}/contacts/999999/leaderboard", json={"opt_in": True}, headers=csm)

@@ -81,6 +81,6 @@ def test_account_360_shows_the_loyalty_panel(app, login):
     assert "1,200" in panel and "Member" in panel and "2,000 to Silver" in panel
     assert "First steps" in panel and "best 9" in panel and "kick-off grant" in panel
     assert "Feature explorer" in panel  # a challenge running today
-    assert "#1 Robin Fan" in panel  # an opted-in contact on the leaderboard
+    assert "#1 R*** F***" in panel  # an opted-in contact on the leaderboard, masked for a viewer
     held_page = viewer.get(f"/accounts/{ids[1]}").text
     assert "in the programme&#39;s holdout" in held_page or "programme's holdout" in held_page

@@ -15,7 +15,15 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Contact
-from tenure.privacy.masking import mask_contact_id, mask_email, mask_name, mask_text, mask_value
+from tenure.accounts.schemas import Reader
+from tenure.privacy.masking import (
+    mask_contact_id,
+    mask_email,
+    mask_field,
+    mask_name,
+    mask_text,
+    mask_value,
+)
 
 
 def contact_names(db_session: Session, account_ids: Collection[int]) -> list[str]:
@@ -73,4 +81,33 @@ def masked_contacts(contacts: Iterable[Any], names: Sequence[str] = ()) -> list[
             email=mask_email(c.email) if c.email else c.email,
         )
         for c in contacts
+    ]
+
+
+def masked_lines(
+    lines: Iterable[dict[str, Any]], fields: Collection[str], names: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Return JSON lines with the identifiers in some of their fields masked (by field name)."""
+    return [
+        {
+            k: mask_field(k, v, names) if k in fields and v is not None else v
+            for k, v in line.items()
+        }
+        for line in lines
+    ]
+
+
+def lines_for(
+    db_session: Session,
+    reader: Reader,
+    owned: Iterable[tuple[dict[str, Any], int, str | None]],
+    fields: Collection[str],
+) -> list[dict[str, Any]]:
+    """Return (line, account id, account owner) lines, masked where the reader may not see people."""
+    owned = list(owned)
+    hidden = {i for _, i, owner in owned if not reader.sees_people_of(owner)}
+    names = contact_names(db_session, hidden)
+    return [
+        masked_lines([line], fields, names)[0] if account_id in hidden else line
+        for line, account_id, _ in owned
     ]

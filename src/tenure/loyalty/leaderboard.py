@@ -19,6 +19,9 @@ from tenure.loyalty.engagement_models import LoyaltyContactScore, LoyaltyLeaderb
 from tenure.loyalty.ledger import insert_for
 from tenure.loyalty.program import Program
 
+# What a leaderboard line says about a person (masked for readers who may not see people).
+PERSON_FIELDS = ("external_id", "name")
+
 
 def find_contact(session: Session, ref: str | int) -> Contact:
     """Return the contact by id or external id, or NotFound."""

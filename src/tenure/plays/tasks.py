@@ -10,9 +10,13 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.accounts.people import lines_for
+from tenure.accounts.schemas import Reader
 from tenure.errors import InputError, NotFound, StateConflict
 from tenure.plays.models import CsmTask
 
+# The free text of a task that may name the account's people (masked by role).
+PERSON_FIELDS = ("title", "checklist", "notes")
 OUTCOMES = ("saved", "at_risk", "churning", "no_response", "not_needed", "other")
 
 
@@ -100,3 +104,22 @@ def task_dict(task: CsmTask, account: Account | None = None) -> dict[str, Any]:
         "notes": task.notes,
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
     }
+
+
+def shown_tasks(
+    session: Session, reader: Reader, found: list[tuple[CsmTask, Account]]
+) -> list[dict[str, Any]]:
+    """Return tasks as JSON, people in them masked unless the reader may see the account's."""
+    owned = [(task_dict(t, a), a.id, a.owner) for t, a in found]
+    return lines_for(session, reader, owned, PERSON_FIELDS)
+
+
+def shown_task_lines(
+    session: Session, reader: Reader, account: Account, lines: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Return one account's task lines, people masked unless the reader may see its people."""
+    if lines is None:
+        return None
+    return lines_for(
+        session, reader, [(t, account.id, account.owner) for t in lines], PERSON_FIELDS
+    )

@@ -16,11 +16,14 @@ import anyio
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from tenure.accounts.models import Account
+from tenure.accounts.people import contact_names
 from tenure.notifications import Notification, Subscription, get_bus
+from tenure.privacy.masking import mask_text, reveals
 from tenure.web.rendering import Dashboard
 from tenure.web.session import Viewer
 
@@ -57,6 +60,27 @@ def account_names(engine: sa.Engine, ids: set[int]) -> dict[int, str]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(Account.id, Account.name).where(Account.id.in_(ids)))
         return {account_id: name for account_id, name in rows}
+
+
+def people_names(engine: sa.Engine, ids: set[int | None]) -> list[str]:
+    """Return the contact names of these accounts (to mask them in alert messages)."""
+    with Session(engine) as db:
+        return contact_names(db, {i for i in ids if i is not None})
+
+
+def reveals_note(note: Notification, viewer: Viewer) -> bool:
+    """Tell whether the viewer sees the people in a notification (an alert's: its owner's)."""
+    return not note.kind.startswith("alert_") or reveals(
+        viewer.role, viewer.email, note.payload.get("owner")
+    )
+
+
+def masked_note(note: Notification, names: list[str]) -> Notification:
+    """Return the notification with the identifiers in its message masked."""
+    payload = dict(note.payload)
+    if isinstance(payload.get("message"), str):
+        payload["message"] = mask_text(payload["message"], names)
+    return Notification(note.kind, note.account_id, payload, at=note.at)
 
 
 def coalesce(notes: list[Notification]) -> list[Notification]:
@@ -100,7 +124,9 @@ async def notification_events(
                 continue
             ids = {n.account_id for n in notes if n.account_id is not None}
             names = await run_in_threadpool(account_names, engine, ids)
-            for note in notes:
+            hidden = {n.account_id for n in notes if not reveals_note(n, viewer)}
+            people = await run_in_threadpool(people_names, engine, hidden)
+            for note in (masked_note(n, people) if n.account_id in hidden else n for n in notes):
                 data = describe(note, names.get(note.account_id or -1))
                 yield {"event": note.kind, "data": json.dumps(data, default=str)}
     finally:

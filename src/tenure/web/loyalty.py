@@ -8,9 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account
+from tenure.accounts.people import lines_for
+from tenure.accounts.schemas import Reader
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
-from tenure.loyalty.leaderboard import account_leaderboard
+from tenure.loyalty.leaderboard import PERSON_FIELDS, account_leaderboard
 from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment, LoyaltyWallet
 from tenure.loyalty.report import programme_report
 from tenure.loyalty.service import current_program
@@ -55,9 +57,13 @@ def programme_context(db: Session, viewer: Viewer) -> dict[str, Any]:
 RECENT_LEDGER = 6
 
 
-def account_panel(db: Session, role: str, account_id: int) -> dict[str, Any] | None:
-    """Return the account 360's loyalty panel (None: no programme, or the role may not read it)."""
-    program = current_program(db) if can(role, "loyalty:read") else None
+def account_panel(db: Session, reader: Reader, account_id: int) -> dict[str, Any] | None:
+    """Return the account 360's loyalty panel (None: no programme, or the role may not read it).
+
+    The leaderboard's people and the ledger's reasons are masked for a reader who may not see
+    the account's people.
+    """
+    program = current_program(db) if can(reader.role, "loyalty:read") else None
     account = db.get(Account, account_id) if program is not None else None
     if program is None or account is None:
         return None
@@ -79,6 +85,15 @@ def account_panel(db: Session, role: str, account_id: int) -> dict[str, Any] | N
         else 1.0,
         "badge_names": [names.get(b, b) for b in summary["badges"]],
         "expiring_total": sum(e["points"] for e in summary["expiring"]),
-        "recent": ledger_lines(db, account_id, limit=RECENT_LEDGER),
-        "leaderboard": account_leaderboard(db, program, account_id),
-    }
+        "recent": _shown(db, reader, account, ledger_lines(db, account_id, RECENT_LEDGER),
+                         ("reason",)),
+        "leaderboard": _shown(db, reader, account, account_leaderboard(db, program, account_id),
+                              PERSON_FIELDS),
+    }  # fmt: skip
+
+
+def _shown(
+    db: Session, reader: Reader, account: Account, lines: list[dict[str, Any]], fields: tuple
+) -> list[dict[str, Any]]:
+    """Return an account's lines with people masked unless the reader may see them."""
+    return lines_for(db, reader, [(line, account.id, account.owner) for line in lines], fields)

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tenure.accounts.schemas import Money
+from tenure.accounts.models import Account
+from tenure.accounts.schemas import Money, Reader
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
 from tenure.config import Settings
@@ -16,6 +17,10 @@ from tenure.plays import account_plays, effect, service, tasks
 from tenure.rendering.charts import FALLBACK, figure
 from tenure.web.session import Viewer
 from tenure.web.task_actions import SNOOZE_DAYS
+
+
+def _reader(viewer: Viewer) -> Reader:
+    return Reader(role=viewer.role, email=viewer.email)
 
 
 def _allowed(viewer: Viewer, permission: str) -> None:
@@ -62,11 +67,10 @@ def detail_context(db: Session, viewer: Viewer, settings: Settings, key: str) ->
                        "retained": sum(1 for r in judged if r.retained)}  # fmt: skip
     measured = effect.measure(play, runs, Money.from_settings(settings))
     run_ids = {r.id for r in runs}
-    open_tasks = [
-        tasks.task_dict(t, a)
-        for t, a in tasks.list_tasks(db, status="open", limit=500)
-        if t.play_run_id in run_ids
-    ]
+    found = tasks.list_tasks(db, status="open", limit=500)
+    open_tasks = tasks.shown_tasks(
+        db, _reader(viewer), [f for f in found if f[0].play_run_id in run_ids]
+    )
     return {
         "play": service.play_dict(play),
         "funnel": funnel,
@@ -85,7 +89,7 @@ def tasks_context(db: Session, viewer: Viewer, status: str | None) -> dict[str, 
     owner = viewer.email if viewer.role == "csm" else None
     found = tasks.list_tasks(db, owner=owner, status=status or "open", limit=500)
     return {
-        "tasks": [tasks.task_dict(t, a) for t, a in found],
+        "tasks": tasks.shown_tasks(db, _reader(viewer), found),
         "status": status or "open",
         "outcomes": tasks.OUTCOMES,
         "snooze_days": SNOOZE_DAYS,
@@ -99,9 +103,11 @@ def account_panel(
     if not can(viewer.role, "plays:read"):
         return None
     panel = account_plays.account_plays(db, settings, account_id, day)
-    panel["tasks"] = account_plays.visible_tasks(
+    visible = account_plays.visible_tasks(
         panel["tasks"], may_read=can(viewer.role, "tasks:read"), role=viewer.role,
         reader=viewer.email,
     )  # fmt: skip
+    account = db.get(Account, account_id)
+    panel["tasks"] = tasks.shown_task_lines(db, _reader(viewer), account, visible)
     panel["currency"] = settings.reporting_currency.upper()
     return panel

@@ -7,10 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request
 from sqlalchemy.exc import IntegrityError
 
-from tenure.accounts.schemas import MAX_ID
+from tenure.accounts.models import Account
+from tenure.accounts.people import lines_for
+from tenure.accounts.schemas import MAX_ID, Reader
 from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import responses
 from tenure.auth.service import audit
+from tenure.auth.tokens import Principal
 from tenure.errors import NotFound
 from tenure.loyalty import leaderboard, rewards, statements
 from tenure.loyalty.membership import require_member
@@ -54,25 +57,35 @@ def loyalty_account(
 def loyalty_ledger(
     account_id: AccountId,
     session: SessionDep,
-    _: requires("loyalty:read"),
+    principal: requires("loyalty:read"),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[dict[str, Any]]:
-    """Return the account's movements of points, newest first."""
+    """Return the account's movements of points, newest first (people masked by role)."""
     account = rewards.find_account(session, account_id)
-    return statements.ledger_lines(session, account.id, limit, offset)
+    lines = statements.ledger_lines(session, account.id, limit, offset)
+    return _masked(session, principal, account, lines, ("reason",))
 
 
 @router.get("/accounts/{account_id}/leaderboard", response_model=list[LeaderboardLineOut],
             summary="The account's contact leaderboard (opted-in contacts only)",
             responses=responses(404))  # fmt: skip
 def loyalty_leaderboard(
-    account_id: AccountId, session: SessionDep, _: requires("loyalty:read")
+    account_id: AccountId, session: SessionDep, principal: requires("loyalty:read")
 ) -> list[dict[str, Any]]:
-    """Return the account's opted-in contacts ranked by their recent programme points."""
+    """Return the account's opted-in contacts ranked by recent points (people masked by role)."""
     program = require_program(session)
     account = rewards.find_account(session, account_id)
-    return leaderboard.account_leaderboard(session, program, account.id)
+    board = leaderboard.account_leaderboard(session, program, account.id)
+    return _masked(session, principal, account, board, leaderboard.PERSON_FIELDS)
+
+
+def _masked(
+    session: Any, principal: Principal, account: Account, lines: list, fields: tuple
+) -> list[dict[str, Any]]:
+    """Return an account's lines with people masked unless the principal may see them."""
+    reader = Reader(role=principal.role, email=principal.subject)
+    return lines_for(session, reader, [(line, account.id, account.owner) for line in lines], fields)
 
 
 @router.put("/contacts/{contact_id}/leaderboard", response_model=LeaderboardChoiceOut,
@@ -91,7 +104,9 @@ def leaderboard_choice(
     action = "loyalty_leaderboard_opt_in" if body.opt_in else "loyalty_leaderboard_opt_out"
     audit(session, actor=principal.subject, action=action, target=f"contact:{contact.id}",
           ip=client_ip(request))  # fmt: skip
-    return {"contact_id": contact.id, "external_id": contact.external_id, "opt_in": body.opt_in}
+    account = session.get(Account, contact.account_id)
+    line = {"contact_id": contact.id, "external_id": contact.external_id, "opt_in": body.opt_in}
+    return _masked(session, principal, account, [line], ("external_id",))[0]
 
 
 @router.get("/rewards", response_model=list[RewardOut], summary="The rewards catalogue")

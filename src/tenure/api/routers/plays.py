@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenure import clock
-from tenure.accounts.schemas import MAX_ID, Money
+from tenure.accounts.models import Account
+from tenure.accounts.schemas import MAX_ID, Money, Reader
 from tenure.accounts.service import get_account
 from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import Forbidden, responses
@@ -91,10 +92,13 @@ def account_plays(
     """Return the account's play runs, its tasks (as /v1/tasks shows them) and the next play."""
     get_account(db_session=session, account_id=account_id)
     panel = account_panel.account_plays(session, settings, account_id, clock.now().date())
-    panel["tasks"] = account_panel.visible_tasks(
+    visible = account_panel.visible_tasks(
         panel["tasks"], may_read=can(principal.role, "tasks:read"), role=principal.role,
         reader=principal.subject,
     )  # fmt: skip
+    reader = Reader(role=principal.role, email=principal.subject)
+    account = session.get(Account, account_id)
+    panel["tasks"] = tasks.shown_task_lines(session, reader, account, visible)
     return panel
 
 
@@ -110,7 +114,8 @@ def list_tasks(
     if principal.role == "csm":
         owner = principal.subject
     found = tasks.list_tasks(session, owner=owner, status=status, limit=limit)
-    return [tasks.task_dict(t, a) for t, a in found]
+    reader = Reader(role=principal.role, email=principal.subject)
+    return tasks.shown_tasks(session, reader, found)
 
 
 def _own(session: Any, task_id: int, principal: Principal) -> CsmTask:
@@ -118,6 +123,12 @@ def _own(session: Any, task_id: int, principal: Principal) -> CsmTask:
     if principal.role == "csm" and task.owner.lower() != principal.subject.lower():
         raise Forbidden(f"task {task_id} belongs to another CSM")
     return task
+
+
+def _shown(session: Any, principal: Principal, task: CsmTask) -> dict[str, Any]:
+    """Return a task as JSON, people masked unless the principal may see its account's."""
+    reader = Reader(role=principal.role, email=principal.subject)
+    return tasks.shown_tasks(session, reader, [(task, session.get(Account, task.account_id))])[0]
 
 
 def _audit(request: Request, session: Any, principal: Principal, task_id: int, what: str) -> None:
@@ -146,7 +157,7 @@ def complete_task(
     done = tasks.complete_task(
         session, task, outcome=body.outcome, notes=body.notes, actor=principal.subject
     )
-    return tasks.task_dict(done)
+    return _shown(session, principal, done)
 
 
 @router.post(
@@ -162,7 +173,7 @@ def snooze_task(
     """Hide a task until a day."""
     task = _own(session, task_id, principal)
     _audit(request, session, principal, task_id, "snooze")
-    return tasks.task_dict(tasks.snooze_task(session, task, body.until))
+    return _shown(session, principal, tasks.snooze_task(session, task, body.until))
 
 
 @router.post("/v1/tasks/{task_id}/assign", summary="Assign a task", responses=responses(404))
@@ -176,4 +187,4 @@ def assign_task(
     """Give a task to another owner (managers and admins)."""
     task = tasks.get_task(session, task_id)
     _audit(request, session, principal, task_id, "assign")
-    return tasks.task_dict(tasks.assign_task(session, task, body.owner))
+    return _shown(session, principal, tasks.assign_task(session, task, body.owner))
