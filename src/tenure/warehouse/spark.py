@@ -1,12 +1,9 @@
-"""The churn feature expression on PySpark: events from day-partitioned Parquet.
+"""The Spark warehouse: its URL, the session, and events exported as Parquet partitioned by day.
 
 `TENURE_WAREHOUSE_URL=spark://MASTER?events=PATH` selects it. MASTER is what Spark's `master`
 takes (`local[2]`, `spark://host:7077`, `yarn`); PATH is a directory or object-store prefix of
-Parquet files partitioned by UTC day (`day=YYYY-MM-DD/…`, as `export_events` writes them). The
-app-DB entities (subscriptions, invoices, tickets, surveys, accounts) are small next to the
-events: they are read as on DuckDB and shipped to Spark as in-memory tables. The same Ibis
-expression (churn/features.py) then runs on either backend; only the feature table (one row
-per account) comes back, and the stage writes it into the DuckDB warehouse for scoring.
+Parquet files partitioned by UTC day (`day=YYYY-MM-DD/…`, as `export_events` writes them).
+What runs on it lives with the stages (churn/spark.py); this module knows no stage.
 """
 
 from __future__ import annotations
@@ -14,19 +11,10 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-import ibis
-import pyarrow as pa
-from sqlalchemy import Engine
-
-from tenure.churn import sources as src
-from tenure.churn.definition import churn_definition
-from tenure.churn.features import MAX_EVENT_NAMES
-from tenure.churn.snapshots import Sources
 from tenure.config import Settings
 from tenure.errors import ConfigError
 from tenure.warehouse.catalog import EVENTS
@@ -68,6 +56,12 @@ def parse_url(url: str) -> SparkTarget:
     return SparkTarget(master=master, events=unquote(events))
 
 
+def shuffle_partitions(master: str) -> int:
+    """Return the shuffle partitions: the cores of local[N] (a book per machine), else 200."""
+    match = re.match(r"^local\[(\d+)\]$", master)
+    return max(int(match[1]), 2) if match else 200
+
+
 def spark_session(master: str) -> Any:
     """Return the process's Spark session for this master (started once, UTC, quiet)."""
     from pyspark.sql import SparkSession
@@ -78,7 +72,7 @@ def spark_session(master: str) -> Any:
                 SparkSession.builder.master(master)
                 .appName("tenure")
                 .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.sql.shuffle.partitions", "8")
+                .config("spark.sql.shuffle.partitions", str(shuffle_partitions(master)))
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
                 # List the day partitions on the driver: a job per listing costs more locally.
@@ -103,50 +97,3 @@ def export_events(con: Any, directory: Path) -> int:
     )
     (rows,) = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()
     return int(rows)
-
-
-def open_spark_sources(target: SparkTarget, engine: Engine, settings: Settings) -> Sources:
-    """Return the feature sources on Spark: events from Parquet, app-DB entities in memory."""
-    session = spark_session(target.master)
-    backend = ibis.pyspark.connect(session)
-    frame = session.read.parquet(target.events).selectExpr(
-        "CAST(account_id AS BIGINT) AS account_id",
-        "name",
-        "contact_external_id",
-        "CAST(ts AS TIMESTAMP_NTZ) AS ts",
-        "day",
-    )
-    frame.createOrReplaceTempView("churn_src_events")
-    arrow = {
-        "subscriptions": src.subscriptions_table(engine, settings),
-        "invoices": src.invoices_table(engine),
-        "tickets": src.tickets_table(engine),
-        "surveys": src.surveys_table(engine),
-        "accounts": src.accounts_table(engine),
-    }
-    tables = {"events": backend.table("churn_src_events")}
-    tables |= {name: ibis.memtable(table) for name, table in arrow.items()}
-    counts = {name: table.num_rows for name, table in arrow.items()}
-    return Sources(
-        tables=tables, counts=counts, backend=backend, definition=churn_definition(settings)
-    )
-
-
-def window_events(events: Any, as_of: date, days: int) -> Any:
-    """Return the events of the `days` days up to the as-of, pruned by the day partitions."""
-    first = as_of - timedelta(days=days - 1)
-    return events.filter(events.day >= first, events.day <= as_of)
-
-
-def top_event_names(events: Any, as_of: date, limit: int = MAX_EVENT_NAMES) -> list[str]:
-    """Return the most frequent event names before the as-of cutoff (ties by name)."""
-    cutoff = datetime.combine(as_of + timedelta(days=1), time())
-    known = events.filter(events.ts < cutoff)
-    counts = known.group_by("name").aggregate(n=known.count())
-    top = counts.order_by([ibis.desc("n"), "name"]).limit(limit)
-    return list(top.execute()["name"])
-
-
-def spark_feature_table(expr: Any, backend: Any) -> pa.Table:
-    """Run a feature expression on Spark and return it as Arrow (rows ordered as built)."""
-    return backend.to_pyarrow(expr)
