@@ -24,7 +24,7 @@ from tenure.stage import StageContext
 from tenure.warehouse.catalog import feature_table_name
 from tenure.warehouse.connection import open_warehouse
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 AS_OF = date(2025, 4, 30)
 
@@ -33,6 +33,8 @@ AS_OF = date(2025, 4, 30)
 def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a data dir holding a small imported simulated book."""
     pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("a Java runtime for PySpark is not installed (openjdk-17-jre-headless)")
     root = tmp_path_factory.mktemp("spark_book")
     simulate(SimulationConfig(accounts=120, months=4, seed=17, end=date(2025, 5, 1)), root / "sim")
     data = root / "data"

@@ -22,22 +22,16 @@ from tenure.churn.snapshots import Sources
 from tenure.churn.windows import WINDOW_DAYS
 from tenure.config import Settings
 from tenure.warehouse.catalog import feature_table_name
-from tenure.warehouse.spark import SparkTarget, parse_url, spark_session
+from tenure.warehouse.spark import SparkTarget, parse_url, read_events, spark_session
 
 EVENTS_VIEW = "churn_src_events"
 
 
 def open_spark_sources(target: SparkTarget, engine: Engine, settings: Settings) -> Sources:
     """Return the feature sources on Spark: events from Parquet, app-DB entities in memory."""
-    session = spark_session(target.master)
+    session = spark_session(target)
     backend = ibis.pyspark.connect(session)
-    frame = session.read.parquet(target.events).selectExpr(
-        "CAST(account_id AS BIGINT) AS account_id",
-        "name",
-        "contact_external_id",
-        "CAST(ts AS TIMESTAMP_NTZ) AS ts",
-        "day",
-    )
+    frame = read_events(session, target)
     frame.createOrReplaceTempView(EVENTS_VIEW)
     arrow = {
         "subscriptions": src.subscriptions_table(engine, settings),

@@ -21,7 +21,7 @@ from tenure.warehouse.catalog import EVENTS
 
 SCHEME = "spark://"
 _URL = re.compile(r"^spark://(?P<master>[^?]+)\?(?P<query>.+)$")
-_SESSIONS: dict[str, Any] = {}
+_SESSIONS: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -31,6 +31,7 @@ class SparkTarget:
 
     master: str
     events: str
+    conf: tuple[tuple[str, str], ...] = ()
 
 
 def uses_spark(settings: Settings) -> bool:
@@ -46,14 +47,16 @@ def parse_url(url: str) -> SparkTarget:
             f"TENURE_WAREHOUSE_URL {url!r} is not spark://MASTER?events=PATH "
             "(e.g. spark://local[2]?events=/data/events)"
         )
-    events = parse_qs(match["query"]).get("events", [""])[0]
+    query = parse_qs(match["query"])
+    events = query.get("events", [""])[0]
+    conf = tuple(sorted((k, v[-1]) for k, v in query.items() if k.startswith("spark.")))
     if not events:
         raise ConfigError(f"TENURE_WAREHOUSE_URL {url!r} names no events=PATH (Parquet by day)")
     master = unquote(match["master"])
     # spark://host:7077 is Spark's own scheme for a standalone master: keep it whole.
     if re.match(r"^[\w.-]+:\d+$", master):
         master = SCHEME + master
-    return SparkTarget(master=master, events=unquote(events))
+    return SparkTarget(master=master, events=unquote(events), conf=conf)
 
 
 def shuffle_partitions(master: str) -> int:
@@ -62,12 +65,16 @@ def shuffle_partitions(master: str) -> int:
     return max(int(match[1]), 2) if match else 200
 
 
-def spark_session(master: str) -> Any:
-    """Return the process's Spark session for this master (started once, UTC, quiet)."""
+def spark_session(target: SparkTarget) -> Any:
+    """Return the process's Spark session for this target (started once, UTC, quiet).
+
+    Query keys of the URL that start with `spark.` are passed on as Spark settings.
+    """
     from pyspark.sql import SparkSession
 
+    master = target.master
     with _LOCK:
-        if master not in _SESSIONS:
+        if (master, target.conf) not in _SESSIONS:
             builder = (
                 SparkSession.builder.master(master)
                 .appName("tenure")
@@ -79,10 +86,12 @@ def spark_session(master: str) -> Any:
                 .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             )
+            for key, value in target.conf:
+                builder = builder.config(key, value)
             session = builder.getOrCreate()
             session.sparkContext.setLogLevel("ERROR")
-            _SESSIONS[master] = session
-        return _SESSIONS[master]
+            _SESSIONS[master, target.conf] = session
+        return _SESSIONS[master, target.conf]
 
 
 def export_events(con: Any, directory: Path) -> int:
@@ -97,3 +106,14 @@ def export_events(con: Any, directory: Path) -> int:
     )
     (rows,) = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()
     return int(rows)
+
+
+# The columns the stages read, typed: no schema-inference job over the Parquet footers.
+EVENTS_SCHEMA = (
+    "account_id BIGINT, contact_external_id STRING, name STRING, ts TIMESTAMP_NTZ, day DATE"
+)
+
+
+def read_events(session: Any, target: SparkTarget) -> Any:
+    """Return a Spark DataFrame of the events (account_id, contact, name, ts, day)."""
+    return session.read.schema(EVENTS_SCHEMA).parquet(target.events)
