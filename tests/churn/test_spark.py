@@ -1,4 +1,4 @@
-"""The churn feature stage on Spark local[2] writes the same table as on DuckDB.
+"""The churn feature stage and labels on Spark local[2] equal those on DuckDB.
 
 One small simulated book (120 accounts × 4 months), its events exported as Parquet partitioned
 by day; the `features` stage runs once with the embedded warehouse and once with
@@ -12,6 +12,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -45,6 +46,17 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+@pytest.fixture(scope="module")
+def parquet(book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the book's events exported as Parquet partitioned by day."""
+    from tenure.warehouse.spark import export_events
+
+    out = tmp_path_factory.mktemp("spark_events") / "events"
+    with open_warehouse(Settings(data_dir=book), read_only=True) as warehouse:
+        assert export_events(warehouse.con, out) > 10_000
+    return out
+
+
 def _features(settings: Settings) -> tuple[dict, pd.DataFrame]:
     """Run the features stage and return its summary and the written table."""
     from tenure.churn.stages import account_features
@@ -59,18 +71,12 @@ def _features(settings: Settings) -> tuple[dict, pd.DataFrame]:
     return summary, frame
 
 
-def test_features_on_spark_equal_duckdb(book: Path, tmp_path: Path) -> None:
-    from tenure.warehouse.spark import export_events
-
+def test_features_on_spark_equal_duckdb(book: Path, parquet: Path, tmp_path: Path) -> None:
     duck_dir, spark_dir = tmp_path / "duck", tmp_path / "spark"
     shutil.copytree(book, duck_dir)
     shutil.copytree(book, spark_dir)
     _, expected = _features(Settings(data_dir=duck_dir))
 
-    parquet = tmp_path / "events"
-    with open_warehouse(Settings(data_dir=spark_dir), read_only=True) as warehouse:
-        exported = export_events(warehouse.con, parquet)
-    assert exported > 10_000
     assert any(p.name.startswith("day=2025-04-") for p in parquet.iterdir())
     url = f"spark://local[2]?events={parquet}"
     summary, actual = _features(Settings(data_dir=spark_dir, warehouse_url=url))
@@ -84,3 +90,36 @@ def test_features_on_spark_equal_duckdb(book: Path, tmp_path: Path) -> None:
     # the comparison could fail: these columns vary across accounts
     for column in ("active_days_30d", "tenure_days", "events_30d", "mrr"):
         assert expected[column].nunique() > 3, column
+
+
+def test_labels_on_spark_equal_duckdb(book: Path, parquet: Path, tmp_path: Path) -> None:
+    """The 30-day churn labels of two as-of days, every account, are equal on both engines."""
+    from tenure.churn.inactivity import definition_labels
+    from tenure.churn.snapshots import open_sources
+    from tenure.churn.spark import open_spark_sources
+    from tenure.warehouse.spark import parse_url
+
+    shutil.copytree(book, tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data")
+    engine = get_engine(settings)
+    as_ofs = [date(2025, 2, 28), date(2025, 3, 31)]
+
+    def labels(sources) -> pd.DataFrame:
+        accounts = sources.tables["accounts"].select("account_id")
+        grid = ibis.memtable({"as_of": as_ofs}, schema={"as_of": "date"})
+        keys = accounts.cross_join(grid)
+        t = sources.tables
+        expr = definition_labels(keys, t["subscriptions"], t["events"], 30, sources.definition)
+        frame = sources.backend.execute(expr)
+        frame["as_of"] = pd.to_datetime(frame["as_of"])
+        return frame.sort_values(["as_of", "account_id"]).reset_index(drop=True)
+
+    with open_warehouse(settings) as warehouse:
+        expected = labels(open_sources(warehouse, engine, settings))
+    target = parse_url(f"spark://local[2]?events={parquet}")
+    actual = labels(open_spark_sources(target, engine, settings))
+    engine.dispose()
+
+    assert len(expected) > 200  # every account on both days
+    assert 0 < expected["churned"].sum() < len(expected)
+    pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
