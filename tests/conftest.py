@@ -95,6 +95,7 @@ CI_REQUIRED = (
     "dashboard scripts",
     "public data set",
     "NATS JetStream is not reachable",
+    "PySpark is not installed",
 )
 
 

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         ge=35,  # the 30-day health change reads the daily rows
         description="Daily scores kept in the app DB; older ones roll up weekly",
     )
+    warehouse_url: str | None = Field(
+        default=None,
+        description="Where the warehouse stages compute: unset for the embedded DuckDB file, or"
+        " spark://MASTER?events=PATH (e.g. spark://local[2]?events=/data/events, day-partitioned"
+        " Parquet) to build the churn features on PySpark",
+    )
     event_broker_url: str | None = Field(
         default=None,
         description="NATS JetStream URL (e.g. nats://127.0.0.1:4222): tracking publishes there"

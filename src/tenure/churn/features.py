@@ -219,7 +219,8 @@ def subscription_features(subs: ir.Table, as_ofs: ir.Table) -> ir.Table:
         "billing_interval",
         "plan_changes_90d",
         mrr_change_90d=paying.mrr - paying.mrr_90d_ago.fill_null(0),
-        tenure_days=paying.cutoff.delta(paying.first_started, unit="day"),
+        # Midnights crossed (DuckDB's date_diff): portable, where Spark's counts whole days.
+        tenure_days=day_number(paying.cutoff) - day_number(paying.first_started),
     )
 
 
@@ -255,7 +256,7 @@ def ticket_features(tickets: ir.Table, as_ofs: ir.Table) -> ir.Table:
     )
     in_90 = j.opened_at >= j.cutoff - ibis.interval(days=WINDOW_DAYS)
     closed = j.closed_at.notnull() & (j.closed_at < j.cutoff)
-    hours = j.closed_at.delta(j.opened_at, unit="minute").cast("float64") / 60.0
+    hours = (_minute(j.closed_at) - _minute(j.opened_at)).cast("float64") / 60.0
     return j.group_by(["as_of", "account_id"]).aggregate(
         tickets_30d=j.count(where=j.opened_at >= j.cutoff - ibis.interval(days=30)),
         tickets_90d=j.count(where=in_90),
@@ -266,6 +267,11 @@ def ticket_features(tickets: ir.Table, as_ofs: ir.Table) -> ir.Table:
         resolve_hours_90d=hours.mean(where=in_90 & closed),
         ticket_csat_90d=j.csat.cast("float64").mean(where=in_90 & closed),
     )
+
+
+def _minute(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Return the minute number since the epoch (minute boundaries, as DuckDB's date_diff)."""
+    return (ts.epoch_seconds() // 60).cast("int64")
 
 
 def survey_features(surveys: ir.Table, as_ofs: ir.Table) -> ir.Table:

@@ -17,6 +17,7 @@ from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 from tenure.warehouse.catalog import feature_table_name
 from tenure.warehouse.connection import open_warehouse
+from tenure.warehouse.spark import uses_spark
 
 log = get_logger("churn.stages")
 
@@ -42,6 +43,8 @@ def champion_event_names(settings: Settings) -> list[str] | None:
 def account_features(context: StageContext) -> StageSummary:
     """Build and write the day's churn feature table; return its name and row count."""
     names = champion_event_names(context.settings)
+    if uses_spark(context.settings):
+        return _spark_features(context, names)
     with open_warehouse(context.settings) as warehouse:
         sources = open_sources(warehouse, context.engine, context.settings)
         if names is None:
@@ -49,6 +52,16 @@ def account_features(context: StageContext) -> StageSummary:
         expr = build_features(sources, [context.as_of], names)
         rows = write_feature_tables(warehouse, sources, expr, [context.as_of])
     return {"table": feature_table_name(context.as_of), "accounts": rows}
+
+
+def _spark_features(context: StageContext, names: list[str] | None) -> StageSummary:
+    """Build the day's features on Spark and write them into the DuckDB warehouse for scoring."""
+    from tenure.churn.spark import spark_day_features, write_day_features
+
+    table, _ = spark_day_features(context.settings, context.engine, context.as_of, names)
+    with open_warehouse(context.settings) as warehouse:
+        rows = write_day_features(warehouse.con, context.as_of, table)
+    return {"table": feature_table_name(context.as_of), "accounts": rows, "engine": "spark"}
 
 
 @stage(

@@ -28,11 +28,17 @@ from tenure.churn.windows import EPOCH, WINDOW_DAYS, day_number, event_column, n
 LOW_BITS = 60  # ages 0-59 in the first mask, 60-89 in the second
 LAST_30_BITS = (1 << 30) - 1
 UNLISTED = -1
+TOP_BIT = 1 << 62
 
 
 @ibis.udf.scalar.builtin
 def bit_count(value: dt.int64) -> dt.int8:
     """Return the number of set bits (DuckDB's and Spark's bit_count)."""
+
+
+@ibis.udf.agg.builtin
+def bit_or(value: dt.int64) -> dt.int64:
+    """Return the bitwise OR of the values (DuckDB's and Spark's bit_or; Ibis has no Spark rule)."""
 
 
 def _in_window(events: ir.Table, as_of: date, days: int) -> ir.Table:
@@ -49,10 +55,12 @@ def _in_window(events: ir.Table, as_of: date, days: int) -> ir.Table:
 
 def _active_days(age: ir.IntegerColumn) -> dict[str, ir.Value]:
     """Return the two day masks of the events' ages (bit = age, or age - 60, in days)."""
-    bit = ibis.literal(1, "int64") << (age % LOW_BITS)
+    # 2^62 >> (62 - k) = 2^k: Spark reads a small literal 1 as a 32-bit int and its shiftleft
+    # wraps at 32, while 2^62 is a 64-bit literal on both backends.
+    bit = ibis.literal(TOP_BIT, "int64") >> (62 - age % LOW_BITS)
     return {
-        "days_low": bit.bit_or(where=age < LOW_BITS),
-        "days_high": bit.bit_or(where=age >= LOW_BITS),
+        "days_low": bit_or(bit, where=age < LOW_BITS),
+        "days_high": bit_or(bit, where=age >= LOW_BITS),
     }
 
 
