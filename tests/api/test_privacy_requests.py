@@ -56,7 +56,11 @@ def test_erasure_is_followed_by_id_and_repeats_give_the_first(
 def test_bad_requests_are_4xx(client: TestClient, role_headers) -> None:
     admin = role_headers["admin"]
     both = client.post("/v1/privacy/erasures", json={"contact": "a", "account": "b"}, headers=admin)
+    neither = client.post("/v1/privacy/exports", json={}, headers=admin)
     nobody = client.post("/v1/privacy/exports", json={"account": "no-such"}, headers=admin)
     unknown = client.get("/v1/privacy/erasures/no-such-id", headers=admin)
-    assert (both.status_code, nobody.status_code, unknown.status_code) == (422, 404, 404)
-    assert "exactly one" in both.text
+    statuses = (both.status_code, neither.status_code, nobody.status_code, unknown.status_code)
+    assert statuses == (422, 422, 404, 404)
+    # exactly one of the two keys: each accepted shape refuses the other key, by name
+    assert "ContactSubject.account" in both.text and "AccountSubject.contact" in both.text
+    assert "ContactSubject.contact" in neither.text and "AccountSubject.account" in neither.text

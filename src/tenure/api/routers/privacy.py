@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from tenure.api.deps import SessionDep, client_ip, requires
 from tenure.api.errors import responses
@@ -16,19 +16,32 @@ router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 RequestId = Annotated[str, Path(min_length=1, max_length=36)]
 
 
-class SubjectIn(BaseModel):
-    """Whom a request is about: a contact (id, external id or email) or an account."""
+class ContactSubject(BaseModel):
+    """A request about a contact: their id, external id or email."""
 
     model_config = ConfigDict(extra="forbid")
 
-    contact: str | None = Field(default=None, min_length=1, max_length=320)
-    account: str | None = Field(default=None, min_length=1, max_length=128)
+    contact: str = Field(min_length=1, max_length=320)
 
-    @model_validator(mode="after")
-    def _one_subject(self) -> SubjectIn:
-        if (self.contact is None) == (self.account is None):
-            raise ValueError("give exactly one of contact or account")
-        return self
+
+class AccountSubject(BaseModel):
+    """A request about an account (a B2B customer leaving): its id or external id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account: str = Field(min_length=1, max_length=128)
+
+
+# Exactly one of contact or account, stated in the schema (each shape forbids the other key).
+SubjectIn = ContactSubject | AccountSubject
+
+
+def _subject_keys(body: SubjectIn) -> dict[str, str | None]:
+    """Return the request's contact and account (one of them None)."""
+    return {
+        "contact": getattr(body, "contact", None),
+        "account": getattr(body, "account", None),
+    }
 
 
 class PrivacyRequestOut(BaseModel):
@@ -58,7 +71,7 @@ def create_export(
     from tenure.privacy import export, subjects
 
     settings = request.app.state.settings
-    subject = subjects.resolve(session, contact=body.contact, account=body.account)
+    subject = subjects.resolve(session, **_subject_keys(body))
     data = export.archive(subject, export.collect(session, settings, subject))
     audit(session, actor=principal.subject, action="privacy_export", target=subject.key,
           ip=client_ip(request))  # fmt: skip
@@ -85,7 +98,7 @@ def create_erasure(
 
     engine, settings = request.app.state.engine, request.app.state.settings
     actor = principal.subject
-    subject, found = start_erasure(engine, actor=actor, contact=body.contact, account=body.account)
+    subject, found = start_erasure(engine, actor=actor, **_subject_keys(body))
     if subject is not None or found.get("resume"):
         background.add_task(run_erasure, settings, engine, subject, found["id"], actor)
     return found
