@@ -14,7 +14,7 @@ its properties), and the call type for identify, group and alias. Properties are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -31,7 +31,13 @@ from tenure import clock
 from tenure.api.schemas import NON_BLANK
 from tenure.errors import InputError
 from tenure.events.identity import Link
-from tenure.events.schemas import EventIn, bounded_json_field
+from tenure.events.schemas import (
+    DEFAULT_FUTURE_TOLERANCE,
+    EARLIEST_TIMESTAMP,
+    EventIn,
+    bounded_json,
+    bounded_json_field,
+)
 from tenure.events.service import event_problems
 
 CallType = Literal["track", "identify", "group", "alias", "page", "screen"]
@@ -249,6 +255,43 @@ def link_of(message: SegmentMessage, call: str) -> Link | None:
     return None
 
 
+def _unpadded(value: str | None) -> bool:
+    """Return True if EventIn's whitespace stripping leaves value as it is."""
+    return value is None or value == value.strip()
+
+
+def _utc_in_range(stamp: datetime) -> datetime | None:
+    """Return the time in UTC (naive read as UTC) if EventIn accepts it as is, else None."""
+    try:
+        utc = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    except OverflowError:
+        return None
+    latest = clock.now() + timedelta(seconds=DEFAULT_FUTURE_TOLERANCE)
+    return utc if EARLIEST_TIMESTAMP <= utc <= latest else None
+
+
+def checked_event(values: dict[str, Any], call: str) -> EventIn | None:
+    """Return the event built without a second validation, or None when EventIn must judge it.
+
+    The Segment message was validated already and `to_event` gave ids as trimmed text of at
+    most 128 characters, a non-blank name and an account or a user; what EventIn would still
+    change or refuse (padded text, a time out of range, page/screen properties over the bounds)
+    goes to EventIn for its exact reason.
+    """
+    message_id, name = values["message_id"], values["event"]
+    if not (_unpadded(message_id) and _unpadded(name) and isinstance(name, str) and name):
+        return None
+    timestamp = _utc_in_range(values["timestamp"])
+    if timestamp is None:
+        return None
+    if call in ("page", "screen"):  # name and category joined the bounded properties
+        try:
+            bounded_json(values["properties"], "properties")
+        except InputError:
+            return None
+    return EventIn.model_construct(**{**values, "timestamp": timestamp})
+
+
 def _validation_reason(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -272,11 +315,14 @@ def read_message(
     message.type = call  # type: ignore[assignment]
     if shared and not message.context:
         message.context = shared
-    # properties/traits were bounded as the message's; page and screen add name and category
-    checked = {"json_bounded": call not in ("page", "screen")}
-    event, problems = event_problems(to_event(message, call, where), checked)
-    if event is None:
-        raise InputError(f"{where}: " + "; ".join(problems))
+    values = to_event(message, call, where)
+    event = checked_event(values, call)
+    if event is None:  # validate as EventIn, for its exact reasons
+        # properties/traits were bounded as the message's; page and screen add name and category
+        checked = {"json_bounded": call not in ("page", "screen")}
+        event, problems = event_problems(values, checked)
+        if event is None:
+            raise InputError(f"{where}: " + "; ".join(problems))
     link = link_of(message, call)
     if link is not None and call == "alias":  # either id may be the one Tenure knows
         back = Link(link.alias_of or "", alias_of=link.user_id)
