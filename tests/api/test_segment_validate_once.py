@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from tenure import clock
-from tenure.api.segment import SegmentMessage, checked_event, read_messages, to_event
+from tenure.api.segment import (
+    SegmentMessage,
+    checked_event,
+    latest_accepted,
+    read_messages,
+    to_event,
+)
 from tenure.events.service import event_problems
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -39,8 +45,10 @@ def test_built_event_equals_the_validated_one(call: str, raw: dict[str, Any]) ->
     """Field values, their types, time zone and the set fields match EventIn's validation."""
     with clock.use_clock(clock.FrozenClock(NOW)):
         values = to_event(SegmentMessage.model_validate({**raw, "type": call}), call, "message 0")
-        built, validated = checked_event(dict(values), call), _validated(dict(values), call)
+        built = checked_event(dict(values), call, latest_accepted())
+        validated = _validated(dict(values), call)
     assert built is not None
+    assert built == validated and repr(built) == repr(validated)  # values, types, field order
     assert built.model_dump() == validated.model_dump()
     assert built.timestamp.tzinfo == validated.timestamp.tzinfo == UTC
     assert built.model_fields_set == validated.model_fields_set
@@ -62,7 +70,7 @@ def test_what_validation_would_change_or_refuse_goes_to_eventin(change: dict[str
     raw = {"type": "track", "event": "x", "userId": "u1", **change}
     with clock.use_clock(clock.FrozenClock(NOW)):
         values = to_event(SegmentMessage.model_validate(raw), "track", "message 0")
-        assert checked_event(values, "track") is None
+        assert checked_event(values, "track", latest_accepted()) is None
 
 
 def test_reasons_and_stripping_are_unchanged() -> None:
