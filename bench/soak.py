@@ -147,8 +147,8 @@ def family(pid: int) -> list[int]:
 class Recorder:
     """What the soak observed: RSS samples, lookup latencies, acknowledgements, errors, jobs."""
 
-    def __init__(self) -> None:
-        self.started = time.monotonic()
+    def __init__(self, minutes: float) -> None:
+        self.started, self.last_minute = time.monotonic(), max(int(-(-minutes // 1)) - 1, 0)
         self.rss: dict[int, list[tuple[float, int]]] = {}
         self.latency: dict[int, list[float]] = {}
         self.acknowledged: set[str] = set()
@@ -157,8 +157,8 @@ class Recorder:
         self.stop = threading.Event()
 
     def minute(self) -> int:
-        """Return the index of the current minute of the soak."""
-        return int((time.monotonic() - self.started) // 60)
+        """Return the index of the current minute of the soak (a last partial one joins the one before)."""
+        return min(int((time.monotonic() - self.started) // 60), self.last_minute)
 
 
 def sample_rss(server: subprocess.Popen, record: Recorder) -> None:
@@ -362,7 +362,7 @@ def soak(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     keys = credentials(settings)
     port = free_port()
     server = start_server(data_dir, port, env)
-    record, run = Recorder(), "soak" + uuid.uuid4().hex[:8]
+    record, run = Recorder(args.minutes), "soak" + uuid.uuid4().hex[:8]
     threads = [
         threading.Thread(target=sample_rss, args=(server, record), daemon=True),
         threading.Thread(target=run_jobs, args=(data_dir, env, record), daemon=True),
