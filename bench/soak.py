@@ -249,7 +249,7 @@ async def load(url: str, args, keys: dict[str, Any], run: str, record: Recorder)
     """Run the tracking load and the score lookups side by side."""
     externals = [external for _, external in keys["accounts"]]
     ids = [account_id for account_id, _ in keys["accounts"]]
-    limits = httpx.Limits(max_connections=64)
+    limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)  # under uvicorn's 5 s
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
         await asyncio.gather(
             track(client, args, keys["key"], externals, run, record),
