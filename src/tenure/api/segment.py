@@ -14,7 +14,7 @@ its properties), and the call type for identify, group and alias. Properties are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -31,7 +31,13 @@ from tenure import clock
 from tenure.api.schemas import NON_BLANK
 from tenure.errors import InputError
 from tenure.events.identity import Link
-from tenure.events.schemas import EventIn, bounded_json_field
+from tenure.events.schemas import (
+    DEFAULT_FUTURE_TOLERANCE,
+    EARLIEST_TIMESTAMP,
+    EventIn,
+    bounded_json,
+    bounded_json_field,
+)
 from tenure.events.service import event_problems
 
 CallType = Literal["track", "identify", "group", "alias", "page", "screen"]
@@ -249,6 +255,64 @@ def link_of(message: SegmentMessage, call: str) -> Link | None:
     return None
 
 
+def _unpadded(value: str | None) -> bool:
+    """Return True if EventIn's whitespace stripping leaves value as it is."""
+    return value is None or value == value.strip()
+
+
+def latest_accepted() -> datetime:
+    """Return the latest event time EventIn accepts now (now plus the default tolerance)."""
+    return clock.now() + timedelta(seconds=DEFAULT_FUTURE_TOLERANCE)
+
+
+def _utc_in_range(stamp: datetime, latest: datetime) -> datetime | None:
+    """Return the time in UTC (naive read as UTC) if EventIn accepts it as is, else None."""
+    try:
+        utc = stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    except OverflowError:
+        return None
+    return utc if EARLIEST_TIMESTAMP <= utc <= latest else None
+
+
+EVENT_FIELDS = frozenset(EventIn.model_fields)
+
+
+def _built(values: dict[str, Any]) -> EventIn:
+    """Return an EventIn holding values as they are: what `model_construct` does, minus its loop.
+
+    values must name every field; the caller checked them as EventIn's validation would.
+    """
+    event = EventIn.__new__(EventIn)
+    object.__setattr__(event, "__dict__", values)
+    object.__setattr__(event, "__pydantic_fields_set__", set(EVENT_FIELDS))
+    object.__setattr__(event, "__pydantic_extra__", None)
+    object.__setattr__(event, "__pydantic_private__", None)
+    return event
+
+
+def checked_event(values: dict[str, Any], call: str, latest: datetime) -> EventIn | None:
+    """Return the event built without a second validation, or None when EventIn must judge it.
+
+    The Segment message was validated already and `to_event` gave ids as trimmed text of at
+    most 128 characters, a non-blank name and an account or a user; what EventIn would still
+    change or refuse (padded text, a time out of range, page/screen properties over the bounds)
+    goes to EventIn for its exact reason. latest is `latest_accepted()` read before the message
+    (a time at or before it is one EventIn accepts now too).
+    """
+    message_id, name = values["message_id"], values["event"]
+    if not (_unpadded(message_id) and isinstance(name, str) and name and _unpadded(name)):
+        return None
+    timestamp = _utc_in_range(values["timestamp"], latest)
+    if timestamp is None:
+        return None
+    if call in ("page", "screen"):  # name and category joined the bounded properties
+        try:
+            bounded_json(values["properties"], "properties")
+        except InputError:
+            return None
+    return _built({**values, "timestamp": timestamp})
+
+
 def _validation_reason(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -258,7 +322,11 @@ def _validation_reason(exc: ValidationError) -> str:
 
 
 def read_message(
-    raw: dict[str, Any], call: str | None, index: int, shared: dict[str, Any]
+    raw: dict[str, Any],
+    call: str | None,
+    index: int,
+    shared: dict[str, Any],
+    latest: datetime | None = None,
 ) -> tuple[EventIn, list[Link]]:
     """Return one message's event and links; raise InputError saying what is wrong with it."""
     try:
@@ -272,11 +340,14 @@ def read_message(
     message.type = call  # type: ignore[assignment]
     if shared and not message.context:
         message.context = shared
-    # properties/traits were bounded as the message's; page and screen add name and category
-    checked = {"json_bounded": call not in ("page", "screen")}
-    event, problems = event_problems(to_event(message, call, where), checked)
-    if event is None:
-        raise InputError(f"{where}: " + "; ".join(problems))
+    values = to_event(message, call, where)
+    event = checked_event(values, call, latest or latest_accepted())
+    if event is None:  # validate as EventIn, for its exact reasons
+        # properties/traits were bounded as the message's; page and screen add name and category
+        checked = {"json_bounded": call not in ("page", "screen")}
+        event, problems = event_problems(values, checked)
+        if event is None:
+            raise InputError(f"{where}: " + "; ".join(problems))
     link = link_of(message, call)
     if link is not None and call == "alias":  # either id may be the one Tenure knows
         back = Link(link.alias_of or "", alias_of=link.user_id)
@@ -288,10 +359,10 @@ def read_messages(
     messages: list[dict[str, Any]], *, call: str | None = None, shared: dict[str, Any] | None = None
 ) -> Intake:
     """Read the messages of one request; bad ones are rejected with their reason, not raised."""
-    intake = Intake()
+    intake, latest = Intake(), latest_accepted()
     for index, raw in enumerate(messages):
         try:
-            event, links = read_message(raw, call, index, shared or {})
+            event, links = read_message(raw, call, index, shared or {}, latest)
         except InputError as exc:
             message_id = raw.get("messageId")
             identifier = str(message_id)[:128] if message_id is not None else None
