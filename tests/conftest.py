@@ -49,14 +49,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _app_db_schemas() -> Iterator[None]:
-    """Under the switch, drop the schemas this test created once it is over."""
+    """Under the switch, empty (or drop) the schemas this test used once it is over."""
     if not pg_switch.ENABLED:
         yield
         return
-    before = pg_switch.POOL.count
-    yield
     pool = pg_switch.POOL
-    pool.drop([name for name in pool.created if int(name.rsplit("_", 1)[1]) > before])
+    before = len(pool.handed)
+    yield
+    pool.release(pool.handed[before:])
+    del pool.handed[before:]
 
 
 @pytest.fixture
