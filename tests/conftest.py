@@ -48,14 +48,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _app_db_schemas() -> Iterator[None]:
+def _app_db_schemas(request: pytest.FixtureRequest) -> Iterator[None]:
     """Under the switch, empty (or drop) the schemas this test used once it is over."""
     if not pg_switch.ENABLED:
         yield
         return
     pool = pg_switch.POOL
     before = len(pool.handed)
+    pool.unmigrated = request.node.get_closest_marker("fresh_app_db") is not None
     yield
+    pool.unmigrated = False
     pool.release(pool.handed[before:])
     del pool.handed[before:]
 

@@ -55,6 +55,7 @@ class SchemaPool:
         self._reset = ""
         self._shape: tuple[int, int] | None = None
         self._admin: sa.Engine | None = None
+        self.unmigrated = False  # set for a test marked fresh_app_db: new schemas start empty
 
     @property
     def admin(self) -> sa.Engine:
@@ -66,6 +67,8 @@ class SchemaPool:
     def url_for(self, data_dir: Path) -> str:
         """Return the URL of data_dir's schema, creating the schema on first use."""
         key = str(Path(data_dir).resolve())
+        if key not in self.by_dir and self.unmigrated:
+            self.by_dir[key] = self._hand_out(self._empty())
         if key not in self.by_dir:
             self.by_dir[key] = self._hand_out(self.free.pop() if self.free else self._create())
         return schema_url(self.by_dir[key])
@@ -126,6 +129,13 @@ class SchemaPool:
         schema = self._new_name()
         with self.admin.begin() as conn:
             conn.exec_driver_sql(self._dump.replace("{schema}", schema))
+        return schema
+
+    def _empty(self) -> str:
+        """Create an empty schema (no tables: the test migrates it itself)."""
+        schema = self._new_name()
+        with self.admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
         return schema
 
     @staticmethod
