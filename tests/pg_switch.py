@@ -83,7 +83,9 @@ class SchemaPool:
         schema = self._new_name()
         dump = _pg_dump(origin, "--no-owner").replace(origin, schema)
         restore = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
-        subprocess.run([*restore, "-d", "test"], input=dump, check=True, capture_output=True)
+        subprocess.run(
+            [*restore, "-d", "test"], input=dump, check=True, capture_output=True, text=True
+        )
         self.by_dir[str(Path(target).resolve())] = self._hand_out(schema)
 
     def _hand_out(self, schema: str) -> str:
