@@ -170,7 +170,9 @@ class SchemaPool:
                 "SELECT nspname FROM pg_namespace WHERE nspname LIKE %(p)s",
                 {"p": f"t\\_{self.token}\\_%"},
             ).scalars()
-            for name in list(names):
+            names = list(names)
+        for name in names:  # one transaction each: a schema's locks fill the lock table
+            with self.admin.begin() as conn:
                 conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
         self.admin.dispose()
 
