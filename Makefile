@@ -12,7 +12,7 @@ DEMO_PORT ?= 8000
 DEMO_ARM ?= nudge:0.3:0.3:0.15
 DEMO_EXPERIMENT ?= retention-nudge
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-postgres lint bench clean
 
 ASSETS := src/tenure/web/static/vendor/swagger-ui-bundle.js
 
@@ -80,6 +80,13 @@ demo: install
 # with CI set, a missing browser or data set fails the run instead of skipping its tests.
 test: install lint
 	@. .ci/setup; $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite's set-up is broken" >&2; exit 1; fi; \
+	exit $$rc
+
+# The same suite with every default app DB on PostgreSQL (127.0.0.1:5432, database `test`):
+# each data dir gets its own schema (tests/pg_switch.py); SQLite-only tests are skipped.
+test-postgres: install
+	@. .ci/setup; TENURE_TEST_DATABASE=postgres $(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite's set-up is broken" >&2; exit 1; fi; \
 	exit $$rc
 

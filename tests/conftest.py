@@ -1,4 +1,7 @@
-"""Shared fixtures: a data dir per test, app DB on SQLite or PostgreSQL, a CLI runner."""
+"""Shared fixtures: a data dir per test, app DB on SQLite or PostgreSQL, a CLI runner.
+
+TENURE_TEST_DATABASE=postgres puts every default app DB on PostgreSQL (tests/pg_switch.py).
+"""
 
 from __future__ import annotations
 
@@ -17,12 +20,51 @@ from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import create_db_engine, get_engine
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from . import pg_switch
+
+PG_URL = pg_switch.PG_URL
+SQLITE_ONLY = "TENURE_TEST_DATABASE=postgres: this test checks the SQLite app DB itself"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under TENURE_TEST_DATABASE=postgres, put every default app DB on PostgreSQL."""
+    if pg_switch.ENABLED:
+        pg_switch.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop the PostgreSQL schemas the switch created."""
+    if pg_switch.ENABLED:
+        pg_switch.POOL.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under the switch, skip the tests marked sqlite_only."""
+    if not pg_switch.ENABLED:
+        return
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason=SQLITE_ONLY))
+
+
+@pytest.fixture(autouse=True)
+def _app_db_schemas(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under the switch, empty (or drop) the schemas this test used once it is over."""
+    if not pg_switch.ENABLED:
+        yield
+        return
+    pool = pg_switch.POOL
+    before = len(pool.handed)
+    pool.unmigrated = request.node.get_closest_marker("fresh_app_db") is not None
+    yield
+    pool.unmigrated = False
+    pool.release(pool.handed[before:])
+    del pool.handed[before:]
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Return settings for a fresh data dir with the default SQLite app DB."""
+    """Return settings for a fresh data dir with the default app DB (SQLite, or PostgreSQL)."""
     return Settings(data_dir=tmp_path / "data")
 
 
@@ -36,7 +78,7 @@ def _migrated_engine(settings: Settings) -> Iterator[sa.Engine]:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[sa.Engine]:
-    """Return a migrated SQLite engine in the test's data dir."""
+    """Return a migrated engine on the default app DB of the test's data dir."""
     yield from _migrated_engine(settings)
 
 
@@ -59,6 +101,8 @@ def pg_url() -> Iterator[str]:
 def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Return settings on SQLite and, in a second run, on PostgreSQL."""
     if request.param == "sqlite":
+        if pg_switch.ENABLED:
+            pytest.skip("TENURE_TEST_DATABASE=postgres: the postgres run covers it")
         return Settings(data_dir=tmp_path / "data")
     url = request.getfixturevalue("pg_url")
     return Settings(data_dir=tmp_path / "data", database_url=url)

@@ -9,6 +9,7 @@ import pytest
 from tenure.config import Settings
 
 
+@pytest.mark.sqlite_only
 def test_defaults(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     for name in ("TENURE_DATA_DIR", "TENURE_DATABASE_URL", "TENURE_CONFIG"):
@@ -47,6 +48,7 @@ def test_invalid_setting_is_a_clear_error(monkeypatch):
         Settings()
 
 
+@pytest.mark.sqlite_only
 def test_data_dir_flag_reaches_commands(cli, tmp_path):
     from tenure.cli.main import app
 

@@ -26,6 +26,8 @@ from tenure.alerts.routing import Routing
 from tenure.alerts.schemas import Trigger
 from tenure.db.session import session_scope
 
+from .. import pg_switch
+
 ALERTS = 8
 TENURE = str(Path(sys.executable).with_name("tenure"))
 
@@ -43,6 +45,7 @@ def worker_env(settings, smtp_sink, http_sink) -> dict[str, str]:
         "TENURE_ALERT_DELIVERY_LEASE_SECONDS": "1",
         "TENURE_ALERT_DELIVERY_BACKOFF_SECONDS": "0.5",
         "TENURE_LOG_LEVEL": "ERROR",
+        **pg_switch.subprocess_env(settings.data_dir),
     }
 
 

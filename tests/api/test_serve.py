@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from .. import pg_switch
+
 TENURE = str(Path(sys.executable).parent / "tenure")
 
 
@@ -37,6 +39,7 @@ def test_serve_answers_and_stops_cleanly(tmp_path: Path) -> None:
     port = _free_port()
     data = tmp_path / "data"
     env = {**os.environ, "TENURE_SECRET_KEY": "serve-signing-key-" + "s" * 32}
+    env |= pg_switch.subprocess_env(data)
     env.pop("TENURE_REDIS_URL", None)
     server = subprocess.Popen(
         [TENURE, "--data-dir", str(data), "serve", "--port", str(port)],

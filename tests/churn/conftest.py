@@ -6,7 +6,6 @@ write (features, MLflow runs, scores) work on a copy of the imported data dir.
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from tenure.cli.main import app
 from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.simulate import SimulationConfig, simulate
+
+from ..pg_switch import copy_data_dir
 
 END = date(2025, 7, 1)
 LAST_DAY = date(2025, 6, 30)
@@ -44,7 +45,7 @@ def trained_book(churn_book: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     from tenure.stage import StageContext
 
     data = tmp_path_factory.mktemp("trained") / "data"
-    shutil.copytree(churn_book, data)
+    copy_data_dir(churn_book, data)
     settings = Settings(data_dir=data)
     engine = get_engine(settings)
     train_churn_model(settings, engine, horizon=90)
@@ -57,5 +58,5 @@ def trained_book(churn_book: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def copy_book(source: Path, tmp_path: Path) -> Settings:
     """Return settings for a private copy of a book's data dir."""
     data = tmp_path / "data"
-    shutil.copytree(source, data)
+    copy_data_dir(source, data)
     return Settings(data_dir=data)

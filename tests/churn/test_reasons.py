@@ -107,7 +107,8 @@ def test_scored_rows_store_no_text_and_read_back_with_it(trained_book: Path, tmp
             ).all()
         )
     for account, stored in raw:
-        triples = [tuple(reason) for reason in json.loads(stored)]
+        stored = json.loads(stored) if isinstance(stored, str) else stored  # JSONB: parsed
+        triples = [tuple(reason) for reason in stored]
         assert [(r["feature"], r["value"], r["contribution"]) for r in read[account]] == triples
         assert all(isinstance(r["text"], str) and r["text"] for r in read[account])
     engine.dispose()

@@ -8,7 +8,6 @@ extra seeds are marked slow.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from tenure.simulate import SimulationConfig, simulate
 from tenure.stage import StageContext
 from tenure.web.model_card import model_context
 
+from ..pg_switch import copy_data_dir
 from .conftest import END, LAST_DAY
 
 Book = tuple[TrainingData, TrainingResult]
@@ -142,7 +142,7 @@ def test_a_model_without_skill_is_never_promoted_and_scoring_says_why(
     """Not even the first model is promoted without skill; the scores stage explains it."""
     data, _ = trained(300, 7)
     settings = Settings(data_dir=tmp_path / "data")
-    shutil.copytree(small_book(300, 7), settings.data_dir)
+    copy_data_dir(small_book(300, 7), settings.data_dir)
     outcome = train_and_register(settings, shuffled(data, 1))
     assert outcome["promoted"] is False and outcome["skill"] is False
     assert registry.champion_version(settings, "churn") is None
@@ -163,7 +163,7 @@ def test_model_train_json_reports_capacity_and_skill(
 ) -> None:
     """`tenure model train --json` gives the chosen hyper-parameters and the skill check."""
     data = tmp_path / "data"
-    shutil.copytree(small_book(300, 7), data)
+    copy_data_dir(small_book(300, 7), data)
     result = CliRunner().invoke(app, ["--data-dir", str(data), "model", "train", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)

@@ -95,6 +95,7 @@ def test_foreign_keys_are_enforced(any_engine):
         session.add(subscription)
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -25,6 +25,8 @@ from tenure.auth import service
 from tenure.db.session import session_scope
 from tenure.health.models import HealthRefreshQueue, HealthScore
 
+from .. import pg_switch
+
 TENURE = str(Path(sys.executable).parent / "tenure")
 
 
@@ -42,6 +44,7 @@ def start_server(data: Path, port: int, log: Path) -> subprocess.Popen:
         "TENURE_SECRET_KEY": "crash-signing-key-" + "c" * 32,
         "TENURE_HEALTH_REFRESH_DELAY_SECONDS": "600",
         "TENURE_LOG_LEVEL": "ERROR",
+        **pg_switch.subprocess_env(data),
     }
     env.pop("TENURE_REDIS_URL", None)
     command = [TENURE, "--data-dir", str(data), "serve", "--port", str(port), "--no-worker"]

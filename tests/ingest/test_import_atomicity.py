@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from tenure.config import Settings
 from tenure.errors import LockHeld
 
+from .. import pg_switch
+
 ACCOUNTS = 1000
 KILL_TIMEOUT = 60.0
 
@@ -85,6 +87,7 @@ class Watched:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_")}
         # Make Rich draw its progress bar although stderr is a pipe.
         env |= {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "200"}
+        env |= pg_switch.subprocess_env(settings.data_dir)
         self.proc = subprocess.Popen(
             [_tenure(), "--data-dir", str(settings.data_dir), "import", kind, str(path)],
             stdout=subprocess.PIPE,

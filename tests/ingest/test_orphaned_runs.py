@@ -15,6 +15,8 @@ from tenure.cli.main import app
 from tenure.ingest import runs
 from tenure.ingest.models import ImportRun
 
+from .. import pg_switch
+
 # Import a file in a child process whose progress callback blocks at the first report: the run
 # is genuinely under way (started, reading) when the test kills it.
 _PAUSED_IMPORT = """
@@ -39,6 +41,7 @@ import_file("accounts", Path(sys.argv[2]), settings=settings, engine=engine, pro
 def _killed_import(settings, path: Path) -> int:
     """Start an import in a child process, SIGKILL it mid-run; return its pid."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENURE_")}
+    env |= pg_switch.subprocess_env(settings.data_dir)
     proc = subprocess.Popen(
         [sys.executable, "-c", _PAUSED_IMPORT, str(settings.data_dir), str(path)],
         stdout=subprocess.PIPE,

@@ -27,6 +27,7 @@ from aiosmtpd.controller import Controller
 from tenure.db.session import session_scope
 from tenure.messaging.models import Message
 
+from .. import pg_switch
 from ..alerts.conftest import _wait_for as wait_for
 from ..alerts.conftest import free_port
 from .delivery_helpers import ScriptedSink, queue_messages
@@ -73,6 +74,7 @@ def deliver(settings, sink) -> subprocess.Popen:
         "TENURE_ALERT_DELIVERY_LEASE_SECONDS": "1",
         "TENURE_DELIVERY_BATCH_SIZE": "50",
         "TENURE_LOG_LEVEL": "ERROR",
+        **pg_switch.subprocess_env(settings.data_dir),
     }
     command = [TENURE, "messages", "deliver", "--json"]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

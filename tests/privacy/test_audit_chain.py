@@ -154,6 +154,7 @@ def test_pruning_keeps_the_chain_verifiable_through_an_anchor(engine, frozen_clo
     assert not broken.intact and broken.broken_id == kept[0]
 
 
+@pytest.mark.fresh_app_db
 def test_the_migration_backfills_hashes_of_existing_entries(settings):
     engine = get_engine(settings)
     config = alembic_config()

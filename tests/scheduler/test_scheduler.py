@@ -25,6 +25,8 @@ from tenure.scheduler.runner import (
     run_due,
 )
 
+from .. import pg_switch
+
 D = date.fromisoformat
 
 
@@ -119,6 +121,8 @@ def _crash_holding(settings) -> None:
     env["TENURE_CONFIG"] = str(settings.data_dir / "absent.toml")
     if settings.database_url:
         env["TENURE_DATABASE_URL"] = settings.database_url
+    else:
+        env |= pg_switch.subprocess_env(settings.data_dir)
     child = subprocess.run([sys.executable, "-c", code], env=env, check=False)
     assert child.returncode == -9
 

@@ -124,6 +124,7 @@ def award_badges(session: Session, program: Program, as_of: date) -> dict[str, i
         for start in range(0, len(rows), BATCH):
             stmt = insert_for(session, LoyaltyBadgeAward).values(rows[start : start + BATCH])
             stmt = stmt.on_conflict_do_nothing(index_elements=["account_id", "badge"])
-            new += session.execute(stmt).rowcount or 0
+            # rows RETURNING counts new awards on both dialects (psycopg's rowcount here is -1)
+            new += len(session.execute(stmt.returning(LoyaltyBadgeAward.badge)).all())
         awarded[badge.key] = new
     return awarded
