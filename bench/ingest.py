@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from tenure.ingest.pg_copy import stream_file
+
 TENURE = str(Path(sys.executable).parent / "tenure")
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -244,11 +246,9 @@ def bare_copy_subscriptions(path: Path, url: str) -> float:
         conn.execute("CREATE TABLE bare_subscription (LIKE subscription INCLUDING ALL)")
         conn.commit()
         start = time.perf_counter()
-        with conn.cursor() as cur, path.open("rb") as source:
-            sql = f"COPY bare_subscription ({SUB_COLUMNS}) FROM STDIN (FORMAT csv)"
-            with cur.copy(sql) as copy:
-                while chunk := source.read(1 << 20):
-                    copy.write(chunk)
+        sql = f"COPY bare_subscription ({SUB_COLUMNS}) FROM STDIN (FORMAT csv)"
+        with conn.cursor() as cur, cur.copy(sql) as copy:
+            stream_file(copy, path)
         conn.commit()
         seconds = time.perf_counter() - start
         conn.execute("DROP TABLE bare_subscription")

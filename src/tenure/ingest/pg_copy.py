@@ -38,7 +38,7 @@ def _write_csv(con: duckdb.DuckDBPyConnection, query: str, folder: str) -> Path:
     return path
 
 
-def _stream(cursor_copy: object, path: Path) -> None:
+def stream_file(cursor_copy: object, path: Path) -> None:
     """Send the file to a running COPY FROM STDIN in CHUNK_BYTES pieces."""
     with path.open("rb") as source:
         while chunk := source.read(CHUNK_BYTES):
@@ -100,7 +100,7 @@ def copy_upsert(
             cursor.execute("SET LOCAL timezone = 'UTC'")
             cursor.execute(f"CREATE TEMP TABLE {STAGE} ({stage_types}) ON COMMIT DROP")
             with cursor.copy(f"COPY {STAGE} FROM STDIN (FORMAT csv, NULL '')") as copy:
-                _stream(copy, path)
+                stream_file(copy, path)
             for statement in merge_statements(table, columns, json_columns):
                 cursor.execute(statement)
             cursor.execute(f"SELECT count(*) FROM {STAGE}")
