@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import Counter
 
@@ -53,7 +54,11 @@ def test_concurrent_ticks_run_each_step_once(any_engine, any_settings, frozen_cl
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    # each thread runs in a copy of this context, so the frozen clock (a contextvar) is in force
+    # there too: on the wall clock, a run inside quiet hours deferred every send
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(run, e)) for e in engines
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
