@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from tenure.alerts.routing import Routing, recipient
 from tenure.alerts.schemas import Trigger
 from tenure.churn.models import ChurnScore
 
-CHURN_MAX_AGE_DAYS = 30
+SCORE_MAX_AGE_DAYS = 30
 
 
 def mrr_at_risk(mrr: float, probability: float | None) -> float:
@@ -31,27 +32,35 @@ def mrr_at_risk(mrr: float, probability: float | None) -> float:
     return mrr * (probability or 0.0)
 
 
-def latest_probabilities(session: Session, day: date, ids: list[int]) -> dict[int, float]:
-    """Return each account's newest churn probability on or before day (at most 30 days old)."""
-    found: dict[int, float] = {}
+def latest_scores(session: Session, model: type, day: date, ids: list[int]) -> dict[int, Any]:
+    """Return each account's newest score row of model (churn or health) on or before day.
+
+    Rows older than SCORE_MAX_AGE_DAYS say nothing about the day and are left out.
+    """
+    found: dict[int, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         newest = (
-            sa.select(ChurnScore.account_id, sa.func.max(ChurnScore.as_of).label("as_of"))
+            sa.select(model.account_id, sa.func.max(model.as_of).label("as_of"))
             .where(
-                ChurnScore.account_id.in_(chunk),
-                ChurnScore.as_of <= day,
-                ChurnScore.as_of >= day - timedelta(days=CHURN_MAX_AGE_DAYS),
+                model.account_id.in_(chunk),
+                model.as_of <= day,
+                model.as_of >= day - timedelta(days=SCORE_MAX_AGE_DAYS),
             )
-            .group_by(ChurnScore.account_id)
+            .group_by(model.account_id)
             .subquery()
         )
-        query = sa.select(ChurnScore.account_id, ChurnScore.probability).join(
-            newest,
-            (ChurnScore.account_id == newest.c.account_id) & (ChurnScore.as_of == newest.c.as_of),
+        query = sa.select(model).join(
+            newest, (model.account_id == newest.c.account_id) & (model.as_of == newest.c.as_of)
         )
-        found.update((a, p) for a, p in session.execute(query))
+        found.update((row.account_id, row) for row in session.scalars(query))
     return found
+
+
+def latest_probabilities(session: Session, day: date, ids: list[int]) -> dict[int, float]:
+    """Return each account's newest churn probability on or before day (at most 30 days old)."""
+    rows = latest_scores(session, ChurnScore, day, ids)
+    return {account_id: row.probability for account_id, row in rows.items()}
 
 
 def split_budget(

@@ -14,14 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account
+from tenure.alerts.budget import SCORE_MAX_AGE_DAYS
 from tenure.alerts.inbox import PAGE_SIZE, severity_rank
 from tenure.alerts.models import Alert
 from tenure.alerts.rules import SEVERITIES
 from tenure.alerts.service import alert_filters
 from tenure.churn.models import ChurnScore
 from tenure.errors import InputError
-
-CHURN_MAX_AGE_DAYS = 30
 
 
 @dataclass
@@ -56,7 +55,7 @@ def _probabilities(day: date) -> sa.Subquery:
     newest = (
         sa.select(ChurnScore.account_id, sa.func.max(ChurnScore.as_of).label("as_of"))
         .where(
-            ChurnScore.as_of <= day, ChurnScore.as_of >= day - timedelta(days=CHURN_MAX_AGE_DAYS)
+            ChurnScore.as_of <= day, ChurnScore.as_of >= day - timedelta(days=SCORE_MAX_AGE_DAYS)
         )
         .group_by(ChurnScore.account_id)
         .subquery()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ from tenure.accounts.models import Subscription
 from tenure.accounts.mrr import in_force
 from tenure.accounts.schemas import Money
 from tenure.accounts.service import mrr_in_force
+from tenure.alerts.budget import latest_scores
 from tenure.alerts.evaluation import day_end, next_anniversary
 from tenure.alerts.models import ACTIVE_STATUSES, Alert
 from tenure.churn.models import ChurnScore
@@ -23,7 +24,6 @@ from tenure.plays.models import CsmTask, Play, PlayRun
 from tenure.plays.next_play import AccountSignals, Candidate, PlayMap, PlayValue
 
 CHUNK = 500
-SCORE_MAX_AGE_DAYS = 30  # a score older than this says nothing about today
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -50,27 +50,6 @@ def play_values(session: Session, money: Money) -> dict[str, PlayValue]:
             money.major(next_play.play_cost(play.definition)),
         )
     return values
-
-
-def _latest(session: Session, model: type, day: date, ids: list[int]) -> dict[int, Any]:
-    """Return each account's newest score row of model on or before day (within the max age)."""
-    found: dict[int, Any] = {}
-    for chunk in _chunks(ids):
-        newest = (
-            sa.select(model.account_id, sa.func.max(model.as_of).label("as_of"))
-            .where(
-                model.account_id.in_(chunk),
-                model.as_of <= day,
-                model.as_of >= day - timedelta(days=SCORE_MAX_AGE_DAYS),
-            )
-            .group_by(model.account_id)
-            .subquery()
-        )
-        query = sa.select(model).join(
-            newest, (model.account_id == newest.c.account_id) & (model.as_of == newest.c.as_of)
-        )
-        found.update((row.account_id, row) for row in session.scalars(query))
-    return found
 
 
 def _open_alerts(session: Session, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
@@ -110,8 +89,8 @@ def account_signals(
     """Return what each account's next play depends on, read in a few bulk queries."""
     ids = sorted(set(account_ids))
     mrr = mrr_in_force(db_session=session, day=day, money=money, account_ids=ids)
-    churn = _latest(session, ChurnScore, day, ids)
-    health = _latest(session, HealthScore, day, ids)
+    churn = latest_scores(session, ChurnScore, day, ids)
+    health = latest_scores(session, HealthScore, day, ids)
     alerts = _open_alerts(session, ids)
     renewals = _renewals(session, day, ids, renewal_days) if renewal_days else {}
     signals = {}
