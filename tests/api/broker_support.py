@@ -21,6 +21,8 @@ from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.events.models import InboxEvent
 
+from .. import pg_switch
+
 NATS_HOST, NATS_PORT = "127.0.0.1", 4222
 NATS_URL = f"nats://{NATS_HOST}:{NATS_PORT}"
 NATS_DOWN = f"NATS JetStream is not reachable at {NATS_HOST}:{NATS_PORT}"
@@ -79,6 +81,10 @@ def environment(settings: Settings) -> dict[str, str]:
     }
     for name in ("url", "stream", "subject", "consumer", "ack_wait_seconds", "timeout_seconds"):
         env[f"TENURE_EVENT_BROKER_{name.upper()}"] = str(getattr(settings, f"event_broker_{name}"))
+    if settings.database_url:
+        env["TENURE_DATABASE_URL"] = settings.database_url
+    else:
+        env |= pg_switch.subprocess_env(settings.data_dir)
     env.pop("TENURE_REDIS_URL", None)
     return env
 

@@ -93,3 +93,26 @@ def test_stripe_replay(pg: tuple[TestClient, sa.Engine]) -> None:
     with session_scope(engine) as session:
         mrr = session.scalars(sa.select(Subscription.mrr).order_by(Subscription.started_at)).all()
     assert mrr == [50_000, 80_000]
+
+
+def test_values_postgresql_cannot_hold_are_a_422_not_a_500(
+    pg: tuple[TestClient, sa.Engine],
+) -> None:
+    """An id beyond PostgreSQL's integer range or a NUL byte in text is bad input, not a crash."""
+    client, engine = pg
+    with session_scope(engine) as session:
+        service.create_user(session, "nul@example.com", "a long password 1", "admin")
+    form = {
+        "grant_type": "password",
+        "username": "nul@example.com",
+        "password": "a long password 1",
+    }
+    token = client.post("/v1/auth/token", data=form).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    too_big = client.get(f"/v1/accounts/{2**31}", headers=bearer)
+    assert too_big.status_code == 422, too_big.text
+    assert "out of range" in too_big.json()["detail"]
+    nul = client.get("/v1/accounts", params={"q": "a\x00b"}, headers=bearer)
+    assert nul.status_code == 422, nul.text
+    assert "NUL" in nul.json()["detail"]
+    assert client.get("/v1/accounts", params={"q": "ab"}, headers=bearer).status_code == 200

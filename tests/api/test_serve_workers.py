@@ -27,6 +27,7 @@ from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
 
+from .. import pg_switch
 from .broker_support import basic_auth, free_port
 from .conftest import add_account
 
@@ -167,6 +168,7 @@ def served(tmp_path: Path):
         "TENURE_LOG_LEVEL": "ERROR",
         "TENURE_HEALTH_REFRESH_DELAY_SECONDS": "600",
     }
+    env |= pg_switch.subprocess_env(settings.data_dir)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [TENURE, "--data-dir", str(settings.data_dir), "serve", "--port", str(port)]
     with open(log, "ab") as out:
