@@ -27,7 +27,7 @@ plays = ["csm_call", "adoption_journey", "support_escalation", "dunning"]
 def _simulate(cli, tmp_path: Path) -> Path:
     policy, out = tmp_path / "policy.toml", tmp_path / "sim"
     policy.write_text(POLICY)
-    made = cli.invoke(app, ["simulate", "--accounts", "300", "--months", "6", "--seed", "5",
+    made = cli.invoke(app, ["simulate", "--accounts", "200", "--months", "5", "--seed", "5",
                             "--end", END.isoformat(), "--policy", str(policy),
                             "--arm", "nudge:0.3:0.3:0.1", "--out", str(out)])  # fmt: skip
     assert made.exit_code == 0, made.output

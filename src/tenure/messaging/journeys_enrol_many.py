@@ -58,18 +58,18 @@ def latest_enrolments(
     return found
 
 
-def _accounts(session: Session, account_ids: list[int]) -> dict[int, Account]:
-    found: dict[int, Account] = {}
+def _accounts(session: Session, account_ids: list[int]) -> dict[int, sa.Row]:
+    """Return account id -> (id, external_id) of the accounts (chunked IN lists)."""
+    found: dict[int, sa.Row] = {}
     for chunk in _chunks(sorted(set(account_ids))):
-        found.update(
-            {a.id: a for a in session.scalars(sa.select(Account).where(Account.id.in_(chunk)))}
-        )
+        query = sa.select(Account.id, Account.external_id).where(Account.id.in_(chunk))
+        found.update({row.id: row for row in session.execute(query)})
     return found
 
 
 def _pairs(
     session: Session, definition: spec.JourneySpec, entries: list[Entry]
-) -> list[tuple[Entry, Account, Contact]]:
+) -> list[tuple[Entry, sa.Row, Contact]]:
     """Return (entry, account, contact) for every contact an entry reaches, each contact once."""
     ids = [e.account_id for e in entries]
     audiences = audience_contacts(session, ids, definition.audience)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +20,26 @@ from tenure.plays.models import PlayRun
 UNASSIGNED = "unassigned"
 
 
+@dataclass(frozen=True)
+class AccountRef:
+    """What a play's actions read of an account."""
+
+    id: int
+    external_id: str
+    name: str
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """What a play's actions read of a run."""
+
+    id: int
+    trigger: str
+    started_on: date
+    goal_on: date
+
+
 def offer(action: OfferAction) -> tuple[dict[str, Any], int]:
     """Return the offer's record and cost (nothing spent while it waits for approval)."""
     needs_approval = action.value > action.approval_limit
@@ -26,7 +48,7 @@ def offer(action: OfferAction) -> tuple[dict[str, Any], int]:
     return record, 0 if needs_approval else action.value
 
 
-def crm_payload(play: str, run: PlayRun, account: Account) -> dict[str, Any]:
+def crm_payload(play: str, run: RunRef | PlayRun, account: AccountRef | Account) -> dict[str, Any]:
     """Return the CRM-shaped body a play's webhook sends (an activity on the account)."""
     return {
         "type": "play.started",
@@ -50,8 +72,8 @@ def webhook(
     settings: Settings,
     action: WebhookAction,
     play: str,
-    run: PlayRun,
-    account: Account,
+    run: RunRef,
+    account: AccountRef,
 ) -> tuple[dict[str, Any], int]:
     """Queue the CRM-shaped webhook for one run through the outbox (skipped if not configured)."""
     if action.endpoint not in settings.alert_webhooks:

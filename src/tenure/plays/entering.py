@@ -32,9 +32,9 @@ CHUNK = 2_000  # rows or ids per statement
 class Entered:
     """An account entering a play: its run and what the run's actions did and cost."""
 
-    account: Account
+    account: actions.AccountRef
     arm: str
-    run: PlayRun
+    run: actions.RunRef
     records: list[dict[str, Any]]
     cost: int = 0
 
@@ -45,11 +45,13 @@ def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def load_accounts(session: Session, account_ids: list[int]) -> list[Account]:
-    """Return the accounts by id, in id order (chunked IN lists)."""
-    found: list[Account] = []
+def load_accounts(session: Session, account_ids: list[int]) -> list[actions.AccountRef]:
+    """Return the accounts by id, in id order (chunked IN lists, only the columns acted on)."""
+    columns = (Account.id, Account.external_id, Account.name, Account.owner)
+    found: list[actions.AccountRef] = []
     for chunk in chunks(sorted(account_ids)):
-        found += session.scalars(sa.select(Account).where(Account.id.in_(chunk)))
+        rows = session.execute(sa.select(*columns).where(Account.id.in_(chunk)))
+        found += [actions.AccountRef(*row) for row in rows]
     return sorted(found, key=lambda a: a.id)
 
 

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.accounts.models import Account
 from tenure.accounts.schemas import Money
 from tenure.accounts.service import mrr_in_force
 from tenure.auth.service import audit
@@ -19,7 +18,7 @@ from tenure.config import Settings
 from tenure.errors import NotFound
 from tenure.experiments.assignment import bucket
 from tenure.experiments.holdout import in_global_holdout
-from tenure.plays import entering, triggers
+from tenure.plays import actions, entering, triggers
 from tenure.plays.definitions import DEFAULTS_FILE, PlayDefinition, read_plays
 from tenure.plays.models import Play, PlayRun
 
@@ -94,7 +93,7 @@ def _enter(
     settings: Settings,
     play: Play,
     definition: PlayDefinition,
-    accounts: list[Account],
+    accounts: list[actions.AccountRef],
     day: date,
     why: dict[int, str],
     mrr: dict[int, int],
@@ -104,9 +103,8 @@ def _enter(
     run_ids = entering.insert_runs(session, play, definition, day, arms, why, mrr)
     goal_on = day + timedelta(days=definition.goal.horizon_days)
     entered = [
-        entering.Entered(a, arms[a.id], PlayRun(id=run_ids[a.id], play_id=play.id,
-                         account_id=a.id, arm=arms[a.id], started_on=day, goal_on=goal_on,
-                         trigger=why[a.id][:255]), [])
+        entering.Entered(a, arms[a.id], actions.RunRef(run_ids[a.id], why[a.id][:255], day,
+                         goal_on), [])
         for a in accounts
     ]  # fmt: skip
     treated = [e for e in entered if e.arm == "treated"]
