@@ -89,6 +89,7 @@ def _plays(session: Session, keys: set[str]) -> dict[str, tuple[Play, PlayDefini
 
 
 def _account_ids(session: Session, external_ids: list[str]) -> dict[str, int]:
+    """Return external id -> account id of the accounts imported (chunked IN lists)."""
     found: dict[str, int] = {}
     unique = sorted(set(external_ids))
     for start in range(0, len(unique), CHUNK):
@@ -100,6 +101,7 @@ def _account_ids(session: Session, external_ids: list[str]) -> dict[str, int]:
 
 
 def _mrr_on(session: Session, money: Money, day: date, account_ids: list[int]) -> dict[int, int]:
+    """Return account id -> MRR in force on day (chunked IN lists)."""
     found: dict[int, int] = {}
     for start in range(0, len(account_ids), CHUNK):
         chunk = account_ids[start : start + CHUNK]

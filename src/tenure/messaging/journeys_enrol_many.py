@@ -27,6 +27,7 @@ CHUNK = 2_000  # ids per IN list (well under SQLite's bound-parameter limit)
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    """Yield ids in slices of CHUNK."""
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
 

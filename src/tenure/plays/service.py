@@ -114,6 +114,7 @@ def _enter(
 
 
 def _count(result: PlayDay, entered: list[entering.Entered]) -> None:
+    """Add the entered runs to the day's counts by arm and by action outcome."""
     for e in entered:
         setattr(result, e.arm, getattr(result, e.arm) + 1)
         for record in e.records:
