@@ -11,6 +11,7 @@ DEMO_LOGIN ?= demo@example.com
 DEMO_PORT ?= 8000
 DEMO_ARM ?= nudge:0.3:0.3:0.15
 DEMO_EXPERIMENT ?= retention-nudge
+DEMO_POLICY ?= src/tenure/simulate/demo_policy.toml
 
 .PHONY: install demo test test-postgres lint bench clean
 
@@ -30,7 +31,7 @@ $(ASSETS): $(STAMP)
 
 demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) init
-	$(BIN)/tenure simulate --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS) --seed 7 --arm $(DEMO_ARM) --out $(DEMO_DATA)
+	$(BIN)/tenure simulate --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS) --seed 7 --arm $(DEMO_ARM) --policy $(DEMO_POLICY) --out $(DEMO_DATA)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) import simulated $(DEMO_DATA) || test $$? -eq 3
 	$(BIN)/tenure --data-dir $(DEMO_DIR) warehouse sync
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report
@@ -48,8 +49,9 @@ demo: install
 	    --at $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DATA)/manifest.json'))['treatment']['start'])"); }
 	$(BIN)/tenure --data-dir $(DEMO_DIR) experiments load-exposures $(DEMO_EXPERIMENT) $(DEMO_DATA)/assignments.csv \
 	  --unit account_id --variant group --exposed-at exposed_on
-	@# one day three months back: plays and loyalty enter then and are judged today (fills /roi)
-	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --as-of $$(date -u -d '95 days ago' +%F)
+	@# one day three months back: loyalty enters then and is judged today (fills /roi); the plays'
+	@# past is the simulated closed loop's runs (imported above), judged by today's plays stage
+	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --as-of $$(date -u -d '95 days ago' +%F) --skip plays
 	$(BIN)/tenure --data-dir $(DEMO_DIR) pipeline run --from $$(date -u -d '7 days ago' +%F) --to $$(date -u +%F)
 	@# the scheduler's first pass: the pipeline is done for today, the digests are queued
 	$(BIN)/tenure --data-dir $(DEMO_DIR) scheduler --once

@@ -16,6 +16,8 @@ trains the models; a fresh randomised trial of `--gate-accounts` (another seed) 
 and true Qini (see tenure.simulate.loop_gates) of the uplift, oracle and churn rankings;
 the uplift, oracle and churn policies run on the same fresh book at the same budget and give
 the expected MRR each kept; the measured effect per play is checked against the true mean.
+
+The daily play stage against the health stage (the other §6 figure) is bench/play_stage.py.
 """
 
 from __future__ import annotations

@@ -149,9 +149,10 @@ def simulated_command(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="Output folder of `tenure simulate --out`")],
 ) -> None:
-    """Import a simulator output folder (all kinds, in order, plus its ground truth)."""
+    """Import a simulator output folder (all kinds, in order, its ground truth and play history)."""
     from tenure.ingest.importers import worst_exit_code
     from tenure.ingest.simulated import import_simulated
+    from tenure.ingest.simulated_plays import import_play_history
 
     context = app_context(ctx)
     with import_progress(context, "simulated") as on_progress:
@@ -160,6 +161,9 @@ def simulated_command(
         )
     for result in results:
         print_result(context, result)
+    runs = import_play_history(folder, settings=context.settings, engine=context.engine)
+    if runs is not None:
+        typer.echo(f"play history (the simulated closed loop): {runs} new runs")
     raise typer.Exit(worst_exit_code(results))
 
 

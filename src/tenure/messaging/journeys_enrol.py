@@ -52,6 +52,13 @@ def _blocking_reason(
         .order_by(JourneyEnrollment.run_no.desc())
         .limit(1)
     ).first()
+    return reentry_refusal(last, definition, at)
+
+
+def reentry_refusal(
+    last: JourneyEnrollment | None, definition: spec.JourneySpec, at: datetime
+) -> str | None:
+    """Return why a contact whose latest enrolment is `last` may not re-enter now (None: may)."""
     if last is None:
         return None
     if last.status == "active":
@@ -133,7 +140,7 @@ def enrol_manually(
     return result
 
 
-def _audience(
+def audience_contacts(
     session: Session, account_ids: Iterable[int], audience: str
 ) -> dict[int, list[Contact]]:
     """Return each account's contacts with an email (all, or the first one)."""
@@ -157,7 +164,7 @@ def enrol_entries(
 ) -> dict[str, int]:  # fmt: skip
     """Enrol the contacts behind trigger entries; return counts by arm and refusal."""
     counts: dict[str, int] = defaultdict(int)
-    audiences = _audience(session, [e.account_id for e in entries], definition.audience)
+    audiences = audience_contacts(session, [e.account_id for e in entries], definition.audience)
     accounts = {a.id: a for a in session.scalars(
         sa.select(Account).where(Account.id.in_(sorted({e.account_id for e in entries})))
     )} if entries else {}  # fmt: skip

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure import clock
-from tenure.accounts.models import Account
 from tenure.accounts.schemas import Money
 from tenure.accounts.service import mrr_in_force
 from tenure.auth.service import audit
@@ -19,7 +18,7 @@ from tenure.config import Settings
 from tenure.errors import NotFound
 from tenure.experiments.assignment import bucket
 from tenure.experiments.holdout import in_global_holdout
-from tenure.plays import actions, triggers
+from tenure.plays import actions, entering, triggers
 from tenure.plays.definitions import DEFAULTS_FILE, PlayDefinition, read_plays
 from tenure.plays.models import Play, PlayRun
 
@@ -94,34 +93,41 @@ def _enter(
     settings: Settings,
     play: Play,
     definition: PlayDefinition,
-    account: Account,
+    accounts: list[actions.AccountRef],
     day: date,
-    why: str,
-    mrr: int,
-    result: PlayDay,
-) -> None:
-    arm = arm_of(play.key, account.external_id, play.holdout_fraction)
-    run = PlayRun(
-        play_id=play.id,
-        account_id=account.id,
-        arm=arm,
-        started_on=day,
-        goal_on=day + timedelta(days=definition.goal.horizon_days),
-        trigger=why[:255],
-        mrr_at_start=mrr,
-        cost=0,
-        actions=[],
-        status="active",
-    )
-    session.add(run)
-    session.flush()
-    setattr(result, arm, getattr(result, arm) + 1)
-    if arm == "treated":
-        done = actions.perform(session, settings, definition, run, account, day)
-        run.actions, run.cost = done.records, done.cost
-        for record in done.records:
+    why: dict[int, str],
+    mrr: dict[int, int],
+) -> list[entering.Entered]:
+    """Insert the accounts' runs in bulk and take the play's actions for the treated ones."""
+    arms = {a.id: arm_of(play.key, a.external_id, play.holdout_fraction) for a in accounts}
+    run_ids = entering.insert_runs(session, play, definition, day, arms, why, mrr)
+    goal_on = day + timedelta(days=definition.goal.horizon_days)
+    entered = [
+        entering.Entered(a, arms[a.id], actions.RunRef(run_ids[a.id], why[a.id][:255], day,
+                         goal_on), [])
+        for a in accounts
+    ]  # fmt: skip
+    treated = [e for e in entered if e.arm == "treated"]
+    entering.perform_all(session, settings, definition, treated, day)
+    entering.record_actions(session, treated)
+    return entered
+
+
+def _count(result: PlayDay, entered: list[entering.Entered]) -> None:
+    """Add the entered runs to the day's counts by arm and by action outcome."""
+    for e in entered:
+        setattr(result, e.arm, getattr(result, e.arm) + 1)
+        for record in e.records:
             key = f"{record['kind']}:{record['status']}"
             result.actions[key] = result.actions.get(key, 0) + 1
+
+
+def _mrr(session: Session, settings: Settings, day: date, account_ids: list[int]) -> dict[int, int]:
+    """Return MRR in force on day of the accounts (chunked IN lists)."""
+    money, found = Money.from_settings(settings), {}
+    for chunk in entering.chunks(sorted(account_ids)):
+        found.update(mrr_in_force(db_session=session, day=day, money=money, account_ids=chunk))
+    return found
 
 
 def run_play(
@@ -136,30 +142,13 @@ def run_play(
         found = {a: "manual" for a in accounts}
     result.triggered = len(found)
     admitted = triggers.eligible(session, play.id, definition.eligibility, day, found)
-    mrr = mrr_in_force(
-        db_session=session,
-        day=day,
-        money=Money.from_settings(settings),
-        account_ids=sorted(admitted),
-    )
+    mrr = _mrr(session, settings, day, list(admitted))
     admitted = {a for a in admitted if mrr.get(a, 0) > 0}  # a churned account has nothing to keep
     result.eligible = len(admitted)
-    rows = session.scalars(sa.select(Account).where(Account.id.in_(sorted(admitted))))
-    for account in sorted(rows, key=lambda a: a.id):
-        if in_global_holdout(account.external_id, settings):
-            result.global_holdout += 1
-            continue
-        _enter(
-            session,
-            settings,
-            play,
-            definition,
-            account,
-            day,
-            found[account.id],
-            mrr[account.id],
-            result,
-        )
+    rows = entering.load_accounts(session, list(admitted))
+    outside = [a for a in rows if not in_global_holdout(a.external_id, settings)]
+    result.global_holdout = len(rows) - len(outside)
+    _count(result, _enter(session, settings, play, definition, outside, day, found, mrr))
     return result
 
 

@@ -83,8 +83,6 @@ class SimulationConfig:
     def __post_init__(self) -> None:
         """Refuse arguments that cannot describe a simulation."""
         self._check_arms()
-        if self.policy is not None and self.arms:
-            raise InputError("--policy runs plays on the book: give it without --arm/--treatment-*")
         if self.accounts < 1:
             raise InputError("--accounts must be at least 1")
         if not 1 <= self.months <= 120:
