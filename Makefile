@@ -11,6 +11,8 @@ DEMO_LOGIN ?= demo@example.com
 DEMO_PORT ?= 8000
 DEMO_ARM ?= nudge:0.3:0.3:0.15
 DEMO_EXPERIMENT ?= retention-nudge
+# the loyalty programme's hidden effect: engaged members' churn hazard cut (enrolled 95 days ago)
+DEMO_LOYALTY_EFFECT ?= 0.5
 
 .PHONY: install demo test test-postgres lint bench clean
 
@@ -30,7 +32,8 @@ $(ASSETS): $(STAMP)
 
 demo: install
 	$(BIN)/tenure --data-dir $(DEMO_DIR) init
-	$(BIN)/tenure simulate --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS) --seed 7 --arm $(DEMO_ARM) --out $(DEMO_DATA)
+	$(BIN)/tenure simulate --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS) --seed 7 --arm $(DEMO_ARM) --out $(DEMO_DATA) \
+	  --loyalty-effect $(DEMO_LOYALTY_EFFECT) --loyalty-start $$(date -u -d '95 days ago' +%F)
 	$(BIN)/tenure --data-dir $(DEMO_DIR) import simulated $(DEMO_DATA) || test $$? -eq 3
 	$(BIN)/tenure --data-dir $(DEMO_DIR) warehouse sync
 	$(BIN)/tenure --data-dir $(DEMO_DIR) dq report

@@ -17,7 +17,7 @@ from tenure.loyalty.membership import arm_of
 from tenure.loyalty.program import Program
 from tenure.simulate import MarkovChain, SimulationConfig, churn_probabilities, simulate
 from tenure.simulate.config import LoyaltyEffect
-from tenure.simulate.loyalty import ENGAGEMENT, members_of, survival
+from tenure.simulate.loyalty import ENGAGEMENT, member_table, members_of, survival
 
 END = date(2025, 3, 31)
 START = date(2024, 12, 20)
@@ -37,6 +37,17 @@ def test_survival_with_an_even_cut_is_the_chains_churn_probability():
     got = 1.0 - survival(chain, mults, np.full(len(chain.states), 0.4))
     for i, m in enumerate(mults):
         assert got[i] == pytest.approx(churn_probabilities(chain, m * 0.4, 90), abs=1e-12)
+
+
+def test_member_table_with_an_even_cut_is_the_chains_switched_probability():
+    """Before the start, k plain days then the cut: chain.churn_probabilities(switched, k)."""
+    chain, mults = MarkovChain(), np.array([0.8, 1.7])
+    table = member_table(chain, mults, np.full(len(chain.states), 0.3), 30)
+    for i, m in enumerate(mults):
+        for k in (0, 7, 30):
+            want = churn_probabilities(chain, m, 30, switched=m * 0.3, k=k)
+            assert table.treated[i, k] == pytest.approx(want, abs=1e-12)
+        assert table.untreated[i] == pytest.approx(churn_probabilities(chain, m, 30), abs=1e-12)
 
 
 def test_members_are_the_accounts_tenure_enrols():
@@ -60,9 +71,12 @@ def test_truth_file_matches_the_book(tmp_path):
     assert (loyalty["arm"] == "member").tolist() == members_of(
         loyalty["account_id"].tolist(), LoyaltyEffect(cut=0.6, holdout_fraction=0.3)
     ).tolist()
-    # without the programme, the probability is the book's own truth table's (no treatment)
+    # truth.parquet agrees: members' probabilities with the programme, the holdout's without
     merged = loyalty.merge(first, on="account_id")
-    assert np.allclose(merged["p_churn_90_without"], merged["p_churn_90"], atol=2e-6)
+    member = merged["arm"] == "member"
+    expected = np.where(member, merged["p_churn_90_member"], merged["p_churn_90_without"])
+    assert np.allclose(merged["p_churn_90"], expected, atol=2e-6)
+    assert (merged.loc[member, "effect"] < 0).any()
     assert (merged["state_x"] == merged["state_y"]).all()
     effect = loyalty["p_churn_90_member"] - loyalty["p_churn_90_without"]
     assert np.allclose(loyalty["effect"], effect, atol=2e-6) and (loyalty["effect"] <= 0).all()

@@ -209,6 +209,10 @@ class World:
         arm = self.arm_flag[alive]
         to_start = (self.treatment_day - day) if self.treatment_day is not None else 0
         probs = [lookup_arms(t, mult, states, arm, to_start) for t in self.tables]
+        if self.programme is not None:
+            started = self.treatment_day is not None and day >= self.treatment_day
+            now = arm if started else np.zeros_like(arm)
+            probs = self.programme.truth_rows(day, alive, mult, states, now, probs)
         self.sinks.truth.add(self.config.start + timedelta(days=day), alive, states, probs)
         if self.treatment_day is not None and day >= self.treatment_day:
             self.record_counterfactuals(day, alive, mult, states, to_start)

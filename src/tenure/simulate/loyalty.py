@@ -29,6 +29,7 @@ import numpy as np
 from tenure.loyalty.arms import programme_arm
 from tenure.simulate.chain import MarkovChain
 from tenure.simulate.config import LoyaltyEffect
+from tenure.simulate.truth import HORIZONS, TruthTable
 from tenure.simulate.writers import write_csv
 
 if TYPE_CHECKING:
@@ -47,10 +48,34 @@ def members_of(ids: list[str], effect: LoyaltyEffect) -> np.ndarray:
 
 def survival(chain: MarkovChain, multipliers: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """Return [Q^H · 1]_s per multiplier with hazards m·h·factors[s]: shape (len(m), S)."""
-    hazards = np.clip(multipliers[:, None] * np.asarray(chain.hazards) * factors, 0.0, 1.0)
-    q = (1.0 - hazards)[:, :, None] * np.asarray(chain.transitions)[None]
+    q = factor_matrices(chain, multipliers, factors)
     ones = np.ones((len(multipliers), len(chain.states), 1))
     return (np.linalg.matrix_power(q, HORIZON) @ ones)[:, :, 0]
+
+
+def factor_matrices(chain: MarkovChain, multipliers: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Return diag(1 − m·h·factors) · P per multiplier: shape (len(m), S, S)."""
+    hazards = np.clip(multipliers[:, None] * np.asarray(chain.hazards) * factors, 0.0, 1.0)
+    return (1.0 - hazards)[:, :, None] * np.asarray(chain.transitions)[None]
+
+
+def member_table(
+    chain: MarkovChain, multipliers: np.ndarray, factors: np.ndarray, horizon: int
+) -> TruthTable:
+    """Return a member's table: treated[m, k, s] = 1 − [Q_m^k · Q*_m^(H−k) · 1]_s."""
+    plain = factor_matrices(chain, multipliers, np.ones(len(chain.states)))
+    star = factor_matrices(chain, multipliers, factors)
+    after = np.empty((len(multipliers), horizon + 1, len(chain.states)))
+    after[:, 0] = 1.0
+    for j in range(1, horizon + 1):
+        after[:, j] = np.einsum("mij,mj->mi", star, after[:, j - 1])
+    treated = np.empty_like(after)
+    power = np.broadcast_to(np.eye(len(chain.states)), plain.shape).copy()
+    for k in range(horizon + 1):
+        treated[:, k] = np.einsum("mij,mj->mi", power, after[:, horizon - k])
+        power = power @ plain
+    return TruthTable(horizon, np.clip(1.0 - treated[:, horizon], 0.0, 1.0),
+                      np.clip(1.0 - treated, 0.0, 1.0))  # fmt: skip
 
 
 class LoyaltyProgramme:
@@ -64,6 +89,38 @@ class LoyaltyProgramme:
         self.states = np.zeros(0, dtype=np.int8)
         self.p_without = self.p_with = np.zeros(0)
         self.exact = True
+        self.tables: tuple[tuple[TruthTable, ...], ...] = ()
+
+    def prepare(self, chain: MarkovChain, multipliers: np.ndarray, arm_effects: np.ndarray) -> None:
+        """Build the members' truth tables per horizon and arm (0 = control): m·(1 − E) each."""
+        self.tables = tuple(
+            tuple(member_table(chain, multipliers * (1.0 - e), self.factors, h)
+                  for e in arm_effects)
+            for h in HORIZONS
+        )  # fmt: skip
+
+    def truth_rows(
+        self, day: int, accounts: np.ndarray, mult: np.ndarray, states: np.ndarray,
+        arm: np.ndarray, probs: list[np.ndarray],
+    ) -> list[np.ndarray]:  # fmt: skip
+        """Return the day's truth probabilities with members' replaced by their tables' values.
+
+        `arm` is the treatment arm in force today (0 before the treatment starts): a member
+        whose treatment starts inside the horizon as well gets the control table (approximate).
+        """
+        member = self.member[accounts]
+        if not self.tables or self.effect.cut == 0 or not member.any():
+            return probs
+        out = []
+        for tables, p in zip(self.tables, probs, strict=True):
+            k = int(np.clip(self.truth_day - day, 0, tables[0].horizon))
+            if k >= tables[0].horizon:
+                out.append(p)
+                continue
+            values = np.stack([t.treated[mult, k, states] for t in tables])
+            mine = values[arm, np.arange(len(accounts))]
+            out.append(np.where(member, mine, p).astype(np.float32))
+        return out
 
     @property
     def truth_day(self) -> int:

@@ -157,6 +157,8 @@ def write_dataset(
     world = World(config, pop, chain, tables, rngs, sinks)
     world.loop = start_loop(config, sinks)
     world.programme = start_programme(config, ids)
+    if world.programme is not None:
+        world.programme.prepare(chain, pop.multiplier_values, world.churn_effects)
     try:
         run_days(world, progress)
     finally:
@@ -280,7 +282,9 @@ def write_manifest(
             "definition": (
                 "p_churn_H on date D = P(churn on one of days D … D+H−1 | state on day D, the "
                 "account's multiplier, its treatment) = 1 − [Q_m^k · Q_m'^(H−k) · 1]_state with "
-                "Q_m = diag(1 − m·h) · P; k = days before the treatment starts (H if never)"
+                "Q_m = diag(1 − m·h) · P; k = days before the treatment starts (H if never); "
+                "loyalty members' hazards are m·h·(1 − CUT·e[state]) from the day after the "
+                "programme's start (see loyalty.csv)"
             ),
             "rows": "one per account in the chain on D: signed up (or reactivated) before D, "
             "not churned before D",
