@@ -159,9 +159,13 @@ def test_a_backfilled_run_enrols_on_its_as_of_day(settings, engine, tmp_path, fr
     path.write_text(PROGRAM)
     with session_scope(engine) as session:
         add_account(session)
+        later = add_account(session, created_at=datetime(2025, 3, 2, 8, tzinfo=UTC)).id
         load_program(session, path)
     loyalty_points(StageContext(settings, engine, date(2025, 3, 1)))
     with session_scope(engine) as session:
         enrolled = session.scalars(sa.select(LoyaltyEnrolment.enrolled_at)).all()
-    assert [at.date() for at in enrolled] == [date(2025, 3, 1)]
+    assert [at.date() for at in enrolled] == [date(2025, 3, 1)]  # not the account of 2 March
+    loyalty_points(StageContext(settings, engine, date(2025, 3, 2)))
+    with session_scope(engine) as session:
+        assert session.get(LoyaltyEnrolment, later).enrolled_at.date() == date(2025, 3, 2)
     assert enrolment_time(frozen_clock.now().date()) == frozen_clock.now()  # today: now

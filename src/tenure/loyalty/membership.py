@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.accounts.mrr import instant_after
 from tenure.config import Settings
 from tenure.errors import StateConflict
 from tenure.loyalty.arms import ENROLMENT_SALT, programme_arm
@@ -35,15 +36,18 @@ def enrol_accounts(
 ) -> dict[str, int]:
     """Give every account without an arm its arm, enrolled `at` (now); return the counts.
 
-    The pipeline passes its as-of day, so a backfilled run enrols on that day and the 90-day
-    churn of its members is measured from then.
+    The pipeline passes its as-of day, so a backfilled run enrols on that day (only accounts
+    created by its end: later ones are enrolled by the run of a later day) and the 90-day churn
+    of its members is measured from then.
     """
+    now = at or clock.now()
     query = (
         sa.select(Account.id, Account.external_id)
         .outerjoin(LoyaltyEnrolment, LoyaltyEnrolment.account_id == Account.id)
-        .where(LoyaltyEnrolment.account_id.is_(None))
+        .where(
+            LoyaltyEnrolment.account_id.is_(None), Account.created_at < instant_after(now.date())
+        )
     )
-    now = at or clock.now()
     rows = [
         {"account_id": i, "arm": arm_of(e, program, settings), "enrolled_at": now}
         for i, e in session.execute(query)
