@@ -9,13 +9,14 @@ and measures members against the holdout 90 days on.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tenure.cli.main import app
+from tenure.clock import FrozenClock, use_clock
 from tenure.simulate import SimulationConfig, simulate
 from tenure.simulate.config import LoyaltyEffect
 
@@ -57,14 +58,17 @@ def measured_book(root: Path, accounts: int, cut: float, seed: int) -> tuple[dic
                               events_per_seat_day=0.02, loyalty=loyalty)  # fmt: skip
     simulate(config, root / "sim")
     data = root / "data"
-    for kind in ("accounts", "subscriptions"):
-        tenure(data, "import", kind, str(root / "sim" / f"{kind}.csv"))
-    (root / "programme.toml").write_text(PROGRAMME, encoding="utf-8")
-    tenure(data, "loyalty", "program", "load", str(root / "programme.toml"))
-    for day in (ENROLLED, ENROLLED + timedelta(days=95)):
-        tenure(data, "pipeline", "run", "--as-of", day.isoformat(), "--only", "loyalty")
+    # today is the book's last day: the accounts the run of D + 95 enrols are not judged yet
+    with use_clock(FrozenClock(datetime.combine(END, datetime.min.time(), UTC))):
+        for kind in ("accounts", "subscriptions"):
+            tenure(data, "import", kind, str(root / "sim" / f"{kind}.csv"))
+        (root / "programme.toml").write_text(PROGRAMME, encoding="utf-8")
+        tenure(data, "loyalty", "program", "load", str(root / "programme.toml"))
+        for day in (ENROLLED, ENROLLED + timedelta(days=95)):
+            tenure(data, "pipeline", "run", "--as-of", day.isoformat(), "--only", "loyalty")
+        report = json.loads(tenure(data, "loyalty", "report", "--json"))
     manifest = json.loads((root / "sim" / "manifest.json").read_text(encoding="utf-8"))
-    return manifest["loyalty"], json.loads(tenure(data, "loyalty", "report", "--json"))
+    return manifest["loyalty"], report
 
 
 @pytest.fixture(scope="module")
