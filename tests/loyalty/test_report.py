@@ -53,3 +53,10 @@ def test_churn_counts_follow_subscriptions_90_days_on(engine, frozen_clock):
             "member": (2, 1),
             "holdout": (2, 0),
         }
+
+
+def test_an_arm_without_variation_gives_no_interval():
+    """0 of 30 holdout accounts churned: its variance reads 0, so no interval (measured.py's rule)."""
+    out = churn_effect((300, 12), (30, 0))
+    assert out["effect"] == pytest.approx(12 / 300)
+    assert out["effect_ci_low"] is None and out["effect_ci_high"] is None

@@ -10,10 +10,15 @@ import sqlalchemy as sa
 from tenure.db.session import session_scope
 from tenure.loyalty import ledger
 from tenure.loyalty.membership import arm_of
-from tenure.loyalty.models import LoyaltyMovement, LoyaltyProgram, LoyaltyWallet
+from tenure.loyalty.models import (
+    LoyaltyEnrolment,
+    LoyaltyMovement,
+    LoyaltyProgram,
+    LoyaltyWallet,
+)
 from tenure.loyalty.program import parse_program
 from tenure.loyalty.service import load_program
-from tenure.loyalty.stage import loyalty_points
+from tenure.loyalty.stage import enrolment_time, loyalty_points
 from tenure.stage import StageContext
 
 from ..factories import add_account, add_subscription, add_warehouse_events
@@ -146,3 +151,21 @@ def test_holdout_accounts_earn_nothing(settings, engine, tmp_path, frozen_clock)
     with session_scope(engine) as session:
         assert ledger.wallet_balance(session, accounts[member]) == 10
         assert session.get(LoyaltyWallet, accounts[held]) is None
+
+
+def test_a_backfilled_run_enrols_on_its_as_of_day(settings, engine, tmp_path, frozen_clock):
+    """Run as of 2025-03-01 while the clock reads 2025-06-30: enrolled_at is 2025-03-01."""
+    path = tmp_path / "program.toml"
+    path.write_text(PROGRAM)
+    with session_scope(engine) as session:
+        add_account(session)
+        later = add_account(session, created_at=datetime(2025, 3, 2, 8, tzinfo=UTC)).id
+        load_program(session, path)
+    loyalty_points(StageContext(settings, engine, date(2025, 3, 1)))
+    with session_scope(engine) as session:
+        enrolled = session.scalars(sa.select(LoyaltyEnrolment.enrolled_at)).all()
+    assert [at.date() for at in enrolled] == [date(2025, 3, 1)]  # not the account of 2 March
+    loyalty_points(StageContext(settings, engine, date(2025, 3, 2)))
+    with session_scope(engine) as session:
+        assert session.get(LoyaltyEnrolment, later).enrolled_at.date() == date(2025, 3, 2)
+    assert enrolment_time(frozen_clock.now().date()) == frozen_clock.now()  # today: now

@@ -19,7 +19,7 @@ from tenure.loyalty.leaderboard import set_opt_in
 from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment
 from tenure.loyalty.service import load_program
 
-from ..factories import add_account, add_contact
+from ..factories import add_account, add_contact, add_subscription
 from .conftest import ADMIN, PASSWORD, VIEWER
 
 
@@ -84,3 +84,21 @@ def test_account_360_shows_the_loyalty_panel(app, login):
     assert "#1 R*** F***" in panel  # an opted-in contact on the leaderboard, masked for a viewer
     held_page = viewer.get(f"/accounts/{ids[1]}").text
     assert "in the programme&#39;s holdout" in held_page or "programme's holdout" in held_page
+
+
+def test_page_shows_members_against_the_holdout_with_an_interval(app, login):
+    """Enrolled long ago: 2 of 20 members and 12 of 20 held-out accounts churned within 90 days."""
+    enrolled = datetime(2024, 2, 1, tzinfo=UTC)
+    gone = datetime(2024, 3, 15, tzinfo=UTC)
+    with session_scope(app.state.engine) as session:
+        load_program(session, None)
+        for arm, churned in (("member", 2), ("holdout", 12)):
+            for i in range(20):
+                account = add_account(session)
+                add_subscription(session, account, ended_at=gone if i < churned else None)
+                session.add(LoyaltyEnrolment(account_id=account.id, arm=arm, enrolled_at=enrolled))
+    page = login(VIEWER).get("/loyalty").text
+    card = page[page.index('id="loyalty-effect"') :]
+    assert "Members 10.0 % (20 accounts)" in card and "holdout 60.0 % (20 accounts)" in card
+    assert "difference -50.0 points" in card and "95 % interval" in card
+    assert "members churn less than the holdout" in card

@@ -65,13 +65,39 @@ def simulate_command(
             "cadence); writes play_truth.parquet and loop.json",
         ),
     ] = None,
+    loyalty_effect: Annotated[
+        float | None,
+        typer.Option(
+            "--loyalty-effect",
+            help="Simulate the loyalty programme: engaged members' hazards × (1 − CUT) from the "
+            "day after --loyalty-start (0: a programme that does nothing); writes loyalty.csv",
+        ),
+    ] = None,
+    loyalty_start: Annotated[
+        str | None,
+        typer.Option(
+            "--loyalty-start",
+            help="YYYY-MM-DD Tenure enrols on (its pipeline's --as-of; default: mid-window)",
+        ),
+    ] = None,
+    loyalty_holdout: Annotated[
+        float, typer.Option("--loyalty-holdout", help="The programme's holdout_fraction")
+    ] = 0.2,
 ) -> None:
     """Write accounts, contacts, billing, tickets, surveys, events and the churn ground truth."""
     from tenure.simulate import SimulationConfig
-    from tenure.simulate.config import parse_arm
+    from tenure.simulate.config import LoyaltyEffect, parse_arm
     from tenure.simulate.policy import read_policy
 
     context = app_context(ctx)
+    loyalty = None
+    if loyalty_effect is not None:
+        loyalty = LoyaltyEffect(
+            cut=loyalty_effect,
+            start=parse_date(loyalty_start, "--loyalty-start"),
+            holdout_fraction=loyalty_holdout,
+            global_holdout=context.settings.holdout_fraction,
+        )
     config = SimulationConfig(
         accounts=accounts,
         months=months,
@@ -82,6 +108,7 @@ def simulate_command(
         treatment_start=parse_date(treatment_start, "--treatment-start"),
         treatment_arms=tuple(parse_arm(text) for text in arm or ()),
         policy=read_policy(policy) if policy is not None else None,
+        loyalty=loyalty,
     )
     target = out if out is not None else context.settings.data_dir / "simulated"
     result = run_with_progress(config, target, context.console)

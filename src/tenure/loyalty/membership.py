@@ -8,37 +8,46 @@ The arm is stored once (`loyalty_enrolment`), so a later change of fractions mov
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.accounts.mrr import instant_after
 from tenure.config import Settings
 from tenure.errors import StateConflict
-from tenure.experiments.assignment import bucket
-from tenure.experiments.holdout import in_global_holdout
+from tenure.loyalty.arms import ENROLMENT_SALT, programme_arm
 from tenure.loyalty.ledger import ensure_wallets, insert_for
 from tenure.loyalty.models import LoyaltyEnrolment
 from tenure.loyalty.program import Program
 
-ENROLMENT_SALT = "tenure-loyalty-enrolment-v1"  # never change: it would reshuffle the arms
+__all__ = ["ENROLMENT_SALT", "arm_of", "enrol_accounts", "require_member"]
 
 
 def arm_of(external_id: str, program: Program, settings: Settings) -> str:
     """Return 'holdout' or 'member' for an account's external id."""
-    if in_global_holdout(external_id, settings):
-        return "holdout"
-    return "holdout" if bucket(ENROLMENT_SALT, external_id) < program.holdout_fraction else "member"
+    return programme_arm(external_id, program.holdout_fraction, settings.holdout_fraction)
 
 
-def enrol_accounts(session: Session, program: Program, settings: Settings) -> dict[str, int]:
-    """Give every account without an arm its arm (members get a wallet); return the counts."""
+def enrol_accounts(
+    session: Session, program: Program, settings: Settings, at: datetime | None = None
+) -> dict[str, int]:
+    """Give every account without an arm its arm, enrolled `at` (now); return the counts.
+
+    The pipeline passes its as-of day, so a backfilled run enrols on that day (only accounts
+    created by its end: later ones are enrolled by the run of a later day) and the 90-day churn
+    of its members is measured from then.
+    """
+    now = at or clock.now()
     query = (
         sa.select(Account.id, Account.external_id)
         .outerjoin(LoyaltyEnrolment, LoyaltyEnrolment.account_id == Account.id)
-        .where(LoyaltyEnrolment.account_id.is_(None))
+        .where(
+            LoyaltyEnrolment.account_id.is_(None), Account.created_at < instant_after(now.date())
+        )
     )
-    now = clock.now()
     rows = [
         {"account_id": i, "arm": arm_of(e, program, settings), "enrolled_at": now}
         for i, e in session.execute(query)

@@ -3,8 +3,10 @@
 Churn: an enrolled account counts once 90 days have passed since its enrolment; it churned if
 it had a subscription in force at enrolment and none 90 days later. The effect is
 churn(members) − churn(holdout) with the experiments engine's Welch interval for a difference
-of two proportions (`tenure.experiments.stats`). Liability is the points still in wallets at
-the programme's point value, in minor units of the programme's currency.
+of two proportions (`tenure.experiments.stats`): each arm has its own variance p(1 − p)/n, so
+the interval is a two-sample one; an arm where nobody (or everybody) churned gives no interval,
+as in `reports.measured`. A negative effect means members churn less. Liability is the points
+still in wallets at the programme's point value, in minor units of the programme's currency.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def churn_effect(members: tuple[int, int], holdout: tuple[int, int]) -> dict[str
     if n_m < 2 or n_h < 2:
         return out
     diff = lift(binary_moments(n_h, x_h), binary_moments(n_m, x_m), relative=False)
-    if not float(diff.variance) > 0:
+    if x_m in (0, n_m) or x_h in (0, n_h):  # an arm without variation: its variance reads 0
         out["effect"] = float(diff.estimate)
         return out
     test = t_test(diff)

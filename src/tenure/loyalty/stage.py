@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tenure import clock
 from tenure.accounts.models import Invoice
 from tenure.db.session import session_scope
 from tenure.loyalty.corrections import claw_back_refunds, expire_points
@@ -117,6 +118,12 @@ def earn_days(context: StageContext, con: Any, program: Program, days: list[date
     return posted
 
 
+def enrolment_time(as_of: date) -> datetime:
+    """Return when the run for as_of enrols: now, or the start of as_of for a backfilled day."""
+    now = clock.now()
+    return now if as_of >= now.date() else datetime.combine(as_of, time(), tzinfo=UTC)
+
+
 @stage(
     "loyalty",
     reads=(catalog.LOYALTY_PROGRAMS, catalog.ACCOUNTS, catalog.SUBSCRIPTIONS, catalog.INVOICES,
@@ -132,7 +139,8 @@ def loyalty_points(context: StageContext) -> StageSummary:
         program = current_program(session)
         if program is None:
             return {"skipped": "no loyalty programme loaded (tenure loyalty program load)"}
-        enrolled = enrol_accounts(session, program, context.settings)
+        at = enrolment_time(context.as_of)
+        enrolled = enrol_accounts(session, program, context.settings, at)
         row = latest_program_row(session)
         days = days_to_earn(row.earned_through if row else None, program, context.as_of)
     with open_warehouse(context.settings, read_only=True) as warehouse:

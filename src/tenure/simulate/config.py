@@ -37,6 +37,30 @@ class TreatmentArm:
             raise InputError(f"arm {self.name}: usage effect must be in (-1, 10]")
 
 
+@dataclass(frozen=True)
+class LoyaltyEffect:
+    """The loyalty programme's hidden effect: members who engage churn less from the day after start.
+
+    Members are the accounts Tenure enrols (its hashing, under the programme's holdout fraction
+    and the global holdout); a member's daily hazard is multiplied by 1 − cut·engagement[state]
+    (`tenure.simulate.loyalty`). A cut of 0 simulates a programme that does nothing.
+    """
+
+    cut: float
+    start: date | None = None  # the day Tenure enrols (its pipeline's --as-of); None: midpoint
+    holdout_fraction: float = 0.2  # the packaged programme's holdout_fraction
+    global_holdout: float = 0.05  # the global holdout_fraction setting
+
+    def check(self) -> None:
+        """Refuse a programme that cannot be simulated."""
+        if not 0 <= self.cut < 1:
+            raise InputError("--loyalty-effect must be in [0, 1): member hazards × (1 − CUT)")
+        if not 0 <= self.holdout_fraction < 1:
+            raise InputError("--loyalty-holdout must be in [0, 1)")
+        if not 0 <= self.global_holdout <= 0.5:
+            raise InputError("the global holdout fraction must be in [0, 0.5]")
+
+
 def parse_arm(text: str) -> TreatmentArm:
     """Return the arm of "NAME:FRACTION[:CHURN_EFFECT[:USAGE_EFFECT]]", e.g. "a:0.3:0.2:0.1"."""
     parts = [p.strip() for p in text.split(":")]
@@ -79,6 +103,7 @@ class SimulationConfig:
     events_per_seat_day: float = 0.18
     treatment_arms: tuple[TreatmentArm, ...] = ()
     policy: LoopPolicy | None = None  # the closed loop of plays (off by default)
+    loyalty: LoyaltyEffect | None = None  # the loyalty programme's hidden effect (off by default)
 
     def __post_init__(self) -> None:
         """Refuse arguments that cannot describe a simulation."""
@@ -95,6 +120,18 @@ class SimulationConfig:
         if start is not None and not self.start <= start <= self.end:
             raise InputError(
                 f"--treatment-start {start} is outside the window {self.start} … {self.end}"
+            )
+        self._check_loyalty()
+
+    def _check_loyalty(self) -> None:
+        if self.loyalty is None:
+            return
+        self.loyalty.check()
+        start = self.resolved_loyalty_start
+        if start is not None and not self.start <= start < self.end:
+            raise InputError(
+                f"--loyalty-start {start} is outside the window {self.start} … {self.end} "
+                "(it must leave at least one simulated day after it)"
             )
 
     def _check_arms(self) -> None:
@@ -144,6 +181,15 @@ class SimulationConfig:
         return self.start + timedelta(days=self.n_days // 2)
 
     @property
+    def resolved_loyalty_start(self) -> date | None:
+        """Return the loyalty programme's start (the window's midpoint unless given), or None."""
+        if self.loyalty is None:
+            return None
+        if self.loyalty.start is not None:
+            return self.loyalty.start
+        return self.start + timedelta(days=self.n_days // 2)
+
+    @property
     def resolved_new_account_share(self) -> float:
         """Return the share of accounts that sign up inside the window."""
         if self.new_account_share is not None:
@@ -163,6 +209,10 @@ class SimulationConfig:
             del out["policy"]  # keeps the run key of runs without plays
         else:
             out["policy"] = self.policy.model_dump()
+        if self.loyalty is None:
+            del out["loyalty"]  # keeps the run key of runs without a loyalty programme
+        else:
+            out["loyalty"]["start"] = self.resolved_loyalty_start.isoformat()  # type: ignore[union-attr]
         for key in ("end", "treatment_start"):
             out[key] = out[key].isoformat() if out[key] else None
         out["start"] = self.start.isoformat()

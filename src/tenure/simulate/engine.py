@@ -26,6 +26,7 @@ from tenure.simulate.truth import HORIZONS, TruthTable, TruthWriter, lookup_arms
 
 if TYPE_CHECKING:
     from tenure.simulate.loop import PlayLoop
+    from tenure.simulate.loyalty import LoyaltyProgramme
 
 REACTIVATION_GAP_DAYS = 30
 REACTIVATION_DAILY_P = 0.0006
@@ -79,6 +80,7 @@ class World:
         start = config.resolved_treatment_start
         self.treatment_day = config.day_of(start) if start is not None else None
         self.loop: PlayLoop | None = None  # the closed loop of plays, when a policy runs
+        self.programme: LoyaltyProgramme | None = None  # the loyalty programme, when simulated
         self.init_arms(n)
 
     def init_arms(self, n: int) -> None:
@@ -137,6 +139,7 @@ class World:
         alive = np.flatnonzero(self.in_chain)
         states = self.state[alive]
         self.record_truth(day, alive, states)
+        self.record_loyalty(day, alive, states)
         if self.loop is not None:
             self.loop.on_day(self, day, alive, states)
         churned = draw_churn(
@@ -158,11 +161,14 @@ class World:
     def hazard_multipliers(self, day: int, accounts: np.ndarray) -> np.ndarray:
         """Return today's hazard multipliers: m, times (1 − E) for treated accounts once started.
 
-        A play in force (closed loop) multiplies them by its own 1 − E as well.
+        A play in force (closed loop) multiplies them by its own 1 − E as well, and the loyalty
+        programme those of engaged members by 1 − CUT·e[state].
         """
         m = self.pop.multiplier[accounts]
         if self.loop is not None:
             m = m * self.loop.hazard_factor(day, accounts)
+        if self.programme is not None:
+            m = m * self.programme.hazard_factor(day, accounts, self.state[accounts])
         if self.treatment_day is None or day < self.treatment_day:
             return m
         return m * (1.0 - self.churn_effects[self.arm_flag[accounts]])
@@ -203,9 +209,26 @@ class World:
         arm = self.arm_flag[alive]
         to_start = (self.treatment_day - day) if self.treatment_day is not None else 0
         probs = [lookup_arms(t, mult, states, arm, to_start) for t in self.tables]
+        if self.programme is not None:
+            started = self.treatment_day is not None and day >= self.treatment_day
+            now = arm if started else np.zeros_like(arm)
+            probs = self.programme.truth_rows(day, alive, mult, states, now, probs)
         self.sinks.truth.add(self.config.start + timedelta(days=day), alive, states, probs)
         if self.treatment_day is not None and day >= self.treatment_day:
             self.record_counterfactuals(day, alive, mult, states, to_start)
+
+    def record_loyalty(self, day: int, alive: np.ndarray, states: np.ndarray) -> None:
+        """On the day after the programme's start, keep the exact truth of its effect."""
+        programme = self.programme
+        if programme is None or day != programme.truth_day:
+            return
+        mult = self.pop.multiplier[alive]
+        if self.treatment_day is not None and day >= self.treatment_day:
+            mult = mult * (1.0 - self.churn_effects[self.arm_flag[alive]])
+        programme.record(self.chain, alive, states, mult)
+        # A treatment starting inside the 90 days, or plays, change hazards the truth ignores.
+        late = self.treatment_day is not None and day < self.treatment_day < day + 90
+        programme.exact = self.loop is None and not late
 
     def record_counterfactuals(
         self, day: int, alive: np.ndarray, mult: np.ndarray, states: np.ndarray, to_start: int
@@ -287,6 +310,7 @@ class World:
             self.start_treatment(day)
         alive = np.flatnonzero(self.in_chain)
         self.record_truth(day, alive, self.state[alive])
+        self.record_loyalty(day, alive, self.state[alive])
 
 
 def run_days(world: World, progress: Callable[[int], None] | None = None) -> None:

@@ -28,6 +28,7 @@ from tenure.simulate.writers import numbered
 
 if TYPE_CHECKING:
     from tenure.simulate.loop import PlayLoop
+    from tenure.simulate.loyalty import LoyaltyProgramme
 
 FORMAT_VERSION = 1
 GENERATOR = "tenure simulate"
@@ -47,6 +48,7 @@ class SimulationResult:
     churned_before_window: int = 0
     treatment: dict[str, object] | None = None
     loop: dict[str, object] | None = None
+    loyalty: dict[str, object] | None = None
 
     def summary(self) -> str:
         """Return the one-line summary printed by the CLI (and the loop's, when one ran)."""
@@ -55,6 +57,8 @@ class SimulationResult:
             f"{self.churned_accounts:,} churned ({self.reactivations:,} reactivated), "
             f"{len(self.files)} files in {self.out_dir}"
         )
+        if self.loyalty is not None:
+            line += loyalty_line(self.loyalty)
         if not self.loop or not self.loop.get("treated"):
             return line
         loop = self.loop
@@ -63,6 +67,16 @@ class SimulationResult:
             f"held out over {loop['decision_days']} decision days; expected MRR kept "
             f"{loop['expected_mrr_kept'] / 100:,.2f}, cost {loop['cost'] / 100:,.2f} (loop.json)"
         )
+
+
+def loyalty_line(truth: dict[str, object]) -> str:
+    """Return the summary's loyalty line: the arms at enrolment and the true effect."""
+    effect = truth["true_effect"]
+    shown = "n/a" if effect is None else f"{float(effect) * 100:+.2f} points"  # type: ignore[arg-type]
+    return (
+        f"\nloyalty (enrolled {truth['enrolled_on']}): {truth['members']:,} members, "
+        f"{truth['holdout']:,} held out; true effect on 90-day churn {shown} (loyalty.csv)"
+    )
 
 
 def run_key(config: SimulationConfig) -> str:
@@ -142,6 +156,9 @@ def write_dataset(
     tables = build_truth_tables(chain, pop.multiplier_values, effects)
     world = World(config, pop, chain, tables, rngs, sinks)
     world.loop = start_loop(config, sinks)
+    world.programme = start_programme(config, ids)
+    if world.programme is not None:
+        world.programme.prepare(chain, pop.multiplier_values, world.churn_effects)
     try:
         run_days(world, progress)
     finally:
@@ -149,6 +166,10 @@ def write_dataset(
         sinks.truth.close()
     files = write_tables(out_dir, world, ids, contact_ids, end_ms)
     files["events.parquet"], files["truth.parquet"] = sinks.events.rows, sinks.truth.rows
+    loyalty = None
+    if world.programme is not None:
+        files["loyalty.csv"] = world.programme.write(out_dir / "loyalty.csv", ids, world)
+        loyalty = world.programme.summary(world)
     loop = None
     if world.loop is not None:
         from tenure.simulate.loop_report import write_loop_outputs
@@ -166,6 +187,7 @@ def write_dataset(
         churned_before_window=world.counts["churned_before_window"],
         treatment=treatment_truth(world),
         loop=loop,
+        loyalty=loyalty,
     )
     write_manifest(out_dir / "manifest.json", config, chain, pop, result)
     result.files["manifest.json"] = 1
@@ -185,6 +207,16 @@ def start_loop(config: SimulationConfig, sinks: Sinks) -> PlayLoop | None:
     loop = PlayLoop(config, config.policy, kinds_named(config.policy.plays), history)
     loop.attach(sinks)
     return loop
+
+
+def start_programme(config: SimulationConfig, ids: list[str]) -> LoyaltyProgramme | None:
+    """Return the loyalty programme when the config has one (its members hashed as Tenure does)."""
+    start = config.resolved_loyalty_start
+    if config.loyalty is None or start is None:
+        return None
+    from tenure.simulate.loyalty import LoyaltyProgramme
+
+    return LoyaltyProgramme(config.loyalty, config.day_of(start), ids)
 
 
 def write_tables(
@@ -241,6 +273,7 @@ def write_manifest(
         },
         "treatment": result.treatment,
         **({"loop": result.loop} if result.loop is not None else {}),
+        **({"loyalty": result.loyalty} if result.loyalty is not None else {}),
         "chain": chain.to_dict(),
         "hazard_multipliers": hazard_multipliers(),
         "distinct_multipliers": len(pop.multiplier_values),
@@ -249,7 +282,9 @@ def write_manifest(
             "definition": (
                 "p_churn_H on date D = P(churn on one of days D … D+H−1 | state on day D, the "
                 "account's multiplier, its treatment) = 1 − [Q_m^k · Q_m'^(H−k) · 1]_state with "
-                "Q_m = diag(1 − m·h) · P; k = days before the treatment starts (H if never)"
+                "Q_m = diag(1 − m·h) · P; k = days before the treatment starts (H if never); "
+                "loyalty members' hazards are m·h·(1 − CUT·e[state]) from the day after the "
+                "programme's start (see loyalty.csv)"
             ),
             "rows": "one per account in the chain on D: signed up (or reactivated) before D, "
             "not churned before D",
