@@ -95,15 +95,10 @@ def spark_session(target: SparkTarget) -> Any:
 
 
 def export_events(con: Any, directory: Path) -> int:
-    """Write the DuckDB warehouse's events as Parquet partitioned by UTC day; return rows."""
-    directory.mkdir(parents=True, exist_ok=True)
-    con.execute(
-        f"COPY (SELECT message_id, CAST(account_id AS BIGINT) AS account_id, "
-        "account_external_id, contact_external_id, name, make_timestamp(epoch_us(ts)) AS ts, "
-        "CAST(properties AS VARCHAR) AS properties, source, CAST(ts AS DATE) AS day "
-        f"FROM {EVENTS}) TO '{directory}' (FORMAT PARQUET, PARTITION_BY (day), "
-        "OVERWRITE_OR_IGNORE true)"
-    )
+    """Bring the day-partitioned Parquet events up to date (parquet_events); return all rows."""
+    from tenure.warehouse.parquet_events import export_event_days
+
+    export_event_days(con, directory)
     (rows,) = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()
     return int(rows)
 
