@@ -112,3 +112,16 @@ EVENTS_SCHEMA = (
 def read_events(session: Any, target: SparkTarget) -> Any:
     """Return a Spark DataFrame of the events (account_id, contact, name, ts, day)."""
     return session.read.schema(EVENTS_SCHEMA).parquet(target.events)
+
+
+EVENTS_VIEW = "tenure_events"
+
+
+def spark_events(target: SparkTarget) -> tuple[Any, Any]:
+    """Return an Ibis PySpark backend and its events table (the day-partitioned Parquet)."""
+    import ibis
+
+    session = spark_session(target)
+    read_events(session, target).createOrReplaceTempView(EVENTS_VIEW)
+    backend = ibis.pyspark.connect(session)
+    return backend, backend.table(EVENTS_VIEW)
