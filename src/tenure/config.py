@@ -60,7 +60,8 @@ class Settings(BaseSettings):
         default=None,
         description="Where the warehouse stages compute: unset for the embedded DuckDB file, or"
         " spark://MASTER?events=PATH (e.g. spark://local[2]?events=/data/events, day-partitioned"
-        " Parquet) to build the churn features on PySpark",
+        " Parquet) to run the warehouse stages (features, metrics, health inputs, experiment"
+        " metrics) on PySpark",
     )
     event_broker_url: str | None = Field(
         default=None,

@@ -1,6 +1,9 @@
-"""`tenure warehouse sync`: move the event inbox into the warehouse."""
+"""`tenure warehouse sync|export-events`: the event inbox into the warehouse, events to Parquet."""
 
 from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
 
 import typer
 
@@ -39,6 +42,41 @@ def run_sync(context: AppContext) -> None:
 def sync_command(ctx: typer.Context) -> None:
     """Move the event inbox into the warehouse (idempotent)."""
     run_sync(app_context(ctx))
+
+
+@warehouse_app.command("export-events")
+def export_events_command(
+    ctx: typer.Context,
+    since: str | None = typer.Option(
+        None, "--since", help="Only days from this one (YYYY-MM-DD); default every day."
+    ),
+    to: Path | None = typer.Option(
+        None, "--to", help="Directory of the Parquet events (default: events= of the Spark URL)."
+    ),
+) -> None:
+    """Write the warehouse events as Parquet partitioned by day (only days that changed)."""
+    from tenure.errors import ConfigError
+    from tenure.warehouse.connection import open_warehouse
+    from tenure.warehouse.parquet_events import export_event_days, local_path
+    from tenure.warehouse.spark import parse_url, uses_spark
+
+    context = app_context(ctx)
+    settings = context.settings
+    if to is None:
+        if not uses_spark(settings):
+            raise ConfigError("give --to PATH, or set TENURE_WAREHOUSE_URL=spark://…?events=PATH")
+        to = local_path(parse_url(settings.warehouse_url or "").events)
+    try:
+        first = None if since is None else date.fromisoformat(since)
+    except ValueError:
+        raise typer.BadParameter(f"--since {since!r} is not a day (YYYY-MM-DD)") from None
+    with open_warehouse(settings, read_only=True) as warehouse:
+        result = export_event_days(warehouse.con, to, first)
+    context.out.print(
+        f"export-events: {len(result.written):,} days written ({result.rows:,} events),"
+        f" {len(result.removed):,} removed, {result.unchanged:,} unchanged in {to}",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

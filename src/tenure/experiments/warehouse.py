@@ -101,14 +101,33 @@ def _duckdb_epoch_us(ts) -> dt.int64:  # type: ignore[empty-body]
     """Return microseconds since 1970 (DuckDB's EPOCH_US: no time-zone conversion, cheap)."""
 
 
-def epoch_us(table: ir.Table, ts: ir.TimestampValue) -> ir.IntegerValue:
-    """Return ts as epoch microseconds: exact on DuckDB, to the second on other backends."""
-    if table.get_backend().name == "duckdb":
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_unix_micros(ts) -> dt.int64:  # type: ignore[empty-body]
+    """Return microseconds since 1970 (Spark's UNIX_MICROS; the session time zone is UTC)."""
+
+
+def epoch_us(table: ir.Table, ts: ir.TimestampValue, backend: Any = None) -> ir.IntegerValue:
+    """Return ts as epoch microseconds: exact on DuckDB and Spark, to the second elsewhere."""
+    name = (backend or table.get_backend()).name
+    if name == "duckdb":
         return _duckdb_epoch_us(ts)
+    if name == "pyspark":  # naive UTC: read as UTC, the session time zone
+        return _spark_unix_micros(ts.cast(dt.Timestamp(timezone="UTC")))
     return ts.epoch_seconds().cast("int64") * 1_000_000
 
 
-def event_sums(units: ir.Table, events: ir.Table, measures: list[Measure], cutoff: datetime):
+def _run(expr: ir.Expr, backend: Any = None) -> Any:
+    """Return an expression's Arrow result, on backend when given (else its own backend)."""
+    return expr.to_pyarrow() if backend is None else backend.to_pyarrow(expr)
+
+
+def event_sums(
+    units: ir.Table,
+    events: ir.Table,
+    measures: list[Measure],
+    cutoff: datetime,
+    backend: Any = None,
+):
     """Return unit_id and one column per event measure (counts, or distinct active days).
 
     Events are compared in epoch microseconds: casting a TIMESTAMPTZ column to TIMESTAMP goes
@@ -116,12 +135,12 @@ def event_sums(units: ir.Table, events: ir.Table, measures: list[Measure], cutof
     ts is filtered against literals first, so DuckDB's zone maps prune the time-ordered table.
     """
     lo, hi = _span(measures)
-    first = units.exposed_at.min().to_pyarrow().as_py()
+    first = _run(units.exposed_at.min(), backend).as_py()
     raw = events.filter(events.ts < cutoff)
     if first is not None:
         raw = raw.filter(raw.ts >= first + timedelta(days=lo))
-    ev = raw.select("account_id", "name", us=epoch_us(raw, raw.ts))
-    u = units.select("unit_id", at=epoch_us(units, units.exposed_at))
+    ev = raw.select("account_id", "name", us=epoch_us(raw, raw.ts, backend))
+    u = units.select("unit_id", at=epoch_us(units, units.exposed_at, backend))
     j = u.join(
         ev,
         [
@@ -219,6 +238,7 @@ def unit_table(
     sources: MetricSources,
     definitions: Sequence[MetricDefinition],
     as_of: date,
+    backend: Any = None,
 ) -> ir.Table:
     """Return unit_id, variant, exposed_at and one column per measure, for units exposed by T."""
     cutoff = cutoff_of(as_of)
@@ -232,7 +252,7 @@ def unit_table(
     parts = []
     events = [m for m in measures if m.source.kind in EVENT_SOURCES]
     if events:
-        parts.append(event_sums(units, sources.events, events, cutoff))
+        parts.append(event_sums(units, sources.events, events, cutoff, backend))
     tickets = [m for m in measures if m.source.kind == "tickets"]
     if tickets:
         parts.append(ticket_sums(units, sources.tickets, tickets, cutoff))
@@ -291,11 +311,15 @@ def variant_summaries(
     sources: MetricSources,
     definitions: Sequence[MetricDefinition],
     as_of: date,
+    backend: Any = None,
 ) -> dict[str, dict[str, MetricSummary]]:
-    """Return metric → variant → MetricSummary, computed in one aggregate query per call."""
-    units = unit_table(exposures, sources, definitions, as_of)
+    """Return metric → variant → MetricSummary, computed in one aggregate query per call.
+
+    backend runs the query (Spark, whose app tables are memtables); None: the tables' own.
+    """
+    units = unit_table(exposures, sources, definitions, as_of, backend)
     query = units.group_by("variant").aggregate(**summary_aggregates(units, definitions, as_of))
-    rows = query.to_pyarrow().to_pylist()
+    rows = _run(query, backend).to_pylist()
     return {
         d.name: {row["variant"]: _summary(row, i) for row in sorted(rows, key=_variant)}
         for i, d in enumerate(definitions)
@@ -317,11 +341,18 @@ def warehouse_summaries(
 
     Opens the warehouse read-only, registers the app-DB subscriptions (MRR in reporting
     minor units) and tickets on its connection as Arrow views (as churn features do) and runs
-    `variant_summaries` over its events.
+    `variant_summaries` over its events. With TENURE_WAREHOUSE_URL=spark://… the same
+    expression runs on Spark over the day-partitioned Parquet events (`experiments.spark`).
     """
     from tenure.churn.sources import subscriptions_table, tickets_table
     from tenure.warehouse.catalog import EVENTS
     from tenure.warehouse.connection import open_warehouse
+    from tenure.warehouse.spark import uses_spark
+
+    if uses_spark(settings):
+        from tenure.experiments.spark import spark_summaries
+
+        return spark_summaries(settings, engine, exposures, definitions, as_of)
 
     with open_warehouse(settings, read_only=True) as warehouse:
         con = warehouse.con

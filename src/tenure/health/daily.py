@@ -7,10 +7,11 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Engine
 
 from tenure.accounts.schemas import Money
-from tenure.churn.definition import churn_definition
+from tenure.churn.definition import ChurnDefinition, churn_definition
 from tenure.config import Settings
 from tenure.db.session import session_scope
 from tenure.health import service
@@ -21,21 +22,31 @@ from tenure.notifications import get_bus
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
 from tenure.warehouse.connection import open_warehouse
+from tenure.warehouse.spark import uses_spark
+
+
+def warehouse_inputs(
+    settings: Settings, day: date, definition: ChurnDefinition
+) -> tuple[pd.DataFrame, dict[str, bool], list[int]]:
+    """Return usage, population flags and active ids from the warehouse (DuckDB or Spark)."""
+    logins = list(settings.health_login_events)
+    inactivity = definition.inactivity_days if definition.uses_events else None
+    if uses_spark(settings):
+        from tenure.health.spark import spark_inputs
+
+        return spark_inputs(settings.warehouse_url or "", day, logins, inactivity)
+    with open_warehouse(settings, read_only=True) as warehouse:
+        usage = warehouse_usage(warehouse.con, day, logins, with_base=True)
+        available = population_flags(warehouse.con, day, logins)
+        active_ids = [] if inactivity is None else recently_active(warehouse.con, day, inactivity)
+    return usage, available, active_ids
 
 
 def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, Any]:
     """Score every live account as of day, replace the day's rows, publish changes."""
     started = time.perf_counter()
-    logins = list(settings.health_login_events)
-    with open_warehouse(settings, read_only=True) as warehouse:
-        usage = warehouse_usage(warehouse.con, day, logins, with_base=True)
-        available = population_flags(warehouse.con, day, logins)
-        definition = churn_definition(settings)
-        active_ids = (
-            recently_active(warehouse.con, day, definition.inactivity_days)
-            if definition.uses_events
-            else []
-        )
+    definition = churn_definition(settings)
+    usage, available, active_ids = warehouse_inputs(settings, day, definition)
     read = time.perf_counter()
     with session_scope(engine) as db_session:
         scores = score_day(
@@ -57,6 +68,7 @@ def recompute_day(settings: Settings, engine: Engine, day: date) -> dict[str, An
         get_bus().publish(note)
     tiers = Counter(row["tier"] for row in scores.rows)
     return {
+        "engine": "spark" if uses_spark(settings) else "duckdb",
         "accounts": len(scores.rows),
         "tiers": dict(sorted(tiers.items())),
         "notifications": len(scores.notes),

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 from sqlalchemy import Select, and_, func, or_, select
@@ -24,11 +25,12 @@ from tenure.accounts.mrr import conversion_factors, converted_mrr, in_force, pri
 from tenure.accounts.schemas import Money
 from tenure.accounts.service import currencies_in_use, in_force_by_account
 from tenure.churn.models import ChurnScore
+from tenure.health import usage
 from tenure.segments.models import Segment, SegmentMembership
 from tenure.warehouse.catalog import EVENTS
 
 TICKET_WEIGHTS = {"urgent": 3.0, "high": 2.0, "normal": 1.0, "low": 0.5}
-LOGIN_LOOKBACK_DAYS = 365
+LOGIN_LOOKBACK_DAYS = usage.LOGIN_LOOKBACK_DAYS
 USAGE_COLUMNS = ("events_30d", "events_prev_30d", "features_30d", "users_30d", "last_login_at")
 
 
@@ -156,53 +158,15 @@ def warehouse_usage(
     con: Any, day: date, login_events: list[str], *, with_base: bool = False
 ) -> pd.DataFrame:
     """Return per-account usage as of day from the warehouse (and the real-time baseline)."""
-    end = end_of(day)
-    params = {
-        "end": end,
-        "d30": end - timedelta(days=30),
-        "d29": end - timedelta(days=29),
-        "d59": end - timedelta(days=59),
-        "start": end - timedelta(days=60),
-        "logins": login_events,
-    }
-    base = (
-        ", count(*) FILTER (WHERE ts >= $d29) AS base_recent,"
-        " count(*) FILTER (WHERE ts >= $d59 AND ts < $d29) AS base_previous,"
-        " to_json(coalesce(list(DISTINCT name) FILTER (WHERE ts >= $d29), [])) AS base_features,"
-        " to_json(coalesce(list(DISTINCT contact_external_id) FILTER (WHERE ts >= $d29"
-        " AND contact_external_id IS NOT NULL), [])) AS base_users"
-        if with_base
-        else ""
-    )
-    usage = con.execute(
-        f"SELECT account_id, count(*) FILTER (WHERE ts >= $d30) AS events_30d,"
-        " count(*) FILTER (WHERE ts < $d30) AS events_prev_30d,"
-        " count(DISTINCT name) FILTER (WHERE ts >= $d30) AS features_30d,"
-        " count(DISTINCT contact_external_id) FILTER (WHERE ts >= $d30) AS users_30d"
-        f"{base} FROM {EVENTS} WHERE ts < $end AND ts >= $start GROUP BY account_id",
-        {
-            k: v
-            for k, v in params.items()
-            if k != "logins" and (with_base or k not in ("d29", "d59"))
-        },
-    ).df()
-    logins = con.execute(
-        f"SELECT account_id, max(ts) AS last_login_at FROM {EVENTS}"
-        " WHERE ts < $end AND ts >= $since AND list_contains($logins, name) GROUP BY account_id",
-        {"end": end, "since": end - timedelta(days=LOGIN_LOOKBACK_DAYS), "logins": login_events},
-    ).df()
-    return usage.merge(logins, on="account_id", how="outer")
+    backend = ibis.duckdb.from_connection(con)
+    events = usage.duckdb_events(backend, EVENTS)
+    return usage.run_usage(backend, events, day, login_events, with_base=with_base)
 
 
 def population_flags(con: Any, day: date, login_events: list[str]) -> dict[str, bool]:
     """Return whether the events before day's end carry logins and contact ids at all."""
-    end = end_of(day)
-    has_logins, has_users = con.execute(
-        f"SELECT bool_or(list_contains($logins, name)), bool_or(contact_external_id IS NOT NULL)"
-        f" FROM {EVENTS} WHERE ts < $end AND ts >= $since",
-        {"end": end, "since": end - timedelta(days=LOGIN_LOOKBACK_DAYS), "logins": login_events},
-    ).fetchone()
-    return {"login_recency": bool(has_logins), "seat_utilisation": bool(has_users)}
+    backend = ibis.duckdb.from_connection(con)
+    return usage.run_flags(backend, usage.duckdb_events(backend, EVENTS), day, login_events)
 
 
 def app_inputs(

@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+import ibis
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from tenure.accounts.models import Account, Subscription
 from tenure.accounts.schemas import Money
 from tenure.churn.definition import INACTIVITY, SUBSCRIPTION, ChurnDefinition
+from tenure.health import usage
 from tenure.health.inputs import _lifecycle, active_accounts, end_of
 from tenure.warehouse.catalog import EVENTS
 
@@ -28,12 +30,9 @@ COLUMNS = ["account_id", "created_at", "seats", "mrr", "lifecycle"]
 
 def recently_active(con: Any, day: date, inactivity_days: int) -> list[int]:
     """Return the accounts with a warehouse event in the inactivity_days days up to day."""
-    end = end_of(day)
-    rows = con.execute(
-        f"SELECT DISTINCT account_id FROM {EVENTS} WHERE ts < ? AND ts >= ? ORDER BY 1",
-        [end, end - timedelta(days=inactivity_days)],
-    ).fetchall()
-    return [int(row[0]) for row in rows]
+    backend = ibis.duckdb.from_connection(con)
+    events = usage.duckdb_events(backend, EVENTS)
+    return usage.run_active(backend, events, day, inactivity_days)
 
 
 def billed_accounts(db_session: Session, day: date, ids: Collection[int]) -> set[int]:

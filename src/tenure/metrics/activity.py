@@ -28,6 +28,7 @@ from tenure.metrics.presence import (
 )
 from tenure.warehouse.catalog import EVENTS
 from tenure.warehouse.connection import open_warehouse
+from tenure.warehouse.spark import parse_url, spark_events, uses_spark
 
 SUBSCRIPTION_COLUMNS = {
     "account_id": "int64",
@@ -63,6 +64,12 @@ def _events(backend: Any, end: datetime) -> ir.Table:
     raw = backend.table(EVENTS)  # ts is TIMESTAMPTZ; the session time zone is UTC
     events = raw.select(account_id=raw.account_id.cast("int64"), ts=raw.ts.cast("timestamp"))
     return events.filter(events.ts < end)
+
+
+def _parquet_events(events: ir.Table, end: datetime) -> ir.Table:
+    """Return the Spark Parquet events before end (day partitions after it pruned)."""
+    kept = events.filter(events.ts < end, events.day <= end.date())
+    return kept.select(account_id=kept.account_id.cast("int64"), ts=kept.ts)
 
 
 def first_data_month(backend: Any, events: ir.Table, subscriptions: pa.Table) -> int | None:
@@ -137,23 +144,47 @@ def activity_report(
     when there is neither an event nor a subscription before end.
     """
     definition = churn_definition(settings)
-    with open_warehouse(settings, read_only=True) as warehouse:
-        backend = warehouse.ibis
-        events, subs = _events(backend, end), _subscriptions(subscriptions)
-        history = first_data_month(backend, events, subscriptions)
-        if history is None or history > last:
-            return None
-        first = max(history, last - months + 1)
-        presence = account_presence(subs, events, range(first - 1, last + 1), definition)
-        counted = backend.to_pyarrow(monthly_activity(presence)).to_pylist()
-        cohort_first = max(history, last - cohort_months + 1)
-        cells = logo_retention_cells(
-            subs, events, definition, history_start=history, first=cohort_first, last=last
-        )
-        cell_rows = backend.to_pyarrow(cells).to_pylist()
+    if uses_spark(settings):
+        backend, parquet = spark_events(parse_url(settings.warehouse_url or ""))
+        events = _parquet_events(parquet, end)
+        found = _activity(backend, events, subscriptions, definition, last, months, cohort_months)
+    else:
+        with open_warehouse(settings, read_only=True) as warehouse:
+            backend = warehouse.ibis
+            events = _events(backend, end)
+            found = _activity(
+                backend, events, subscriptions, definition, last, months, cohort_months
+            )
+    if found is None:
+        return None
+    counted, cell_rows, first, cohort_first = found
     counts = {
         int(r["month"]): (int(r["active_accounts"]), int(r["retained_accounts"])) for r in counted
     }
     report = cohort_entries(cell_rows, cohort_first, last)
     report["churn_definition"] = definition.kind
     return {"months": month_rows(counts, first, last), "cohorts": report}
+
+
+def _activity(
+    backend: Any,
+    events: ir.Table,
+    subscriptions: pa.Table,
+    definition: ChurnDefinition,
+    last: int,
+    months: int,
+    cohort_months: int,
+) -> tuple[list[dict], list[dict], int, int] | None:
+    """Return the monthly counts, the cohort cells and their first months, run on backend."""
+    subs = _subscriptions(subscriptions)
+    history = first_data_month(backend, events, subscriptions)
+    if history is None or history > last:
+        return None
+    first = max(history, last - months + 1)
+    presence = account_presence(subs, events, range(first - 1, last + 1), definition)
+    counted = backend.to_pyarrow(monthly_activity(presence)).to_pylist()
+    cohort_first = max(history, last - cohort_months + 1)
+    cells = logo_retention_cells(
+        subs, events, definition, history_start=history, first=cohort_first, last=last
+    )
+    return counted, backend.to_pyarrow(cells).to_pylist(), first, cohort_first

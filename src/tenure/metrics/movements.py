@@ -236,11 +236,17 @@ def movements_report(
     *,
     currency: str = "USD",
     rates: Mapping[str, Decimal] = FX_RATES,
+    backend: Any = None,
 ) -> list[dict[str, Any]]:
-    """Return one summary per month from first to last (each with its trailing-6-month LTV)."""
+    """Return one summary per month from first to last (each with its trailing-6-month LTV).
+
+    backend: an Ibis backend to run the bridge on (Spark); None for the in-memory DuckDB.
+    """
     lead = LTV_WINDOW - 1
     months = list(range(first - lead, last + 1))
-    series = monthly_movements(subscriptions, months, currency=currency, rates=rates)
+    series = monthly_movements(
+        subscriptions, months, currency=currency, rates=rates, backend=backend
+    )
     return [month_figures(series[: i + 1], currency) for i in range(lead, len(series))]
 
 

@@ -44,6 +44,7 @@ from tenure.metrics.spend import spend_figures
 from tenure.metrics.surveys import survey_figures
 from tenure.stage import StageContext, StageSummary, stage
 from tenure.warehouse import catalog
+from tenure.warehouse.spark import uses_spark
 from tenure.warehouse.stages.metrics import month_start
 from tenure.warehouse.stages.subscriptions import app_db_subscriptions
 
@@ -87,13 +88,31 @@ def priced_subscriptions(subscriptions: pa.Table, settings: Settings) -> pa.Tabl
     return rated_rows(subscriptions, rates)
 
 
+def metrics_backend(settings: Settings) -> Any:
+    """Return the Ibis backend the stage's movements and cohorts run on: Spark, or None."""
+    if not uses_spark(settings):
+        return None
+    import ibis
+
+    from tenure.warehouse.spark import parse_url, spark_session
+
+    return ibis.pyspark.connect(spark_session(parse_url(settings.warehouse_url or "")))
+
+
 def month_reports(
-    engine: Engine, settings: Settings, subscriptions: pa.Table, first: int, last: int
+    engine: Engine,
+    settings: Settings,
+    subscriptions: pa.Table,
+    first: int,
+    last: int,
+    backend: Any = None,
 ) -> list[dict[str, Any]]:
     """Return each month's movements, rates, LTVs, NPS/CSAT and CAC, first … last."""
     currency, rates = settings.reporting_currency, settings_rates(settings.fx_rates)
     subscriptions = priced_subscriptions(subscriptions, settings)
-    rows = movements_report(subscriptions, first, last, currency=currency, rates=rates)
+    rows = movements_report(
+        subscriptions, first, last, currency=currency, rates=rates, backend=backend
+    )
     for month, row in zip(range(first, last + 1), rows, strict=True):
         row |= lifetime_figures(subscriptions, month, row["arpa"])
         row |= survey_figures(engine, month)
@@ -118,7 +137,9 @@ def recent_months(db_session: Session, settings: Settings, count: int = 12) -> l
     return month_reports(engine, settings, subscriptions, max(earliest, last - count + 1), last)
 
 
-def cohort_report(settings: Settings, subscriptions: pa.Table, last: int) -> dict[str, Any]:
+def cohort_report(
+    settings: Settings, subscriptions: pa.Table, last: int, backend: Any = None
+) -> dict[str, Any]:
     """Return the signup-cohort matrices (logo, net and gross MRR) of the last 12 months."""
     first = last - COHORT_MONTHS + 1
     cells = cohorts.cohort_cells(
@@ -127,6 +148,7 @@ def cohort_report(settings: Settings, subscriptions: pa.Table, last: int) -> dic
         last,
         currency=settings.reporting_currency,
         rates=settings_rates(settings.fx_rates),
+        backend=backend,
     )
     span = {"from": month_text(first), "to": month_text(last)}
     return span | cohorts.retention_matrix(cells, settings.reporting_currency)
@@ -151,12 +173,16 @@ def billing_free_rows(engine: Engine, settings: Settings, first: int, last: int)
 
 
 def activity_month_reports(
-    engine: Engine, settings: Settings, subscriptions: pa.Table, activity: dict[int, dict]
+    engine: Engine,
+    settings: Settings,
+    subscriptions: pa.Table,
+    activity: dict[int, dict],
+    backend: Any = None,
 ) -> list[dict[str, Any]]:
     """Return each month's figures with the activity ones (active accounts, logo retention)."""
     first, last = min(activity), max(activity)
     if subscriptions.num_rows:
-        rows = month_reports(engine, settings, subscriptions, first, last)
+        rows = month_reports(engine, settings, subscriptions, first, last, backend)
     else:
         rows = billing_free_rows(engine, settings, first, last)
     kind = churn_definition(settings).kind
@@ -178,9 +204,10 @@ def materialise_activity(
     )  # fmt: skip
     if report is None:
         return {"months": 0, "cohorts": 0}
-    rows = activity_month_reports(engine, settings, subscriptions, report["months"])
+    backend = metrics_backend(settings)
+    rows = activity_month_reports(engine, settings, subscriptions, report["months"], backend)
     paid = first_paid_month(subscriptions) is not None
-    mrr_cohorts = cohort_report(settings, subscriptions, last) if paid else None
+    mrr_cohorts = cohort_report(settings, subscriptions, last, backend) if paid else None
     with session_scope(engine) as session:
         store_months(session, rows, as_of=as_of, currency=settings.reporting_currency)
         store_snapshot(session, "activity_cohorts", report["cohorts"], as_of=as_of)
@@ -205,8 +232,9 @@ def materialise(engine: Engine, settings: Settings, as_of: date) -> dict[str, An
     if earliest is None or earliest > last:
         return {"months": 0, "cohorts": 0}
     first = max(earliest, last - SERVED_MONTHS + 1)
-    rows = month_reports(engine, settings, subscriptions, first, last)
-    report = cohort_report(settings, subscriptions, last)
+    backend = metrics_backend(settings)
+    rows = month_reports(engine, settings, subscriptions, first, last, backend)
+    report = cohort_report(settings, subscriptions, last, backend)
     with session_scope(engine) as session:
         store_months(session, rows, as_of=as_of, currency=settings.reporting_currency)
         store_snapshot(session, "cohorts", report, as_of=as_of)

@@ -95,15 +95,10 @@ def spark_session(target: SparkTarget) -> Any:
 
 
 def export_events(con: Any, directory: Path) -> int:
-    """Write the DuckDB warehouse's events as Parquet partitioned by UTC day; return rows."""
-    directory.mkdir(parents=True, exist_ok=True)
-    con.execute(
-        f"COPY (SELECT message_id, CAST(account_id AS BIGINT) AS account_id, "
-        "account_external_id, contact_external_id, name, make_timestamp(epoch_us(ts)) AS ts, "
-        "CAST(properties AS VARCHAR) AS properties, source, CAST(ts AS DATE) AS day "
-        f"FROM {EVENTS}) TO '{directory}' (FORMAT PARQUET, PARTITION_BY (day), "
-        "OVERWRITE_OR_IGNORE true)"
-    )
+    """Bring the day-partitioned Parquet events up to date (parquet_events); return all rows."""
+    from tenure.warehouse.parquet_events import export_event_days
+
+    export_event_days(con, directory)
     (rows,) = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()
     return int(rows)
 
@@ -117,3 +112,16 @@ EVENTS_SCHEMA = (
 def read_events(session: Any, target: SparkTarget) -> Any:
     """Return a Spark DataFrame of the events (account_id, contact, name, ts, day)."""
     return session.read.schema(EVENTS_SCHEMA).parquet(target.events)
+
+
+EVENTS_VIEW = "tenure_events"
+
+
+def spark_events(target: SparkTarget) -> tuple[Any, Any]:
+    """Return an Ibis PySpark backend and its events table (the day-partitioned Parquet)."""
+    import ibis
+
+    session = spark_session(target)
+    read_events(session, target).createOrReplaceTempView(EVENTS_VIEW)
+    backend = ibis.pyspark.connect(session)
+    return backend, backend.table(EVENTS_VIEW)
