@@ -21,6 +21,8 @@ import pandas as pd
 from tenure.plays import uplift_metrics as um
 from tenure.plays.nba import HOLDOUT, fit_play_models, predict_uplift
 from tenure.simulate.config import SimulationConfig
+from tenure.simulate.loop import learner_options
+from tenure.simulate.loop_report import measured_effect
 from tenure.simulate.loop_signals import FEATURES
 from tenure.simulate.play_effects import DEFAULT_KINDS
 from tenure.simulate.policy import LoopPolicy
@@ -44,13 +46,14 @@ def matured_runs(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["retained"].notna() & (rows["treated"] | rows["held_out"])]
 
 
-def fit_history(history: pd.DataFrame, seed: int = 0) -> Any:
-    """Fit the per-play uplift models on a history of runs (treated vs holdout)."""
+def fit_history(history: pd.DataFrame, seed: int = 0, learner: str = "pooled") -> Any:
+    """Fit the plays' uplift models on a history of runs (treated vs holdout)."""
     runs = matured_runs(history)
     index = {name: i for i, name in enumerate(NAMES)}
     play = np.where(runs["held_out"], HOLDOUT, runs["play"].map(index)).astype(int)
     x = runs[list(FEATURES)].to_numpy(float)
-    return fit_play_models(x, runs["retained"].to_numpy(float), play, len(NAMES), 30, seed)
+    y = runs["retained"].to_numpy(float)
+    return fit_play_models(x, y, play, len(NAMES), 30, seed, learner_options(learner))
 
 
 def true_qini_area(effect: np.ndarray, score: np.ndarray) -> float:
@@ -91,7 +94,7 @@ def effect_coverage(rows: pd.DataFrame) -> list[dict[str, Any]]:
         treated = mine["treated"].to_numpy(bool)
         if min(treated.sum(), (~treated).sum()) < 30:
             continue
-        effect, low, high = um.average_effect(mine["retained"], treated)
+        effect, low, high = measured_effect(mine)
         true = float(mine[f"true_effect_{play}"].mean())
         out.append({"play": play, "true": true, "effect": effect, "low": low, "high": high,
                     "covered": low <= true <= high})  # fmt: skip
