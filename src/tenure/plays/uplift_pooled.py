@@ -61,14 +61,15 @@ class PooledUplift(BaseEstimator):
         min_rows: int = 100,
         baseline: int | None = None,
         modifiers: Callable[[np.ndarray], np.ndarray] | None = None,
-        penalties: tuple[float, float, float] = (1.0, 100.0, 1000.0),
+        penalties: tuple[float, float, float] = (0.001, 0.3, 1.0),
         seed: int = 0,
     ) -> None:
         """Keep the parameters (no work here, per the scikit-learn contract).
 
         ``baseline``: column of X holding a calibrated P(churn) without a play (None: learn it
         from the holdout runs); ``modifiers``: X → effect modifiers (None: X itself);
-        ``penalties``: ridge weights of the plays' own effects, the shared shape, the departures.
+        ``penalties``: ridge weights per run of the plays' own effects, the shared shape and the
+        departures (per run: the same balance of prior and data on any history size).
         """
         self.n_plays = n_plays
         self.min_rows = min_rows
@@ -107,9 +108,8 @@ class PooledUplift(BaseEstimator):
         data = (cloglog_offset(self._p_churn(X[keep])), 1.0 - y[keep], arm, z, treated * 1.0)
         k, d = self.n_plays, z.shape[1]
         own, shared, departure = self.penalties
-        penalty = np.concatenate(
-            [[0.0], np.full(k, own), np.full(d, shared), np.full(k * d, departure)]
-        )
+        per_run = [[0.0], np.full(k, own), np.full(d, shared), np.full(k * d, departure)]
+        penalty = np.concatenate(per_run) * len(z)
         result = minimize(
             _loss, np.zeros(len(penalty)), (data, penalty), jac=True, method="L-BFGS-B"
         )
