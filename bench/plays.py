@@ -118,7 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--history-accounts", type=int, default=20_000)
+    parser.add_argument("--history-accounts", type=int, default=50_000)
     parser.add_argument("--gate-accounts", type=int, default=10_000)
     parser.add_argument("--history-months", type=int, default=g.HISTORY_MONTHS)
     parser.add_argument("--months", type=int, default=8)

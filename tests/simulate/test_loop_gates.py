@@ -84,10 +84,15 @@ def test_measured_effect_covers_the_true_average_effect(trials):
 def test_recommender_policy_keeps_most_of_the_oracles_mrr(history, tmp_path):
     policy = {"history": str(history[0]), "holdout_share": 0.1, "at_risk_share": 0.15,
               "budget": {"csm_hours": 10, "offer_spend": 100_000}}  # fmt: skip
-    figures = {}
-    for ranking in ("oracle", "uplift"):
-        g.run(tmp_path / ranking, seed=SEEDS[0], ranking=ranking, **SMALL, **policy)
-        figures[ranking] = g.json_report(tmp_path / ranking)
-    assert figures["uplift"]["csm_hours"] <= figures["oracle"]["csm_hours"] * 1.2
-    ratio = figures["uplift"]["expected_mrr_kept"] / figures["oracle"]["expected_mrr_kept"]
-    assert ratio >= 0.9, figures
+    ratios = []
+    for seed in SEEDS:
+        figures = {}
+        for ranking in ("oracle", "uplift"):
+            out = tmp_path / f"{ranking}{seed}"
+            g.run(out, seed=seed, ranking=ranking, **SMALL, **policy)
+            figures[ranking] = g.json_report(out)
+        assert figures["uplift"]["csm_hours"] <= figures["oracle"]["csm_hours"] * 1.2
+        ratios.append(
+            figures["uplift"]["expected_mrr_kept"] / figures["oracle"]["expected_mrr_kept"]
+        )
+    assert min(ratios) >= 0.9, ratios

@@ -61,7 +61,7 @@ class PooledUplift(BaseEstimator):
         min_rows: int = 100,
         baseline: int | None = None,
         modifiers: Callable[[np.ndarray], np.ndarray] | None = None,
-        penalties: tuple[float, float, float] = (0.001, 0.3, 1.0),
+        penalties: tuple[float, float, float] = (0.001, 0.3, 0.1),
         seed: int = 0,
     ) -> None:
         """Keep the parameters (no work here, per the scikit-learn contract).
