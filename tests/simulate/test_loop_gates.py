@@ -37,7 +37,13 @@ def trials(tmp_path_factory: pytest.TempPathFactory) -> dict[int, pd.DataFrame]:
             for s in SEEDS}  # fmt: skip
 
 
-@pytest.mark.xfail(strict=False, reason="XFAIL_QINI")
+@pytest.mark.xfail(
+    strict=False,
+    reason="fails honestly on 2k-account books: true effects are 1-4 points of retention and "
+    "the 8k-account history gives each play about 570 treated runs; pooled cloglog model: true "
+    "Qini uplift/oracle 0.49, 0.59 and uplift/churn 1.61, 1.74 (seeds 112, 113; the "
+    "shared-control T-learner 0.18, 0.33); bench/plays.py gives the full-size figures",
+)
 def test_uplift_qini_against_oracle_and_churn(history, trials):
     figures = [g.qini_figures(history[1], trials[s]) for s in SEEDS]
     for f in figures:
@@ -80,7 +86,12 @@ def test_measured_effect_covers_the_true_average_effect(trials):
     assert sum(covered) >= 0.8 * len(covered), covered
 
 
-@pytest.mark.xfail(strict=False, reason="XFAIL_POLICY")
+@pytest.mark.xfail(
+    strict=False,
+    reason="fails on one of two 2k-account books: expected MRR kept by the uplift policy "
+    "1.01x and 0.885x the oracle's at 10 CSM hours and 1,000.00 offer spend a month (seeds "
+    "112, 113; churn-ranked rules 0.93x, 0.86x); bench/plays.py gives the full-size figures",
+)
 def test_recommender_policy_keeps_most_of_the_oracles_mrr(history, tmp_path):
     policy = {"history": str(history[0]), "holdout_share": 0.1, "at_risk_share": 0.15,
               "budget": {"csm_hours": 10, "offer_spend": 100_000}}  # fmt: skip
