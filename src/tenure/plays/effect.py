@@ -75,6 +75,12 @@ def outcome(run: PlayRun, metric: str) -> float:
     return min(2.0, (run.mrr_at_goal or 0) / run.mrr_at_start) if run.mrr_at_start else 0.0
 
 
+def accounts(runs: list[PlayRun]) -> np.ndarray:
+    """Return each run's account (the run's own negative number when it has none)."""
+    return np.array([r.account_id if r.account_id is not None else -1 - i
+                     for i, r in enumerate(runs)], dtype=np.int64)  # fmt: skip
+
+
 def measure(play: Play, runs: list[PlayRun], money: Money) -> PlayEffect:
     """Compare treated and holdout runs that reached their goal day."""
     definition = play.definition
@@ -89,7 +95,8 @@ def measure(play: Play, runs: list[PlayRun], money: Money) -> PlayEffect:
                        None, cost, None, None, None, None, False)  # fmt: skip
     y_t = np.array([outcome(r, metric) for r in treated])
     y_h = np.array([outcome(r, metric) for r in holdout])
-    diff = arm_difference(y_t, y_h)
+    ids = accounts(treated + holdout)
+    diff = arm_difference(y_t, y_h, (ids[: len(treated)], ids[len(treated) :]))
     if diff is None:
         empty.reason = f"{unmeasured_reason(y_t, y_h)} at the goal day"
         return empty

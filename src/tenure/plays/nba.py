@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from tenure.plays.recommend import POSTERIOR_COLUMNS
 from tenure.plays.uplift_plays import HOLDOUT, SharedControlUplift
+from tenure.plays.uplift_pooled import PooledUplift
+
+PlayModels = SharedControlUplift | PooledUplift
 
 
 def posterior_counts(retained: np.ndarray, play: np.ndarray, n_plays: int) -> np.ndarray:
@@ -31,15 +37,29 @@ def fit_play_models(
     n_plays: int,
     min_rows: int = 100,
     seed: int = 0,
-) -> SharedControlUplift | None:
-    """Fit the plays' uplift models (None without enough holdout runs to learn the control)."""
+    pooled: dict[str, Any] | None = None,
+) -> PlayModels | None:
+    """Fit the plays' uplift models (None without enough holdout runs to learn the control).
+
+    ``pooled``: PooledUplift's options (``baseline``, ``modifiers``, ``penalties``) to fit the
+    pooled model; None keeps the shared-control T-learner.
+    """
     holdout = play == HOLDOUT
     if holdout.sum() < min_rows or len(np.unique(retained[holdout])) < 2:
         return None
+    if pooled is not None:
+        return PooledUplift(n_plays, min_rows, seed=seed, **pooled).fit(features, retained, play)
     return SharedControlUplift(n_plays, min_rows, seed).fit(features, retained, play)
 
 
-def predict_uplift(models: SharedControlUplift | None, features: np.ndarray, n_plays: int = 0):
+def pooled_options(
+    baseline: int | None, modifiers: Callable[[np.ndarray], np.ndarray] | None
+) -> dict[str, Any]:
+    """Return PooledUplift options: the churn-score column and the effect-modifier function."""
+    return {"baseline": baseline, "modifiers": modifiers}
+
+
+def predict_uplift(models: PlayModels | None, features: np.ndarray, n_plays: int = 0):
     """Return the (accounts × plays) uplift in retention; NaN where a play has no model."""
     if models is None:
         return np.full((len(features), n_plays), np.nan)

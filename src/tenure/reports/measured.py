@@ -50,10 +50,22 @@ def unmeasured_reason(treated: np.ndarray, holdout: np.ndarray) -> str | None:
     return None
 
 
-def arm_difference(treated: np.ndarray, holdout: np.ndarray) -> ArmDifference | None:
-    """Return treated − holdout with Welch's interval (None when `unmeasured_reason` says why)."""
+def arm_difference(
+    treated: np.ndarray,
+    holdout: np.ndarray,
+    clusters: tuple[np.ndarray, np.ndarray] | None = None,
+) -> ArmDifference | None:
+    """Return treated − holdout with Welch's interval (None when `unmeasured_reason` says why).
+
+    ``clusters`` (the account of each treated and each holdout outcome): when an account has
+    several outcomes, they are not independent, and the interval is cluster-robust instead.
+    """
     if unmeasured_reason(treated, holdout) is not None:
         return None
+    if clusters is not None:
+        ids = np.concatenate([np.asarray(c) for c in clusters])
+        if len(np.unique(ids)) < len(ids):
+            return clustered_difference(treated, holdout, ids)
     moments = [mean_moments(len(y), y.sum(), (y * y).sum()) for y in (holdout, treated)]
     estimate = lift(moments[0], moments[1], relative=False)
     test = t_test(estimate)
@@ -61,6 +73,28 @@ def arm_difference(treated: np.ndarray, holdout: np.ndarray) -> ArmDifference | 
     low, high = (float(v) if math.isfinite(float(v)) else float(estimate.estimate)
                  for v in values[1:3])  # fmt: skip
     return ArmDifference(float(values[0]), low, high, float(values[3]))
+
+
+def clustered_difference(
+    treated: np.ndarray, holdout: np.ndarray, ids: np.ndarray
+) -> ArmDifference:
+    """Return treated − holdout with a cluster-robust (CR1) 95 % interval, t with G − 1 df.
+
+    The difference is Σ wᵢ yᵢ (wᵢ = 1/n_t treated, −1/n_h holdout); its variance sums, per
+    cluster, the squared sum of wᵢ (yᵢ − arm mean), times G / (G − 1). An account in both arms
+    (treated once, held out later) is one cluster.
+    """
+    from scipy.stats import t as student
+
+    y_t, y_h = np.asarray(treated, float), np.asarray(holdout, float)
+    estimate = float(y_t.mean() - y_h.mean())
+    psi = np.concatenate([(y_t - y_t.mean()) / len(y_t), -(y_h - y_h.mean()) / len(y_h)])
+    _, group = np.unique(ids, return_inverse=True)
+    sums = np.bincount(group.ravel(), weights=psi)
+    g = len(sums)
+    variance = float((sums**2).sum() * g / (g - 1))
+    half = float(student.ppf(0.975, g - 1)) * math.sqrt(variance)
+    return ArmDifference(estimate, estimate - half, estimate + half, variance)
 
 
 def monthly_hazard(holdout_retained: float, horizon_days: int) -> float | None:

@@ -20,12 +20,13 @@ from tenure.plays.nba import (
     HOLDOUT,
     candidate_frame,
     fit_play_models,
+    pooled_options,
     posterior_counts,
     predict_uplift,
 )
 from tenure.plays.recommend import Budget, draw_holdout, recommend, remaining_lifetime_months
 from tenure.simulate.config import SimulationConfig
-from tenure.simulate.loop_signals import FEATURES, UsageCounter, observe
+from tenure.simulate.loop_signals import FEATURES, UsageCounter, effect_modifiers, observe
 from tenure.simulate.play_effects import REASONS, PlayKind, hazard_cuts, true_uplift
 from tenure.simulate.policy import LoopPolicy
 from tenure.simulate.truth import HORIZONS
@@ -151,7 +152,8 @@ class PlayLoop:
             return np.full((n, k), np.nan), np.zeros((k, 4))
         x, kept, play = past
         if self.models is None or len(kept) > REFIT_GROWTH * self.models[0]:
-            fitted = fit_play_models(x, kept, play, k, self.policy.min_rows, self.config.seed)
+            fitted = fit_play_models(x, kept, play, k, self.policy.min_rows, self.config.seed,
+                                     learner_options(self.policy.learner))  # fmt: skip
             self.models = (len(kept), fitted)
         return predict_uplift(self.models[1], features, k), posterior_counts(kept, play, k)
 
@@ -215,6 +217,13 @@ class PlayLoop:
         for j, name in enumerate(self.names):
             frame[f"true_effect_{name}"] = truth[:, j]
         self.decisions.append(frame)
+
+
+def learner_options(learner: str) -> dict[str, Any] | None:
+    """Return fit_play_models' pooled options for the loop's features (None: shared control)."""
+    if learner != "pooled":
+        return None
+    return pooled_options(FEATURES.index("churn_score"), effect_modifiers)
 
 
 def outcomes(loop: PlayLoop, frame: pd.DataFrame, day: int) -> pd.DataFrame:

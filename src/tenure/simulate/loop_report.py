@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tenure.plays.uplift_metrics import average_effect
+from tenure.reports.measured import arm_difference
 from tenure.simulate.chain import STATES
 from tenure.simulate.loop import PlayLoop, outcomes
 
@@ -67,10 +68,23 @@ def play_figures(frame: pd.DataFrame, play: str) -> dict[str, Any]:
         "effect_ci_high": None,
     }
     if min(treated.sum(), (~treated).sum()) >= MIN_PER_ARM:
-        with np.errstate(divide="ignore", invalid="ignore"):  # no churn in either arm: no spread
-            effect, low, high = average_effect(known["retained"].to_numpy(float), treated)
+        effect, low, high = measured_effect(known)
         out.update(effect=effect, effect_ci_low=low, effect_ci_high=high)
     return out
+
+
+def measured_effect(runs: pd.DataFrame) -> tuple[float, float, float]:
+    """Return treated − holdout retention of a play's runs with its 95 % interval.
+
+    Cluster-robust by account (an account comes back into later decisions), else Welch's.
+    """
+    y, treated = runs["retained"].to_numpy(float), runs["treated"].to_numpy(bool)
+    account = runs["account"].to_numpy(np.int64)
+    diff = arm_difference(y[treated], y[~treated], (account[treated], account[~treated]))
+    if diff is not None:
+        return diff.estimate, diff.ci_low, diff.ci_high
+    with np.errstate(divide="ignore", invalid="ignore"):  # no churn in either arm: no spread
+        return average_effect(y, treated)
 
 
 def summary(loop: PlayLoop, frame: pd.DataFrame) -> dict[str, Any]:

@@ -84,3 +84,26 @@ def observe(
     ]).astype(float)  # fmt: skip
     reasons = np.column_stack([failures > 0, urgent > 0, ratio < USAGE_DROP_RATIO])
     return features, reasons
+
+
+CHURN_LEVELS = (0.1, 0.2, 0.3)  # churn-score bands: a proxy of the engagement state
+N_PLANS = 4
+
+
+def effect_modifiers(features: np.ndarray) -> np.ndarray:
+    """Return what may change a play's effect: plan, at-risk reasons, engagement proxies.
+
+    Columns: plan one-hot, the REASONS flags (as `observe` derives them), churn-score band
+    one-hot, usage ratio (clipped), log usage per seat (7 and 30 days), any ticket, annual.
+    """
+    column = {name: features[:, i] for i, name in enumerate(FEATURES)}
+    ratio = np.clip(column["usage_ratio"], 0.0, 3.0)
+    band = np.digitize(column["churn_score"], CHURN_LEVELS)
+    return np.column_stack([
+        column["plan"][:, None] == np.arange(N_PLANS),
+        column["failed_payments_30d"] > 0, column["urgent_tickets_30d"] > 0,
+        ratio < USAGE_DROP_RATIO,
+        band[:, None] == np.arange(len(CHURN_LEVELS) + 1),
+        ratio, np.log1p(column["usage_7d"]), np.log1p(column["usage_30d"]),
+        column["tickets_30d"] > 0, column["annual"],
+    ]).astype(float)  # fmt: skip

@@ -45,6 +45,7 @@ class LoopPolicy(BaseModel):
     email_cost: int = Field(1, ge=0)
     plays: list[str] = Field(default_factory=list)  # play kinds offered (default: all)
     min_rows: int = Field(100, ge=10)  # treated runs a play needs before its model replaces TS
+    learner: Literal["pooled", "shared_control"] = "pooled"  # the plays' uplift model
     history: str | None = None  # a previous run's play_truth.parquet (past plays, holdouts)
 
     @model_validator(mode="after")
