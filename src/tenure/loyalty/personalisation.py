@@ -84,6 +84,7 @@ def _variables(program: Program, account_id: int, reads: dict[str, dict[int, Any
     tier_key = tier or program.tier_for(qualifying).key
     tiers = {t.key: t for t in program.tiers}
     upper = program.next_tier(tier_key)
+    gap = max(program.level(upper) - qualifying, 0) if upper else None
     expiring, expiring_on = reads["expiring"].get(account_id, (0, None))
     badge = (reads["badge"].get(account_id) or [None, None])[0]
     names = {b.key: b.name for b in program.badges}
@@ -91,7 +92,8 @@ def _variables(program: Program, account_id: int, reads: dict[str, dict[int, Any
         "points": int(balance), "balance": int(balance), "tier": tier_key,
         "tier_name": tiers[tier_key].name if tier_key in tiers else tier_key,
         "next_tier": upper.key if upper else None,
-        "points_to_next_tier": max(program.level(upper) - qualifying, 0) if upper else None,
+        "points_to_next_tier": gap if program.tier_basis == "points" else None,
+        "mrr_to_next_tier": gap if program.tier_basis == "mrr" else None,
         "expiring_30d": int(expiring or 0), "expiring_on": expiring_on,
         "last_badge": badge, "last_badge_name": names.get(badge, badge) if badge else None,
         "streak_weeks": int((reads["streak"].get(account_id) or [0])[0]),
