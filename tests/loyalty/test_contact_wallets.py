@@ -25,6 +25,7 @@ from tenure.loyalty.contact_wallets import (
 from tenure.loyalty.models import LoyaltyProgram
 from tenure.loyalty.program import parse_program
 from tenure.loyalty.realtime import earn_on_arrival
+from tenure.loyalty.report import programme_report
 from tenure.loyalty.service import load_program
 from tenure.loyalty.stage import loyalty_points
 from tenure.privacy.erase_app import erase_person
@@ -133,6 +134,9 @@ def test_stage_credits_contacts_with_per_contact_caps(settings, engine, tmp_path
         assert_contact_books_balance(session)
         listed = contact_balances(session, account)
         assert [(c["external_id"], c["balance"]) for c in listed] == [("ada", 200), ("bob", 114)]
+        report = programme_report(session, parse_program(tomllib.loads(PROGRAM), "test"))
+        assert (report["points_outstanding"], report["contact_points_outstanding"]) == (610, 314)
+        assert report["contact_points_issued"] == 314 and report["liability"] == 610 + 314
 
 
 def test_contact_points_expire_and_claw_back(settings, engine, tmp_path, frozen_clock):
