@@ -12,6 +12,7 @@ event costs one small query; a matching batch costs three reads and one batch in
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ class CachedRules:
     contact_by_event: dict[str, list[EarningRule]]
 
 
-_RULES: dict[tuple, CachedRules] = {}  # (database, programme row, loaded at) → its event rules
+# engine → (programme row, loaded at) → its event rules; keyed by the engine object, not its
+# URL: a reused database name (a test schema) with a new programme must not hit an old entry
+_RULES: weakref.WeakKeyDictionary[Any, dict[tuple, CachedRules]] = weakref.WeakKeyDictionary()
 
 
 def event_rules(session: Session) -> CachedRules | None:
@@ -52,8 +55,10 @@ def event_rules(session: Session) -> CachedRules | None:
     ).first()
     if latest is None:
         return None
-    key = (str(session.get_bind().url), latest.id, latest.loaded_at)
-    if key not in _RULES:
+    bind = session.get_bind()
+    cache = _RULES.setdefault(getattr(bind, "engine", bind), {})
+    key = (latest.id, latest.loaded_at)
+    if key not in cache:
         program = Program.model_validate(session.get_one(LoyaltyProgram, latest.id).document)
         by_event: dict[str, list[EarningRule]] = defaultdict(list)
         contact_by_event: dict[str, list[EarningRule]] = defaultdict(list)
@@ -63,15 +68,15 @@ def event_rules(session: Session) -> CachedRules | None:
             if rule.event is not None and rule.to_contact:
                 contact_by_event[rule.event].append(rule.for_contact())
         starts = program.starts_on
-        if len(_RULES) > 16:
-            _RULES.clear()
-        _RULES[key] = CachedRules(
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = CachedRules(
             dict(by_event),
             program.expiry_months,
             datetime(starts.year, starts.month, starts.day, tzinfo=UTC) if starts else None,
             dict(contact_by_event),
         )
-    return _RULES[key]
+    return cache[key]
 
 
 def earn_on_arrival(session: Session, message_ids: Sequence[str]) -> int:
