@@ -22,7 +22,11 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Contact
 from tenure.loyalty.contact_models import LoyaltyContactMovement
-from tenure.loyalty.contact_wallets import ContactEarning, post_contact_earnings
+from tenure.loyalty.contact_wallets import (
+    ContactEarning,
+    post_contact_bulk,
+    post_contact_earnings,
+)
 from tenure.loyalty.event_earning import (
     SCHEMA,
     _with_source_keys,
@@ -108,7 +112,7 @@ def post_contact_table(
         for c, r, p, k, t in zip(rows["account_id"], rows["rule"], rows["points"],
                                  rows["source_key"], rows["ts"], strict=True)
     ]  # fmt: skip
-    return post_contact_earnings(session, earnings, actor)
+    return post_contact_bulk(session, earnings, actor)
 
 
 def _arrival_history(session: Session, contacts: set[int], rules: set[str]) -> dict:
