@@ -58,7 +58,8 @@ def seed_contacts(engine: sa.Engine, accounts: int) -> None:
     from tenure.accounts.models import Contact
 
     rows = [{"id": i, "account_id": (i - 1) // 6 + 1, "external_id": f"con_{i:08d}",
-             "email": None, "name": None, "consent": {}} for i in range(1, accounts * 6 + 1)]  # fmt: skip
+             "email": None, "name": None, "consent": {}}
+            for i in range(1, accounts * 6 + 1)]  # fmt: skip
     with session_scope(engine) as session:
         for start in range(0, len(rows), 50_000):
             session.execute(sa.insert(Contact), rows[start : start + 50_000])
@@ -78,8 +79,9 @@ def baseline(settings, engine, program) -> tuple[float, int]:
                       "event": [r.event for r in program.rules]})  # fmt: skip
     with session_scope(engine) as session:
         contacts = contacts_of(session, members_of(session))
-    params = {"start": datetime.combine(first, datetime.min.time(), tzinfo=UTC),
-              "end": datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=UTC)}  # fmt: skip
+    day = datetime.min.time()
+    params = {"start": datetime.combine(first, day, tzinfo=UTC),
+              "end": datetime.combine(last + timedelta(days=1), day, tzinfo=UTC)}  # fmt: skip
     with open_warehouse(settings, read_only=True) as warehouse:
         warehouse.con.register("bench_rules", rules)
         warehouse.con.register("bench_contacts", contacts)

@@ -28,9 +28,10 @@ def wallets(app_engine: Any, frozen_clock) -> dict[str, int]:
         ada = add_contact(session, account, external_id="ada", name="Ada Lovelace")
         bob = add_contact(session, account, external_id="bob", name="Bob Marley")
         at = datetime(2025, 6, 20, tzinfo=UTC)
-        earned = [ContactEarning(ada.id, account.id, "course", 120, "event:e1:course", at),
-                  ContactEarning(bob.id, account.id, "course", 40, "event:e2:course", at),
-                  ContactEarning(ada.id, account.id, "course", 30, "event:e3:course", at)]  # fmt: skip
+        earned = [
+            ContactEarning(who, account.id, "course", points, f"event:{key}:course", at)
+            for who, points, key in ((ada.id, 120, "e1"), (bob.id, 40, "e2"), (ada.id, 30, "e3"))
+        ]
         post_contact_earnings(session, earned)
         return {"account": account.id, "ada": ada.id, "bob": bob.id}
 

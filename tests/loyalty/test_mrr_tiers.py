@@ -1,4 +1,4 @@
-"""MRR-based tiers: qualify on MRR in force (reporting currency), promote at once, demote at review."""
+"""MRR-based tiers: MRR in force (reporting currency) qualifies; promoted at once, demoted later."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def test_tiers_follow_mrr_in_the_reporting_currency(engine, tmp_path, frozen_clo
             sa.select(Subscription).where(Subscription.account_id == ids["big"])
         ).one()
         sub.ended_at = datetime(2025, 6, 10, tzinfo=UTC)
-        add_subscription(session, session.get_one(Account, ids["big"]), external_id="sub-down", mrr=40_000,
+        big = session.get_one(Account, ids["big"])
+        add_subscription(session, big, external_id="sub-down", mrr=40_000,
                          started_at=datetime(2025, 6, 10, tzinfo=UTC))  # fmt: skip
         small = session.scalars(
             sa.select(Subscription).where(Subscription.account_id == ids["small"])

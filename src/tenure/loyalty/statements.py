@@ -45,7 +45,7 @@ def _expiring(session: Session, account_id: int) -> list[dict[str, Any]]:
 def tier_progress(
     session: Session, program: Program, account_id: int, money: Money | None = None
 ) -> dict[str, Any]:
-    """Return the account's qualifying points (and MRR on that basis) and the gap to the next tier."""
+    """Return the account's qualifying points, its MRR on an MRR basis, and what qualifies."""
     today = clock.now().date()
     points = qualifying_points(session, today, [account_id]).get(account_id, 0)
     by_mrr = program.tier_basis == "mrr"

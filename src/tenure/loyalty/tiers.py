@@ -2,9 +2,10 @@
 
 Qualifying points are the points earned (net of clawbacks) in the 12 months up to the day;
 grants and redemptions do not qualify. A programme with `tier_basis = "mrr"` qualifies on the
-account's MRR in force on the day instead, in reporting-currency minor units. A wallet moves up as soon as it qualifies for a higher
-tier; it moves down only on or after its `tier_review_on`, which every tier change pushes
-`tier_review_months` ahead. Badges are milestones counted from the ledger and awarded once.
+account's MRR in force on the day instead, in reporting-currency minor units. A wallet moves
+up as soon as it qualifies for a higher tier; it moves down only on or after its
+`tier_review_on`, which every tier change pushes `tier_review_months` ahead. Badges are
+milestones counted from the ledger and awarded once.
 """
 
 from __future__ import annotations
