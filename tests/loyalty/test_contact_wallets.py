@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import UTC, date, datetime
 
@@ -9,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tenure.accounts.models import Account, Contact
+from tenure.cli.main import app
 from tenure.db.session import session_scope
 from tenure.errors import InputError
 from tenure.loyalty import ledger
@@ -205,3 +207,18 @@ def test_contact_rule_settings_are_checked(rule, message):
     text += '[[tiers]]\nkey = "m"\nname = "M"\nqualifying_points = 0\n'
     with pytest.raises(InputError, match=message):
         parse_program(tomllib.loads(text), "bad.toml")
+
+
+def test_cli_balance_keeps_the_company_wallet_and_lists_contacts(
+    cli, settings, engine, tmp_path, frozen_clock
+):
+    account, people = _setup(settings, engine, tmp_path)
+    loyalty_points(StageContext(settings, engine, date(2025, 6, 10)))
+    with session_scope(engine) as session:
+        external = session.get_one(Account, account).external_id
+    args = ["--data-dir", str(settings.data_dir), "loyalty", "balance", external]
+    shown = json.loads(cli.invoke(app, [*args, "--json"]).output)
+    assert shown["balance"] == 610
+    assert {c["contact_id"]: c["balance"] for c in shown["contacts"]} == {
+        people["ada"]: 200, people["bob"]: 114}  # fmt: skip
+    assert "contact wallets: ada 200, bob 114" in cli.invoke(app, args).output
