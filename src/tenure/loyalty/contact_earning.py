@@ -12,7 +12,7 @@ nothing twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,10 +38,11 @@ from tenure.loyalty.ledger import BATCH
 from tenure.loyalty.program import EarningRule, Program
 from tenure.warehouse.catalog import EVENTS
 
-CONTACT_EVENTS = f"""(
-    SELECT e.message_id, c.contact_id AS account_id, e.name, e.ts FROM {EVENTS} e
-    JOIN loyalty_contacts c ON c.account_id = e.account_id AND c.external_id = e.contact_external_id
-)"""
+CONTACT_EVENTS = f"""
+SELECT e.message_id, c.contact_id AS account_id, e.name, e.ts FROM {EVENTS} e
+JOIN loyalty_contacts c ON c.account_id = e.account_id AND c.external_id = e.contact_external_id
+WHERE e.ts >= $start AND e.ts < $end AND e.name IN (SELECT event FROM loyalty_contact_names)
+"""
 
 
 def contact_rules(program: Program) -> list[EarningRule]:
@@ -51,12 +52,13 @@ def contact_rules(program: Program) -> list[EarningRule]:
 
 def contacts_of(session: Session, accounts: list[int]) -> pa.Table:
     """Return the contacts of some accounts: contact_id, account_id, external_id."""
-    rows: list[tuple[int, int, str]] = []
+    rows: list[Any] = []
+    table, connection = Contact.__table__, session.connection()  # Core rows: no ORM loading
     for start in range(0, len(accounts), BATCH):
-        query = sa.select(Contact.id, Contact.account_id, Contact.external_id).where(
-            Contact.account_id.in_(accounts[start : start + BATCH])
+        query = sa.select(table.c.id, table.c.account_id, table.c.external_id).where(
+            table.c.account_id.in_(accounts[start : start + BATCH])
         )
-        rows.extend(session.execute(query).all())
+        rows.extend(connection.execute(query).all())
     return pa.table({
         "contact_id": pa.array([r[0] for r in rows], pa.int64()),
         "account_id": pa.array([r[1] for r in rows], pa.int64()),
@@ -94,11 +96,22 @@ def contact_window_earnings(
     owners = dict(zip(contacts["contact_id"].to_pylist(), contacts["account_id"].to_pylist(),
                       strict=True))  # fmt: skip
     history = history_arrow(contact_rule_history(session, [r.key for r in rules], first))
+    names = pa.table({"event": sorted({r.event or "" for r in rules})})
+    window = {"start": day_start(first), "end": day_start(last + timedelta(days=1))}
     con.register("loyalty_contacts", contacts)
-    try:
-        found = earnings_of(con, rules, history, sorted(owners), (first, last), CONTACT_EVENTS)
+    con.register("loyalty_contact_names", names)
+    try:  # the window's events of known contacts, matched once for both earning queries
+        events = con.execute(CONTACT_EVENTS, window).to_arrow_table()
     finally:
         con.unregister("loyalty_contacts")
+        con.unregister("loyalty_contact_names")
+    con.register("loyalty_contact_events", events)
+    try:
+        found = earnings_of(
+            con, rules, history, sorted(owners), (first, last), "loyalty_contact_events"
+        )
+    finally:
+        con.unregister("loyalty_contact_events")
     return found, owners
 
 
