@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/loyalty/accounts/{account_id}"): ALL,
     ("GET", "/v1/loyalty/accounts/{account_id}/ledger"): ALL,
     ("GET", "/v1/loyalty/accounts/{account_id}/leaderboard"): ALL,
+    ("GET", "/v1/loyalty/contacts/{contact_id}"): ALL,
     ("PUT", "/v1/loyalty/contacts/{contact_id}/leaderboard"): ACT,
     ("GET", "/v1/loyalty/rewards"): ALL,
     ("POST", "/v1/loyalty/redemptions"): ACT,

@@ -2,7 +2,7 @@
 
 The person (email, name, phone) is a contact of an account owned by CSM; they appear in the
 contact record, inbox and serving-copy events, a ticket subject, an alert, a play's CSM task,
-the loyalty leaderboard and ledger, a redemption note, a journey enrolment and a message.
+the loyalty leaderboard, ledger and contact wallet, a redemption note, a journey enrolment and a message.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tenure.alerts.models import Alert
 from tenure.auth import service
 from tenure.events.models import RecentEvent
 from tenure.loyalty import leaderboard, ledger
+from tenure.loyalty.contact_wallets import ContactEarning, post_contact_earnings
 from tenure.loyalty.engagement_models import LoyaltyContactScore
 from tenure.loyalty.models import LoyaltyEnrolment, LoyaltyRedemption, LoyaltyReward
 from tenure.loyalty.service import load_program
@@ -123,6 +124,8 @@ def _loyalty(session: Session, account_id: int, contact_id: int) -> None:
     ledger.ensure_wallets(session, [account_id])
     ledger.credit(session, account_id, 500, 12, reason=f"referral by {MENTION}", kind="adjust")
     leaderboard.set_opt_in(session, session.get_one(Contact, contact_id), True, CSM)
+    earned = ContactEarning(contact_id, account_id, "course", 25, "event:zq1:course", clock.now())
+    post_contact_earnings(session, [earned])
     session.add(LoyaltyContactScore(contact_id=contact_id, account_id=account_id, points=40,
                                     events=4, as_of=clock.now().date()))  # fmt: skip
     reward = session.scalar(sa.select(LoyaltyReward).limit(1))

@@ -31,7 +31,8 @@ MASKED = ("other_csm", "analyst", "viewer")
 SKIPPED = ("/live", "/login", "/u/", "/preferences/", "/t/o/", "/t/c/", "/static")
 # Where the control roles must see the person: proof the walk reaches the seeded data.
 API_SHOWS = ("/v1/accounts/{account}", "/v1/alerts/{alert}", "/v1/tasks", "/v1/accounts/{account}/plays",
-             "/v1/loyalty/accounts/{account}/leaderboard", "/v1/loyalty/accounts/{account}/ledger")  # fmt: skip
+             "/v1/loyalty/accounts/{account}/leaderboard", "/v1/loyalty/accounts/{account}/ledger",
+             "/v1/loyalty/accounts/{account}", "/v1/loyalty/contacts/{contact}")  # fmt: skip
 PAGES_SHOW = ("/accounts/{account}", "/alerts", "/tasks", "/plays/{play}")
 
 
@@ -94,7 +95,7 @@ def _walk(client: TestClient, ids: Ids, api: bool, **kwargs) -> dict[str, object
 
 
 def _shown(templates: tuple[str, ...], ids: Ids) -> list[str]:
-    fill = {"account": ids.account, "alert": ids.alert, "play": ids.play}
+    fill = {"account": ids.account, "alert": ids.alert, "play": ids.play, "contact": ids.contact}
     return [t.format(**fill) for t in templates]
 
 

@@ -14,6 +14,7 @@ from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
 from tenure.loyalty import ledger
+from tenure.loyalty.contact_wallets import ContactEarning, post_contact_earnings
 from tenure.loyalty.engagement_models import LoyaltyStreak
 from tenure.loyalty.leaderboard import set_opt_in
 from tenure.loyalty.models import LoyaltyBadgeAward, LoyaltyEnrolment
@@ -74,6 +75,8 @@ def test_account_360_shows_the_loyalty_panel(app, login):
         fan = add_contact(session, member, name="Robin Fan")
         session.flush()
         set_opt_in(session, fan, True, "test")
+        earned = ContactEarning(fan.id, member.id, "course", 75, "event:w1:course", now)
+        post_contact_earnings(session, [earned])
         ids = member.id, held.id
     viewer = login(VIEWER)
     page = viewer.get(f"/accounts/{ids[0]}").text
@@ -82,6 +85,8 @@ def test_account_360_shows_the_loyalty_panel(app, login):
     assert "First steps" in panel and "best 9" in panel and "kick-off grant" in panel
     assert "Feature explorer" in panel  # a challenge running today
     assert "#1 R*** F***" in panel  # an opted-in contact on the leaderboard, masked for a viewer
+    wallets = panel[panel.index('id="loyalty-contacts"') : panel.index('id="loyalty-leaderboard"')]
+    assert "R*** F***" in wallets and ">75<" in wallets and "Robin" not in wallets
     held_page = viewer.get(f"/accounts/{ids[1]}").text
     assert "in the programme&#39;s holdout" in held_page or "programme's holdout" in held_page
 

@@ -62,7 +62,8 @@ def load_command(
 
 @loyalty_app.command("balance")
 def balance_command(ctx: typer.Context, account: AccountRef, as_json: AsJson = False) -> None:
-    """Show an account's points, tier, progress to the next tier, badges and expiring points."""
+    """Show an account's points, tier, progress to the next tier, badges and contact wallets."""
+    from tenure.accounts.schemas import Money
     from tenure.db.session import session_scope
     from tenure.loyalty.rewards import find_account
     from tenure.loyalty.service import require_program
@@ -71,15 +72,20 @@ def balance_command(ctx: typer.Context, account: AccountRef, as_json: AsJson = F
     context: AppContext = app_context(ctx)
     with session_scope(context.engine) as session:
         program = require_program(session)
-        summary = account_summary(session, program, find_account(session, account))
+        money = Money.from_settings(context.settings)
+        summary = account_summary(session, program, find_account(session, account), money)
     if as_json:
         _echo_json(summary)
         return
-    upper = summary["next_tier"]
-    progress = f", {summary['points_to_next_tier']} to {upper}" if upper else ""
+    upper, by_mrr = summary["next_tier"], summary["tier_basis"] == "mrr"
+    gap = summary["mrr_to_next_tier"] if by_mrr else summary["points_to_next_tier"]
+    unit = f" {money.currency} minor units of MRR" if by_mrr else ""
+    progress = f", {gap}{unit} to {upper}" if upper else ""
+    contacts = ", ".join(f"{c['external_id']} {c['balance']}" for c in summary["contacts"])
     context.out.print(
         f"{summary['external_id']}: [bold]{summary['balance']}[/] points, tier "
         f"{summary['tier']}{progress}; badges: {', '.join(summary['badges']) or 'none'}"
+        + (f"; contact wallets: {contacts}" if contacts else "")
     )
 
 

@@ -10,6 +10,7 @@ from tenure.experiments import models as experiments_models
 from tenure.health import models as health_models
 from tenure.history import models as history_models
 from tenure.ingest import models as ingest_models
+from tenure.loyalty import contact_models as loyalty_contact_models
 from tenure.loyalty import engagement_models as loyalty_engagement_models
 from tenure.loyalty import models as loyalty_models
 from tenure.messaging import models as messaging_models
@@ -35,6 +36,7 @@ __all__ = [
     "health_models",
     "history_models",
     "ingest_models",
+    "loyalty_contact_models",
     "loyalty_engagement_models",
     "loyalty_models",
     "messaging_models",

@@ -30,12 +30,12 @@ from tenure.loyalty.earning import rule_history
 from tenure.loyalty.program import EarningRule, Program
 from tenure.warehouse.catalog import EVENTS
 
-PLAIN_SQL = f"""
+PLAIN_TEMPLATE = """
 WITH ev AS (
     SELECT e.message_id, e.account_id, e.ts, r.rule, r.points, r.cap_total, r.cap_month,
            date_trunc('month', timezone('UTC', e.ts)) AS month,
            coalesce(h.n_total, 0) AS n_total, coalesce(h.n_month, 0) AS n_month
-    FROM {EVENTS} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days = 0
+    FROM {events} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days = 0
     LEFT JOIN loyalty_history h ON h.account_id = e.account_id AND h.rule = r.rule
     WHERE e.ts >= $start AND e.ts < $end
       AND e.account_id IN (SELECT account_id FROM loyalty_members)
@@ -55,13 +55,15 @@ WITH ev AS (
 )
 SELECT account_id, rule, points, message_id, ts FROM kept
 """
-COOL_SQL = f"""
+COOL_TEMPLATE = """
 SELECT e.account_id, r.idx AS rule_idx, epoch_us(e.ts) AS ts_us, e.message_id
-FROM {EVENTS} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days > 0
+FROM {events} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days > 0
 WHERE e.ts >= $start AND e.ts < $end
   AND e.account_id IN (SELECT account_id FROM loyalty_members)
 ORDER BY 1, 2, 3, 4
 """
+PLAIN_SQL = PLAIN_TEMPLATE.format(events=EVENTS)
+COOL_SQL = COOL_TEMPLATE.format(events=EVENTS)
 SCHEMA = pa.schema([("account_id", pa.int64()), ("rule", pa.string()), ("points", pa.int64()),
                     ("message_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])  # fmt: skip
 COLUMNS = tuple(SCHEMA.names)
@@ -87,7 +89,11 @@ def rules_table(rules: list[EarningRule]) -> pa.Table:
 
 def history_table(session: Session, rules: list[EarningRule], first: date) -> pa.Table:
     """Return each (account, rule)'s earnings before first: total, in first's month, last."""
-    columns = rule_history(session, [r.key for r in rules], first)
+    return history_arrow(rule_history(session, [r.key for r in rules], first))
+
+
+def history_arrow(columns: dict[str, list[Any]]) -> pa.Table:
+    """Return rule history columns (account_id, rule, n_total, n_month, last_at) as Arrow."""
     return pa.table({
         "account_id": pa.array(columns["account_id"], pa.int64()),
         "rule": pa.array(columns["rule"], pa.string()),
@@ -101,22 +107,36 @@ def window_earnings(
     con: Any, session: Session, program: Program, members: list[int], first: date, last: date
 ) -> pa.Table:
     """Return the event earnings of member accounts on the days first..last (inclusive)."""
-    rules = [r for r in program.rules if r.event is not None]
+    rules = [r for r in program.rules if r.event is not None and r.to_account]
     if not rules or not members or last < first:
         return _with_source_keys(SCHEMA.empty_table())
     history = history_table(session, rules, first)
+    return earnings_of(con, rules, history, members, (first, last), EVENTS)
+
+
+def earnings_of(
+    con: Any, rules: list[EarningRule], history: pa.Table, members: list[int],
+    window: tuple[date, date], events: str,
+) -> pa.Table:  # fmt: skip
+    """Return the earnings of the rules over a window of the events relation (any wallet owner).
+
+    `events` is a relation with message_id, account_id (the wallet's owner), name and ts;
+    `history` the owners' earnings before the window; `members` the owners that may earn.
+    """
+    first, last = window
     tables = {"loyalty_rules": rules_table(rules), "loyalty_history": history,
               "loyalty_members": pa.table({"account_id": pa.array(members, pa.int64())})}  # fmt: skip
     params = {"start": day_start(first), "end": day_start(last + timedelta(days=1))}
     for name, table in tables.items():
         con.register(name, table)
     try:
+        plain = PLAIN_TEMPLATE.format(events=events)
         found = [
-            con.execute(PLAIN_SQL, {**params, "first_month": datetime(first.year, first.month, 1)})
+            con.execute(plain, {**params, "first_month": datetime(first.year, first.month, 1)})
             .to_arrow_table()
         ]  # fmt: skip
         if any(r.cooldown_days > 0 for r in rules):
-            found.append(_cooldown_earnings(con, rules, history, params, first))
+            found.append(_cooldown_earnings(con, rules, history, params, first, events))
     finally:
         for name in tables:
             con.unregister(name)
@@ -138,9 +158,11 @@ def _month_numbers(ts_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return month.astype(np.int64), following
 
 
-def _cooldown_earnings(con: Any, rules, history: pa.Table, params, first: date) -> pa.Table:
+def _cooldown_earnings(
+    con: Any, rules, history: pa.Table, params, first: date, events: str = EVENTS
+) -> pa.Table:
     """Return the earnings of cool-down rules (greedy chains), with their message ids."""
-    found = con.execute(COOL_SQL, params).to_arrow_table()
+    found = con.execute(COOL_TEMPLATE.format(events=events), params).to_arrow_table()
     account = found["account_id"].to_numpy().astype(np.int64)
     rule_idx = found["rule_idx"].to_numpy().astype(np.int64)
     ts = found["ts_us"].to_numpy().astype(np.int64)

@@ -14,20 +14,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tenure.accounts.mrr import instant_after
+from tenure.accounts.schemas import Money
 from tenure.loyalty.engagement_models import LoyaltyStreak
-from tenure.loyalty.ledger import BATCH, add_months
+from tenure.loyalty.ledger import BATCH
 from tenure.loyalty.models import (
     LoyaltyBadgeAward,
     LoyaltyEnrolment,
     LoyaltyLot,
-    LoyaltyMovement,
     LoyaltyWallet,
 )
 from tenure.loyalty.program import Program
 from tenure.loyalty.service import current_program
 from tenure.loyalty.statements import EXPIRING_DAYS
-from tenure.loyalty.tiers import QUALIFYING_KINDS
+from tenure.loyalty.tiers import qualifying_levels
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -55,9 +54,9 @@ def _grouped(session: Session, query_for: Any, ids: list[int]) -> dict[int, Any]
 
 
 def _reads(session: Session, ids: list[int], today: date) -> dict[str, dict[int, Any]]:
-    """Return wallets, qualifying points, expiring points, last badges and streaks by account."""
+    """Return wallets, expiring points, last badges and streaks by account."""
     horizon = today + timedelta(days=EXPIRING_DAYS)
-    movement, lot, award = LoyaltyMovement, LoyaltyLot, LoyaltyBadgeAward
+    lot, award = LoyaltyLot, LoyaltyBadgeAward
     latest = sa.func.row_number().over(
         partition_by=award.account_id, order_by=(award.awarded_at.desc(), award.badge.desc())
     )
@@ -65,11 +64,6 @@ def _reads(session: Session, ids: list[int], today: date) -> dict[str, dict[int,
         "wallet": _grouped(session, lambda c: sa.select(
             LoyaltyWallet.account_id, LoyaltyWallet.balance, LoyaltyWallet.tier
         ).where(LoyaltyWallet.account_id.in_(c)), ids),
-        "qualifying": _grouped(session, lambda c: sa.select(
-            movement.account_id, sa.func.sum(movement.points)
-        ).where(movement.account_id.in_(c), movement.kind.in_(QUALIFYING_KINDS),
-                movement.occurred_at >= instant_after(add_months(today, -12)),
-                movement.occurred_at < instant_after(today)).group_by(movement.account_id), ids),
         "expiring": _grouped(session, lambda c: sa.select(
             lot.account_id, sa.func.sum(lot.remaining), sa.func.min(lot.expires_on)
         ).where(lot.account_id.in_(c), lot.remaining > 0, lot.expires_on <= horizon)
@@ -86,10 +80,11 @@ def _reads(session: Session, ids: list[int], today: date) -> dict[str, dict[int,
 
 def _variables(program: Program, account_id: int, reads: dict[str, dict[int, Any]]):
     balance, tier = reads["wallet"].get(account_id, (0, None))
-    qualifying = max(int((reads["qualifying"].get(account_id) or [0])[0] or 0), 0)
+    qualifying = reads["qualifying"].get(account_id, 0)
     tier_key = tier or program.tier_for(qualifying).key
     tiers = {t.key: t for t in program.tiers}
     upper = program.next_tier(tier_key)
+    gap = max(program.level(upper) - qualifying, 0) if upper else None
     expiring, expiring_on = reads["expiring"].get(account_id, (0, None))
     badge = (reads["badge"].get(account_id) or [None, None])[0]
     names = {b.key: b.name for b in program.badges}
@@ -97,7 +92,8 @@ def _variables(program: Program, account_id: int, reads: dict[str, dict[int, Any
         "points": int(balance), "balance": int(balance), "tier": tier_key,
         "tier_name": tiers[tier_key].name if tier_key in tiers else tier_key,
         "next_tier": upper.key if upper else None,
-        "points_to_next_tier": max(upper.qualifying_points - qualifying, 0) if upper else None,
+        "points_to_next_tier": gap if program.tier_basis == "points" else None,
+        "mrr_to_next_tier": gap if program.tier_basis == "mrr" else None,
         "expiring_30d": int(expiring or 0), "expiring_on": expiring_on,
         "last_badge": badge, "last_badge_name": names.get(badge, badge) if badge else None,
         "streak_weeks": int((reads["streak"].get(account_id) or [0])[0]),
@@ -105,7 +101,7 @@ def _variables(program: Program, account_id: int, reads: dict[str, dict[int, Any
 
 
 def loyalty_variables(
-    session: Session, account_ids: Sequence[int], today: date
+    session: Session, account_ids: Sequence[int], today: date, money: Money | None = None
 ) -> dict[int, dict[str, Any] | None]:
     """Return each account's `loyalty` template variable (None unless a programme member)."""
     program = current_program(session)
@@ -113,7 +109,8 @@ def loyalty_variables(
     if program is None or not account_ids:
         return result
     members = _members(session, sorted(set(account_ids)))
-    reads = _reads(session, members, today)
+    reads: dict[str, dict[int, Any]] = _reads(session, members, today)
+    reads["qualifying"] = qualifying_levels(session, program, today, members, money)
     for account_id in members:
         result[account_id] = _variables(program, account_id, reads)
     return result

@@ -20,6 +20,8 @@ from tenure.money import ISO_4217
 DEFAULT_PROGRAM = Path(__file__).with_name("default_program.toml")
 FACTS = ("seats", "mrr", "tenure_days", "health_score")
 REWARD_KINDS = ("service_credit", "renewal_discount", "premium_support", "training", "swag")
+AWARD_TO = ("account", "contact", "both")
+TIER_BASES = ("points", "mrr")
 
 
 class _Strict(BaseModel):
@@ -38,6 +40,8 @@ class EarningRule(_Strict):
     max_per_account: int | None = Field(default=None, gt=0)
     max_per_month: int | None = Field(default=None, gt=0)
     cooldown_days: int = Field(default=0, ge=0, le=3660)
+    award_to: Literal["account", "contact", "both"] = "account"
+    max_per_contact: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_source(self) -> EarningRule:
@@ -48,6 +52,10 @@ class EarningRule(_Strict):
         repeats = not self.first_time_only and self.fact != "paid_invoice"  # once per invoice
         if self.fact is not None and repeats and self.cooldown_days < 1:
             raise ValueError("a repeating fact rule needs cooldown_days ≥ 1 (or first_time_only)")
+        if self.fact is not None and self.award_to != "account":
+            raise ValueError("a fact rule has no contact: award_to must be 'account'")
+        if self.max_per_contact is not None and self.award_to == "account":
+            raise ValueError("max_per_contact needs award_to = 'contact' or 'both'")
         return self
 
     @property
@@ -55,13 +63,28 @@ class EarningRule(_Strict):
         """Return the most times one account may earn this rule (None: no limit)."""
         return 1 if self.first_time_only else self.max_per_account
 
+    @property
+    def to_account(self) -> bool:
+        """Return whether the rule credits the company wallet."""
+        return self.award_to != "contact"
+
+    @property
+    def to_contact(self) -> bool:
+        """Return whether the rule also (or only) credits the wallet of the event's contact."""
+        return self.award_to != "account"
+
+    def for_contact(self) -> EarningRule:
+        """Return the rule as the contact wallet applies it: its caps counted per contact."""
+        return self.model_copy(update={"max_per_account": self.max_per_contact})
+
 
 class Tier(_Strict):
-    """A tier reached by qualifying points over the last 12 months."""
+    """A tier reached by qualifying points over 12 months, or by MRR in force."""
 
     key: str = Field(min_length=1, max_length=32)
     name: str
-    qualifying_points: int = Field(ge=0)
+    qualifying_points: int | None = Field(default=None, ge=0)
+    qualifying_mrr: int | None = Field(default=None, ge=0, description="reporting minor units")
     benefits: list[str] = Field(default_factory=list)
 
 
@@ -145,6 +168,7 @@ class Program(_Strict):
     approval_threshold: int = Field(gt=0, description="redemptions above it wait for a manager")
     holdout_fraction: float = Field(default=0.2, ge=0, lt=1)
     starts_on: date | None = None
+    tier_basis: Literal["points", "mrr"] = "points"
     rules: list[EarningRule] = Field(min_length=1)
     tiers: list[Tier] = Field(min_length=1)
     rewards: list[Reward] = Field(default_factory=list)
@@ -164,9 +188,7 @@ class Program(_Strict):
                             ("challenges", [c.key for c in self.challenges])):  # fmt: skip
             if len(set(keys)) != len(keys):
                 raise ValueError(f"{label}: keys must be unique, got {keys}")
-        levels = [t.qualifying_points for t in self.tiers]
-        if levels[0] != 0 or levels != sorted(set(levels)):
-            raise ValueError("tiers: qualifying_points must start at 0 and strictly increase")
+        self._check_levels()
         rules = {r.key for r in self.rules}
         challenges = {c.key for c in self.challenges}
         for badge in self.badges:
@@ -178,9 +200,27 @@ class Program(_Strict):
                 )
         return self
 
+    def _check_levels(self) -> None:
+        """Check that each tier has the basis' level, from 0 and strictly increasing."""
+        field = self.level_field
+        levels = [getattr(t, field) for t in self.tiers]
+        if any(level is None for level in levels):
+            raise ValueError(f"tiers: every tier needs {field} (tier_basis = {self.tier_basis!r})")
+        if levels[0] != 0 or levels != sorted(set(levels)):
+            raise ValueError(f"tiers: {field} must start at 0 and strictly increase")
+
+    @property
+    def level_field(self) -> str:
+        """Return the tier field the programme qualifies on (qualifying_points or _mrr)."""
+        return "qualifying_mrr" if self.tier_basis == "mrr" else "qualifying_points"
+
+    def level(self, tier: Tier) -> int:
+        """Return what a tier needs on the programme's basis (points, or MRR minor units)."""
+        return int(getattr(tier, self.level_field) or 0)
+
     def tier_for(self, qualifying: int) -> Tier:
-        """Return the highest tier whose qualifying points are reached."""
-        return [t for t in self.tiers if t.qualifying_points <= qualifying][-1]
+        """Return the highest tier whose qualifying level (points or MRR) is reached."""
+        return [t for t in self.tiers if self.level(t) <= qualifying][-1]
 
     def next_tier(self, tier_key: str) -> Tier | None:
         """Return the tier above tier_key (None at the top)."""

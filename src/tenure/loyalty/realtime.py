@@ -12,6 +12,7 @@ event costs one small query; a matching batch costs three reads and one batch in
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tenure.events.models import InboxEvent
+from tenure.loyalty.contact_earning import earn_contacts
 from tenure.loyalty.ledger import Earning, post_earnings
 from tenure.loyalty.models import LoyaltyEnrolment, LoyaltyMovement, LoyaltyProgram
 from tenure.loyalty.program import EarningRule, Program
@@ -36,9 +38,12 @@ class CachedRules:
     by_event: dict[str, list[EarningRule]]
     expiry_months: int
     starts_on: datetime | None
+    contact_by_event: dict[str, list[EarningRule]]
 
 
-_RULES: dict[tuple, CachedRules] = {}  # (database, programme row, loaded at) → its event rules
+# engine → (programme row, loaded at) → its event rules; keyed by the engine object, not its
+# URL: a reused database name (a test schema) with a new programme must not hit an old entry
+_RULES: weakref.WeakKeyDictionary[Any, dict[tuple, CachedRules]] = weakref.WeakKeyDictionary()
 
 
 def event_rules(session: Session) -> CachedRules | None:
@@ -50,30 +55,38 @@ def event_rules(session: Session) -> CachedRules | None:
     ).first()
     if latest is None:
         return None
-    key = (str(session.get_bind().url), latest.id, latest.loaded_at)
-    if key not in _RULES:
+    bind = session.get_bind()
+    cache = _RULES.setdefault(getattr(bind, "engine", bind), {})
+    key = (latest.id, latest.loaded_at)
+    if key not in cache:
         program = Program.model_validate(session.get_one(LoyaltyProgram, latest.id).document)
         by_event: dict[str, list[EarningRule]] = defaultdict(list)
+        contact_by_event: dict[str, list[EarningRule]] = defaultdict(list)
         for rule in program.rules:
-            if rule.event is not None:
+            if rule.event is not None and rule.to_account:
                 by_event[rule.event].append(rule)
+            if rule.event is not None and rule.to_contact:
+                contact_by_event[rule.event].append(rule.for_contact())
         starts = program.starts_on
-        if len(_RULES) > 16:
-            _RULES.clear()
-        _RULES[key] = CachedRules(
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = CachedRules(
             dict(by_event),
             program.expiry_months,
             datetime(starts.year, starts.month, starts.day, tzinfo=UTC) if starts else None,
+            dict(contact_by_event),
         )
-    return _RULES[key]
+    return cache[key]
 
 
 def earn_on_arrival(session: Session, message_ids: Sequence[str]) -> int:
     """Post the earnings of newly landed events (by message id); return how many were new."""
     rules = event_rules(session) if message_ids else None
-    if rules is None or not rules.by_event:
+    if rules is None or not (rules.by_event or rules.contact_by_event):
         return 0
-    events = _landed_events(session, message_ids, list(rules.by_event))
+    events = _landed_events(
+        session, message_ids, sorted({*rules.by_event, *rules.contact_by_event})
+    )
     if rules.starts_on is not None:
         events = [e for e in events if e.ts >= rules.starts_on]
     if not events:
@@ -82,10 +95,12 @@ def earn_on_arrival(session: Session, message_ids: Sequence[str]) -> int:
     events = [e for e in events if e.account_id in members]
     if not events:
         return 0
+    contacts = earn_contacts(session, events, rules.contact_by_event)
+    events = [e for e in events if e.name in rules.by_event]
     keys = {r.key for e in events for r in rules.by_event[e.name]}
-    history = _history(session, {e.account_id for e in events}, keys)
+    history = _history(session, {e.account_id for e in events}, keys) if events else {}
     earnings = choose(events, rules.by_event, history)
-    return post_earnings(session, earnings, rules.expiry_months, actor="tracking")
+    return post_earnings(session, earnings, rules.expiry_months, actor="tracking") + contacts
 
 
 def _landed_events(session: Session, message_ids: Sequence[str], names: list[str]) -> list:
@@ -93,7 +108,11 @@ def _landed_events(session: Session, message_ids: Sequence[str], names: list[str
     found = []
     for start in range(0, len(message_ids), CHUNK):
         query = sa.select(
-            InboxEvent.message_id, InboxEvent.account_id, InboxEvent.name, InboxEvent.ts
+            InboxEvent.message_id,
+            InboxEvent.account_id,
+            InboxEvent.name,
+            InboxEvent.ts,
+            InboxEvent.contact_external_id,
         ).where(
             InboxEvent.message_id.in_(message_ids[start : start + CHUNK]),
             InboxEvent.name.in_(names),
@@ -153,11 +172,13 @@ def choose(events: list, by_event: dict[str, list[EarningRule]], history: dict) 
 
 def reverse_on_arrival(session: Session, reversed_ids: Sequence[str]) -> int:
     """Claw back the earnings of the events the batch reverses; return how many clawed back."""
+    from tenure.loyalty.contact_wallets import claw_back_contact_event
     from tenure.loyalty.corrections import claw_back_event
 
     done = 0
     for message_id in dict.fromkeys(reversed_ids):
         done += len(claw_back_event(session, message_id, "event reversed"))
+        done += claw_back_contact_event(session, message_id, "event reversed")
     return done
 
 
@@ -170,24 +191,29 @@ WHERE NOT EXISTS (
 """
 
 
-def drop_conflicts(con: Any, session: Session, program: Program, found: Any, first, last) -> Any:
+def drop_conflicts(
+    con: Any, session: Session, program: Program, found: Any, first, last, contacts: bool = False
+) -> Any:
     """Drop the stage's earnings that fall within a cool-down of a real-time one (late events).
 
     A late event (earlier than one already earned in real time) is not earned on arrival; the
     stage, reading in time order, would pick it. Dropping it keeps one earning per cool-down.
+    With contacts, found's account_id holds contacts and the contact ledger is read.
     """
     import pyarrow as pa
+
+    from tenure.loyalty.contact_models import LoyaltyContactMovement
 
     cooldowns = {r.key: r.cooldown_days for r in program.rules if r.event and r.cooldown_days}
     if not cooldowns or found.num_rows == 0:
         return found
     widest = timedelta(days=max(cooldowns.values()))
-    query = sa.select(LoyaltyMovement.account_id, LoyaltyMovement.rule, LoyaltyMovement.occurred_at,
-                      LoyaltyMovement.source_key).where(
-        LoyaltyMovement.kind == "earn", LoyaltyMovement.actor == "tracking",
-        LoyaltyMovement.rule.in_(cooldowns),
-        LoyaltyMovement.occurred_at >= datetime.combine(first, datetime.min.time(), UTC) - widest,
-        LoyaltyMovement.occurred_at < datetime.combine(last, datetime.min.time(), UTC) + widest
+    m = LoyaltyContactMovement if contacts else LoyaltyMovement
+    owner = m.contact_id if contacts else m.account_id  # type: ignore[union-attr]
+    query = sa.select(owner, m.rule, m.occurred_at, m.source_key).where(
+        m.kind == "earn", m.actor == "tracking", m.rule.in_(cooldowns),
+        m.occurred_at >= datetime.combine(first, datetime.min.time(), UTC) - widest,
+        m.occurred_at < datetime.combine(last, datetime.min.time(), UTC) + widest
         + timedelta(days=1))  # fmt: skip
     rows = session.execute(query).all()
     if not rows:

@@ -6,7 +6,9 @@ churn(members) − churn(holdout) with the experiments engine's Welch interval f
 of two proportions (`tenure.experiments.stats`): each arm has its own variance p(1 − p)/n, so
 the interval is a two-sample one; an arm where nobody (or everybody) churned gives no interval,
 as in `reports.measured`. A negative effect means members churn less. Liability is the points
-still in wallets at the programme's point value, in minor units of the programme's currency.
+still in wallets at the programme's point value, in minor units of the programme's currency:
+the company wallets' points (`points_outstanding`) and the contact wallets'
+(`contact_points_outstanding`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 from tenure import clock
 from tenure.accounts.models import Subscription
 from tenure.accounts.mrr import in_force, instant_after
+from tenure.loyalty.contact_wallets import contact_books
 from tenure.loyalty.models import LoyaltyEnrolment, LoyaltyMovement, LoyaltyWallet
 from tenure.loyalty.program import Program
 
@@ -110,6 +113,8 @@ def programme_report(session: Session, program: Program) -> dict[str, Any]:
         sa.select(sa.func.coalesce(sa.func.sum(LoyaltyMovement.written_off), 0))
     )
     churn = churn_counts(session, clock.now().date())
+    contacts = contact_books(session)
+    owed = outstanding + contacts["contact_points_outstanding"]
     return {
         "programme": program.name,
         "members": arms.get("member", 0),
@@ -120,7 +125,8 @@ def programme_report(session: Session, program: Program) -> dict[str, Any]:
         "points_written_off": int(written_off),
         "written_off": int(written_off),  # clawbacks beyond the balance (the issue's key)
         "points_outstanding": outstanding,
-        "liability": round(outstanding * program.point_value_minor),
+        **contacts,
+        "liability": round(owed * program.point_value_minor),  # company and contact wallets
         "currency": program.currency,
         "breakage_rate": _rate(expired, issued),
         "redemption_rate": _rate(redeemed, issued),

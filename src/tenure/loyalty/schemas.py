@@ -63,6 +63,39 @@ class LeaderboardChoiceOut(BaseModel):
     opt_in: bool
 
 
+class ContactBalanceOut(BaseModel):
+    """A contact's wallet, as listed on their account."""
+
+    contact_id: int
+    external_id: str
+    name: str | None
+    balance: int
+
+
+class ContactLedgerLineOut(BaseModel):
+    """One movement of a contact's points."""
+
+    id: int
+    kind: str
+    points: int
+    rule: str | None
+    reason: str | None
+    occurred_at: str
+    written_off: int
+
+
+class LoyaltyContactOut(BaseModel):
+    """A contact's wallet: balance, points expiring within 30 days and recent movements."""
+
+    contact_id: int
+    account_id: int
+    external_id: str
+    name: str | None
+    balance: int
+    expiring_30d: int
+    ledger: list[ContactLedgerLineOut] = Field(description="the last 20 movements, newest first")
+
+
 class LoyaltyAccountOut(BaseModel):
     """An account's loyalty summary."""
 
@@ -71,14 +104,18 @@ class LoyaltyAccountOut(BaseModel):
     arm: str | None = Field(description="member, holdout, or null before enrolment")
     balance: int
     tier: str
+    tier_basis: str = Field(description="points (12-month qualifying points) or mrr")
     qualifying_points: int
+    qualifying_mrr: int | None = Field(description="MRR in force, reporting minor units (mrr)")
     next_tier: str | None
     points_to_next_tier: int | None
+    mrr_to_next_tier: int | None
     tier_review_on: str | None
     badges: list[str]
     expiring: list[ExpiringPoints] = Field(description="points expiring in the next 30 days")
     streak: StreakOut
     challenges: list[ChallengeOut] = Field(description="challenges running today, with progress")
+    contacts: list[ContactBalanceOut] = Field(description="the contacts' own wallets")
 
 
 class LedgerLineOut(BaseModel):

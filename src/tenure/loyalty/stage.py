@@ -18,7 +18,10 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Invoice
+from tenure.accounts.schemas import Money
 from tenure.db.session import session_scope
+from tenure.loyalty.contact_earning import contact_window_earnings, post_contact_table
+from tenure.loyalty.contact_wallets import expire_contact_points
 from tenure.loyalty.corrections import claw_back_refunds, expire_points
 from tenure.loyalty.earning import account_facts, rule_history
 from tenure.loyalty.engagement_store import refresh_engagement
@@ -108,6 +111,7 @@ def earn_days(context: StageContext, con: Any, program: Program, days: list[date
         table = window_earnings(con, session, program, members, days[0], days[-1])
         table = drop_conflicts(con, session, program, table, days[0], days[-1])
         posted = post_earning_table(session, table, program.expiry_months, "pipeline")
+        posted += earn_contact_days(con, session, program, members, days)
         if any(r.fact is not None for r in program.rules):
             for day in days:
                 found = fact_earnings(session, program, members, day)
@@ -122,6 +126,15 @@ def enrolment_time(as_of: date) -> datetime:
     """Return when the run for as_of enrols: now, or the start of as_of for a backfilled day."""
     now = clock.now()
     return now if as_of >= now.date() else datetime.combine(as_of, time(), tzinfo=UTC)
+
+
+def earn_contact_days(
+    con: Any, session: Session, program: Program, members: list[int], days: list[date]
+) -> int:
+    """Post the window's contact-wallet earnings (rules awarding contacts); return how many."""
+    table, owners = contact_window_earnings(con, session, program, members, days[0], days[-1])
+    table = drop_conflicts(con, session, program, table, days[0], days[-1], contacts=True)
+    return post_contact_table(session, table, owners)
 
 
 @stage(
@@ -151,7 +164,8 @@ def loyalty_points(context: StageContext) -> StageSummary:
     with session_scope(context.engine) as session:
         refunds = claw_back_refunds(session)
         expired = expire_points(session, context.as_of)
-        tiers = review_tiers(session, program, context.as_of)
+        expired |= expire_contact_points(session, context.as_of, program.expiry_months)
+        tiers = review_tiers(session, program, context.as_of, Money.from_settings(context.settings))
         badges = award_badges(session, program, context.as_of)
     return {"enrolled": enrolled, "days": len(days), "earnings": posted, "expired": expired,
             "refunds": refunds, **engaged, **tiers, "badges": badges}  # fmt: skip

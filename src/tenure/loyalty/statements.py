@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.models import Account
+from tenure.accounts.schemas import Money
+from tenure.loyalty.contact_wallets import contact_balances
 from tenure.loyalty.engagement_models import LoyaltyChallengeProgress, LoyaltyStreak
 from tenure.loyalty.models import (
     LoyaltyBadgeAward,
@@ -19,7 +21,7 @@ from tenure.loyalty.models import (
     LoyaltyWallet,
 )
 from tenure.loyalty.program import Program
-from tenure.loyalty.tiers import qualifying_points
+from tenure.loyalty.tiers import qualifying_mrr, qualifying_points
 
 EXPIRING_DAYS = 30
 
@@ -40,15 +42,34 @@ def _expiring(session: Session, account_id: int) -> list[dict[str, Any]]:
     return [{"on": day.isoformat(), "points": int(n)} for day, n in session.execute(query)]
 
 
-def account_summary(session: Session, program: Program, account: Account) -> dict[str, Any]:
-    """Return the account's loyalty summary."""
+def tier_progress(
+    session: Session, program: Program, account_id: int, money: Money | None = None
+) -> dict[str, Any]:
+    """Return the account's qualifying points, its MRR on an MRR basis, and what qualifies."""
+    today = clock.now().date()
+    points = qualifying_points(session, today, [account_id]).get(account_id, 0)
+    by_mrr = program.tier_basis == "mrr"
+    mrr = qualifying_mrr(session, today, money or Money.default(), [account_id]) if by_mrr else {}
+    qualifying = mrr.get(account_id, 0) if by_mrr else points
+    return {"tier_basis": program.tier_basis, "qualifying_points": points,
+            "qualifying_mrr": qualifying if by_mrr else None,
+            "qualifying": qualifying}  # fmt: skip
+
+
+def account_summary(
+    session: Session, program: Program, account: Account, money: Money | None = None
+) -> dict[str, Any]:
+    """Return the account's loyalty summary, with its contacts' wallets."""
     wallet = session.get(LoyaltyWallet, account.id)
     arm = session.scalar(
         sa.select(LoyaltyEnrolment.arm).where(LoyaltyEnrolment.account_id == account.id)
     )
-    qualifying = qualifying_points(session, clock.now().date(), account.id).get(account.id, 0)
+    progress = tier_progress(session, program, account.id, money)
+    qualifying = progress.pop("qualifying")
     tier = (wallet.tier if wallet is not None else None) or program.tier_for(qualifying).key
     upper = program.next_tier(tier)
+    gap = max(program.level(upper) - qualifying, 0) if upper else None
+    by_mrr = program.tier_basis == "mrr"
     badges = session.scalars(
         sa.select(LoyaltyBadgeAward.badge)
         .where(LoyaltyBadgeAward.account_id == account.id)
@@ -60,9 +81,10 @@ def account_summary(session: Session, program: Program, account: Account) -> dic
         "arm": arm,
         "balance": wallet.balance if wallet is not None else 0,
         "tier": tier,
-        "qualifying_points": qualifying,
+        **progress,
         "next_tier": upper.key if upper is not None else None,
-        "points_to_next_tier": max(upper.qualifying_points - qualifying, 0) if upper else None,
+        "points_to_next_tier": None if by_mrr else gap,
+        "mrr_to_next_tier": gap if by_mrr else None,
         "tier_review_on": wallet.tier_review_on.isoformat()
         if wallet is not None and wallet.tier_review_on
         else None,
@@ -70,6 +92,7 @@ def account_summary(session: Session, program: Program, account: Account) -> dic
         "expiring": _expiring(session, account.id),
         "streak": streak_of(session, account.id),
         "challenges": active_challenges(session, program, account.id),
+        "contacts": contact_balances(session, account.id),
     }
 
 

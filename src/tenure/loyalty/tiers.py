@@ -1,13 +1,16 @@
 """Tiers and badges from the ledger: promotion at once, demotion only at the review date.
 
 Qualifying points are the points earned (net of clawbacks) in the 12 months up to the day;
-grants and redemptions do not qualify. A wallet moves up as soon as it qualifies for a higher
-tier; it moves down only on or after its `tier_review_on`, which every tier change pushes
-`tier_review_months` ahead. Badges are milestones counted from the ledger and awarded once.
+grants and redemptions do not qualify. A programme with `tier_basis = "mrr"` qualifies on the
+account's MRR in force on the day instead, in reporting-currency minor units. A wallet moves
+up as soon as it qualifies for a higher tier; it moves down only on or after its
+`tier_review_on`, which every tier change pushes `tier_review_months` ahead. Badges are
+milestones counted from the ledger and awarded once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tenure import clock
 from tenure.accounts.mrr import instant_after
+from tenure.accounts.schemas import Money
 from tenure.loyalty.engagement_models import (
     LoyaltyChallengeProgress,
     LoyaltyStreak,
@@ -28,19 +32,59 @@ from tenure.loyalty.program import Badge, Program
 QUALIFYING_KINDS = ("earn", "reverse")
 
 
+def _chunks(account_ids: Sequence[int] | None) -> Iterator[list[int] | None]:
+    """Yield the ids in chunks of BATCH (one None: every account)."""
+    if account_ids is None:
+        yield None
+        return
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
 def qualifying_points(
-    session: Session, as_of: date, account_id: int | None = None
+    session: Session, as_of: date, account_ids: Sequence[int] | None = None
 ) -> dict[int, int]:
-    """Return each account's net points earned in the 12 months up to as_of."""
-    query = sa.select(LoyaltyMovement.account_id, sa.func.sum(LoyaltyMovement.points)).where(
-        LoyaltyMovement.kind.in_(QUALIFYING_KINDS),
-        LoyaltyMovement.occurred_at >= instant_after(add_months(as_of, -12)),
-        LoyaltyMovement.occurred_at < instant_after(as_of),
-    )
-    if account_id is not None:
-        query = query.where(LoyaltyMovement.account_id == account_id)
-    rows = session.execute(query.group_by(LoyaltyMovement.account_id))
-    return {a: max(int(total or 0), 0) for a, total in rows}
+    """Return each account's net points earned in the 12 months up to as_of (None: all)."""
+    movement = LoyaltyMovement
+    found: dict[int, int] = {}
+    for chunk in _chunks(account_ids):
+        query = sa.select(movement.account_id, sa.func.sum(movement.points)).where(
+            movement.kind.in_(QUALIFYING_KINDS),
+            movement.occurred_at >= instant_after(add_months(as_of, -12)),
+            movement.occurred_at < instant_after(as_of),
+        )
+        if chunk is not None:
+            query = query.where(movement.account_id.in_(chunk))
+        rows = session.execute(query.group_by(movement.account_id))
+        found.update({a: max(int(total or 0), 0) for a, total in rows})
+    return found
+
+
+def qualifying_mrr(
+    session: Session, as_of: date, money: Money, account_ids: Sequence[int] | None = None
+) -> dict[int, int]:
+    """Return each account's MRR in force on as_of, in reporting-currency minor units."""
+    from tenure.accounts.service import mrr_in_force_query
+
+    found: dict[int, int] = {}
+    for chunk in _chunks(account_ids):
+        query = mrr_in_force_query(db_session=session, day=as_of, money=money, account_ids=chunk)
+        found.update({row.account_id: max(int(row.mrr or 0), 0) for row in session.execute(query)})
+    return found
+
+
+def qualifying_levels(
+    session: Session,
+    program: Program,
+    as_of: date,
+    account_ids: Sequence[int] | None = None,
+    money: Money | None = None,
+) -> dict[int, int]:
+    """Return what each account qualifies with on the programme's basis (points or MRR)."""
+    if program.tier_basis == "mrr":
+        return qualifying_mrr(session, as_of, money or Money.default(), account_ids)
+    return qualifying_points(session, as_of, account_ids)
 
 
 def next_tier_for(program: Program, wallet: Any, qualifying: int, as_of: date) -> str | None:
@@ -56,9 +100,11 @@ def next_tier_for(program: Program, wallet: Any, qualifying: int, as_of: date) -
     return None
 
 
-def review_tiers(session: Session, program: Program, as_of: date) -> dict[str, int]:
+def review_tiers(
+    session: Session, program: Program, as_of: date, money: Money | None = None
+) -> dict[str, int]:
     """Promote and (at review dates) demote wallets; return how many moved."""
-    points = qualifying_points(session, as_of)
+    points = qualifying_levels(session, program, as_of, money=money)
     changes = []
     for wallet in session.execute(sa.select(LoyaltyWallet.account_id, LoyaltyWallet.tier,
                                             LoyaltyWallet.tier_review_on)):  # fmt: skip

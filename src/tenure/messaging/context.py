@@ -114,7 +114,7 @@ def message_contexts(
     ignored = set(settings.health_login_events)
     found, features = reads.usage(session, ids, today, ignored)
     footer = default_footer(settings)
-    loyalty = loyalty_variables(session, ids, today)
+    loyalty = loyalty_variables(session, ids, today, money)
     accounts = {account.id: account for account, _ in pairs}
     per_account = {
         account.id: {

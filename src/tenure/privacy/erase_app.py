@@ -39,6 +39,9 @@ def erase_person(session: Session, person: Person) -> dict[str, int]:
         t["journey_enrollment"].c.contact_id == person.id
     )
     inbox, recent = t["event_inbox"], t["account_recent_event"]
+    points = sa.select(t["loyalty_contact_movement"].c.id).where(
+        t["loyalty_contact_movement"].c.contact_id == person.id
+    )
     lowered = sa.func.lower
     deletions = {
         "outbox": ("alert_delivery", t["alert_delivery"].c.message_id.in_(messages)),
@@ -46,6 +49,9 @@ def erase_person(session: Session, person: Person) -> dict[str, int]:
         "journey_steps": ("journey_step_run", t["journey_step_run"].c.enrollment_id.in_(enrolments)),
         "journey_enrollments": ("journey_enrollment", t["journey_enrollment"].c.contact_id == person.id),
         "consent": ("contact_consent", t["contact_consent"].c.contact_id == person.id),
+        "loyalty_contact_entries": ("loyalty_contact_entry", t["loyalty_contact_entry"].c.movement_id.in_(points)),
+        "loyalty_contact_movements": ("loyalty_contact_movement", t["loyalty_contact_movement"].c.id.in_(points)),
+        "loyalty_contact_wallets": ("loyalty_contact_wallet", t["loyalty_contact_wallet"].c.contact_id == person.id),
         "inbox_events": ("event_inbox", sa.or_(
             lowered(inbox.c.contact_external_id).in_(ids), lowered(inbox.c.contact_email).in_(ids)
         )),

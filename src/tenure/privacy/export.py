@@ -60,6 +60,8 @@ PERSON_KINDS = {
     "experiment_exposures": ("experiment_exposure", lambda t, p: t.c.unit_id == p.external_id),
     "loyalty_leaderboard_choice": ("loyalty_leaderboard_optin", lambda t, p: t.c.contact_id == p.id),
     "loyalty_contact_scores": ("loyalty_contact_score", lambda t, p: t.c.contact_id == p.id),
+    "loyalty_contact_wallet": ("loyalty_contact_wallet", lambda t, p: t.c.contact_id == p.id),
+    "loyalty_contact_ledger": ("loyalty_contact_movement", lambda t, p: t.c.contact_id == p.id),
 }  # fmt: skip
 # Per account, beyond the rows its foreign keys own: rows keyed by its external id or id.
 ACCOUNT_KEYED = (

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tenure.accounts.models import Account
 from tenure.accounts.people import lines_for
-from tenure.accounts.schemas import Reader
+from tenure.accounts.schemas import Money, Reader
 from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
 from tenure.loyalty.leaderboard import PERSON_FIELDS, account_leaderboard
@@ -57,11 +57,13 @@ def programme_context(db: Session, viewer: Viewer) -> dict[str, Any]:
 RECENT_LEDGER = 6
 
 
-def account_panel(db: Session, reader: Reader, account_id: int) -> dict[str, Any] | None:
+def account_panel(
+    db: Session, reader: Reader, account_id: int, money: Money | None = None
+) -> dict[str, Any] | None:
     """Return the account 360's loyalty panel (None: no programme, or the role may not read it).
 
-    The leaderboard's people and the ledger's reasons are masked for a reader who may not see
-    the account's people.
+    The leaderboard's and contact wallets' people and the ledger's reasons are masked for a
+    reader who may not see the account's people.
     """
     program = current_program(db) if can(reader.role, "loyalty:read") else None
     account = db.get(Account, account_id) if program is not None else None
@@ -72,17 +74,21 @@ def account_panel(db: Session, reader: Reader, account_id: int) -> dict[str, Any
     )
     if arm != "member":
         return {"arm": arm}
-    summary = account_summary(db, program, account)
+    summary = account_summary(db, program, account, money)
     tiers = {t.key: t for t in program.tiers}
     upper = tiers.get(summary["next_tier"] or "")
+    by_mrr = program.tier_basis == "mrr"
+    qualifying = summary["qualifying_mrr"] if by_mrr else summary["qualifying_points"]
     names = {b.key: b.name for b in program.badges}
     return {
         **summary,
         "tier_name": tiers[summary["tier"]].name if summary["tier"] in tiers else summary["tier"],
         "next_tier_name": upper.name if upper else None,
-        "tier_progress": min(summary["qualifying_points"] / upper.qualifying_points, 1.0)
-        if upper and upper.qualifying_points
+        "tier_progress": min((qualifying or 0) / program.level(upper), 1.0)
+        if upper and program.level(upper)
         else 1.0,
+        "to_next_tier": summary["mrr_to_next_tier"] if by_mrr else summary["points_to_next_tier"],
+        "contacts": _shown(db, reader, account, summary["contacts"], PERSON_FIELDS),
         "badge_names": [names.get(b, b) for b in summary["badges"]],
         "expiring_total": sum(e["points"] for e in summary["expiring"]),
         "recent": _shown(db, reader, account, ledger_lines(db, account_id, RECENT_LEDGER),

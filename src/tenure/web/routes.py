@@ -120,7 +120,9 @@ def add_account_routes(router: APIRouter, ui: Dashboard) -> None:
                 db_session=db, account_id=account_id, reader=_reader(viewer),
                 money=Money.from_settings(ui.settings), today=today,
             )  # fmt: skip
-            context["loyalty"] = loyalty_pages.account_panel(db, _reader(viewer), account_id)
+            context["loyalty"] = loyalty_pages.account_panel(
+                db, _reader(viewer), account_id, Money.from_settings(ui.settings)
+            )
             values = account_values(db, ui.settings, today, [account_id])
             panel = play_pages.account_panel(db, viewer, ui.settings, account_id, today)
             return "account.html", {**context, "clv": values.get(account_id), "plays_panel": panel}

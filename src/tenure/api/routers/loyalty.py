@@ -9,13 +9,14 @@ from sqlalchemy.exc import IntegrityError
 
 from tenure.accounts.models import Account
 from tenure.accounts.people import lines_for
-from tenure.accounts.schemas import MAX_ID, Reader
+from tenure.accounts.schemas import MAX_ID, Money, Reader
 from tenure.api.deps import SessionDep, SettingsDep, client_ip, requires
 from tenure.api.errors import responses
 from tenure.auth.service import audit
 from tenure.auth.tokens import Principal
 from tenure.errors import NotFound
 from tenure.loyalty import leaderboard, rewards, statements
+from tenure.loyalty.contact_wallets import contact_summary
 from tenure.loyalty.membership import require_member
 from tenure.loyalty.models import LoyaltyRedemption
 from tenure.loyalty.schemas import (
@@ -25,6 +26,7 @@ from tenure.loyalty.schemas import (
     LeaderboardLineOut,
     LedgerLineOut,
     LoyaltyAccountOut,
+    LoyaltyContactOut,
     RedemptionIn,
     RedemptionOut,
     RewardOut,
@@ -32,6 +34,7 @@ from tenure.loyalty.schemas import (
 from tenure.loyalty.service import require_program
 
 router = APIRouter(prefix="/v1/loyalty", tags=["loyalty"])
+PERSON = ("external_id", "name")
 AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 RedemptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ContactId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -45,11 +48,31 @@ IdempotencyKey = Annotated[
 @router.get("/accounts/{account_id}", response_model=LoyaltyAccountOut,
             summary="An account's loyalty summary", responses=responses(404))  # fmt: skip
 def loyalty_account(
-    account_id: AccountId, session: SessionDep, _: requires("loyalty:read")
+    account_id: AccountId,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: requires("loyalty:read"),
 ) -> dict[str, Any]:
-    """Return balance, tier and progress, badges, expiring points, streak and challenges."""
+    """Return balance, tier and progress, badges, expiring points, streak, challenges, contacts."""
     program = require_program(session)
-    return statements.account_summary(session, program, rewards.find_account(session, account_id))
+    account = rewards.find_account(session, account_id)
+    summary = statements.account_summary(session, program, account, Money.from_settings(settings))
+    contacts = _masked(session, principal, account, summary["contacts"], PERSON)
+    return {**summary, "contacts": contacts}
+
+
+@router.get("/contacts/{contact_id}", response_model=LoyaltyContactOut,
+            summary="A contact's own wallet", responses=responses(404))  # fmt: skip
+def loyalty_contact(
+    contact_id: ContactId, session: SessionDep, principal: requires("loyalty:read")
+) -> dict[str, Any]:
+    """Return the contact's balance, points expiring within 30 days and recent movements."""
+    program = require_program(session)
+    contact = leaderboard.find_contact(session, contact_id)
+    account = rewards.find_account(session, contact.account_id)
+    summary = contact_summary(session, contact, program.expiry_months)
+    shown = _masked(session, principal, account, [summary], PERSON)[0]
+    return {**shown, "ledger": _masked(session, principal, account, summary["ledger"], ("reason",))}
 
 
 @router.get("/accounts/{account_id}/ledger", response_model=list[LedgerLineOut],
