@@ -27,6 +27,8 @@ from tenure.experiments.holdout import in_global_holdout
 from tenure.messaging.journeys_enrol import journey_arm
 from tenure.simulate import SimulationConfig, simulate
 
+from .. import pg_switch
+
 PERSON = {
     "contact_id": "zq-probe-7731",
     "email": "zelda.quistorp@erasure-probe.example",
@@ -161,6 +163,8 @@ def scan_settings(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
     """Return settings on SQLite and, in a second run, on PostgreSQL (the CLI's too)."""
+    if request.param == "sqlite" and pg_switch.ENABLED:
+        pytest.skip("TENURE_TEST_DATABASE=postgres: the postgres run covers it")
     url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
     if url:
         monkeypatch.setenv("TENURE_DATABASE_URL", url)

@@ -29,6 +29,8 @@ from tenure.stage import StageContext
 from tenure.warehouse.catalog import feature_table_name
 from tenure.warehouse.connection import open_warehouse
 
+from ..pg_switch import copy_data_dir
+
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 AS_OF = date(2025, 4, 30)
@@ -85,8 +87,8 @@ def _features(settings: Settings) -> tuple[dict, pd.DataFrame]:
 
 def test_features_on_spark_equal_duckdb(book: Path, parquet: Path, tmp_path: Path) -> None:
     duck_dir, spark_dir = tmp_path / "duck", tmp_path / "spark"
-    shutil.copytree(book, duck_dir)
-    shutil.copytree(book, spark_dir)
+    copy_data_dir(book, duck_dir)
+    copy_data_dir(book, spark_dir)
     _, expected = _features(Settings(data_dir=duck_dir))
 
     url = f"spark://local[2]?events={parquet}"
