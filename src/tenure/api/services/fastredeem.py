@@ -1,0 +1,82 @@
+"""The hot path of `POST /v1/loyalty/redemptions`: one connection, Core statements, one commit.
+
+The token's owner (role, active, revoked), the programme in force (parsed once per programme
+row), the account and its arm are read first, with no write lock held; the write transaction
+then holds only the redemption's statements (tenure.loyalty.rewards) and its audit entry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from tenure.accounts.models import Account
+from tenure.api.errors import Forbidden
+from tenure.auth.roles import can
+from tenure.auth.tokens import Principal, current_role_on
+from tenure.config import Settings
+from tenure.errors import NotFound
+from tenure.loyalty.membership import require_member
+from tenure.loyalty.models import LoyaltyEnrolment
+from tenure.loyalty.program import Program
+from tenure.loyalty.rewards import redemption_dict, request_redemption
+from tenure.loyalty.service import require_program
+from tenure.privacy.audit import append_entry
+
+PERMISSION = "loyalty:redeem"
+
+
+def _account_statement() -> sa.Select:
+    """Return the account by external id, else by numeric id, with its loyalty arm."""
+    account, enrolment = Account.__table__, LoyaltyEnrolment.__table__
+    by_external = account.c.external_id == sa.bindparam("reference")
+    return (
+        sa.select(account.c.id, account.c.external_id, enrolment.c.arm)
+        .outerjoin(enrolment, enrolment.c.account_id == account.c.id)
+        .where(sa.or_(by_external, account.c.id == sa.bindparam("number")))
+        .order_by(sa.case((by_external, 0), else_=1))
+        .limit(1)
+    )
+
+
+ACCOUNT = _account_statement()
+
+
+def member_account(
+    connection: sa.Connection, program: Program, settings: Settings, reference: int
+) -> Any:
+    """Return the member account (id, external_id); enrol it if new; StateConflict if held out."""
+    found = connection.execute(ACCOUNT, {"reference": str(reference), "number": reference}).first()
+    if found is None:
+        raise NotFound(f"no account {reference!r} (give its external id or numeric id)")
+    if found.arm != "member":
+        require_member(connection, program, settings, found)
+    return found
+
+
+def redeem_json(
+    engine: sa.Engine,
+    settings: Settings,
+    principal: Principal,
+    request: dict[str, Any],
+) -> bytes:
+    """Redeem for the caller and return the redemption as JSON bytes (committed first).
+
+    request holds account_id, reward_key, idempotency_key and ip.
+    """
+    with engine.connect() as connection:
+        role = current_role_on(connection, principal)
+        if not can(role, PERMISSION):
+            raise Forbidden(f"the role {role!r} does not have permission {PERMISSION!r}")
+        program = require_program(connection)
+        account = member_account(connection, program, settings, request["account_id"])
+        done = request_redemption(
+            connection, program, account, request["reward_key"],
+            actor=principal.subject, idempotency_key=request["idempotency_key"],
+        )  # fmt: skip
+        append_entry(connection, actor=principal.subject, action="loyalty_redeem",
+                     target=f"redemption:{done.id}", ip=request["ip"])  # fmt: skip
+        connection.commit()
+    return json.dumps(redemption_dict(done), separators=(",", ":")).encode()
