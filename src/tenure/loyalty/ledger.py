@@ -184,16 +184,25 @@ def post_movement(
     return movement
 
 
-def debit_wallet(session: Executor, account_id: int, points: int) -> bool:
-    """Take points from the wallet if it holds enough, atomically; return whether it did."""
+def _wallet_debit() -> sa.Update:
+    """Return the conditional UPDATE taking `debit` points from a wallet holding enough."""
     table = LoyaltyWallet.__table__
-    result = connection_of(session).execute(
+    return (
         sa.update(table)
         .where(
             table.c.account_id == sa.bindparam("wallet"), table.c.balance >= sa.bindparam("debit")
         )
-        .values(balance=table.c.balance - sa.bindparam("debit"), updated_at=sa.bindparam("now")),
-        {"wallet": account_id, "debit": points, "now": clock.now()},
+        .values(balance=table.c.balance - sa.bindparam("debit"), updated_at=sa.bindparam("now"))
+    )
+
+
+WALLET_DEBIT = _wallet_debit()
+
+
+def debit_wallet(session: Executor, account_id: int, points: int) -> bool:
+    """Take points from the wallet if it holds enough, atomically; return whether it did."""
+    result = connection_of(session).execute(
+        WALLET_DEBIT, {"wallet": account_id, "debit": points, "now": clock.now()}
     )
     return result.rowcount == 1
 
@@ -263,6 +272,10 @@ def credit(session: Session, account_id: int, points: int, expiry_months: int, *
     return movement
 
 
+MOVEMENT_INSERT = sa.insert(LoyaltyMovement.__table__).returning(LoyaltyMovement.__table__.c.id)
+ENTRY_INSERT = sa.insert(LoyaltyEntry.__table__)
+
+
 def post_movement_row(
     session: Executor, account_id: int, kind: str, points: int, **fields: Any
 ) -> int:
@@ -272,11 +285,8 @@ def post_movement_row(
               "occurred_at": fields.pop("occurred_at", now),
               "written_off": fields.pop("written_off", 0), **fields}  # fmt: skip
     connection = connection_of(session)
-    table = LoyaltyMovement.__table__
-    movement_id = connection.execute(sa.insert(table).returning(table.c.id), values).scalar_one()
-    connection.execute(
-        sa.insert(LoyaltyEntry.__table__), _entries(movement_id, kind, account_id, points)
-    )
+    movement_id = connection.execute(MOVEMENT_INSERT, values).scalar_one()
+    connection.execute(ENTRY_INSERT, _entries(movement_id, kind, account_id, points))
     return movement_id
 
 
