@@ -2,12 +2,16 @@
 
 The token's owner (role, active, revoked), the programme in force (parsed once per programme
 row), the account and its arm are read first, with no write lock held; the write transaction
-then holds only the redemption's statements (tenure.loyalty.rewards) and its audit entry.
+then holds only the redemption's statements (tenure.loyalty.rewards) and its audit entry, under
+the database's writer lock (tenure.db.writer: on SQLite writers queue instead of sleeping in
+the busy handler).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +21,7 @@ from tenure.api.errors import Forbidden
 from tenure.auth.roles import can
 from tenure.auth.tokens import Principal, current_role_on
 from tenure.config import Settings
+from tenure.db.writer import writer_lock
 from tenure.errors import NotFound
 from tenure.loyalty.membership import require_member
 from tenure.loyalty.models import LoyaltyEnrolment
@@ -56,6 +61,18 @@ def member_account(
     return found
 
 
+@contextlib.contextmanager
+def _one_writer(engine: sa.Engine, connection: sa.Connection) -> Iterator[None]:
+    """Hold the database's writer lock from the first write to the commit (or the rollback)."""
+    with writer_lock(engine):
+        try:
+            yield
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+
+
 def redeem_json(
     engine: sa.Engine,
     settings: Settings,
@@ -72,11 +89,11 @@ def redeem_json(
             raise Forbidden(f"the role {role!r} does not have permission {PERMISSION!r}")
         program = require_program(connection)
         account = member_account(connection, program, settings, request["account_id"])
-        done = request_redemption(
-            connection, program, account, request["reward_key"],
-            actor=principal.subject, idempotency_key=request["idempotency_key"],
-        )  # fmt: skip
-        append_entry(connection, actor=principal.subject, action="loyalty_redeem",
-                     target=f"redemption:{done.id}", ip=request["ip"])  # fmt: skip
-        connection.commit()
+        with _one_writer(engine, connection):
+            done = request_redemption(
+                connection, program, account, request["reward_key"],
+                actor=principal.subject, idempotency_key=request["idempotency_key"],
+            )  # fmt: skip
+            append_entry(connection, actor=principal.subject, action="loyalty_redeem",
+                         target=f"redemption:{done.id}", ip=request["ip"])  # fmt: skip
     return json.dumps(redemption_dict(done), separators=(",", ":")).encode()
