@@ -25,7 +25,6 @@ from tenure.db.writer import writer_lock
 from tenure.errors import NotFound
 from tenure.loyalty.membership import require_member
 from tenure.loyalty.models import LoyaltyEnrolment
-from tenure.loyalty.program import Program
 from tenure.loyalty.rewards import redemption_dict, request_redemption
 from tenure.loyalty.service import require_program
 from tenure.privacy.audit import append_entry
@@ -49,15 +48,11 @@ def _account_statement() -> sa.Select:
 ACCOUNT = _account_statement()
 
 
-def member_account(
-    connection: sa.Connection, program: Program, settings: Settings, reference: int
-) -> Any:
-    """Return the member account (id, external_id); enrol it if new; StateConflict if held out."""
+def find_account(connection: sa.Connection, reference: int) -> Any:
+    """Return the account (id, external_id, arm) by external id, else by id; NotFound."""
     found = connection.execute(ACCOUNT, {"reference": str(reference), "number": reference}).first()
     if found is None:
         raise NotFound(f"no account {reference!r} (give its external id or numeric id)")
-    if found.arm != "member":
-        require_member(connection, program, settings, found)
     return found
 
 
@@ -88,8 +83,10 @@ def redeem_json(
         if not can(role, PERMISSION):
             raise Forbidden(f"the role {role!r} does not have permission {PERMISSION!r}")
         program = require_program(connection)
-        account = member_account(connection, program, settings, request["account_id"])
+        account = find_account(connection, request["account_id"])
         with _one_writer(engine, connection):
+            if account.arm != "member":  # enrol it now (a write), or StateConflict if held out
+                require_member(connection, program, settings, account)
             done = request_redemption(
                 connection, program, account, request["reward_key"],
                 actor=principal.subject, idempotency_key=request["idempotency_key"],
