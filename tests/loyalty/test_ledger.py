@@ -116,3 +116,25 @@ def test_books_balance_after_any_sequence(engine, frozen_clock, operations):
                 expire_points(session, date(2025, 1 + index % 6, 1))
     with session_scope(engine) as session:
         assert_books_balance(session)
+
+
+def test_a_debit_takes_the_soonest_expiring_lots_first(any_engine, member):
+    """Three lots (100, 200, 300 points by age); a 250-point debit empties the first, then 150."""
+    from tenure.loyalty.models import LoyaltyLot
+
+    account = member(0)
+    earnings = [
+        _earning(account, f"age-{months}", points, datetime(2025, months, 1, tzinfo=UTC))
+        for months, points in ((3, 300), (1, 100), (2, 200))
+    ]
+    with session_scope(any_engine) as session:
+        ledger.post_earnings(session, earnings, 12)
+        ledger.debit(session, account, 250, "redeem", reason="reward")
+    with session_scope(any_engine) as session:
+        lots = session.execute(
+            sa.select(LoyaltyLot.points, LoyaltyLot.remaining)
+            .where(LoyaltyLot.account_id == account)
+            .order_by(LoyaltyLot.expires_on)
+        ).all()
+        assert [tuple(lot) for lot in lots] == [(100, 0), (200, 50), (300, 300)]
+        assert_books_balance(session)

@@ -57,23 +57,31 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def insert_for(session: Session, model: Any) -> Any:
+Executor = Session | sa.Connection  # the hot paths run on a bare Connection (no ORM objects)
+
+
+def connection_of(executor: Executor) -> sa.Connection:
+    """Return the Connection a Session (or a Connection) runs its statements on."""
+    return executor if isinstance(executor, sa.Connection) else executor.connection()
+
+
+def insert_for(session: Executor, model: Any) -> Any:
     """Return the dialect's INSERT for model (it has on_conflict_do_nothing/update)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if connection_of(session).dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(model)
 
 
-def ensure_wallets(session: Session, account_ids: Iterable[int]) -> None:
+def ensure_wallets(session: Executor, account_ids: Iterable[int]) -> None:
     """Create an empty wallet for each account that has none (safe under concurrency)."""
     now = clock.now()
     rows = [{"account_id": a, "balance": 0, "updated_at": now} for a in sorted(set(account_ids))]
     if rows:
         stmt = insert_for(session, LoyaltyWallet.__table__)
         stmt = stmt.on_conflict_do_nothing(index_elements=["account_id"])
-        session.connection().execute(stmt, rows)
+        connection_of(session).execute(stmt, rows)
 
 
 def _entries(movement_id: int, kind: str, account_id: int, points: int) -> list[dict[str, Any]]:
@@ -176,13 +184,25 @@ def post_movement(
     return movement
 
 
-def debit_wallet(session: Session, account_id: int, points: int) -> bool:
-    """Take points from the wallet if it holds enough, atomically; return whether it did."""
+def _wallet_debit() -> sa.Update:
+    """Return the conditional UPDATE taking `debit` points from a wallet holding enough."""
     table = LoyaltyWallet.__table__
-    result = session.execute(
+    return (
         sa.update(table)
-        .where(table.c.account_id == account_id, table.c.balance >= points)
-        .values(balance=table.c.balance - points, updated_at=clock.now())
+        .where(
+            table.c.account_id == sa.bindparam("wallet"), table.c.balance >= sa.bindparam("debit")
+        )
+        .values(balance=table.c.balance - sa.bindparam("debit"), updated_at=sa.bindparam("now"))
+    )
+
+
+WALLET_DEBIT = _wallet_debit()
+
+
+def debit_wallet(session: Executor, account_id: int, points: int) -> bool:
+    """Take points from the wallet if it holds enough, atomically; return whether it did."""
+    result = connection_of(session).execute(
+        WALLET_DEBIT, {"wallet": account_id, "debit": points, "now": clock.now()}
     )
     return result.rowcount == 1
 
@@ -200,24 +220,47 @@ def lock_wallet(session: Session, account_id: int) -> int:
     ).one()[0]
 
 
-def consume_lots(session: Session, account_id: int, points: int) -> None:
-    """Take points from the account's lots, soonest expiry (oldest) first."""
-    lots = session.execute(
-        sa.select(LoyaltyLot.id, LoyaltyLot.remaining)
-        .where(LoyaltyLot.account_id == account_id, LoyaltyLot.remaining > 0)
-        .order_by(LoyaltyLot.expires_on, LoyaltyLot.id)
-    ).all()
-    left, updates = points, []
-    for lot in lots:
-        if left <= 0:
-            break
-        taken = min(left, lot.remaining)
-        updates.append({"lot": lot.id, "remaining": lot.remaining - taken})
-        left -= taken
-    if updates:
-        table = LoyaltyLot.__table__
-        stmt = sa.update(table).where(table.c.id == sa.bindparam("lot"))
-        session.execute(stmt.values(remaining=sa.bindparam("remaining")), updates)
+def _lots_to_take() -> sa.Update:
+    """Return the UPDATE taking `points` from an account's lots, soonest expiry first.
+
+    Each open lot gives min(remaining, points - what the lots before it hold), for the lots
+    whose predecessors hold less than `points` (a running sum over expires_on, id).
+    """
+    lot = LoyaltyLot.__table__
+    wanted = sa.bindparam("wanted", type_=sa.BigInteger)
+    before = sa.func.sum(lot.c.remaining).over(
+        order_by=(lot.c.expires_on, lot.c.id), rows=(None, -1)
+    )
+    open_lots = (
+        sa.select(lot.c.id, lot.c.remaining, sa.func.coalesce(before, 0).label("before"))
+        .where(lot.c.account_id == sa.bindparam("account"), lot.c.remaining > 0)
+        .subquery("open_lots")
+    )
+    left = wanted - open_lots.c.before
+    taking = (
+        sa.select(
+            open_lots.c.id,
+            sa.case((open_lots.c.remaining < left, open_lots.c.remaining), else_=left).label(
+                "take"
+            ),
+        )
+        .where(open_lots.c.before < wanted)
+        .subquery("taking")
+    )
+    return (
+        sa.update(lot)
+        .where(lot.c.id == taking.c.id)
+        .values(remaining=lot.c.remaining - taking.c.take)
+    )
+
+
+LOTS_TO_TAKE = _lots_to_take()
+
+
+def consume_lots(session: Executor, account_id: int, points: int) -> None:
+    """Take points from the account's lots, soonest expiry (oldest) first, in one statement."""
+    if points > 0:
+        connection_of(session).execute(LOTS_TO_TAKE, {"account": account_id, "wanted": points})
 
 
 def credit(session: Session, account_id: int, points: int, expiry_months: int, **fields: Any):
@@ -229,21 +272,44 @@ def credit(session: Session, account_id: int, points: int, expiry_months: int, *
     return movement
 
 
-def debit(session: Session, account_id: int, points: int, kind: str, **fields: Any):
-    """Debit points (never below zero: InsufficientPoints); return the movement."""
+MOVEMENT_INSERT = sa.insert(LoyaltyMovement.__table__).returning(LoyaltyMovement.__table__.c.id)
+ENTRY_INSERT = sa.insert(LoyaltyEntry.__table__)
+
+
+def post_movement_row(
+    session: Executor, account_id: int, kind: str, points: int, **fields: Any
+) -> int:
+    """Insert one movement and its two entries with Core statements; return the movement id."""
+    now = clock.now()
+    values = {"account_id": account_id, "kind": kind, "points": points, "posted_at": now,
+              "occurred_at": fields.pop("occurred_at", now),
+              "written_off": fields.pop("written_off", 0), **fields}  # fmt: skip
+    connection = connection_of(session)
+    movement_id = connection.execute(MOVEMENT_INSERT, values).scalar_one()
+    connection.execute(ENTRY_INSERT, _entries(movement_id, kind, account_id, points))
+    return movement_id
+
+
+def debit(session: Executor, account_id: int, points: int, kind: str, **fields: Any) -> int:
+    """Debit points (never below zero: InsufficientPoints); return the movement id."""
     if points <= 0:
         raise InputError(f"a debit takes a positive number of points, got {points}")
     if not debit_wallet(session, account_id, points):
         held = wallet_balance(session, account_id)
         raise InsufficientPoints(f"account {account_id} has {held} points, {points} are needed")
     consume_lots(session, account_id, points)
-    return post_movement(session, account_id, kind, -points, **fields)
+    return post_movement_row(session, account_id, kind, -points, **fields)
 
 
-def wallet_balance(session: Session, account_id: int) -> int:
+def wallet_balance(session: Executor, account_id: int) -> int:
     """Return the wallet's balance (0 for an account without a wallet)."""
-    found = session.get(LoyaltyWallet, account_id)
-    return found.balance if found is not None else 0
+    table = LoyaltyWallet.__table__
+    found = (
+        connection_of(session)
+        .execute(sa.select(table.c.balance).where(table.c.account_id == account_id))
+        .scalar()
+    )
+    return found if found is not None else 0
 
 
 def ledger_balance(session: Session, account_id: int) -> int:

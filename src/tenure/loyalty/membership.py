@@ -19,7 +19,7 @@ from tenure.accounts.mrr import instant_after
 from tenure.config import Settings
 from tenure.errors import StateConflict
 from tenure.loyalty.arms import ENROLMENT_SALT, programme_arm
-from tenure.loyalty.ledger import ensure_wallets, insert_for
+from tenure.loyalty.ledger import Executor, ensure_wallets, insert_for
 from tenure.loyalty.models import LoyaltyEnrolment
 from tenure.loyalty.program import Program
 
@@ -62,8 +62,11 @@ def enrol_accounts(
     return {"enrolled": len(rows), "members": members, "holdout": len(rows) - members}
 
 
-def require_member(session: Session, program: Program, settings: Settings, account: Account):
-    """Enrol the account if needed; raise StateConflict if it is in the holdout."""
+def require_member(session: Executor, program: Program, settings: Settings, account: Account):
+    """Enrol the account if needed; raise StateConflict if it is in the holdout.
+
+    Works on a Session or a bare Connection; account needs only `id` and `external_id`.
+    """
     arm = session.scalar(
         sa.select(LoyaltyEnrolment.arm).where(LoyaltyEnrolment.account_id == account.id)
     )

@@ -1,14 +1,17 @@
 """The rewards catalogue and redemptions: stock never below zero, approvals above a threshold.
 
-A redemption at or under the programme's approval threshold is fulfilled at once: one
-conditional UPDATE takes the points from the wallet (`balance >= price`), one takes a unit of
-stock (`stock >= 1`); if either finds too little, InsufficientPoints or OutOfStock rolls the
-whole transaction back. A dearer one is stored as `pending` and fulfilled the same way when a
+A redemption at or under the programme's approval threshold is fulfilled at once, in Core
+statements (no ORM objects): one conditional UPDATE takes the points from the wallet
+(`balance >= price`), one takes a unit of stock (`stock > 0`, last before the commit); if
+either finds too little, InsufficientPoints or OutOfStock rolls the whole transaction back. A dearer one is stored as `pending` and fulfilled the same way when a
 manager approves it (so the balance and stock are checked at approval time).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,13 +20,62 @@ from sqlalchemy.orm import Session
 from tenure import clock
 from tenure.accounts.models import Account
 from tenure.errors import NotFound, StateConflict
-from tenure.loyalty.ledger import debit
+from tenure.loyalty.ledger import Executor, connection_of, debit
 from tenure.loyalty.models import LoyaltyRedemption, LoyaltyReward
 from tenure.loyalty.program import Program
+
+SHOWN = ("id", "account_id", "reward_key", "points", "status", "requested_at", "decided_by")
 
 
 class OutOfStock(StateConflict):
     """The reward has no stock left."""
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """A redemption as the API and the CLI show it."""
+
+    id: int
+    account_id: int
+    reward_key: str
+    points: int
+    status: str
+    requested_at: datetime
+    decided_by: str | None
+
+
+def _statements() -> tuple[Any, Any, Any]:
+    """Return the hot path's fixed statements: reward price, stock taken, redemption fulfilled."""
+    reward, redemption = LoyaltyReward.__table__, LoyaltyRedemption.__table__
+    price = sa.select(reward.c.points, reward.c.active).where(
+        reward.c.key == sa.bindparam("reward")
+    )
+    stock = (
+        sa.update(reward)
+        .where(reward.c.key == sa.bindparam("reward"), reward.c.stock > 0)
+        .values(stock=reward.c.stock - 1)
+    )
+    fulfilled = (
+        sa.update(redemption)
+        .where(redemption.c.id == sa.bindparam("redemption"))
+        .values(status="fulfilled", movement_id=sa.bindparam("movement"))
+    )
+    return price, stock, fulfilled
+
+
+REWARD_PRICE, TAKE_STOCK, FULFILLED = _statements()
+
+
+@cache
+def _redemption_insert(dialect: str) -> Any:
+    """Return the INSERT of a redemption that does nothing on a used Idempotency-Key."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = LoyaltyRedemption.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return stmt.returning(table.c.id)
 
 
 def sync_catalogue(session: Session, program: Program) -> dict[str, int]:
@@ -71,68 +123,82 @@ def find_account(session: Session, ref: str | int) -> Account:
     return found
 
 
-def _take_stock(session: Session, reward_key: str) -> None:
-    """Take one unit of stock, or raise OutOfStock."""
-    table = LoyaltyReward.__table__
-    taken = session.execute(
-        sa.update(table)
-        .where(table.c.key == reward_key, table.c.stock >= 1)
-        .values(stock=table.c.stock - 1)
-    )
+def _take_stock(connection: sa.Connection, reward_key: str) -> None:
+    """Take one unit of stock (`stock > 0`, the rowcount decides), or raise OutOfStock."""
+    taken = connection.execute(TAKE_STOCK, {"reward": reward_key})
     if taken.rowcount != 1:
         raise OutOfStock(f"the reward {reward_key!r} is out of stock")
 
 
-def _fulfil(session: Session, redemption: LoyaltyRedemption, reward: LoyaltyReward) -> None:
-    """Debit the wallet and the stock, post the redeem movement, mark it fulfilled."""
-    movement = debit(
-        session, redemption.account_id, redemption.points, "redeem",
-        reason=f"reward {reward.key}", actor=redemption.decided_by or redemption.requested_by,
-        source_key=f"redeem:{redemption.id}",
+def _fulfil(
+    connection: sa.Connection, redemption_id: int, account_id: int, points: int,
+    reward_key: str, actor: str | None,
+) -> None:  # fmt: skip
+    """Debit the wallet, post the redeem movement, mark it fulfilled; take the stock last.
+
+    The stock row is the one every redemption of the reward shares: on PostgreSQL its row
+    lock is held from this UPDATE to the commit, so it comes after the per-wallet work.
+    """
+    movement_id = debit(
+        connection, account_id, points, "redeem", reason=f"reward {reward_key}",
+        actor=actor, source_key=f"redeem:{redemption_id}",
     )  # fmt: skip
-    _take_stock(session, reward.key)
-    redemption.movement_id, redemption.status = movement.id, "fulfilled"
-    session.flush()
+    connection.execute(FULFILLED, {"redemption": redemption_id, "movement": movement_id})
+    _take_stock(connection, reward_key)
 
 
 def request_redemption(
-    session: Session,
+    session: Executor,
     program: Program,
-    account: Account,
+    account: Any,
     reward_key: str,
     *,
     actor: str | None = None,
     idempotency_key: str | None = None,
-) -> LoyaltyRedemption:
-    """Redeem a reward for an account (fulfilled, or pending approval above the threshold)."""
-    if idempotency_key is not None:
-        earlier = redemption_by_key(session, idempotency_key)
-        if earlier is not None:
-            return _same_request(earlier, account.id, reward_key)
-    reward = session.get(LoyaltyReward, reward_key)
+) -> Redemption:
+    """Redeem a reward for an account (fulfilled, or pending approval above the threshold).
+
+    The redemption row goes in first (INSERT … ON CONFLICT DO NOTHING on the Idempotency-Key):
+    when nothing is inserted the key was used before, and that redemption is the answer.
+    """
+    connection = connection_of(session)
+    reward = connection.execute(REWARD_PRICE, {"reward": reward_key}).first()
     if reward is None or not reward.active:
         raise NotFound(f"no reward {reward_key!r} in the catalogue (see `tenure loyalty rewards`)")
-    pending = reward.points > program.approval_threshold
-    redemption = LoyaltyRedemption(
-        account_id=account.id, reward_key=reward.key, points=reward.points,
-        status="pending" if pending else "fulfilled", idempotency_key=idempotency_key,
-        requested_by=actor, requested_at=clock.now(),
-    )  # fmt: skip
-    session.add(redemption)
-    session.flush()
-    if not pending:
-        _fulfil(session, redemption, reward)
-    return redemption
+    status = "pending" if reward.points > program.approval_threshold else "fulfilled"
+    now = clock.now()
+    inserted = connection.execute(
+        _redemption_insert(connection.dialect.name),
+        {"account_id": account.id, "reward_key": reward_key, "points": reward.points,
+         "status": status, "idempotency_key": idempotency_key, "requested_by": actor,
+         "requested_at": now},
+    ).scalar()  # fmt: skip
+    if inserted is None:
+        return _same_request(redemption_by_key(connection, idempotency_key), account.id, reward_key)
+    if status == "fulfilled":
+        _fulfil(connection, inserted, account.id, reward.points, reward_key, actor)
+    return Redemption(inserted, account.id, reward_key, reward.points, status, now, None)
 
 
-def redemption_by_key(session: Session, idempotency_key: str) -> LoyaltyRedemption | None:
+def redemption_by_key(session: Executor, idempotency_key: str | None) -> Redemption | None:
     """Return the redemption stored under an Idempotency-Key (None if none)."""
-    query = sa.select(LoyaltyRedemption).where(LoyaltyRedemption.idempotency_key == idempotency_key)
-    return session.scalars(query).first()
+    table = LoyaltyRedemption.__table__
+    found = (
+        connection_of(session)
+        .execute(
+            sa.select(*(table.c[name] for name in SHOWN)).where(
+                table.c.idempotency_key == idempotency_key
+            )
+        )
+        .first()
+    )
+    return Redemption(*found) if found is not None else None
 
 
-def _same_request(earlier: LoyaltyRedemption, account_id: int, reward_key: str):
+def _same_request(earlier: Redemption | None, account_id: int, reward_key: str) -> Redemption:
     """Return the earlier redemption if it asked for the same thing, else StateConflict."""
+    if earlier is None:  # the conflicting row went away (rolled back) before it could be read
+        raise StateConflict("a parallel request with this Idempotency-Key did not finish; retry")
     if earlier.account_id != account_id or earlier.reward_key != reward_key:
         raise StateConflict("this Idempotency-Key was already used for a different redemption")
     return earlier
@@ -159,7 +225,9 @@ def decide_redemption(
     if claimed.rowcount != 1:
         raise StateConflict(f"redemption {redemption_id} is {redemption.status}, not pending")
     if approve:
-        _fulfil(session, redemption, session.get_one(LoyaltyReward, redemption.reward_key))
+        _fulfil(session.connection(), redemption.id, redemption.account_id, redemption.points,
+                redemption.reward_key, actor)  # fmt: skip
+        session.refresh(redemption)
     return redemption
 
 

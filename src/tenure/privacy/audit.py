@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,33 +37,42 @@ class ChainReport:
         return asdict(self)
 
 
-def _ensure_head(session: Session) -> None:
+def _ensure_head(session: Session | Connection) -> None:
     """Create the chain's head row if it is missing (tables made from metadata, not migrations)."""
-    dialect = session.get_bind().dialect.name
-    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    connection = session if isinstance(session, Connection) else session.connection()
+    maker = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     row = {"id": HEAD_ID, "length": 0, "last_id": None, "last_hash": GENESIS}
     session.execute(maker(AuditChainHead).values(**row).on_conflict_do_nothing())
 
 
-def _lock_head(session: Session, grow: int = 1) -> tuple[str, int]:
+_HEAD = AuditChainHead.__table__
+BUMP = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(length=_HEAD.c.length + bindparam("grow"))
+    .returning(_HEAD.c.last_hash, _HEAD.c.length)
+)
+LINK = update(_HEAD).where(_HEAD.c.id == HEAD_ID)
+LINK = LINK.values(last_hash=bindparam("new_hash"), last_id=bindparam("new_id"))
+_ENTRY = AuditEntry.__table__
+INSERT_ENTRY = insert(_ENTRY).returning(_ENTRY.c.id)
+
+
+def _lock_head(session: Session | Connection, grow: int = 1) -> tuple[str, int]:
     """Take the chain's write lock (a row update) and return the newest hash and the length.
 
-    On PostgreSQL a second appender waits on the row until the first commits, then reads
-    the new head; on SQLite the update takes the database's write lock.
+    One UPDATE … RETURNING: on PostgreSQL a second appender waits on the row until the first
+    commits, then reads the new head; on SQLite the update takes the database's write lock.
     """
-    bump = update(AuditChainHead).where(AuditChainHead.id == HEAD_ID)
-    bump = bump.values(length=AuditChainHead.length + grow)
-    if session.execute(bump).rowcount == 0:
+    head = session.execute(BUMP, {"grow": grow}).first()
+    if head is None:
         _ensure_head(session)
-        session.execute(bump)
-    head = session.execute(
-        select(AuditChainHead.last_hash, AuditChainHead.length).where(AuditChainHead.id == HEAD_ID)
-    ).one()
+        head = session.execute(BUMP, {"grow": grow}).one()
     return head.last_hash, head.length
 
 
 def append_entry(
-    session: Session,
+    session: Session | Connection,
     *,
     actor: str,
     action: str,
@@ -71,29 +80,20 @@ def append_entry(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry linked to the newest one (committed with the caller's work)."""
+    """Append an entry linked to the newest one (committed with the caller's work).
+
+    Core statements on a Session's connection or a bare Connection; the returned entry is a
+    detached copy of the row written (its id set).
+    """
     previous, _ = _lock_head(session)
     at = clock.now()
     detail = normalised_detail(detail)
     payload = entry_payload(at=at, actor=actor, action=action, target=target, ip=ip, detail=detail)
-    entry = AuditEntry(
-        at=at,
-        actor=actor,
-        action=action,
-        target=target,
-        ip=ip,
-        detail=detail,
-        prev_hash=previous,
-        hash=link_hash(previous, payload),
-    )
-    session.add(entry)
-    session.flush()
-    session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(last_hash=entry.hash, last_id=entry.id)
-    )
-    return entry
+    values = {"at": at, "actor": actor, "action": action, "target": target, "ip": ip,
+              "detail": detail, "prev_hash": previous, "hash": link_hash(previous, payload)}  # fmt: skip
+    entry_id = session.execute(INSERT_ENTRY, values).scalar_one()
+    session.execute(LINK, {"new_hash": values["hash"], "new_id": entry_id})
+    return AuditEntry(id=entry_id, **values)
 
 
 def _entries(session: Session, since: datetime | None = None) -> Iterator[AuditEntry]:
