@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_events import SYNTH_AS_OF, SYNTH_DAYS, reuse_or_fill
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
+from tenure.loyalty.bulk_posting import post_earning_table
 from tenure.loyalty.event_earning import window_earnings
-from tenure.loyalty.ledger import post_earning_table
 from tenure.loyalty.membership import enrol_accounts
 from tenure.loyalty.models import LoyaltyEntry
 from tenure.loyalty.program import parse_program

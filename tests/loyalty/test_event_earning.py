@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from tenure.db.session import session_scope
+from tenure.loyalty.bulk_posting import post_earning_table
 from tenure.loyalty.event_earning import window_earnings
-from tenure.loyalty.ledger import post_earning_table
 from tenure.loyalty.program import parse_program
 from tenure.warehouse.catalog import EVENTS, EVENTS_DDL
 

@@ -57,9 +57,10 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def insert_for(session: Session, model: Any) -> Any:
+def insert_for(session: Session | sa.Connection, model: Any) -> Any:
     """Return the dialect's INSERT for model (it has on_conflict_do_nothing/update)."""
-    if session.get_bind().dialect.name == "postgresql":
+    bind = session.get_bind() if isinstance(session, Session) else session
+    if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -252,80 +253,3 @@ def ledger_balance(session: Session, account_id: int) -> int:
         LoyaltyEntry.ledger_account == "wallet", LoyaltyEntry.account_id == account_id
     )
     return int(session.execute(query).scalar_one())
-
-
-BULK = 20_000
-
-
-def post_earning_table(session: Session, table: Any, expiry_months: int, actor: str) -> int:
-    """Post an Arrow table of earnings (account_id, rule, points, source_key, ts) in bulk.
-
-    Movements go in with one executemany per chunk, skipping source keys already posted; the
-    chunk's new movements are read back by id range and marker (kind, actor, posting time),
-    their entries written with INSERT … SELECT, their lots with one executemany and the
-    wallets credited with one more. Return how many were new.
-    """
-    if table.num_rows == 0:
-        return 0
-    ensure_wallets(session, set(table["account_id"].to_pylist()))
-    posted = 0
-    for offset in range(0, table.num_rows, BULK):
-        chunk = table.slice(offset, BULK)
-        posted += _post_chunk(session, chunk.to_pydict(), expiry_months, actor)
-    return posted
-
-
-def _post_chunk(
-    session: Session, rows: dict[str, list[Any]], expiry_months: int, actor: str
-) -> int:
-    """Insert one chunk's movements (new keys only), then their entries, lots and wallets."""
-    now = clock.now()
-    movements = LoyaltyMovement.__table__
-    connection = session.connection()
-    before = connection.execute(sa.select(sa.func.coalesce(sa.func.max(movements.c.id), 0)))
-    before_id = before.scalar_one()
-    values = [
-        {"account_id": a, "kind": "earn", "points": p, "rule": r, "source_key": k,
-         "occurred_at": t, "posted_at": now, "actor": actor, "written_off": 0}
-        for a, r, p, k, t in zip(rows["account_id"], rows["rule"], rows["points"],
-                                 rows["source_key"], rows["ts"], strict=True)
-    ]  # fmt: skip
-    stmt = insert_for(session, movements).on_conflict_do_nothing(index_elements=["source_key"])
-    connection.execute(stmt, values)
-    mine = sa.and_(movements.c.id > before_id, movements.c.kind == "earn",
-                   movements.c.actor == actor, movements.c.posted_at == now)  # fmt: skip
-    new = connection.execute(
-        sa.select(movements.c.id, movements.c.account_id, movements.c.points,
-                  movements.c.occurred_at).where(mine)
-    ).all()  # fmt: skip
-    if not new:
-        return 0
-    _entries_from_movements(session, mine)
-    expiry: dict[date, date] = {}
-    lots = []
-    for row in new:
-        earned = row.occurred_at.date()
-        if earned not in expiry:
-            expiry[earned] = add_months(earned, expiry_months)
-        lots.append({"account_id": row.account_id, "movement_id": row.id, "points": row.points,
-                     "remaining": row.points, "earned_at": row.occurred_at,
-                     "expires_on": expiry[earned]})  # fmt: skip
-    connection.execute(sa.insert(LoyaltyLot.__table__), lots)
-    deltas: dict[int, int] = defaultdict(int)
-    for row in new:
-        deltas[row.account_id] += row.points
-    _add_to_wallets(session, deltas)
-    return len(new)
-
-
-def _entries_from_movements(session: Session, mine: Any) -> None:
-    """Write both entries of the selected movements with INSERT … SELECT (wallet, liability)."""
-    movements, entries = LoyaltyMovement.__table__, LoyaltyEntry.__table__
-    columns = ["movement_id", "ledger_account", "account_id", "amount"]
-    wallet = sa.select(movements.c.id, sa.literal("wallet"), movements.c.account_id,
-                       movements.c.points).where(mine)  # fmt: skip
-    counter = sa.select(movements.c.id, sa.literal("liability"), sa.null(),
-                        -movements.c.points).where(mine)  # fmt: skip
-    connection = session.connection()
-    connection.execute(entries.insert().from_select(columns, wallet))
-    connection.execute(entries.insert().from_select(columns, counter))
