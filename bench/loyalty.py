@@ -177,9 +177,11 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     settings, generation = reuse_or_fill(root, args.events, args.accounts)
     sqlite = settings.app_database_url.startswith("sqlite")
-    if sqlite:
-        Path(settings.app_database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        (root / "bare_posting.db").unlink(missing_ok=True)
+    if sqlite:  # with their WAL files: a stale one would be replayed into the new database
+        for db in (Path(settings.app_database_url.removeprefix("sqlite:///")),
+                   root / "bare_posting.db"):  # fmt: skip
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = get_engine(settings)
     migrate(engine)
     seed_accounts(engine, args.accounts)
