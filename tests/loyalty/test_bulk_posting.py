@@ -88,3 +88,24 @@ def test_sqlite_driver_times_are_sqlalchemys_storage_format(engine):
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     array = pa.array(times, pa.timestamp("us", tz="UTC"))
     assert driver_times(array, dialect) == [process(t) for t in times]
+
+
+def test_sqlite_reads_each_chunk_by_rowid_range_not_a_ledger_wide_index(engine, frozen_clock):
+    plans: list[str] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if not executemany and not statement.startswith("EXPLAIN") and "posted_at" in statement:
+            rows = cursor.connection.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.extend(row[-1] for row in rows if "loyalty_movement" in row[-1])
+
+    with session_scope(engine) as session:
+        account = add_account(session).id
+    rows = [(account, "r", 1, f"k{i}", datetime(2025, 3, 5, tzinfo=UTC)) for i in range(5)]
+    sa.event.listen(engine, "before_cursor_execute", explain)
+    try:
+        with session_scope(engine) as session:
+            assert post_earning_table(session, _table(rows), 12, "pipeline") == 5
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", explain)
+    assert len(plans) == 5  # count, two entry inserts, lots, wallets
+    assert all("INTEGER PRIMARY KEY (rowid>?)" in plan for plan in plans), plans
