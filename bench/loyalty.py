@@ -1,22 +1,26 @@
-"""Benchmark the loyalty earning stage over a synthetic warehouse against a bare DuckDB count.
+"""Benchmark the loyalty earning stage over a synthetic warehouse against bare baselines.
 
 Fills (or reuses, with --keep) the synthetic events of bench/features.py (N events over 120
 days and A accounts), enrols every account, then runs the stage's own earning of the 120 days
 as one window (a catch-up run): the set-based earning (DuckDB plus the cool-down chain walk,
 against the ledger's history) and the bulk posting to the SQLite ledger, timed apart; then
-the same window again (a replay: nothing new to post). The baseline, in the same run and
-on the same connection, is one bare DuckDB query counting the events each event rule matches
-(per rule, GROUP BY): what reading and matching the events costs at the least. Prints JSON.
+the same window again (a replay: nothing new to post). Two baselines in the same run: one
+bare DuckDB query counting the events each event rule matches (per rule, GROUP BY) on the same
+connection, what reading and matching the events costs at the least; and a bare sqlite3 write
+of the same ledger rows (movements, two entries and a lot each, wallet credits) into a copy of
+the app DB taken before the stage posts, one executemany per table. Prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import repeat
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_events import SYNTH_AS_OF, SYNTH_DAYS, reuse_or_fill
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine, session_scope
+from tenure.loyalty.bulk_posting import post_earning_table
 from tenure.loyalty.event_earning import window_earnings
-from tenure.loyalty.ledger import post_earning_table
 from tenure.loyalty.membership import enrol_accounts
 from tenure.loyalty.models import LoyaltyEntry
 from tenure.loyalty.program import parse_program
@@ -81,7 +85,7 @@ def run_stage_window(settings, engine, program) -> dict:
         posted = post_earning_table(session, earnings, program.expiry_months, "pipeline")
         end = time.perf_counter()
     return {"query_s": middle - start, "post_s": end - middle, "earnings": earnings.num_rows,
-            "posted": posted}  # fmt: skip
+            "posted": posted, "table": earnings}  # fmt: skip
 
 
 def baseline(settings, program) -> tuple[float, int]:
@@ -103,6 +107,65 @@ def baseline(settings, program) -> tuple[float, int]:
     return seconds, sum(n for _, n in counts)
 
 
+MOVEMENT_SQL = """INSERT INTO loyalty_movement (id, account_id, kind, points, rule, source_key,
+occurred_at, posted_at, actor, written_off) VALUES (?, ?, 'earn', ?, ?, ?, ?, ?, 'pipeline', 0)"""
+ENTRY_SQL = "INSERT INTO loyalty_entry (movement_id, ledger_account, account_id, amount) VALUES (?, ?, ?, ?)"
+LOT_SQL = """INSERT INTO loyalty_lot (account_id, movement_id, points, remaining, earned_at,
+expires_on) VALUES (?, ?, ?, ?, ?, ?)"""
+WALLET_SQL = """INSERT INTO loyalty_wallet (account_id, balance, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (account_id) DO UPDATE SET balance = balance + excluded.balance,
+updated_at = excluded.updated_at"""
+
+
+def snapshot_app_db(settings, target: Path) -> Path:
+    """Copy the SQLite app DB as it is now (SQLite's backup API) for the bare posting."""
+    source = sqlite3.connect(settings.app_database_url.removeprefix("sqlite:///"))
+    copy = sqlite3.connect(target)
+    source.backup(copy)
+    source.close()
+    copy.close()
+    return target
+
+
+def bare_posting(path: Path, table, expiry_months: int) -> float:
+    """Return the seconds of a hand-written sqlite3 write of the same earnings' ledger rows.
+
+    The same rows the stage writes (a movement, two entries and a lot per earning, each
+    wallet credited), on a copy of the same app DB with the app's pragmas: ids assigned in
+    Python (the bare writer knows it is alone), one executemany per table, one commit.
+    """
+    import pyarrow.compute as pc
+
+    from tenure.loyalty.ledger import add_months
+
+    con = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        con.execute(f"PRAGMA {pragma}")
+    start = time.perf_counter()
+    con.execute("BEGIN")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    ts = pc.strftime(table["ts"], format="%Y-%m-%d %H:%M:%S").to_pylist()
+    account, points = table["account_id"].to_pylist(), table["points"].to_pylist()
+    first_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM loyalty_movement").fetchone()[0]
+    ids = range(first_id, first_id + table.num_rows)
+    con.executemany(MOVEMENT_SQL, zip(ids, account, points, table["rule"].to_pylist(),
+                                      table["source_key"].to_pylist(), ts, repeat(now)))  # fmt: skip
+    con.executemany(ENTRY_SQL, (row for i, a, p in zip(ids, account, points, strict=True)
+                                for row in ((i, "wallet", a, p), (i, "liability", None, -p))))  # fmt: skip
+    expiry: dict[str, str] = {}
+    for day in {t[:10] for t in ts}:
+        expiry[day] = add_months(date.fromisoformat(day), expiry_months).isoformat()
+    con.executemany(LOT_SQL, ((a, i, p, p, t, expiry[t[:10]])
+                              for i, a, p, t in zip(ids, account, points, ts, strict=True)))  # fmt: skip
+    sums = table.group_by("account_id").aggregate([("points", "sum")])
+    con.executemany(WALLET_SQL, zip(sums["account_id"].to_pylist(),
+                                    sums["points_sum"].to_pylist(), repeat(now)))  # fmt: skip
+    con.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    con.close()
+    return seconds
+
+
 def main() -> None:
     """Run the benchmark and print its JSON."""
     parser = argparse.ArgumentParser()
@@ -113,16 +176,22 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="tenure-loyalty-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     settings, generation = reuse_or_fill(root, args.events, args.accounts)
-    if settings.app_database_url.startswith("sqlite"):
-        Path(settings.app_database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    sqlite = settings.app_database_url.startswith("sqlite")
+    if sqlite:  # with their WAL files: a stale one would be replayed into the new database
+        for db in (Path(settings.app_database_url.removeprefix("sqlite:///")),
+                   root / "bare_posting.db"):  # fmt: skip
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = get_engine(settings)
     migrate(engine)
     seed_accounts(engine, args.accounts)
     program = parse_program(PROGRAM, "bench")
     with session_scope(engine) as session:
         enrolled = enrol_accounts(session, program, settings)
+    bare_db = snapshot_app_db(settings, root / "bare_posting.db") if sqlite else None
     base_s, matched = baseline(settings, program)
     stage = run_stage_window(settings, engine, program)
+    bare_s = bare_posting(bare_db, stage["table"], program.expiry_months) if bare_db else None
     replay = run_stage_window(settings, engine, program)
     with session_scope(engine) as session:
         total = session.scalar(sa.select(sa.func.sum(LoyaltyEntry.amount)))
@@ -136,6 +205,10 @@ def main() -> None:
         "baseline_count_query_s": round(base_s, 2),
         "ratio_query_vs_baseline": round(stage["query_s"] / base_s, 2),
         "ratio_stage_vs_baseline": round((stage["query_s"] + stage["post_s"]) / base_s, 2),
+        "bare_posting_s": round(bare_s, 2) if bare_s else None,
+        "ratio_posting_vs_bare": round(stage["post_s"] / bare_s, 2) if bare_s else None,
+        "ratio_stage_vs_both_baselines": round(
+            (stage["query_s"] + stage["post_s"]) / (base_s + bare_s), 2) if bare_s else None,
         "ledger_sum": int(total or 0), **generation,
     }))  # fmt: skip
     engine.dispose()

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from tenure.db.session import session_scope
+from tenure.loyalty.bulk_posting import post_earning_table
 from tenure.loyalty.event_earning import window_earnings
-from tenure.loyalty.ledger import post_earning_table
 from tenure.loyalty.program import parse_program
 from tenure.warehouse.catalog import EVENTS, EVENTS_DDL
 
@@ -131,3 +131,34 @@ def test_successor_search_agrees_on_both_packings():
         for i in range(len(ts))
     ]
     assert small.tolist() == ranked.tolist() == expected
+
+
+def test_pairs_under_their_caps_keep_every_event_and_full_months_rank(engine, frozen_clock):
+    with session_scope(engine) as session:
+        sparse, busy = add_account(session).id, add_account(session).id
+    events = [(f"s{i}", sparse, "report", START + timedelta(days=3 * i)) for i in range(3)]
+    events += [(f"b{i:02d}", busy, "report", START + timedelta(hours=i)) for i in range(12)]
+    con, program = _warehouse(events), parse_program(PROGRAM, "t")
+    with session_scope(engine) as session:
+        found = window_earnings(
+            con, session, program, [sparse, busy], START.date(), date(2025, 3, 1)
+        )
+    keys = set(found["source_key"].to_pylist())
+    assert {f"event:s{i}:capped" for i in range(3)} <= keys  # under the caps: all earn
+    assert keys == reference(events)
+
+
+def test_chain_order_sorts_by_pair_time_then_message_id_on_both_paths():
+    import numpy as np
+    import pyarrow as pa
+
+    from tenure.loyalty.cooldown import chain_order
+
+    rng = np.random.default_rng(5)
+    pair = rng.integers(0, 6, 300)
+    ts = rng.integers(0, 40, 300) * 1_000_000  # many ties on (pair, ts)
+    ids = pa.array([f"m{v:04d}" for v in rng.permutation(300)])
+    expected = sorted(range(300), key=lambda i: (pair[i], ts[i], ids[i].as_py()))
+    assert chain_order(pair, ts, ids).tolist() == expected
+    wide = pair + 2**50  # (pair + 1) × span overflows: the lexsort path
+    assert chain_order(wide, ts, ids).tolist() == expected

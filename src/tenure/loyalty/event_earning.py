@@ -1,11 +1,14 @@
-"""Event earning over a window of days, set-based: one pass of DuckDB plus array work.
+"""Event earning over a window of days, set-based: one read of the events plus array work.
 
-For the window [first, last] the stage reads the member events the event rules match once:
+For the window [first, last] the stage reads the member events the event rules match once
+(`earning_sql.MATCH_SQL`), after a cheap count that flags the (account, rule) pairs a cap may
+bind for (`FLAG_SQL`):
 
-- rules without a cool-down: every event earns unless a cap stops it; a monthly cap keeps the
-  first k events of each (account, rule, month) (k what the month leaves after the earnings
-  before the window), then a lifetime cap (`first_time_only` is a cap of 1) the first k of
-  what is left (window functions in DuckDB);
+- rules without a cool-down: every event earns unless a cap stops it. Unflagged pairs keep all
+  their events; only the flagged pairs' events are ranked (`CAPPED_SQL`): a monthly cap keeps
+  the first k events of each (account, rule, month) (k what the month leaves after the
+  earnings before the window), then a lifetime cap (`first_time_only` is a cap of 1) the first
+  k of what is left (window functions in DuckDB);
 - rules with a cool-down of N ≥ 1 days: the greedy "earn, then wait N days" (and, when a
   monthly cap is full, wait for the next month) over the events sorted by (account, rule,
   time, then message id: the first of equal times earns), walked as arrays
@@ -23,47 +26,22 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from tenure.loyalty.cooldown import NO_CAP, US_PER_DAY, CoolEvents, first_at_or_after, walk_chains
+from tenure.loyalty.cooldown import (
+    NO_CAP,
+    US_PER_DAY,
+    CoolEvents,
+    chain_order,
+    first_at_or_after,
+    walk_chains,
+)
 from tenure.loyalty.earning import rule_history
+from tenure.loyalty.earning_sql import CAPPED_SQL, FLAG_TEMPLATE, MATCH_TEMPLATE
 from tenure.loyalty.program import EarningRule, Program
 from tenure.warehouse.catalog import EVENTS
 
-PLAIN_TEMPLATE = """
-WITH ev AS (
-    SELECT e.message_id, e.account_id, e.ts, r.rule, r.points, r.cap_total, r.cap_month,
-           date_trunc('month', timezone('UTC', e.ts)) AS month,
-           coalesce(h.n_total, 0) AS n_total, coalesce(h.n_month, 0) AS n_month
-    FROM {events} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days = 0
-    LEFT JOIN loyalty_history h ON h.account_id = e.account_id AND h.rule = r.rule
-    WHERE e.ts >= $start AND e.ts < $end
-      AND e.account_id IN (SELECT account_id FROM loyalty_members)
-      AND (r.cap_total IS NULL OR coalesce(h.n_total, 0) < r.cap_total)
-), month_capped AS (
-    SELECT * FROM ev WHERE cap_month IS NOT NULL
-    QUALIFY (CASE WHEN month = $first_month THEN n_month ELSE 0 END) + row_number() OVER (
-        PARTITION BY account_id, rule, month ORDER BY ts, message_id) <= cap_month
-), in_month AS (
-    SELECT * FROM ev WHERE cap_month IS NULL UNION ALL SELECT * FROM month_capped
-), kept AS (
-    SELECT * FROM in_month WHERE cap_total IS NULL
-    UNION ALL
-    SELECT * FROM in_month WHERE cap_total IS NOT NULL
-    QUALIFY n_total + row_number() OVER (
-        PARTITION BY account_id, rule ORDER BY ts, message_id) <= cap_total
-)
-SELECT account_id, rule, points, message_id, ts FROM kept
-"""
-COOL_TEMPLATE = """
-SELECT e.account_id, r.idx AS rule_idx, epoch_us(e.ts) AS ts_us, e.message_id
-FROM {events} e JOIN loyalty_rules r ON r.event = e.name AND r.cooldown_days > 0
-WHERE e.ts >= $start AND e.ts < $end
-  AND e.account_id IN (SELECT account_id FROM loyalty_members)
-ORDER BY 1, 2, 3, 4
-"""
-PLAIN_SQL = PLAIN_TEMPLATE.format(events=EVENTS)
-COOL_SQL = COOL_TEMPLATE.format(events=EVENTS)
 SCHEMA = pa.schema([("account_id", pa.int64()), ("rule", pa.string()), ("points", pa.int64()),
                     ("message_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])  # fmt: skip
 COLUMNS = tuple(SCHEMA.names)
@@ -127,26 +105,41 @@ def earnings_of(
     tables = {"loyalty_rules": rules_table(rules), "loyalty_history": history,
               "loyalty_members": pa.table({"account_id": pa.array(members, pa.int64())})}  # fmt: skip
     params = {"start": day_start(first), "end": day_start(last + timedelta(days=1))}
+    month = {"first_month": datetime(first.year, first.month, 1)}
     for name, table in tables.items():
         con.register(name, table)
     try:
-        plain = PLAIN_TEMPLATE.format(events=events)
-        found = [
-            con.execute(plain, {**params, "first_month": datetime(first.year, first.month, 1)})
-            .to_arrow_table()
-        ]  # fmt: skip
-        if any(r.cooldown_days > 0 for r in rules):
-            found.append(_cooldown_earnings(con, rules, history, params, first, events))
+        flag_sql, match_sql = (t.format(events=events) for t in (FLAG_TEMPLATE, MATCH_TEMPLATE))
+        tables["loyalty_flagged"] = con.execute(flag_sql, {**params, **month}).to_arrow_table()
+        con.register("loyalty_flagged", tables["loyalty_flagged"])
+        found = con.execute(match_sql, params).to_arrow_table()
+        cool, flagged = found["cool"].to_numpy(), found["flagged"].to_numpy()
+        parts = [_earnings(rules, found.filter(pa.array(~cool & ~flagged)))]
+        tables["loyalty_capped_events"] = found.filter(pa.array(flagged))
+        con.register("loyalty_capped_events", tables["loyalty_capped_events"])
+        parts.append(_earnings(rules, con.execute(CAPPED_SQL, month).to_arrow_table()))
+        if cool.any():
+            parts.append(_cooldown_earnings(found.filter(pa.array(cool)), rules, history, first))
     finally:
         for name in tables:
             con.unregister(name)
-    return _with_source_keys(pa.concat_tables([t.select(COLUMNS).cast(SCHEMA) for t in found]))
+    return _with_source_keys(pa.concat_tables(parts))
+
+
+def _earnings(rules: list[EarningRule], found: pa.Table) -> pa.Table:
+    """Return matched events (account_id, rule_idx, message_id, ts_us) as earnings (SCHEMA)."""
+    rule_idx = found["rule_idx"].cast(pa.int64())
+    return pa.table({
+        "account_id": found["account_id"].cast(pa.int64()),
+        "rule": pc.take(pa.array([r.key for r in rules], pa.string()), rule_idx),
+        "points": pc.take(pa.array([r.points for r in rules], pa.int64()), rule_idx),
+        "message_id": found["message_id"],
+        "ts": found["ts_us"].cast(pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+    }, schema=SCHEMA)  # fmt: skip
 
 
 def _with_source_keys(table: pa.Table) -> pa.Table:
     """Add the earnings' source keys (`event:<message_id>:<rule>`)."""
-    import pyarrow.compute as pc
-
     keys = pc.binary_join_element_wise("event", table["message_id"], table["rule"], ":")
     return table.append_column("source_key", keys)
 
@@ -158,14 +151,15 @@ def _month_numbers(ts_us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return month.astype(np.int64), following
 
 
-def _cooldown_earnings(
-    con: Any, rules, history: pa.Table, params, first: date, events: str = EVENTS
-) -> pa.Table:
-    """Return the earnings of cool-down rules (greedy chains), with their message ids."""
-    found = con.execute(COOL_TEMPLATE.format(events=events), params).to_arrow_table()
+def _cooldown_earnings(found: pa.Table, rules, history: pa.Table, first: date) -> pa.Table:
+    """Return the earnings of cool-down rules (greedy chains) among the matched events."""
+    found = found.select(["account_id", "rule_idx", "message_id", "ts_us"]).combine_chunks()
+    message_ids = found["message_id"].chunk(0) if found.num_rows else pa.array([], pa.string())
     account = found["account_id"].to_numpy().astype(np.int64)
     rule_idx = found["rule_idx"].to_numpy().astype(np.int64)
     ts = found["ts_us"].to_numpy().astype(np.int64)
+    order = chain_order(account * len(rules) + rule_idx, ts, message_ids)
+    account, rule_idx, ts = account[order], rule_idx[order], ts[order]
     change = np.ones(len(ts), dtype=bool)
     change[1:] = (account[1:] != account[:-1]) | (rule_idx[1:] != rule_idx[:-1])
     month, next_month = _month_numbers(ts)
@@ -179,13 +173,8 @@ def _cooldown_earnings(
     cap_total = np.array([c[0] for c in caps], dtype=np.int64)[rule_idx]
     cap_month = np.array([c[1] for c in caps], dtype=np.int64)[rule_idx]
     chosen = walk_chains(events, starts, prior_total, prior_month, cap_total, cap_month)
-    names = np.array([r.key for r in rules], dtype=object)
-    points = np.array([r.points for r in rules], dtype=np.int64)
-    return pa.table({
-        "account_id": account[chosen], "rule": pa.array(names[rule_idx[chosen]], pa.string()),
-        "points": points[rule_idx[chosen]], "message_id": found["message_id"].take(chosen),
-        "ts": pa.array(ts[chosen], pa.timestamp("us", tz="UTC")),
-    })  # fmt: skip
+    rows = order[chosen]
+    return _earnings(rules, found.take(rows))
 
 
 def _prior_state(history: pa.Table, rules, account: np.ndarray, rule_idx: np.ndarray):

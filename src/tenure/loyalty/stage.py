@@ -20,13 +20,14 @@ from tenure import clock
 from tenure.accounts.models import Invoice
 from tenure.accounts.schemas import Money
 from tenure.db.session import session_scope
+from tenure.loyalty.bulk_posting import post_earning_table
 from tenure.loyalty.contact_earning import contact_window_earnings, post_contact_table
 from tenure.loyalty.contact_wallets import expire_contact_points
 from tenure.loyalty.corrections import claw_back_refunds, expire_points
 from tenure.loyalty.earning import account_facts, rule_history
 from tenure.loyalty.engagement_store import refresh_engagement
 from tenure.loyalty.event_earning import window_earnings
-from tenure.loyalty.ledger import Earning, post_earning_table, post_earnings
+from tenure.loyalty.ledger import Earning, post_earnings
 from tenure.loyalty.membership import enrol_accounts
 from tenure.loyalty.models import LoyaltyEnrolment
 from tenure.loyalty.program import EarningRule, Program
