@@ -25,7 +25,7 @@ from tenure.config import Settings
 from tenure.db.session import get_engine
 from tenure.experiments.definitions import load_definitions
 from tenure.experiments.simulated import exposures_frame, read_book_truth, simulated_report
-from tenure.experiments.warehouse import warehouse_summaries
+from tenure.experiments.summaries import warehouse_summaries
 from tenure.simulate import SimulationConfig, simulate
 from tenure.simulate.config import parse_arm
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tenure.db.session import session_scope
-from tenure.experiments import results, service, warehouse
+from tenure.experiments import results, service, summaries
 from tenure.experiments.models import ExperimentExposure, ExperimentMetricSummary
 from tenure.experiments.schemas import MetricSummary
 from tenure.experiments.stage import experiment_summaries, exposures_frame
@@ -63,7 +63,7 @@ def test_the_stage_stores_summaries_the_results_read(engine, settings, book, mon
         return {d.name: {"control": MetricSummary(2, 1, 1), "nudge": MetricSummary(1, 0, 0)}
                 for d in definitions}  # fmt: skip
 
-    monkeypatch.setattr(warehouse, "warehouse_summaries", fake)
+    monkeypatch.setattr(summaries, "warehouse_summaries", fake)
     summary = experiment_summaries(StageContext(settings=settings, engine=engine, as_of=AS_OF))
     assert calls == [(book[:3], ["churn_90d", "tickets_30d"], AS_OF)]
     done = summary["results"]

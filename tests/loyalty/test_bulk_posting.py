@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -90,6 +92,7 @@ def test_sqlite_driver_times_are_sqlalchemys_storage_format(engine):
     assert driver_times(array, dialect) == [process(t) for t in times]
 
 
+@pytest.mark.sqlite_only  # the query plan of SQLite's app DB
 def test_sqlite_reads_each_chunk_by_rowid_range_not_a_ledger_wide_index(engine, frozen_clock):
     plans: list[str] = []
 

@@ -188,7 +188,7 @@ def test_experiment_metrics_on_spark_equal_duckdb(engines: tuple[Settings, Setti
     """Every built-in metric (events, active days, churn, MRR, tickets) per variant."""
     from tenure.accounts.models import Account
     from tenure.experiments.definitions import load_definitions
-    from tenure.experiments.warehouse import warehouse_summaries
+    from tenure.experiments.summaries import warehouse_summaries
 
     duck, spark = engines
     engine = get_engine(duck)

@@ -28,7 +28,8 @@ from tenure.experiments.definitions import (
 )
 from tenure.experiments.engine import analyze_experiment
 from tenure.experiments.schemas import ExperimentResult, MetricSummary
-from tenure.experiments.warehouse import cutoff_of, warehouse_summaries
+from tenure.experiments.summaries import warehouse_summaries
+from tenure.experiments.warehouse import cutoff_of
 
 CONTROL = "control"
 DEFAULT_METRICS = ("churn_90d", "events_30d", "tickets_30d")

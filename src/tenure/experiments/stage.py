@@ -3,7 +3,7 @@
 For every running or stopped account experiment with metrics, the stage reads the first
 exposures (mapped from account external ids to app-DB ids), has the warehouse compute each
 metric's per-variant sufficient statistics over the exposure windows
-(`tenure.experiments.warehouse.warehouse_summaries`) and stores them as of the day in
+(`tenure.experiments.summaries.warehouse_summaries`) and stores them as of the day in
 `experiment_metric_summary`, where results, the API and the dashboard read them.
 """
 
@@ -65,7 +65,7 @@ def summarise_experiment(
     context: StageContext, db_session: Session, experiment: Experiment, known: dict[str, Any]
 ) -> dict[str, Any]:
     """Compute and store one experiment's summaries for the day; return what happened."""
-    from tenure.experiments.warehouse import warehouse_summaries
+    from tenure.experiments.summaries import warehouse_summaries
 
     if experiment.unit != "account":
         return {"skipped": "contact units: the warehouse metrics are per account"}

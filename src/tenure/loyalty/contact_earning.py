@@ -27,6 +27,7 @@ from tenure.loyalty.contact_wallets import (
     post_contact_bulk,
     post_contact_earnings,
 )
+from tenure.loyalty.earning_rules import choose
 from tenure.loyalty.event_earning import (
     SCHEMA,
     _with_source_keys,
@@ -142,7 +143,6 @@ def _arrival_history(session: Session, contacts: set[int], rules: set[str]) -> d
 
 def earn_contacts(session: Session, events: list, by_event: dict[str, list[EarningRule]]) -> int:
     """Post the contact earnings of landed member events (in time order); return new ones."""
-    from tenure.loyalty.realtime import choose
 
     named = [e for e in events if e.name in by_event and e.contact_external_id]
     if not named:
