@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 import random
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
+import pytest
 import sqlalchemy as sa
 
 from tenure.db.session import session_scope
