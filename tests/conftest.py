@@ -38,13 +38,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         pg_switch.POOL.close()
 
 
+NO_APP_DB_LIST = Path(__file__).with_name("no_app_db.txt")
+NO_APP_DB = "TENURE_TEST_DATABASE=postgres: this file opens no default app DB (tests/no_app_db.txt)"
+
+
+def no_app_db_files() -> set[str]:
+    """Return the test files (relative to the repository) listed as opening no app DB."""
+    lines = NO_APP_DB_LIST.read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under the switch, skip the tests marked sqlite_only."""
+    """Under the switch, skip the tests marked sqlite_only and the files without an app DB."""
     if not pg_switch.ENABLED:
         return
+    root, listed = NO_APP_DB_LIST.parent.parent, no_app_db_files()
     for item in items:
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(pytest.mark.skip(reason=SQLITE_ONLY))
+        elif item.path.relative_to(root).as_posix() in listed:
+            item.add_marker(pytest.mark.skip(reason=NO_APP_DB))
 
 
 @pytest.fixture(autouse=True)

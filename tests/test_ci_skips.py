@@ -38,3 +38,13 @@ def test_missing_dataset_fails_under_ci(tmp_path):
     assert result.returncode == 1, result.stdout
     assert "CI is set, so this may not be skipped" in result.stdout
     assert "public data set telco_customer_churn.csv.gz is absent" in result.stdout
+
+
+def test_every_file_listed_as_opening_no_app_db_exists():
+    """tests/no_app_db.txt names only test files that exist (no stale entries)."""
+    from .conftest import NO_APP_DB_LIST, no_app_db_files
+
+    root = NO_APP_DB_LIST.parent.parent
+    listed = no_app_db_files()
+    assert len(listed) > 20
+    assert sorted(name for name in listed if not (root / name).is_file()) == []
