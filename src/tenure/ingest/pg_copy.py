@@ -11,6 +11,8 @@ import duckdb
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from tenure.ingest import pg_bulk
+
 CHUNK_BYTES = 1 << 20  # bytes per write into COPY FROM STDIN
 STAGE = "tenure_copy_stage"
 
@@ -55,9 +57,9 @@ def _value(column: str, json_columns: set[str]) -> str:
 def merge_statements(table: Table, columns: list[str], json_columns: set[str]) -> list[str]:
     """Return the statements merging the stage into table on external_id.
 
-    Under a SHARE ROW EXCLUSIVE lock (readers go on, other writers wait): update only the rows
-    whose values changed, then insert the new ones with a plain INSERT. A re-import of an
-    unchanged file writes nothing, and new rows skip ON CONFLICT's speculative insertion.
+    Update only the rows whose values changed, then insert the new ones with a plain INSERT.
+    A re-import of an unchanged file writes nothing, and new rows skip ON CONFLICT's
+    speculative insertion. The caller holds the lock (see _merge).
     """
     name = f'"{table.name}"'
     changed = [c for c in columns if c != "external_id"]
@@ -67,7 +69,6 @@ def merge_statements(table: Table, columns: list[str], json_columns: set[str]) -
     new = ", ".join(values[c] for c in changed)
     quoted = ", ".join(f'"{c}"' for c in columns)
     return [
-        f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE",
         f"UPDATE {name} t SET {assignments} FROM {STAGE} s"
         f" WHERE t.external_id = s.external_id AND ({old}) IS DISTINCT FROM ({new})",
         f"INSERT INTO {name} ({quoted}) SELECT {', '.join(values[c] for c in columns)}"
@@ -101,16 +102,34 @@ def copy_upsert(
             cursor.execute(f"CREATE TEMP TABLE {STAGE} ({stage_types}) ON COMMIT DROP")
             with cursor.copy(f"COPY {STAGE} FROM STDIN (FORMAT csv, NULL '')") as copy:
                 stream_file(copy, path)
-            for statement in merge_statements(table, columns, json_columns):
-                cursor.execute(statement)
-            cursor.execute(f"SELECT count(*) FROM {STAGE}")
-            written = cursor.fetchone()[0]
+            written = _merge(cursor, table, columns, json_columns)
             cursor.execute(f"DROP TABLE {STAGE}")
     finally:
         path.unlink(missing_ok=True)
         os.rmdir(folder)
     on_batch(written)
     return written
+
+
+def _merge(cursor: object, table: Table, columns: list[str], json_columns: set[str]) -> int:
+    """Merge the stage into table; return the staged rows.
+
+    Under a SHARE ROW EXCLUSIVE lock readers go on and other writers wait. A big load that at
+    least doubles the table (pg_bulk.is_bulk) sets the foreign keys and secondary indexes
+    aside under ACCESS EXCLUSIVE and rebuilds them after the insert.
+    """
+    name = f'"{table.name}"'
+    cursor.execute(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE")  # type: ignore[attr-defined]
+    cursor.execute(f"SELECT count(*) FROM {STAGE}")  # type: ignore[attr-defined]
+    staged = cursor.fetchone()[0]  # type: ignore[attr-defined]
+    aside = None
+    if staged > pg_bulk.BULK_ROWS and pg_bulk.is_bulk(*pg_bulk.new_rows(cursor, name, STAGE)):
+        aside = pg_bulk.set_aside(cursor, name)
+    for statement in merge_statements(table, columns, json_columns):
+        cursor.execute(statement)  # type: ignore[attr-defined]
+    if aside is not None:
+        pg_bulk.put_back(cursor, aside)
+    return staged
 
 
 def _pg_type(table: Table, column: str, session: Session) -> str:
