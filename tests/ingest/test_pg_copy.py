@@ -110,8 +110,9 @@ def test_bulk_load_puts_back_every_constraint_and_index(tmp_path, files, run_imp
 
 
 def test_only_a_big_load_that_at_least_doubles_the_table_goes_bulk():
-    """The bulk path needs more than the threshold of new rows and no fewer than the table's."""
+    """Bulk needs surely more new rows (staged − existing) than the threshold and the table."""
     assert pg_bulk.is_bulk(200_001, 0, 200_000)
-    assert pg_bulk.is_bulk(300_000, 300_000, 200_000)
+    assert pg_bulk.is_bulk(600_000, 300_000, 200_000)
     assert not pg_bulk.is_bulk(200_000, 0, 200_000)
-    assert not pg_bulk.is_bulk(300_000, 300_001, 200_000)
+    assert not pg_bulk.is_bulk(599_999, 300_000, 200_000)
+    assert not pg_bulk.is_bulk(1_000_000, 1_000_000, 200_000)  # a re-import

@@ -1,7 +1,7 @@
 """Big PostgreSQL loads: set a table's foreign keys and secondary indexes aside, then rebuild.
 
-A load that inserts more than BULK_ROWS new rows and at least as many as the table already
-holds (a first import, or one that doubles the table) goes faster without per-row work: the
+A load that surely inserts more than BULK_ROWS new rows and at least as many as the table
+already holds (a first import, or one that doubles the table) goes faster without per-row work: the
 foreign-key trigger checks every new row one query at a time, and the secondary indexes take
 each key at random. Inside the load's transaction the foreign keys are dropped and added back
 (one anti-join validates all rows), and the unique constraints and indexes no other table
@@ -62,20 +62,16 @@ class SetAside:
         ]
 
 
-def new_rows(cursor: Cursor, table: str, stage: str) -> tuple[int, int]:
-    """Return (staged rows not in the table by external_id, rows the table holds)."""
-    cursor.execute(f"SELECT count(*) FROM {table}")
-    existing = cursor.fetchone()[0]
-    cursor.execute(
-        f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS"
-        f" (SELECT 1 FROM {table} t WHERE t.external_id = s.external_id)"
+def is_bulk(staged: int, existing: int, threshold: int | None = None) -> bool:
+    """Return whether a load of `staged` rows into a table of `existing` ones should go bulk.
+
+    At least staged - existing of the rows are new (whatever the keys): bulk when that many
+    exceed the threshold and are no fewer than the rows already there, without a join to count.
+    """
+    new_at_least = staged - existing
+    return (
+        new_at_least > (BULK_ROWS if threshold is None else threshold) and new_at_least >= existing
     )
-    return cursor.fetchone()[0], existing
-
-
-def is_bulk(new: int, existing: int, threshold: int | None = None) -> bool:
-    """Return whether a load of `new` rows into `existing` ones should go bulk."""
-    return new > (BULK_ROWS if threshold is None else threshold) and new >= existing
 
 
 def set_aside(cursor: Cursor, table: str) -> SetAside:

@@ -54,12 +54,15 @@ def _value(column: str, json_columns: set[str]) -> str:
     return f's."{column}"'
 
 
-def merge_statements(table: Table, columns: list[str], json_columns: set[str]) -> list[str]:
+def merge_statements(
+    table: Table, columns: list[str], json_columns: set[str], *, empty: bool = False
+) -> list[str]:
     """Return the statements merging the stage into table on external_id.
 
     Update only the rows whose values changed, then insert the new ones with a plain INSERT.
     A re-import of an unchanged file writes nothing, and new rows skip ON CONFLICT's
-    speculative insertion. The caller holds the lock (see _merge).
+    speculative insertion. Into an empty table every row is new: one INSERT, no join. The
+    caller holds the lock (see _merge).
     """
     name = f'"{table.name}"'
     changed = [c for c in columns if c != "external_id"]
@@ -68,11 +71,13 @@ def merge_statements(table: Table, columns: list[str], json_columns: set[str]) -
     old = ", ".join(f't."{c}"' for c in changed)
     new = ", ".join(values[c] for c in changed)
     quoted = ", ".join(f'"{c}"' for c in columns)
+    insert = f"INSERT INTO {name} ({quoted}) SELECT {', '.join(values[c] for c in columns)}"
+    if empty:
+        return [f"{insert} FROM {STAGE} s"]
     return [
         f"UPDATE {name} t SET {assignments} FROM {STAGE} s"
         f" WHERE t.external_id = s.external_id AND ({old}) IS DISTINCT FROM ({new})",
-        f"INSERT INTO {name} ({quoted}) SELECT {', '.join(values[c] for c in columns)}"
-        f" FROM {STAGE} s WHERE NOT EXISTS"
+        f"{insert} FROM {STAGE} s WHERE NOT EXISTS"
         f" (SELECT 1 FROM {name} t WHERE t.external_id = s.external_id)",
     ]
 
@@ -122,10 +127,13 @@ def _merge(cursor: object, table: Table, columns: list[str], json_columns: set[s
     cursor.execute(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE")  # type: ignore[attr-defined]
     cursor.execute(f"SELECT count(*) FROM {STAGE}")  # type: ignore[attr-defined]
     staged = cursor.fetchone()[0]  # type: ignore[attr-defined]
-    aside = None
-    if staged > pg_bulk.BULK_ROWS and pg_bulk.is_bulk(*pg_bulk.new_rows(cursor, name, STAGE)):
-        aside = pg_bulk.set_aside(cursor, name)
-    for statement in merge_statements(table, columns, json_columns):
+    aside, existing = None, None
+    if staged > pg_bulk.BULK_ROWS:  # small loads skip counting the table
+        cursor.execute(f"SELECT count(*) FROM {name}")  # type: ignore[attr-defined]
+        existing = cursor.fetchone()[0]  # type: ignore[attr-defined]
+        if pg_bulk.is_bulk(staged, existing):
+            aside = pg_bulk.set_aside(cursor, name)
+    for statement in merge_statements(table, columns, json_columns, empty=existing == 0):
         cursor.execute(statement)  # type: ignore[attr-defined]
     if aside is not None:
         pg_bulk.put_back(cursor, aside)
