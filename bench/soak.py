@@ -198,14 +198,22 @@ async def look_up(client: httpx.AsyncClient, args, token: str, ids: list[int], r
 
 
 async def load(url: str, args, keys: dict[str, Any], run: str, record: Recorder) -> None:
-    """Run the tracking load and the score lookups side by side."""
+    """Run the tracking load and the score lookups side by side, each on its own client.
+
+    Separate connection pools: a lookup never queues behind tracking calls waiting for a
+    connection in the generator itself (one shared pool of 64 did, and the wait counted as
+    lookup latency once the open-loop tracking calls backed up).
+    """
     externals = [external for _, external in keys["accounts"]]
     ids = [account_id for account_id, _ in keys["accounts"]]
     limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)  # under uvicorn's 5 s
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    async with (
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as tracker,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as reader,
+    ):
         await asyncio.gather(
-            track(client, args, keys["key"], externals, run, record),
-            look_up(client, args, keys["token"], ids, record),
+            track(tracker, args, keys["key"], externals, run, record),
+            look_up(reader, args, keys["token"], ids, record),
         )
 
 

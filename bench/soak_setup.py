@@ -4,7 +4,7 @@ The set-up takes minutes (simulate, import, train, the first pipeline). With a c
 first run sets up in `<cache>/<key>/work` and keeps a pristine copy beside it; later runs with
 the same key copy the pristine data dir back over `work` and soak there (the same absolute
 path, which the model registry records). The key is a hash of the options that shape the book
-and of every source file (src/tenure and bench/soak*.py), so a code change sets up afresh.
+and of every source file that shapes it (src/tenure and this file), so a code change sets up afresh.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ SETUP = (
     ("import", "simulated", "{sim}"),
     ("warehouse", "sync"),
     ("model", "train"),
+    ("model", "promote", "1"),  # the soak needs scores to look up, whatever the skill gate says
     ("messages", "templates", "load", "--defaults"),
     ("journeys", "load", "--defaults"),
     ("pipeline", "run"),
@@ -71,7 +72,7 @@ def set_up(data_dir: Path, accounts: int, months: int, env: dict[str, str]) -> d
 def cache_key(accounts: int, months: int) -> str:
     """Return the key of a book: its options and a hash of every source file."""
     digest = hashlib.sha256(f"{accounts}/{months}/{sys.version}".encode())
-    files = sorted((ROOT / "src" / "tenure").rglob("*.py")) + sorted(ROOT.glob("bench/soak*.py"))
+    files = [*sorted((ROOT / "src" / "tenure").rglob("*.py")), ROOT / "bench" / "soak_setup.py"]
     for path in files:
         digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
     return f"a{accounts}-m{months}-{digest.hexdigest()[:16]}"
