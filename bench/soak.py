@@ -1,12 +1,15 @@
 """Soak `tenure serve` under steady tracking load with the pipeline, alerts and journeys ticking.
 
 Usage: .venv/bin/python bench/soak.py [--minutes 10] [--rate 500] [--accounts 1000]
-       [--lookups 20] [--batch 100] [--keep DIR]
+       [--lookups 20] [--batch 100] [--keep DIR] [--workers N] [--broker nats://…]
+       [--setup-cache DIR]
 
-One data dir: `tenure init`, `simulate`, `import simulated`, `warehouse sync`, `model train`,
-the default templates and journeys, `pipeline run` (today). Then, for --minutes, against a real
-`tenure serve` process: --rate Segment track events/s in `/v1/batch` calls of --batch events
-(each scheduled on time, not after the previous answer), --lookups score lookups/s
+One data dir (bench/soak_setup.py, cached between runs with --setup-cache): `tenure init`,
+`simulate`, `import simulated`, `warehouse sync`, `model train`, the default templates and
+journeys, `pipeline run` (today). Then, for --minutes, against a real `tenure serve --workers N`
+(with --broker, tracking publishes to NATS JetStream and a `tenure consume` process stores it;
+the soak waits for the consumer to drain): --rate Segment track events/s in `/v1/batch` calls
+of --batch events (each scheduled on time, not after the previous answer), --lookups score lookups/s
 (`GET /v1/accounts/{id}/score`), and beside them, one after another in a loop, `tenure pipeline
 run` (today), `tenure alerts evaluate` and `tenure journeys tick`. Reported as JSON: the RSS of
 the server and each worker (median of the first and last minute, growth), the peak RSS of each
@@ -25,7 +28,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,23 +39,16 @@ import httpx
 import sqlalchemy as sa
 
 from api import free_port
+from soak_setup import TENURE, cached_book, credentials
+from stream import broker_env, drop_stream
 from tenure.config import Settings
 from tenure.db.session import get_engine, session_scope
 
-TENURE = str(Path(sys.executable).parent / "tenure")
+SECRET = "soak-signing-key-" + "s" * 32
 JOBS = (
     ("pipeline", "pipeline", "run"),
     ("alerts", "alerts", "evaluate"),
     ("journeys", "journeys", "tick"),
-)
-SETUP = (
-    ("init",),
-    ("import", "simulated", "{sim}"),
-    ("warehouse", "sync"),
-    ("model", "train"),
-    ("messages", "templates", "load", "--defaults"),
-    ("journeys", "load", "--defaults"),
-    ("pipeline", "run"),
 )
 
 
@@ -67,57 +62,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--keep", type=Path, default=None, help="data dir to keep (else temp)")
-    return parser.parse_args(argv)
-
-
-def tenure(data_dir: Path, env: dict[str, str], *args: str) -> None:
-    """Run one tenure command; stop the soak with its output if it fails."""
-    done = subprocess.run(
-        [TENURE, "--data-dir", str(data_dir), *args], env=env, capture_output=True, text=True
+    parser.add_argument("--workers", type=int, default=1, help="`tenure serve --workers N`")
+    parser.add_argument(
+        "--broker", default=None, help="NATS URL: tracking publishes there, `tenure consume` stores"
     )
-    if done.returncode not in (0, 3):  # 3: an import quarantined some rows
-        raise SystemExit(
-            f"tenure {' '.join(args)} failed: {done.stdout[-1500:]}{done.stderr[-1500:]}"
-        )
-
-
-def set_up(data_dir: Path, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    """Build the book and its scores; return the seconds each step took."""
-    sim = data_dir.parent / "simulated"
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    subprocess.run(
-        [TENURE, "simulate", "--accounts", str(args.accounts), "--months", str(args.months),
-         "--seed", "7", "--out", str(sim)],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    timings["simulate"] = round(time.perf_counter() - started, 1)
-    for step in SETUP:
-        started = time.perf_counter()
-        tenure(data_dir, env, *(part.format(sim=sim) for part in step))
-        timings[" ".join(step[:2])] = round(time.perf_counter() - started, 1)
-    return timings
-
-
-def credentials(settings: Settings) -> dict[str, Any]:
-    """Create an analyst token and a write key; list the scored accounts (id, external id)."""
-    from tenure.accounts.models import Account
-    from tenure.auth import service
-    from tenure.churn.models import ChurnScore
-
-    engine = get_engine(settings)
-    with session_scope(engine) as session:
-        user = service.create_user(session, "soak@example.com", "soak password 1", "analyst")
-        token = service.issue_tokens(settings, session, service.user_principal(user))
-        _, key = service.create_write_key(session, "soak")
-        scored = sa.select(ChurnScore.account_id).distinct()
-        rows = session.execute(
-            sa.select(Account.id, Account.external_id).where(Account.id.in_(scored))
-        ).all()
-    engine.dispose()
-    if not rows:
-        raise SystemExit("the set-up scored no account")
-    return {"token": token["access_token"], "key": key, "accounts": [tuple(r) for r in rows]}
+    parser.add_argument(
+        "--setup-cache", type=Path, default=None, help="dir keeping the set-up book between runs"
+    )
+    return parser.parse_args(argv)
 
 
 def rss_kb(pid: int) -> int | None:
@@ -161,11 +113,11 @@ class Recorder:
         return min(int((time.monotonic() - self.started) // 60), self.last_minute)
 
 
-def sample_rss(server: subprocess.Popen, record: Recorder) -> None:
-    """Sample the RSS of the server and its workers every 2 seconds."""
+def sample_rss(roots: list[int], record: Recorder) -> None:
+    """Sample the RSS of the started processes and their children every 2 seconds."""
     while not record.stop.wait(2.0):
         now = time.monotonic() - record.started
-        for pid in family(server.pid):
+        for pid in (pid for root in roots for pid in family(root)):
             kb = rss_kb(pid)
             if kb is not None:
                 record.rss.setdefault(pid, []).append((now, kb))
@@ -246,14 +198,22 @@ async def look_up(client: httpx.AsyncClient, args, token: str, ids: list[int], r
 
 
 async def load(url: str, args, keys: dict[str, Any], run: str, record: Recorder) -> None:
-    """Run the tracking load and the score lookups side by side."""
+    """Run the tracking load and the score lookups side by side, each on its own client.
+
+    Separate connection pools: a lookup never queues behind tracking calls waiting for a
+    connection in the generator itself (one shared pool of 64 did, and the wait counted as
+    lookup latency once the open-loop tracking calls backed up).
+    """
     externals = [external for _, external in keys["accounts"]]
     ids = [account_id for account_id, _ in keys["accounts"]]
     limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)  # under uvicorn's 5 s
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    async with (
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as tracker,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as reader,
+    ):
         await asyncio.gather(
-            track(client, args, keys["key"], externals, run, record),
-            look_up(client, args, keys["token"], ids, record),
+            track(tracker, args, keys["key"], externals, run, record),
+            look_up(reader, args, keys["token"], ids, record),
         )
 
 
@@ -275,20 +235,43 @@ def stored(settings: Settings, run: str) -> set[str]:
     return ids
 
 
-def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """Start `tenure serve` and wait until /healthz answers."""
+def start_server(data_dir: Path, port: int, env: dict[str, str], workers: int) -> subprocess.Popen:
+    """Start `tenure serve --workers N` and wait until /healthz answers (10 times in a row)."""
     log = (data_dir / "serve.log").open("ab")
     command = [TENURE, "--data-dir", str(data_dir), "serve", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 300
+    server = subprocess.Popen(
+        [*command, "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=log
+    )
+    deadline, answered = time.monotonic() + 300, 0
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return server
+            answered = (
+                answered + 1
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+                else 0
+            )
         except httpx.HTTPError:
-            time.sleep(0.3)
+            answered = 0
+        if answered >= (1 if workers == 1 else 10):  # every worker is likely up
+            return server
+        time.sleep(0.3)
     server.kill()
     raise SystemExit("the server did not come up: " + (data_dir / "serve.log").read_text()[-2000:])
+
+
+def start_consumer(data_dir: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start `tenure consume` (the broker path's writer)."""
+    log = (data_dir / "consume.log").open("ab")
+    command = [TENURE, "--data-dir", str(data_dir), "consume"]
+    return subprocess.Popen(command, env=env, stdout=log, stderr=log)
+
+
+def drain(settings: Settings, run: str, record: Recorder, seconds: float = 300) -> float:
+    """Wait until every acknowledged event is stored (the consumer's lag); return the wait."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds and record.acknowledged - stored(settings, run):
+        time.sleep(1)
+    return round(time.monotonic() - started, 1)
 
 
 def p99(values: list[float]) -> float:
@@ -308,11 +291,11 @@ def growth(samples: list[tuple[float, int]], end: float) -> dict[str, Any]:
     }
 
 
-def summary(args, record: Recorder, server_pid: int, stored_ids: set[str]) -> dict[str, Any]:
-    """Return the soak's figures and verdict."""
+def summary(args, record: Recorder, names: dict[int, str], stored_ids: set[str]) -> dict[str, Any]:
+    """Return the soak's figures and verdict (names: the started processes' pids)."""
     end = args.minutes * 60
     processes = {
-        ("server" if pid == server_pid else f"worker {pid}"): growth(samples, end)
+        names.get(pid, f"child {pid}"): growth(samples, end)
         for pid, samples in record.rss.items()
         if samples and samples[0][0] < 60 and samples[-1][0] >= end - 60  # lived the whole soak
     }
@@ -329,6 +312,7 @@ def summary(args, record: Recorder, server_pid: int, stored_ids: set[str]) -> di
     lost = record.acknowledged - stored_ids
     figures = {
         "rate": args.rate, "minutes": args.minutes, "accounts": args.accounts,
+        "workers": args.workers, "broker": bool(args.broker),
         "rss": processes,
         "max_rss_growth": max((p["growth"] for p in processes.values()), default=0.0),
         "score_p99_ms_per_minute": per_minute,
@@ -352,20 +336,22 @@ def summary(args, record: Recorder, server_pid: int, stored_ids: set[str]) -> di
     return figures
 
 
-def soak(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    """Set up, soak, and return the figures."""
-    settings = Settings(data_dir=data_dir, secret_key="soak-signing-key-" + "s" * 32)
-    env = {**os.environ, "TENURE_SECRET_KEY": settings.secret_key or "",
-           "TENURE_DATA_DIR": str(data_dir), "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
-    data_dir.mkdir(parents=True, exist_ok=True)
-    setup = set_up(data_dir, args, env)
+def soak(args: argparse.Namespace, book: Path, setup: dict[str, Any]) -> dict[str, Any]:
+    """Soak the set-up book and return the figures."""
+    settings = Settings(data_dir=book, secret_key=SECRET)
+    env = environment(book)
+    stream = None
+    if args.broker:
+        env, stream = broker_env(env, args.broker, "request")
     keys = credentials(settings)
     port = free_port()
-    server = start_server(data_dir, port, env)
+    server = start_server(book, port, env, args.workers)
+    consumer = start_consumer(book, env) if args.broker else None
+    names = {server.pid: "server"} | ({consumer.pid: "consumer"} if consumer else {})
     record, run = Recorder(args.minutes), "soak" + uuid.uuid4().hex[:8]
     threads = [
-        threading.Thread(target=sample_rss, args=(server, record), daemon=True),
-        threading.Thread(target=run_jobs, args=(data_dir, env, record), daemon=True),
+        threading.Thread(target=sample_rss, args=(list(names), record), daemon=True),
+        threading.Thread(target=run_jobs, args=(book, env, record), daemon=True),
     ]
     try:
         for thread in threads:
@@ -375,19 +361,34 @@ def soak(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         record.stop.set()
         for thread in threads:
             thread.join(timeout=600)
-        server.terminate()
-        server.wait(timeout=60)
-    figures = summary(args, record, server.pid, stored(settings, run))
+        waited = drain(settings, run, record) if consumer else 0.0
+        for process in filter(None, (server, consumer)):
+            process.terminate()
+            process.wait(timeout=60)
+        if stream:
+            drop_stream(args.broker, stream)
+    figures = summary(args, record, names, stored(settings, run))
     figures["setup_seconds"] = setup
+    figures["consumer_drain_seconds"] = waited
     return figures
+
+
+def environment(book: Path) -> dict[str, str]:
+    """Return the environment of every tenure process of the soak."""
+    return {**os.environ, "TENURE_SECRET_KEY": SECRET, "TENURE_DATA_DIR": str(book),
+            "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the soak and print one JSON object."""
     args = parse_args(argv)
     scratch = None if args.keep else Path(tempfile.mkdtemp(prefix="tenure-soak-"))
+    data_dir = args.keep or scratch / "data"
     try:
-        figures = soak(args, args.keep or scratch / "data")
+        with cached_book(
+            args.setup_cache, data_dir, args.accounts, args.months, environment(data_dir)
+        ) as (book, setup):
+            figures = soak(args, book, setup)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

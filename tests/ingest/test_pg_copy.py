@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tenure.config import Settings
 from tenure.db.migrate import migrate
 from tenure.db.session import get_engine
+from tenure.ingest import pg_bulk
 from tenure.ingest.load import MODELS
 from tenure.ingest.spec import ALL_KINDS
 
@@ -45,9 +46,29 @@ def _load_twice(settings: Settings, files, run_import, changed: Path) -> dict[st
         engine.dispose()
 
 
+CATALOG = """
+SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE connamespace = current_schema()::regnamespace
+UNION ALL
+SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()
+"""
+
+
+def _catalog(url: str) -> list[tuple]:
+    """Return every constraint and index definition of the schema of url."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = sorted(tuple(r) for r in conn.execute(sa.text(CATALOG)))
+    engine.dispose()
+    return found
+
+
 @pytest.mark.postgres
 @pytest.mark.usefixtures("frozen_clock")
-def test_copy_upsert_matches_sqlite(tmp_path, files, run_import, pg_url):
+@pytest.mark.parametrize("bulk_rows", [pg_bulk.BULK_ROWS, 0], ids=["merge", "bulk"])
+def test_copy_upsert_matches_sqlite(tmp_path, files, run_import, pg_url, bulk_rows, monkeypatch):
+    """Both the plain merge and the bulk path (threshold 0: every first load) land SQLite's rows."""
+    monkeypatch.setattr(pg_bulk, "BULK_ROWS", bulk_rows)
     changed = files.csv(
         "accounts_changed.csv",
         ["account_id", "name", "created_at", "industry", "region", "owner", "employees", "tier"],
@@ -65,3 +86,33 @@ def test_copy_upsert_matches_sqlite(tmp_path, files, run_import, pg_url):
     assert beta["name"] == 'Beta, "renamed"'
     assert beta["created_at"].isoformat() == "2024-02-02T02:30:00+00:00"
     assert beta["attributes"] == {"tier": "gold"}  # the null employees attribute is not kept
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("frozen_clock")
+def test_bulk_load_puts_back_every_constraint_and_index(tmp_path, files, run_import, pg_url,
+                                                        monkeypatch):  # fmt: skip
+    """After bulk loads the schema's constraints and indexes are those of a fresh migration."""
+    settings = Settings(data_dir=tmp_path / "pg", database_url=pg_url)
+    engine = get_engine(settings)
+    migrate(engine)
+    before = _catalog(pg_url)
+    monkeypatch.setattr(pg_bulk, "BULK_ROWS", 0)
+    aside = []
+    monkeypatch.setattr(pg_bulk, "put_back", lambda cursor, a, put=pg_bulk.put_back: (
+        aside.append(a.table), put(cursor, a)))  # fmt: skip
+    for kind in ALL_KINDS:
+        assert run_import(settings, engine, kind, files.sample(kind)).exit_code == 0, kind
+    engine.dispose()
+    assert {'"account"', '"subscription"'} <= set(aside)
+    assert _catalog(pg_url) == before
+    assert any("FOREIGN KEY" in d for _, _, d in before)
+
+
+def test_only_a_big_load_that_at_least_doubles_the_table_goes_bulk():
+    """Bulk needs surely more new rows (staged − existing) than the threshold and the table."""
+    assert pg_bulk.is_bulk(200_001, 0, 200_000)
+    assert pg_bulk.is_bulk(600_000, 300_000, 200_000)
+    assert not pg_bulk.is_bulk(200_000, 0, 200_000)
+    assert not pg_bulk.is_bulk(599_999, 300_000, 200_000)
+    assert not pg_bulk.is_bulk(1_000_000, 1_000_000, 200_000)  # a re-import

@@ -64,11 +64,17 @@ def _active_days(age: ir.IntegerColumn) -> dict[str, ir.Value]:
     }
 
 
+def _name_code(name: ir.StringColumn, listed: list[str]) -> ir.Value:
+    """Return each event name's position among the listed names, UNLISTED if absent or none."""
+    if not listed:  # an empty book has no frequent names yet
+        return ibis.literal(UNLISTED, "int64")
+    return name.cases(*((value, i) for i, value in enumerate(listed)), else_=UNLISTED)
+
+
 def _window_counts(w: ir.Table, names: Sequence[str]) -> ir.Table:
     """Return one row per account: window counts, day masks, recency and per-name counts."""
     named = name_counts(names)
-    code = w.name.cases(*((name, i) for i, name in enumerate(named)), else_=UNLISTED)
-    w = w.mutate(code=code)
+    w = w.mutate(code=_name_code(w.name, list(named)))
     last_30, prev_30 = w.age < 30, (w.age >= 30) & (w.age < 60)
     columns = {
         "events_7d": w.count(where=w.age < 7),

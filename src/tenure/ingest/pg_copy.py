@@ -11,6 +11,8 @@ import duckdb
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from tenure.ingest import pg_bulk
+
 CHUNK_BYTES = 1 << 20  # bytes per write into COPY FROM STDIN
 STAGE = "tenure_copy_stage"
 
@@ -52,12 +54,15 @@ def _value(column: str, json_columns: set[str]) -> str:
     return f's."{column}"'
 
 
-def merge_statements(table: Table, columns: list[str], json_columns: set[str]) -> list[str]:
+def merge_statements(
+    table: Table, columns: list[str], json_columns: set[str], *, empty: bool = False
+) -> list[str]:
     """Return the statements merging the stage into table on external_id.
 
-    Under a SHARE ROW EXCLUSIVE lock (readers go on, other writers wait): update only the rows
-    whose values changed, then insert the new ones with a plain INSERT. A re-import of an
-    unchanged file writes nothing, and new rows skip ON CONFLICT's speculative insertion.
+    Update only the rows whose values changed, then insert the new ones with a plain INSERT.
+    A re-import of an unchanged file writes nothing, and new rows skip ON CONFLICT's
+    speculative insertion. Into an empty table every row is new: one INSERT, no join. The
+    caller holds the lock (see _merge).
     """
     name = f'"{table.name}"'
     changed = [c for c in columns if c != "external_id"]
@@ -66,12 +71,13 @@ def merge_statements(table: Table, columns: list[str], json_columns: set[str]) -
     old = ", ".join(f't."{c}"' for c in changed)
     new = ", ".join(values[c] for c in changed)
     quoted = ", ".join(f'"{c}"' for c in columns)
+    insert = f"INSERT INTO {name} ({quoted}) SELECT {', '.join(values[c] for c in columns)}"
+    if empty:
+        return [f"{insert} FROM {STAGE} s"]
     return [
-        f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE",
         f"UPDATE {name} t SET {assignments} FROM {STAGE} s"
         f" WHERE t.external_id = s.external_id AND ({old}) IS DISTINCT FROM ({new})",
-        f"INSERT INTO {name} ({quoted}) SELECT {', '.join(values[c] for c in columns)}"
-        f" FROM {STAGE} s WHERE NOT EXISTS"
+        f"{insert} FROM {STAGE} s WHERE NOT EXISTS"
         f" (SELECT 1 FROM {name} t WHERE t.external_id = s.external_id)",
     ]
 
@@ -101,16 +107,37 @@ def copy_upsert(
             cursor.execute(f"CREATE TEMP TABLE {STAGE} ({stage_types}) ON COMMIT DROP")
             with cursor.copy(f"COPY {STAGE} FROM STDIN (FORMAT csv, NULL '')") as copy:
                 stream_file(copy, path)
-            for statement in merge_statements(table, columns, json_columns):
-                cursor.execute(statement)
-            cursor.execute(f"SELECT count(*) FROM {STAGE}")
-            written = cursor.fetchone()[0]
+            written = _merge(cursor, table, columns, json_columns)
             cursor.execute(f"DROP TABLE {STAGE}")
     finally:
         path.unlink(missing_ok=True)
         os.rmdir(folder)
     on_batch(written)
     return written
+
+
+def _merge(cursor: object, table: Table, columns: list[str], json_columns: set[str]) -> int:
+    """Merge the stage into table; return the staged rows.
+
+    Under a SHARE ROW EXCLUSIVE lock readers go on and other writers wait. A big load that at
+    least doubles the table (pg_bulk.is_bulk) sets the foreign keys and secondary indexes
+    aside under ACCESS EXCLUSIVE and rebuilds them after the insert.
+    """
+    name = f'"{table.name}"'
+    cursor.execute(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE")  # type: ignore[attr-defined]
+    cursor.execute(f"SELECT count(*) FROM {STAGE}")  # type: ignore[attr-defined]
+    staged = cursor.fetchone()[0]  # type: ignore[attr-defined]
+    aside, existing = None, None
+    if staged > pg_bulk.BULK_ROWS:  # small loads skip counting the table
+        cursor.execute(f"SELECT count(*) FROM {name}")  # type: ignore[attr-defined]
+        existing = cursor.fetchone()[0]  # type: ignore[attr-defined]
+        if pg_bulk.is_bulk(staged, existing):
+            aside = pg_bulk.set_aside(cursor, name)
+    for statement in merge_statements(table, columns, json_columns, empty=existing == 0):
+        cursor.execute(statement)  # type: ignore[attr-defined]
+    if aside is not None:
+        pg_bulk.put_back(cursor, aside)
+    return staged
 
 
 def _pg_type(table: Table, column: str, session: Session) -> str:
