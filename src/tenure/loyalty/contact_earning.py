@@ -27,6 +27,7 @@ from tenure.loyalty.contact_wallets import (
     post_contact_bulk,
     post_contact_earnings,
 )
+from tenure.loyalty.earning import rule_history
 from tenure.loyalty.earning_rules import choose
 from tenure.loyalty.event_earning import (
     SCHEMA,
@@ -67,25 +68,6 @@ def contacts_of(session: Session, accounts: list[int]) -> pa.Table:
     })  # fmt: skip
 
 
-def contact_rule_history(session: Session, rules: list[str], day: date) -> dict[str, list[Any]]:
-    """Return per (contact, rule) earned before day: total, in day's month, the last time."""
-    m = LoyaltyContactMovement
-    in_month = sa.case((m.occurred_at >= day_start(day.replace(day=1)), 1), else_=0)
-    query = (
-        sa.select(m.contact_id, m.rule, sa.func.count(), sa.func.sum(in_month),
-                  sa.func.max(m.occurred_at))
-        .where(m.kind == "earn", m.rule.in_(rules), m.occurred_at < day_start(day))
-        .group_by(m.contact_id, m.rule)
-    )  # fmt: skip
-    columns: dict[str, list[Any]] = {
-        k: [] for k in ("account_id", "rule", "n_total", "n_month", "last_at")
-    }
-    for row in session.execute(query):
-        for key, value in zip(columns, row, strict=True):
-            columns[key].append(value)
-    return columns
-
-
 def contact_window_earnings(
     con: Any, session: Session, program: Program, members: list[int], first: date, last: date
 ) -> tuple[pa.Table, dict[int, int]]:
@@ -96,7 +78,9 @@ def contact_window_earnings(
         return _with_source_keys(SCHEMA.empty_table()), {}
     owners = dict(zip(contacts["contact_id"].to_pylist(), contacts["account_id"].to_pylist(),
                       strict=True))  # fmt: skip
-    history = history_arrow(contact_rule_history(session, [r.key for r in rules], first))
+    history = history_arrow(
+        rule_history(session, [r.key for r in rules], first, LoyaltyContactMovement)
+    )
     names = pa.table({"event": sorted({r.event or "" for r in rules})})
     window = {"start": day_start(first), "end": day_start(last + timedelta(days=1))}
     con.register("loyalty_contacts", contacts)

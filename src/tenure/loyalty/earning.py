@@ -24,17 +24,22 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def rule_history(session: Session, rules: list[str], day: date) -> dict[str, list[Any]]:
-    """Return per (account, rule) earned so far: total, in day's month, and the last time."""
-    month_start = _day_start(day.replace(day=1))
-    in_month = sa.case((LoyaltyMovement.occurred_at >= month_start, 1), else_=0)
+def rule_history(
+    session: Session, rules: list[str], day: date, movement: Any = LoyaltyMovement
+) -> dict[str, list[Any]]:
+    """Return per (owner, rule) earned so far: total, in day's month, and the last time.
+
+    The owner is the account (`LoyaltyMovement`) or, given `LoyaltyContactMovement`, the contact;
+    either way its column is returned as `account_id`, the name the earning queries read.
+    """
+    m = movement
+    owner = m.contact_id if hasattr(m, "contact_id") else m.account_id
+    in_month = sa.case((m.occurred_at >= _day_start(day.replace(day=1)), 1), else_=0)
     query = (
-        sa.select(LoyaltyMovement.account_id, LoyaltyMovement.rule, sa.func.count(),
-                  sa.func.sum(in_month), sa.func.max(LoyaltyMovement.occurred_at))
-        .where(LoyaltyMovement.kind == "earn", LoyaltyMovement.rule.in_(rules),
-               LoyaltyMovement.occurred_at < _day_start(day))
-        .group_by(LoyaltyMovement.account_id, LoyaltyMovement.rule)
-    )  # fmt: skip
+        sa.select(owner, m.rule, sa.func.count(), sa.func.sum(in_month), sa.func.max(m.occurred_at))
+        .where(m.kind == "earn", m.rule.in_(rules), m.occurred_at < _day_start(day))
+        .group_by(owner, m.rule)
+    )
     columns: dict[str, list[Any]] = {
         k: [] for k in ("account_id", "rule", "n_total", "n_month", "last_at")
     }
